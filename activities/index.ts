@@ -1,0 +1,21 @@
+// Every activity the worker runs, built from the process's shared resources.
+import type { Db } from '../db/client.ts';
+import type { Config } from '../lib/config.ts';
+import type { DocumentStore } from '../lib/document-store.ts';
+import type { MailTransport } from './mail.ts';
+import { createRegistrationActivities } from './registration.ts';
+
+export interface ActivityDeps {
+  db: Db;
+  config: Config;
+  mail: MailTransport;
+  documentStore: DocumentStore;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createRegistrationActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,110 @@
+// Mail goes through the outbox table: a row per (key), sent once. A retried activity finds the row
+// already sent and does nothing, so no one receives the same mail twice.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eq, sql } from 'drizzle-orm';
+import Handlebars from 'handlebars';
+import nodemailer from 'nodemailer';
+import type { Config } from '../lib/config.ts';
+import type { Db } from '../db/client.ts';
+import { mailOutbox } from '../db/schema.ts';
+
+const templatesDir = join(import.meta.dirname, '..', 'templates', 'mail');
+
+const hbs = Handlebars.create();
+const thaiDate = new Intl.DateTimeFormat('th-TH-u-ca-buddhist', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Asia/Bangkok' });
+const englishDate = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Asia/Bangkok' });
+hbs.registerHelper('thaiDate', (value: unknown) => thaiDate.format(new Date(value as string)));
+hbs.registerHelper('englishDate', (value: unknown) => englishDate.format(new Date(value as string)));
+
+interface CompiledMail {
+  subject: Handlebars.TemplateDelegate;
+  text: Handlebars.TemplateDelegate;
+  html: Handlebars.TemplateDelegate;
+}
+const compiled = new Map<string, CompiledMail>();
+
+/**
+ * A mail template is one `.hbs` file with three sections, `--- subject`, `--- text` and `--- html`:
+ * Thai first, English below, in both parts.
+ */
+function load(template: string): CompiledMail {
+  const cached = compiled.get(template);
+  if (cached) return cached;
+  if (!/^[a-z0-9-]+$/.test(template)) throw new Error(`bad template name ${template}`);
+  const source = readFileSync(join(templatesDir, `${template}.hbs`), 'utf8');
+  const parts = source.split(/^--- (subject|text|html)[ \t]*$/m);
+  const sections: Record<string, string> = {};
+  for (let i = 1; i + 1 < parts.length; i += 2) sections[parts[i]!] = parts[i + 1]!.trim();
+  if (!sections.subject || !sections.text || !sections.html) throw new Error(`${template}.hbs needs subject, text and html sections`);
+  const mail = {
+    subject: hbs.compile(sections.subject, { noEscape: true }),
+    text: hbs.compile(sections.text, { noEscape: true }),
+    html: hbs.compile(sections.html),
+  };
+  compiled.set(template, mail);
+  return mail;
+}
+
+export interface RenderedMail { subject: string; text: string; html: string }
+
+export function renderMail(template: string, data: Record<string, unknown>): RenderedMail {
+  const mail = load(template);
+  return { subject: mail.subject(data).replace(/\s+/g, ' ').trim(), text: mail.text(data), html: mail.html(data) };
+}
+
+export interface MailTransport {
+  send(message: { key: string; from: string; to: string; subject: string; text: string; html: string }): Promise<void>;
+  close(): void;
+}
+
+/** SMTP when SMTP_URL is set; otherwise `.eml` files under DATA_DIR/outbox (embedded mode). */
+export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'dataDir' | 'publicUrl'>): MailTransport {
+  const messageId = (key: string) => `<${key.replace(/[^A-Za-z0-9.-]/g, '.')}@${new URL(config.publicUrl).hostname}>`;
+  if (config.smtpUrl) {
+    const transport = nodemailer.createTransport(config.smtpUrl);
+    return {
+      // A stable Message-ID lets receivers drop the rare duplicate of a send that crashed before it was recorded.
+      async send(m) { await transport.sendMail({ ...m, messageId: messageId(m.key) }); },
+      close() { transport.close(); },
+    };
+  }
+  const outbox = join(config.dataDir, 'outbox');
+  mkdirSync(outbox, { recursive: true });
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    async send(m) {
+      const info = await transport.sendMail({ ...m, messageId: messageId(m.key) });
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      writeFileSync(join(outbox, `${stamp}-${m.key.replace(/[^A-Za-z0-9-]/g, '_')}.eml`), info.message as Buffer);
+    },
+    close() {},
+  };
+}
+
+export interface QueuedMail { key: string; template: string; to: string; rendered: RenderedMail }
+
+/** Adds a mail to the outbox unless one with the same key is there already. */
+export async function enqueueMail(db: Db, mail: QueuedMail): Promise<void> {
+  await db.insert(mailOutbox).values({
+    key: mail.key, template: mail.template, toAddress: mail.to,
+    subject: mail.rendered.subject, textBody: mail.rendered.text, htmlBody: mail.rendered.html,
+  }).onConflictDoNothing();
+}
+
+/** Sends the outbox row with this key if it has not been sent yet. */
+export async function deliverQueued(db: Db, transport: MailTransport, from: string, key: string): Promise<'sent' | 'already-sent' | 'missing'> {
+  const [row] = await db.select().from(mailOutbox).where(eq(mailOutbox.key, key));
+  if (!row) return 'missing';
+  if (row.sentAt) return 'already-sent';
+  try {
+    await transport.send({ key, from, to: row.toAddress, subject: row.subject, text: row.textBody, html: row.htmlBody });
+  } catch (error) {
+    await db.update(mailOutbox).set({ attempts: sql`${mailOutbox.attempts} + 1`, lastError: String(error).slice(0, 500) })
+      .where(eq(mailOutbox.key, key));
+    throw error;
+  }
+  await db.update(mailOutbox).set({ sentAt: new Date(), attempts: sql`${mailOutbox.attempts} + 1`, lastError: null })
+    .where(eq(mailOutbox.key, key));
+  return 'sent';
+}

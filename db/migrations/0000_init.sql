@@ -1,0 +1,164 @@
+CREATE TABLE "accounts" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"username" text NOT NULL,
+	"password_hash" text NOT NULL,
+	"citizen_id_enc" text,
+	"citizen_id_hash" text,
+	"first_name_th" text NOT NULL,
+	"last_name_th" text NOT NULL,
+	"first_name_en" text,
+	"last_name_en" text,
+	"email" text NOT NULL,
+	"phone" text,
+	"position" text,
+	"unit_code" text,
+	"status" text DEFAULT 'active' NOT NULL,
+	"central_admin" boolean DEFAULT false NOT NULL,
+	"registration_id" uuid,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "audit_events" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"at" timestamp with time zone DEFAULT now() NOT NULL,
+	"key" text NOT NULL,
+	"actor_account_id" uuid,
+	"actor" text NOT NULL,
+	"action" text NOT NULL,
+	"subject_type" text NOT NULL,
+	"subject_id" text NOT NULL,
+	"unit_code" text,
+	"reason" text,
+	"before" jsonb,
+	"after" jsonb
+);
+--> statement-breakpoint
+CREATE TABLE "auth_tokens" (
+	"token_hash" text PRIMARY KEY NOT NULL,
+	"account_id" uuid NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL,
+	"revoked_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "documents" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"registration_id" uuid NOT NULL,
+	"sha256" text NOT NULL,
+	"media_type" text NOT NULL,
+	"size" integer NOT NULL,
+	"file_name" text NOT NULL,
+	"uploaded_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"deleted_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "entitlements" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"account_id" uuid NOT NULL,
+	"system_code" text NOT NULL,
+	"role" text NOT NULL,
+	"unit_code" text NOT NULL,
+	"status" text DEFAULT 'active' NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "mail_outbox" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"key" text NOT NULL,
+	"template" text NOT NULL,
+	"to_address" text NOT NULL,
+	"subject" text NOT NULL,
+	"text_body" text NOT NULL,
+	"html_body" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"sent_at" timestamp with time zone,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"last_error" text
+);
+--> statement-breakpoint
+CREATE TABLE "notes" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"text" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "org_units" (
+	"code" text PRIMARY KEY NOT NULL,
+	"parent_code" text,
+	"kind" text NOT NULL,
+	"name_th" text NOT NULL,
+	"name_en" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "registration_events" (
+	"registration_id" uuid NOT NULL,
+	"seq" integer NOT NULL,
+	"at" timestamp with time zone DEFAULT now() NOT NULL,
+	"event" text NOT NULL,
+	"actor_account_id" uuid,
+	"acting_unit_code" text,
+	"note" text,
+	CONSTRAINT "registration_events_registration_id_seq_pk" PRIMARY KEY("registration_id","seq")
+);
+--> statement-breakpoint
+CREATE TABLE "registrations" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"tracking_code_hash" text NOT NULL,
+	"citizen_id_enc" text NOT NULL,
+	"citizen_id_hash" text NOT NULL,
+	"first_name_th" text NOT NULL,
+	"last_name_th" text NOT NULL,
+	"first_name_en" text,
+	"last_name_en" text,
+	"email" text NOT NULL,
+	"phone" text,
+	"position" text NOT NULL,
+	"unit_code" text NOT NULL,
+	"username" text NOT NULL,
+	"password_hash" text NOT NULL,
+	"requested_access" jsonb NOT NULL,
+	"identity_verified_by" text DEFAULT 'form' NOT NULL,
+	"status" text NOT NULL,
+	"acting_unit_code" text NOT NULL,
+	"submitted_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"decided_at" timestamp with time zone,
+	"account_id" uuid
+);
+--> statement-breakpoint
+CREATE TABLE "systems" (
+	"code" text PRIMARY KEY NOT NULL,
+	"name_th" text NOT NULL,
+	"name_en" text,
+	"url" text NOT NULL,
+	"roles" jsonb NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "unit_admins" (
+	"unit_code" text NOT NULL,
+	"account_id" uuid NOT NULL,
+	"since" timestamp with time zone DEFAULT now() NOT NULL,
+	"source" text NOT NULL,
+	CONSTRAINT "unit_admins_unit_code_account_id_pk" PRIMARY KEY("unit_code","account_id")
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX "accounts_username_uq" ON "accounts" USING btree (lower("username"));--> statement-breakpoint
+CREATE UNIQUE INDEX "accounts_citizen_id_hash_uq" ON "accounts" USING btree ("citizen_id_hash");--> statement-breakpoint
+CREATE UNIQUE INDEX "accounts_registration_uq" ON "accounts" USING btree ("registration_id");--> statement-breakpoint
+CREATE INDEX "accounts_unit_idx" ON "accounts" USING btree ("unit_code");--> statement-breakpoint
+CREATE UNIQUE INDEX "audit_events_key_uq" ON "audit_events" USING btree ("key");--> statement-breakpoint
+CREATE INDEX "audit_events_subject_idx" ON "audit_events" USING btree ("subject_type","subject_id");--> statement-breakpoint
+CREATE INDEX "auth_tokens_account_idx" ON "auth_tokens" USING btree ("account_id");--> statement-breakpoint
+CREATE INDEX "documents_registration_idx" ON "documents" USING btree ("registration_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "entitlements_grant_uq" ON "entitlements" USING btree ("account_id","system_code","role","unit_code");--> statement-breakpoint
+CREATE UNIQUE INDEX "mail_outbox_key_uq" ON "mail_outbox" USING btree ("key");--> statement-breakpoint
+CREATE INDEX "org_units_parent_idx" ON "org_units" USING btree ("parent_code");--> statement-breakpoint
+CREATE UNIQUE INDEX "registrations_open_citizen_uq" ON "registrations" USING btree ("citizen_id_hash") WHERE "registrations"."status" in ('pending_approval', 'info_requested');--> statement-breakpoint
+CREATE UNIQUE INDEX "registrations_open_username_uq" ON "registrations" USING btree (lower("username")) WHERE "registrations"."status" in ('pending_approval', 'info_requested');--> statement-breakpoint
+CREATE INDEX "registrations_acting_unit_idx" ON "registrations" USING btree ("acting_unit_code","status");--> statement-breakpoint
+CREATE INDEX "unit_admins_account_idx" ON "unit_admins" USING btree ("account_id");

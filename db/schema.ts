@@ -1,0 +1,194 @@
+// The records of sso-lifecycle. Citizen IDs are stored only encrypted (`*_enc`) and as a keyed hash (`*_hash`).
+import { sql } from 'drizzle-orm';
+import {
+  bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const UNIT_KINDS = ['dla', 'province_office', 'district_office', 'pao', 'municipality', 'sao'] as const;
+export type UnitKind = (typeof UNIT_KINDS)[number];
+
+export const orgUnits = pgTable('org_units', {
+  code: text('code').primaryKey(),
+  parentCode: text('parent_code'),
+  kind: text('kind').$type<UnitKind>().notNull(),
+  nameTh: text('name_th').notNull(),
+  nameEn: text('name_en'),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('org_units_parent_idx').on(t.parentCode)]);
+
+export const ACCOUNT_STATUSES = ['active', 'suspended', 'disabled'] as const;
+export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
+
+export const accounts = pgTable('accounts', {
+  id: uuid('id').primaryKey(),
+  username: text('username').notNull(),
+  passwordHash: text('password_hash').notNull(),
+  citizenIdEnc: text('citizen_id_enc'),
+  citizenIdHash: text('citizen_id_hash'),
+  firstNameTh: text('first_name_th').notNull(),
+  lastNameTh: text('last_name_th').notNull(),
+  firstNameEn: text('first_name_en'),
+  lastNameEn: text('last_name_en'),
+  email: text('email').notNull(),
+  phone: text('phone'),
+  position: text('position'),
+  unitCode: text('unit_code'),
+  status: text('status').$type<AccountStatus>().notNull().default('active'),
+  /** DLA central administration beyond any unit (the bootstrap admin). */
+  centralAdmin: boolean('central_admin').notNull().default(false),
+  /** The registration this account was made from; unique so that approval makes it once. */
+  registrationId: uuid('registration_id'),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('accounts_username_uq').on(sql`lower(${t.username})`),
+  uniqueIndex('accounts_citizen_id_hash_uq').on(t.citizenIdHash),
+  uniqueIndex('accounts_registration_uq').on(t.registrationId),
+  index('accounts_unit_idx').on(t.unitCode),
+]);
+
+/** The SSO admins of each unit; an admin acts for the unit and every unit below it. */
+export const unitAdmins = pgTable('unit_admins', {
+  unitCode: text('unit_code').notNull(),
+  accountId: uuid('account_id').notNull(),
+  since: timestamp('since', { withTimezone: true }).notNull().defaultNow(),
+  source: text('source').$type<'designation' | 'appointment'>().notNull(),
+}, (t) => [primaryKey({ columns: [t.unitCode, t.accountId] }), index('unit_admins_account_idx').on(t.accountId)]);
+
+export const systems = pgTable('systems', {
+  code: text('code').primaryKey(),
+  nameTh: text('name_th').notNull(),
+  nameEn: text('name_en'),
+  url: text('url').notNull(),
+  roles: jsonb('roles').$type<string[]>().notNull(),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const ENTITLEMENT_STATUSES = ['active', 'suspended', 'revoked', 'pending_review'] as const;
+export type EntitlementStatus = (typeof ENTITLEMENT_STATUSES)[number];
+
+export const entitlements = pgTable('entitlements', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  accountId: uuid('account_id').notNull(),
+  systemCode: text('system_code').notNull(),
+  role: text('role').notNull(),
+  unitCode: text('unit_code').notNull(),
+  status: text('status').$type<EntitlementStatus>().notNull().default('active'),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('entitlements_grant_uq').on(t.accountId, t.systemCode, t.role, t.unitCode)]);
+
+export const REGISTRATION_STATUSES = ['pending_approval', 'info_requested', 'approved', 'rejected', 'expired', 'withdrawn'] as const;
+export type RegistrationStatus = (typeof REGISTRATION_STATUSES)[number];
+export const OPEN_REGISTRATION_STATUSES: readonly RegistrationStatus[] = ['pending_approval', 'info_requested'];
+
+export interface RequestedAccess { system: string; role: string }
+
+export const registrations = pgTable('registrations', {
+  id: uuid('id').primaryKey(),
+  trackingCodeHash: text('tracking_code_hash').notNull(),
+  citizenIdEnc: text('citizen_id_enc').notNull(),
+  citizenIdHash: text('citizen_id_hash').notNull(),
+  firstNameTh: text('first_name_th').notNull(),
+  lastNameTh: text('last_name_th').notNull(),
+  firstNameEn: text('first_name_en'),
+  lastNameEn: text('last_name_en'),
+  email: text('email').notNull(),
+  phone: text('phone'),
+  position: text('position').notNull(),
+  unitCode: text('unit_code').notNull(),
+  username: text('username').notNull(),
+  /** argon2id hash captured at submission; it never enters a workflow payload. */
+  passwordHash: text('password_hash').notNull(),
+  requestedAccess: jsonb('requested_access').$type<RequestedAccess[]>().notNull(),
+  identityVerifiedBy: text('identity_verified_by').$type<'form' | 'thaiid'>().notNull().default('form'),
+  status: text('status').$type<RegistrationStatus>().notNull(),
+  actingUnitCode: text('acting_unit_code').notNull(),
+  submittedAt: timestamp('submitted_at', { withTimezone: true }).notNull().defaultNow(),
+  decidedAt: timestamp('decided_at', { withTimezone: true }),
+  accountId: uuid('account_id'),
+}, (t) => [
+  // One open request per person and per username; closed ones may repeat.
+  uniqueIndex('registrations_open_citizen_uq').on(t.citizenIdHash)
+    .where(sql`${t.status} in ('pending_approval', 'info_requested')`),
+  uniqueIndex('registrations_open_username_uq').on(sql`lower(${t.username})`)
+    .where(sql`${t.status} in ('pending_approval', 'info_requested')`),
+  index('registrations_acting_unit_idx').on(t.actingUnitCode, t.status),
+]);
+
+/** A registration's history as the applicant and admins see it. `seq` makes each write idempotent. */
+export const registrationEvents = pgTable('registration_events', {
+  registrationId: uuid('registration_id').notNull(),
+  seq: integer('seq').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  event: text('event').notNull(),
+  actorAccountId: uuid('actor_account_id'),
+  actingUnitCode: text('acting_unit_code'),
+  note: text('note'),
+}, (t) => [primaryKey({ columns: [t.registrationId, t.seq] })]);
+
+/**
+ * Free text that admins and applicants write (reasons, notes). Workflows carry only its id, so that
+ * nothing a person typed ends up in Temporal's history.
+ */
+export const notes = pgTable('notes', {
+  id: uuid('id').primaryKey(),
+  text: text('text').notNull(),
+  createdAt: createdAt(),
+});
+
+export const documents = pgTable('documents', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  registrationId: uuid('registration_id').notNull(),
+  sha256: text('sha256').notNull(),
+  mediaType: text('media_type').notNull(),
+  size: integer('size').notNull(),
+  /** The name the applicant gave, for display only; never a path. */
+  fileName: text('file_name').notNull(),
+  uploadedAt: timestamp('uploaded_at', { withTimezone: true }).notNull().defaultNow(),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+}, (t) => [index('documents_registration_idx').on(t.registrationId)]);
+
+/** Who did what, when and why, with the record before and after. */
+export const auditEvents = pgTable('audit_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  /** Retries of the same action write nothing twice. */
+  key: text('key').notNull(),
+  actorAccountId: uuid('actor_account_id'),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  subjectType: text('subject_type').notNull(),
+  subjectId: text('subject_id').notNull(),
+  unitCode: text('unit_code'),
+  reason: text('reason'),
+  before: jsonb('before'),
+  after: jsonb('after'),
+}, (t) => [uniqueIndex('audit_events_key_uq').on(t.key), index('audit_events_subject_idx').on(t.subjectType, t.subjectId)]);
+
+/** Every mail goes through here: the key makes a retried send a no-op. */
+export const mailOutbox = pgTable('mail_outbox', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  key: text('key').notNull(),
+  template: text('template').notNull(),
+  toAddress: text('to_address').notNull(),
+  subject: text('subject').notNull(),
+  textBody: text('text_body').notNull(),
+  htmlBody: text('html_body').notNull(),
+  createdAt: createdAt(),
+  sentAt: timestamp('sent_at', { withTimezone: true }),
+  attempts: integer('attempts').notNull().default(0),
+  lastError: text('last_error'),
+}, (t) => [uniqueIndex('mail_outbox_key_uq').on(t.key)]);
+
+export const authTokens = pgTable('auth_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  accountId: uuid('account_id').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+}, (t) => [index('auth_tokens_account_idx').on(t.accountId)]);

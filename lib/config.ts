@@ -1,0 +1,83 @@
+// One configuration surface for every process (API, worker, all-in-one), read from the environment.
+import { resolve } from 'node:path';
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses durations such as `500ms`, `90s`, `15m`, `36h`, `2d` into milliseconds. */
+export function parseDuration(text: string, name = 'duration'): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
+  if (!match) throw new Error(`${name} must look like 90s, 15m, 36h or 2d (got "${text}")`);
+  return Math.round(Number(match[1]) * UNITS[match[2]!]!);
+}
+
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
+  return parseDuration(env[name] ?? fallback, name);
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number (got "${raw}")`);
+  return value;
+}
+
+export interface RegistrationTimers {
+  remindAfterMs: number;
+  escalateAfterMs: number;
+  expireAfterMs: number;
+  /** How long documents of closed-without-approval requests are kept. */
+  documentRetentionMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  taskQueue: string;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  hrFeedSecret: string | undefined;
+  bootstrapAdminPassword: string | undefined;
+  encryptionKey: string | undefined;
+  publicUrl: string;
+  logLevel: string;
+  tokenTtlMs: number;
+  rateLimits: { loginPerAddress: number; loginPerUsername: number; submissionsPerAddress: number };
+  registration: RegistrationTimers;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = integer(env, 'PORT', 3000);
+  return {
+    port,
+    host: env.HOST ?? '0.0.0.0',
+    dataDir: resolve(env.DATA_DIR ?? './data'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    temporalAddress: env.TEMPORAL_ADDRESS || undefined,
+    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: env.TEMPORAL_TASK_QUEUE || 'sso-lifecycle',
+    smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.MAIL_FROM || 'SSO กรมส่งเสริมการปกครองท้องถิ่น <no-reply@sso.dla.go.th>',
+    hrFeedSecret: env.HR_FEED_SECRET || undefined,
+    bootstrapAdminPassword: env.BOOTSTRAP_ADMIN_PASSWORD || undefined,
+    encryptionKey: env.ENCRYPTION_KEY || undefined,
+    publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
+    logLevel: env.LOG_LEVEL || 'info',
+    tokenTtlMs: duration(env, 'TOKEN_TTL', '8h'),
+    rateLimits: {
+      loginPerAddress: integer(env, 'LOGIN_RATE_LIMIT_PER_ADDRESS', 30),
+      loginPerUsername: integer(env, 'LOGIN_RATE_LIMIT_PER_USERNAME', 10),
+      submissionsPerAddress: integer(env, 'REGISTRATION_RATE_LIMIT_PER_ADDRESS', 20),
+    },
+    registration: {
+      remindAfterMs: duration(env, 'REGISTRATION_REMIND_AFTER', '2d'),
+      escalateAfterMs: duration(env, 'REGISTRATION_ESCALATE_AFTER', '5d'),
+      expireAfterMs: duration(env, 'REGISTRATION_EXPIRE_AFTER', '30d'),
+      documentRetentionMs: duration(env, 'REGISTRATION_DOCUMENT_RETENTION_AFTER', '90d'),
+    },
+  };
+}

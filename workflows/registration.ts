@@ -1,0 +1,197 @@
+// The registration request (คำขอลงทะเบียนผู้ใช้งาน) as a durable process:
+//   pending_approval ⇄ info_requested → approved | rejected | expired | withdrawn
+// The unit's SSO admins are reminded; when they do not act the request escalates up the organisation
+// tree; when nobody completes it, it expires. Admins and the applicant act through Updates, whose
+// validators refuse what the request no longer awaits (the API answers 409).
+// Inputs and messages carry ids only: no personal data or secret enters Temporal's history.
+import {
+  allHandlersFinished, ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, setHandler, sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { AdminMail, ApplicantMail, RegistrationActivities, RegistrationStep } from '../activities/registration.ts';
+import type { RegistrationTimers } from '../lib/config.ts';
+import type { RegistrationStatus, RequestedAccess } from '../db/schema.ts';
+import { registrationActingUnitKey, registrationStatusKey } from './search-attributes.ts';
+
+
+export interface RegistrationInput {
+  registrationId: string;
+  /** Where the request waits first: the applicant's unit, or the nearest unit above it with an admin. */
+  actingUnitCode: string;
+  /** Outbox key of the applicant's submission mail (it holds the tracking code, so the API queued it). */
+  submissionMailKey: string;
+  timers: RegistrationTimers;
+}
+
+export interface RegistrationState {
+  status: RegistrationStatus;
+  actingUnitCode: string;
+}
+
+export type RegistrationDecision =
+  | { decision: 'approve'; actorAccountId: string; noteId?: string | null; access?: RequestedAccess[] | null }
+  | { decision: 'reject' | 'request_info'; actorAccountId: string; noteId: string };
+
+/** An admin's decision. Rejected with `NotAwaitingDecision` unless the request is pending approval. */
+export const decideRegistration = defineUpdate<RegistrationState, [RegistrationDecision]>('decideRegistration');
+/** The applicant answered a request for information (new data and documents are already stored). */
+export const provideRegistrationInfo = defineUpdate<RegistrationState, [{ noteId?: string | null }]>('provideRegistrationInfo');
+export const withdrawRegistration = defineUpdate<RegistrationState, []>('withdrawRegistration');
+export const registrationState = defineQuery<RegistrationState>('registrationState');
+
+export const NOT_AWAITING = 'NotAwaitingDecision';
+const FINAL: readonly RegistrationStatus[] = ['approved', 'rejected', 'expired', 'withdrawn'];
+
+const act = proxyActivities<RegistrationActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['RegistrationMissing', 'AccountExists'] },
+});
+
+export async function registration(input: RegistrationInput): Promise<RegistrationStatus> {
+  const { registrationId, timers } = input;
+  let status: RegistrationStatus = 'pending_approval';
+  let actingUnitCode = input.actingUnitCode;
+  let seq = 0; // step 0, "submitted", was written by the API with the request
+  /** True while a message's transition is being written: further messages wait their turn (409). */
+  let transitionInProgress = false;
+  const mailsToSend: (() => Promise<unknown>)[] = [];
+
+  let expireAt = Date.now() + timers.expireAfterMs;
+  let escalateAt = Date.now() + timers.escalateAfterMs;
+  let remindAt = Date.now() + timers.remindAfterMs;
+  const restartClocks = () => {
+    escalateAt = Date.now() + timers.escalateAfterMs;
+    remindAt = Date.now() + timers.remindAfterMs;
+  };
+
+  const publish = () => upsertSearchAttributes([
+    { key: registrationStatusKey, value: status },
+    { key: registrationActingUnitKey, value: actingUnitCode },
+  ]);
+  publish();
+
+  const state = (): RegistrationState => ({ status, actingUnitCode });
+  const refuseUnless = (...allowed: RegistrationStatus[]) => {
+    if (transitionInProgress || !allowed.includes(status)) {
+      throw ApplicationFailure.create({ type: NOT_AWAITING, message: `the request is ${status}`, nonRetryable: true });
+    }
+  };
+
+  /** Writes a step of the history and moves the request to its new state. */
+  async function step(event: string, next: Partial<RegistrationState>, extra: Omit<Partial<RegistrationStep>, 'seq'> = {}) {
+    const s: RegistrationStep = { registrationId, seq: ++seq, event, ...next, ...extra };
+    await act.recordRegistrationStep(s);
+    if (next.status) status = next.status;
+    if (next.actingUnitCode) actingUnitCode = next.actingUnitCode;
+    publish();
+    return s.seq;
+  }
+
+  const mailApplicant = (template: ApplicantMail, at: number, noteId?: string | null) =>
+    mailsToSend.push(() => act.notifyRegistrationApplicant({ registrationId, seq: at, template, noteId }));
+
+  const mailAdmins = (template: AdminMail, at: number, unitCode: string) =>
+    mailsToSend.push(() => act.notifyRegistrationAdmins({ registrationId, seq: at, template, unitCode }));
+
+  /** Runs a message's transition alone; failures of the activity fail the Update, not the request. */
+  async function exclusively<T>(work: () => Promise<T>): Promise<T> {
+    if (transitionInProgress) await condition(() => !transitionInProgress);
+    transitionInProgress = true;
+    try {
+      return await work();
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause instanceof ApplicationFailure) throw ApplicationFailure.create({ type: cause.type ?? 'Failed', message: cause.message, nonRetryable: true });
+      throw error;
+    } finally {
+      transitionInProgress = false;
+    }
+  }
+
+  setHandler(registrationState, state);
+
+  setHandler(decideRegistration, (d) => exclusively(async () => {
+    if (d.decision === 'approve') {
+      const at = ++seq;
+      await act.approveRegistration({ registrationId, seq: at, event: 'approved', actorAccountId: d.actorAccountId, noteId: d.noteId ?? null, access: d.access ?? null });
+      status = 'approved';
+      publish();
+      mailApplicant('registration-approved', at);
+    } else if (d.decision === 'reject') {
+      const at = await step('rejected', { status: 'rejected' }, { actorAccountId: d.actorAccountId, noteId: d.noteId });
+      mailApplicant('registration-rejected', at, d.noteId);
+    } else {
+      const at = await step('info_requested', { status: 'info_requested' }, { actorAccountId: d.actorAccountId, noteId: d.noteId });
+      // The applicant now has the full expiry period to answer.
+      expireAt = Date.now() + timers.expireAfterMs;
+      mailApplicant('registration-info-requested', at, d.noteId);
+    }
+    return state();
+  }), { validator: (_decision: RegistrationDecision) => refuseUnless('pending_approval') });
+
+  setHandler(provideRegistrationInfo, (info) => exclusively(async () => {
+    await step('info_provided', { status: 'pending_approval' }, { noteId: info.noteId ?? null });
+    expireAt = Date.now() + timers.expireAfterMs;
+    restartClocks();
+    mailAdmins('registration-arrived', seq, actingUnitCode);
+    return state();
+  }), { validator: (_info: { noteId?: string | null }) => refuseUnless('info_requested') });
+
+  setHandler(withdrawRegistration, () => exclusively(async () => {
+    await step('withdrawn', { status: 'withdrawn' });
+    return state();
+  }), { validator: () => refuseUnless('pending_approval', 'info_requested') });
+
+  async function sendQueuedMails() {
+    while (mailsToSend.length > 0) await mailsToSend.shift()!();
+  }
+
+  /** Moves the request to the next unit up that has an admin, and tells its admins. */
+  async function escalateToParentUnit() {
+    const parent = await act.findActingUnit({ unitCode: actingUnitCode, above: true });
+    if (!parent) {
+      escalateAt = Number.POSITIVE_INFINITY; // DLA central is the top: it waits there until expiry
+      return;
+    }
+    const at = await step('escalated', { actingUnitCode: parent });
+    restartClocks();
+    mailAdmins('registration-escalated', at, parent);
+  }
+
+  await act.deliverQueuedMail(input.submissionMailKey);
+  mailAdmins('registration-arrived', 0, actingUnitCode);
+
+  while (!FINAL.includes(status)) {
+    const waitingForAdmins = status === 'pending_approval';
+    const wakeAt = waitingForAdmins ? Math.min(remindAt, escalateAt, expireAt) : expireAt;
+    const before = seq;
+    await condition(() => seq !== before || mailsToSend.length > 0, Math.max(1, wakeAt - Date.now()));
+    await sendQueuedMails();
+    if (seq !== before || FINAL.includes(status)) continue; // a message moved the request; recompute the clocks
+
+    // The clock's own transitions also hold off messages, so an approval cannot cross an expiry.
+    await exclusively(async () => {
+      if (FINAL.includes(status)) return;
+      const now = Date.now();
+      if (now >= expireAt) {
+        const at = await step('expired', { status: 'expired' });
+        mailApplicant('registration-expired', at);
+      } else if (status === 'pending_approval' && now >= escalateAt) {
+        await escalateToParentUnit();
+      } else if (status === 'pending_approval' && now >= remindAt) {
+        const at = await step('reminded', {});
+        remindAt = now + timers.remindAfterMs;
+        mailAdmins('registration-reminder', at, actingUnitCode);
+      }
+    });
+  }
+
+  await condition(allHandlersFinished);
+  await sendQueuedMails();
+  // Handlers change `status` behind the compiler's back: read it afresh.
+  if ((status as RegistrationStatus) !== 'approved') {
+    await sleep(timers.documentRetentionMs);
+    await act.deleteRegistrationDocuments(registrationId);
+  }
+  return status;
+}
