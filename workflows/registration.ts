@@ -40,6 +40,9 @@ export const withdrawRegistration = defineUpdate<RegistrationState, []>('withdra
 export const registrationState = defineQuery<RegistrationState>('registrationState');
 
 export const NOT_AWAITING = 'NotAwaitingDecision';
+
+/** One workflow per request, named after it. */
+export const registrationWorkflowId = (registrationId: string) => `registration-${registrationId}`;
 const FINAL: readonly RegistrationStatus[] = ['approved', 'rejected', 'expired', 'withdrawn'];
 
 const act = proxyActivities<RegistrationActivities>({

@@ -1,0 +1,102 @@
+// Bearer tokens (stored hashed, expiring, revocable) and the admin scope that follows the tree:
+// an SSO admin acts for their unit and every unit below it; DLA central acts everywhere.
+import { and, eq, gt, isNull } from 'drizzle-orm';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { unitChain, unitsAdministeredBy } from '../../db/org-tree.ts';
+import { accounts, authTokens, orgUnits, unitAdmins } from '../../db/schema.ts';
+import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
+import { forbidden, unauthorized } from '../problem.ts';
+
+export interface SignedInAccount {
+  id: string;
+  username: string;
+  unitCode: string | null;
+  citizenIdHash: string | null;
+  /** Units where this account is an SSO admin. */
+  adminUnits: string[];
+  /** DLA central: the bootstrap admin, or an admin of the root unit. */
+  central: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    account: SignedInAccount | null;
+  }
+  interface FastifyInstance {
+    /** preHandler: 401 without a valid token. */
+    requireAccount: (request: FastifyRequest) => Promise<void>;
+    /** preHandler: 403 unless the account administers some unit. */
+    requireAdmin: (request: FastifyRequest) => Promise<void>;
+    /** preHandler: 403 unless DLA central admin. */
+    requireCentralAdmin: (request: FastifyRequest) => Promise<void>;
+    issueToken(accountId: string): Promise<{ token: string; expiresAt: Date }>;
+    /** May this signed-in account act for `unitCode` (an admin of it or of a unit above it)? */
+    mayActFor(account: SignedInAccount, unitCode: string): Promise<boolean>;
+    rolesOf(account: SignedInAccount): string[];
+  }
+}
+
+export async function loadSignedInAccount(app: FastifyInstance, accountId: string): Promise<SignedInAccount | null> {
+  const { db } = app.deps;
+  const [account] = await db.select({
+    id: accounts.id, username: accounts.username, unitCode: accounts.unitCode, status: accounts.status,
+    citizenIdHash: accounts.citizenIdHash, centralAdmin: accounts.centralAdmin,
+  }).from(accounts).where(eq(accounts.id, accountId));
+  if (!account || account.status !== 'active') return null;
+  const adminUnits = await unitsAdministeredBy(db, account.id);
+  const roots = adminUnits.length === 0 ? [] : await db.select({ code: orgUnits.code }).from(unitAdmins)
+    .innerJoin(orgUnits, eq(orgUnits.code, unitAdmins.unitCode))
+    .where(and(eq(unitAdmins.accountId, account.id), isNull(orgUnits.parentCode)));
+  return {
+    id: account.id, username: account.username, unitCode: account.unitCode, citizenIdHash: account.citizenIdHash,
+    adminUnits, central: account.centralAdmin || roots.length > 0,
+  };
+}
+
+export default fp(async function auth(app: FastifyInstance) {
+  const { db, config } = app.deps;
+  app.decorateRequest('account', null);
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const header = request.headers.authorization;
+    if (!header) return;
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw unauthorized('The Authorization header must be "Bearer <token>".');
+    const [token] = await db.select({ accountId: authTokens.accountId }).from(authTokens).where(and(
+      eq(authTokens.tokenHash, sha256Hex(match[1]!)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
+    if (!token) throw unauthorized('The token is unknown, expired or revoked; sign in again.');
+    request.account = await loadSignedInAccount(app, token.accountId);
+    if (!request.account) throw unauthorized('The account is no longer active.');
+  });
+
+  app.decorate('requireAccount', async (request: FastifyRequest) => {
+    if (!request.account) throw unauthorized();
+  });
+  app.decorate('requireAdmin', async (request: FastifyRequest) => {
+    if (!request.account) throw unauthorized();
+    if (!request.account.central && request.account.adminUnits.length === 0) throw forbidden('Only SSO admins may do this.');
+  });
+  app.decorate('requireCentralAdmin', async (request: FastifyRequest) => {
+    if (!request.account) throw unauthorized();
+    if (!request.account.central) throw forbidden('Only DLA central admins may do this.');
+  });
+
+  app.decorate('issueToken', async (accountId: string) => {
+    const token = randomSecret(32);
+    const expiresAt = new Date(Date.now() + config.tokenTtlMs);
+    await db.insert(authTokens).values({ tokenHash: sha256Hex(token), accountId, expiresAt });
+    return { token, expiresAt };
+  });
+
+  app.decorate('mayActFor', async (account: SignedInAccount, unitCode: string) => {
+    if (account.central) return true;
+    if (account.adminUnits.length === 0) return false;
+    const chain = await unitChain(db, unitCode);
+    return chain.some((code) => account.adminUnits.includes(code));
+  });
+
+  app.decorate('rolesOf', (account: SignedInAccount) => [
+    'user', ...(account.adminUnits.length > 0 ? ['sso_admin'] : []), ...(account.central ? ['central_admin'] : []),
+  ]);
+});

@@ -1,0 +1,51 @@
+// Turns every error into application/problem+json; bad input is a 4xx a person can act on, never a 500.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Problem, type FieldError } from '../problem.ts';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  406: 'Not Acceptable', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type', 423: 'Locked',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+function fieldErrors(error: FastifyError): FieldError[] | undefined {
+  if (!error.validation) return undefined;
+  return error.validation.map((v) => {
+    const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
+    const extra = (v.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+    const base = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const name = missing ?? extra;
+    const path = [base, name].filter(Boolean).join('.') || (error.validationContext ?? 'body');
+    const message = extra ? `${extra} is not a known field` : `${path} ${v.message ?? 'is invalid'}`;
+    return { path, message };
+  });
+}
+
+export default fp(async function problems(app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let status: number;
+    let detail: string;
+    let errors: FieldError[] | undefined;
+    if (error instanceof Problem) {
+      status = error.status; detail = error.message; errors = error.errors;
+    } else if (error.validation) {
+      status = 400; errors = fieldErrors(error);
+      detail = errors?.map((e) => e.message).join('; ') ?? error.message;
+    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      status = error.statusCode; detail = error.message;
+    } else {
+      status = 500; detail = 'Something went wrong on our side; the request id helps us find it.';
+      request.log.error({ err: error }, 'unhandled error');
+    }
+    if (status === 429) reply.header('retry-after', reply.getHeader('retry-after') ?? '60');
+    void reply.status(status).type('application/problem+json').send({
+      type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail, ...(errors ? { errors } : {}), instance: request.url.split('?')[0],
+    });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).type('application/problem+json').send({
+      type: 'about:blank', title: 'Not Found', status: 404, detail: `${request.method} ${request.url.split('?')[0]} does not exist`,
+    });
+  });
+});

@@ -1,0 +1,17 @@
+import { sql } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+
+export default async function healthRoutes(app: FastifyInstance) {
+  app.get('/health/live', { schema: { tags: ['health'] } }, async () => ({ status: 'up' }));
+
+  app.get('/health/ready', { schema: { tags: ['health'] } }, async (_request, reply) => {
+    const { db, temporal } = app.deps;
+    const check = async (fn: () => Promise<unknown>) => fn().then(() => 'up' as const, () => 'down' as const);
+    const [database, temporalServer] = await Promise.all([
+      check(() => db.execute(sql`select 1`)),
+      check(() => temporal.workflowService.getSystemInfo({})),
+    ]);
+    const ready = database === 'up' && temporalServer === 'up';
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database, temporal: temporalServer });
+  });
+}

@@ -1,0 +1,38 @@
+// JSON schemas shared by several routes.
+import { PASSWORD_RULE } from '../lib/passwords.ts';
+
+export const uuidParam = (name: string) => ({
+  type: 'object', required: [name], properties: { [name]: { type: 'string', format: 'uuid' } },
+}) as const;
+
+export const unitCode = { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' } as const;
+export const systemCode = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' } as const;
+export const citizenId = { type: 'string', pattern: '^[0-9]{13}$', description: 'Thai citizen ID, 13 digits with a valid check digit' } as const;
+export const username = { type: 'string', minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' } as const;
+export const password = { type: 'string', ...PASSWORD_RULE } as const;
+export const email = { type: 'string', format: 'email', maxLength: 254 } as const;
+export const thaiName = { type: 'string', minLength: 1, maxLength: 100 } as const;
+
+export const accessList = {
+  type: 'array', maxItems: 50,
+  items: {
+    type: 'object', required: ['system', 'role'], additionalProperties: false,
+    properties: { system: systemCode, role: { type: 'string', minLength: 1, maxLength: 64 } },
+  },
+} as const;
+
+export const listQuery = {
+  limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+  cursor: { type: 'string', maxLength: 200 },
+} as const;
+
+/** Opaque cursors for keyset pagination. */
+export const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+export function decodeCursor<T>(cursor: string | undefined): T | undefined {
+  if (!cursor) return undefined;
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,73 @@
+// Multipart uploads: a JSON part named `data` and files judged by their content, never by their name.
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifyRequest } from 'fastify';
+import { fileTypeFromBuffer } from 'file-type';
+import { badRequest, Problem, type FieldError } from './problem.ts';
+
+const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
+// ajv-formats is CommonJS with a default export.
+const addFormats = addFormatsModule as unknown as { default: (a: Ajv) => Ajv };
+addFormats.default(ajv);
+
+export function ajvFieldErrors(errors: ErrorObject[] | null | undefined, root = 'data'): FieldError[] {
+  return (errors ?? []).map((e) => {
+    const params = e.params as { missingProperty?: string; additionalProperty?: string };
+    const name = params.missingProperty ?? params.additionalProperty;
+    const path = [root, e.instancePath.replace(/^\//, '').replace(/\//g, '.'), name].filter(Boolean).join('.');
+    const message = params.additionalProperty ? `${path} is not a known field` : `${path} ${e.message ?? 'is invalid'}`;
+    return { path, message };
+  });
+}
+
+/** Validates `value` against `schema` (compiled once), or throws a 400 listing every problem. */
+export function validator<T>(schema: object): (value: unknown) => T {
+  const validate = ajv.compile(schema);
+  return (value) => {
+    if (!validate(value)) {
+      const errors = ajvFieldErrors(validate.errors);
+      throw badRequest(errors.map((e) => e.message).join('; '), errors);
+    }
+    return value as T;
+  };
+}
+
+export interface UploadedFile { fieldName: string; fileName: string; mediaType: string; content: Buffer }
+
+export interface Upload { data: unknown; files: UploadedFile[] }
+
+/**
+ * Reads the whole multipart body. Size and count limits come from @fastify/multipart (413); files
+ * whose content is not one of `accept` are refused (415), whatever their name or declared type.
+ */
+export async function readUpload(request: FastifyRequest, accept: readonly string[], fileField: string): Promise<Upload> {
+  if (!request.isMultipart()) {
+    throw new Problem(415, 'Unsupported Media Type', 'Send multipart/form-data with a JSON part named "data" and the files.');
+  }
+  let data: unknown;
+  let sawData = false;
+  const files: UploadedFile[] = [];
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      const content = await part.toBuffer();
+      if (part.fieldname !== fileField) throw badRequest(`Unexpected file part "${part.fieldname}"; files go in "${fileField}".`, [{ path: part.fieldname, message: 'unexpected file' }]);
+      if (content.length === 0) throw badRequest(`${part.filename || 'A file'} is empty.`, [{ path: fileField, message: 'empty file' }]);
+      const detected = await fileTypeFromBuffer(content);
+      if (!detected || !accept.includes(detected.mime)) {
+        throw new Problem(415, 'Unsupported Media Type', `${part.filename || 'A file'} is not ${accept.join(', ')} (judged by its content).`);
+      }
+      files.push({ fieldName: part.fieldname, fileName: (part.filename || `document.${detected.ext}`).slice(0, 200), mediaType: detected.mime, content });
+    } else if (part.fieldname === 'data') {
+      if (sawData) throw badRequest('Send one part named "data".', [{ path: 'data', message: 'repeated' }]);
+      sawData = true;
+      try {
+        data = JSON.parse(String(part.value));
+      } catch {
+        throw badRequest('The part "data" is not valid JSON.', [{ path: 'data', message: 'is not valid JSON' }]);
+      }
+    } else {
+      throw badRequest(`Unexpected part "${part.fieldname}"; send the fields as JSON in "data".`, [{ path: part.fieldname, message: 'unexpected part' }]);
+    }
+  }
+  return { data, files };
+}

@@ -1,0 +1,59 @@
+// Everything in one process on embedded defaults: the API, a worker, and (unless TEMPORAL_ADDRESS
+// is set) a Temporal dev server persisted in DATA_DIR. `npm start`.
+import { join } from 'node:path';
+import { buildApp } from '../api/app.ts';
+import { loadConfig } from '../lib/config.ts';
+import { ensureBootstrapAdmin, openResources, resumeUnstartedRegistrations } from '../lib/runtime.ts';
+import { connectClient, createWorker, startDevServer, type DevServer } from '../lib/temporal.ts';
+
+const config = loadConfig();
+let devServer: DevServer | undefined;
+if (!config.temporalAddress) {
+  devServer = await startDevServer(config, {
+    grpc: Number(process.env.TEMPORAL_DEV_PORT ?? 7233), ui: Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233),
+  });
+}
+const temporalAddress = config.temporalAddress ?? devServer!.address;
+const resources = await openResources(config);
+const bootstrap = await ensureBootstrapAdmin(resources, config);
+const client = await connectClient(temporalAddress, config.temporalNamespace);
+const { worker, connection } = await createWorker(temporalAddress, config, {
+  db: resources.database.db, config, mail: resources.mail, documentStore: resources.documentStore,
+});
+const app = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+await app.listen({ port: config.port, host: config.host });
+const workerRun = worker.run();
+await resumeUnstartedRegistrations(resources, client, config);
+
+const lines = [
+  `sso-lifecycle is up`,
+  `  API            ${config.publicUrl}/api/v1`,
+  `  API docs       ${config.publicUrl}/docs   (OpenAPI: ${config.publicUrl}/openapi.json)`,
+  `  Temporal       ${temporalAddress} (${config.temporalNamespace})${devServer ? `   UI: ${devServer.uiUrl}` : ''}`,
+  `  Database       ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${join(config.dataDir, 'pglite')}`}`,
+  `  Mail           ${config.smtpUrl ? `SMTP ${new URL(config.smtpUrl).host}` : `.eml files in ${join(config.dataDir, 'outbox')}`}`,
+];
+if (bootstrap.created) {
+  lines.push(bootstrap.password
+    ? `  First admin    username "admin", password ${bootstrap.password}   (shown once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`
+    : `  First admin    username "admin", password from BOOTSTRAP_ADMIN_PASSWORD`);
+}
+console.log(lines.join('\n'));
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  app.log.info({ signal }, 'stopping: draining HTTP, then the worker');
+  await app.close();
+  worker.shutdown();
+  await workerRun.catch(() => {});
+  await connection.close();
+  await client.connection.close();
+  await resources.database.close();
+  resources.mail.close();
+  await devServer?.stop();
+  process.exit(0);
+}
+process.once('SIGTERM', () => void stop('SIGTERM'));
+process.once('SIGINT', () => void stop('SIGINT'));

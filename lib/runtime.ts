@@ -1,0 +1,66 @@
+// What every process opens at start, and the chores of start-up: the bootstrap admin and the
+// re-queueing of requests whose workflow never started.
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { and, count, eq, inArray, notExists, sql } from 'drizzle-orm';
+import { createMailTransport, type MailTransport } from '../activities/mail.ts';
+import { openDatabase, type Database } from '../db/client.ts';
+import { writeAudit } from '../db/audit.ts';
+import { accounts, mailOutbox, OPEN_REGISTRATION_STATUSES, registrations } from '../db/schema.ts';
+import { startRegistrationWorkflow } from '../api/routes/registrations.ts';
+import type { Config } from './config.ts';
+import { createCipher, loadMasterKey, randomSecret, type PersonalDataCipher } from './crypto.ts';
+import { createDocumentStore, type DocumentStore } from './document-store.ts';
+import { hashPassword } from './passwords.ts';
+
+export interface Resources {
+  database: Database;
+  cipher: PersonalDataCipher;
+  documentStore: DocumentStore;
+  mail: MailTransport;
+}
+
+export async function openResources(config: Config): Promise<Resources> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const cipher = createCipher(loadMasterKey(config.encryptionKey, config.dataDir, database.embedded));
+  return { database, cipher, documentStore: createDocumentStore(config.dataDir), mail: createMailTransport(config) };
+}
+
+/** The first DLA central admin, `admin`, when no account exists yet. Returns the password it was given. */
+export async function ensureBootstrapAdmin(resources: Resources, config: Config): Promise<{ created: boolean; password?: string }> {
+  const { db } = resources.database;
+  const [{ n } = { n: 0 }] = await db.select({ n: count() }).from(accounts);
+  if (n > 0) return { created: false };
+  const password = config.bootstrapAdminPassword ?? randomSecret(18);
+  const id = randomUUID();
+  await db.transaction(async (tx) => {
+    await tx.insert(accounts).values({
+      id, username: 'admin', passwordHash: await hashPassword(password), firstNameTh: 'ผู้ดูแลระบบ', lastNameTh: 'ส่วนกลาง',
+      email: process.env.BOOTSTRAP_ADMIN_EMAIL ?? `admin@${new URL(config.publicUrl).hostname}`, centralAdmin: true,
+    }).onConflictDoNothing();
+    await writeAudit(tx as never, {
+      key: 'account:bootstrap-admin', actor: 'system', action: 'account.created', subjectType: 'account', subjectId: id,
+      reason: 'bootstrap: no account existed', after: { username: 'admin', centralAdmin: true },
+    });
+  });
+  return { created: true, password: config.bootstrapAdminPassword ? undefined : password };
+}
+
+/**
+ * A crash between saving a request and starting its workflow would leave it waiting forever: start
+ * the workflow of every open request whose submission mail was never sent (starting is idempotent).
+ */
+export async function resumeUnstartedRegistrations(resources: Resources, client: Client, config: Config): Promise<number> {
+  const { db } = resources.database;
+  const stuck = await db.select({ id: registrations.id, actingUnitCode: registrations.actingUnitCode }).from(registrations).where(and(
+    inArray(registrations.status, [...OPEN_REGISTRATION_STATUSES]),
+    notExists(db.select({ one: sql`1` }).from(mailOutbox).where(and(
+      eq(mailOutbox.key, sql`'registration:' || ${registrations.id} || ':submitted'`), sql`${mailOutbox.sentAt} is not null`))),
+  ));
+  for (const r of stuck) {
+    await startRegistrationWorkflow(client, config.taskQueue, {
+      registrationId: r.id, actingUnitCode: r.actingUnitCode, submissionMailKey: `registration:${r.id}:submitted`, timers: config.registration,
+    });
+  }
+  return stuck.length;
+}

@@ -1,0 +1,93 @@
+// Temporal for every process: the embedded dev server (when TEMPORAL_ADDRESS is unset), the client the
+// API uses to message workflows, and the worker that runs them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.ts';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import type { Config } from './config.ts';
+
+const root = join(import.meta.dirname, '..');
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `temporal server start-dev` from the pinned binary, persisted in DATA_DIR so that workflows
+ * survive a restart, with our search attributes declared.
+ */
+export async function startDevServer(config: Config, ports = { grpc: 7233, ui: 8233 }): Promise<DevServer> {
+  const dir = join(config.dataDir, 'temporal');
+  mkdirSync(dir, { recursive: true });
+  const binary = process.env.TEMPORAL_CLI_PATH ?? join(root, 'tools', 'bin', 'temporal');
+  const args = [
+    'server', 'start-dev', '--db-filename', join(dir, 'temporal.db'), '--ip', '127.0.0.1',
+    '--port', String(ports.grpc), '--ui-port', String(ports.ui), '--namespace', config.temporalNamespace,
+    '--log-level', 'error',
+    ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
+  ];
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  let exited = false;
+  child.once('exit', () => { exited = true; });
+  const address = `127.0.0.1:${ports.grpc}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`the Temporal dev server (${binary}) exited at start; is port ${ports.grpc} taken?`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.describeNamespace({ namespace: config.temporalNamespace });
+      await connection.close();
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) { child.kill('SIGKILL'); throw error; }
+      await delay(250);
+    }
+  }
+  return {
+    address,
+    uiUrl: `http://127.0.0.1:${ports.ui}`,
+    async stop() {
+      if (exited) return;
+      const done = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await Promise.race([done, delay(10_000).then(() => child.kill('SIGKILL'))]);
+    },
+  };
+}
+
+export async function connectClient(address: string, namespace: string): Promise<Client> {
+  const connection = await Connection.connect({ address });
+  return new Client({ connection, namespace });
+}
+
+let bundle: Promise<WorkflowBundle> | undefined;
+/** The workflow code, bundled once per process. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: join(root, 'workflows', 'index.ts'), logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log() {}, trace() {}, debug() {}, info() {},
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+export async function createWorker(address: string, config: Config, deps: ActivityDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities(deps),
+  });
+  return { worker, connection };
+}

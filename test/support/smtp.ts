@@ -1,0 +1,50 @@
+// A real SMTP server on loopback that keeps what it receives, parsed.
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export interface ReceivedMail { to: string; subject: string; text: string; html: string; messageId: string | undefined; raw: ParsedMail }
+
+export interface MailCatcher {
+  url: string;
+  mails: ReceivedMail[];
+  /** Waits until `predicate` matches `count` mails (default 1), and returns them. */
+  waitFor(predicate: (m: ReceivedMail) => boolean, count?: number, timeoutMs?: number): Promise<ReceivedMail[]>;
+  close(): Promise<void>;
+}
+
+export async function startMailCatcher(): Promise<MailCatcher> {
+  const mails: ReceivedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
+    onData(stream, session, callback) {
+      simpleParser(stream).then((parsed) => {
+        for (const rcpt of session.envelope.rcptTo) {
+          mails.push({
+            to: rcpt.address.toLowerCase(), subject: parsed.subject ?? '', text: parsed.text ?? '', html: String(parsed.html || ''),
+            messageId: parsed.messageId, raw: parsed,
+          });
+        }
+        callback();
+      }, callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.server.address() as { port: number };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    async waitFor(predicate, count = 1, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = mails.filter(predicate);
+        if (found.length >= count) return found;
+        if (Date.now() > deadline) {
+          throw new Error(`expected ${count} matching mail(s), got ${found.length}; received: ${mails.map((m) => `${m.to} «${m.subject}»`).join(' | ')}`);
+        }
+        await delay(50);
+      }
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
