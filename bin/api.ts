@@ -1,0 +1,28 @@
+// Production entry point: the HTTP API alone (scale it apart from the worker).
+// Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY.
+import { buildApp } from '../api/app.ts';
+import { loadConfig } from '../lib/config.ts';
+import { ensureBootstrapAdmin, openResources, resumeUnstartedRegistrations } from '../lib/runtime.ts';
+import { connectClient } from '../lib/temporal.ts';
+
+const config = loadConfig();
+if (!config.databaseUrl || !config.temporalAddress) {
+  console.error('bin/api.ts runs against shared services: set DATABASE_URL and TEMPORAL_ADDRESS (or use `npm start`).');
+  process.exit(2);
+}
+const resources = await openResources(config);
+const bootstrap = await ensureBootstrapAdmin(resources, config);
+if (bootstrap.password) console.log(`First admin: username "admin", password ${bootstrap.password} (shown once)`);
+const client = await connectClient(config.temporalAddress, config.temporalNamespace);
+const app = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+await app.listen({ port: config.port, host: config.host });
+await resumeUnstartedRegistrations(resources, client, config);
+
+async function stop() {
+  await app.close(); // drains requests in flight
+  await client.connection.close();
+  await resources.database.close();
+  process.exit(0);
+}
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());
