@@ -1,9 +1,14 @@
-# One image for both processes: `node bin/api.ts` (default) or `node bin/worker.ts`.
-FROM node:24-bookworm-slim
+# One image for both processes: `node bin/api.ts` (default) or `node bin/worker.ts`. Node 24 runs the
+# .ts files as they are (type stripping is on by default), so there is no build step.
+# Node 24 images are published on Debian trixie; the bookworm variants are no longer maintained.
+FROM node:24-trixie-slim
 WORKDIR /app
 ENV NODE_ENV=production SKIP_TEMPORAL_DOWNLOAD=1
 COPY package.json package-lock.json ./
-# The Temporal binaries are only for the embedded mode; in compose Temporal runs as its own service.
+# `npm ci` runs our postinstall (`node scripts/install-temporal.ts`), so that file must be here; with
+# SKIP_TEMPORAL_DOWNLOAD set it exits at once: the Temporal binaries are only for the embedded mode,
+# and in compose Temporal runs as its own service. Dependencies keep their own install scripts.
+COPY scripts/install-temporal.ts ./scripts/install-temporal.ts
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY api ./api
 COPY activities ./activities
@@ -12,6 +17,9 @@ COPY db ./db
 COPY lib ./lib
 COPY templates ./templates
 COPY workflows ./workflows
+# DATA_DIR in compose: a new named volume mounted here takes this directory's owner, so the
+# unprivileged `node` user can write the evidence documents.
+RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
 CMD ["node", "bin/api.ts"]

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 import type { Config } from './config.ts';
@@ -80,7 +80,28 @@ const quietBundlerLogger = {
   error: (message: string) => console.error(message),
 };
 
+let runtimeInstalled = false;
+/**
+ * Our processes stop their workers themselves (after draining HTTP), so the SDK must not act on
+ * SIGTERM on its own; its chatty INFO logs are kept to warnings unless LOG_LEVEL asks for more.
+ */
+export function installTemporalRuntime(logLevel: string): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level: LogLevel = logLevel === 'debug' || logLevel === 'trace' ? 'INFO' : 'WARN';
+  try {
+    Runtime.install({
+      shutdownSignals: [],
+      logger: new DefaultLogger(level),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'INFO' : 'ERROR' }), forward: {} } },
+    });
+  } catch {
+    // Already installed by the host (tests install their own).
+  }
+}
+
 export async function createWorker(address: string, config: Config, deps: ActivityDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installTemporalRuntime(config.logLevel);
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,

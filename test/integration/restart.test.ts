@@ -1,0 +1,125 @@
+// The README's run command on its embedded defaults (PGlite, a Temporal dev server persisted in
+// DATA_DIR): stopped while a request waits, started again, the request goes on and its timers fire.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PDF, randomCitizenId, uniqueName } from '../support/fixtures.ts';
+import { freePort } from '../support/global-setup.ts';
+import { startMailCatcher, type MailCatcher } from '../support/smtp.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+let dataDir: string;
+let mail: MailCatcher;
+let env: Record<string, string>;
+let baseUrl: string;
+let running: ChildProcess | undefined;
+let output = '';
+
+async function startService(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(root, 'bin', 'start.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (chunk) => { output += chunk; });
+  child.stderr!.on('data', (chunk) => { output += chunk; });
+  const deadline = Date.now() + 90_000;
+  while (!output.includes('sso-lifecycle is up')) {
+    if (child.exitCode !== null) throw new Error(`the service exited: ${output}`);
+    if (Date.now() > deadline) throw new Error(`the service did not come up: ${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  running = child;
+  return child;
+}
+
+async function stopService(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  const code = await exited;
+  running = undefined;
+  return code;
+}
+
+async function call(method: string, path: string, options: { token?: string; json?: unknown; body?: FormData; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.json !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(baseUrl + path, { method, headers, body: options.json !== undefined ? JSON.stringify(options.json) : options.body });
+  return { status: res.status, body: await res.json().catch(() => undefined) as any };
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'sso-restart-'));
+  mail = await startMailCatcher();
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  env = {
+    DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', SMTP_URL: mail.url, BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap-password-1',
+    TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_DEV_UI_PORT: String(await freePort()),
+    REGISTRATION_REMIND_AFTER: '1h', REGISTRATION_ESCALATE_AFTER: '6s', REGISTRATION_EXPIRE_AFTER: '1h', LOG_LEVEL: 'warn',
+  };
+  for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'ENCRYPTION_KEY']) delete process.env[key];
+});
+
+afterAll(async () => {
+  if (running) await stopService(running);
+  await mail?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+it('keeps a waiting request across a restart; its escalation fires afterwards', async () => {
+  let service = await startService();
+  expect(output).toContain('First admin    username "admin", password from BOOTSTRAP_ADMIN_PASSWORD');
+  expect(output).toContain(join(dataDir, 'pglite'));
+  const login = await call('POST', '/api/v1/auth/login', { json: { username: 'admin', password: 'bootstrap-password-1' } });
+  expect(login.status).toBe(200);
+  expect(login.body.account.roles).toContain('central_admin');
+  const admin = login.body.token as string;
+
+  const units = [
+    { code: 'DLA', parentCode: null, kind: 'dla', nameTh: 'กรมส่งเสริมการปกครองท้องถิ่น' },
+    { code: 'P41', parentCode: 'DLA', kind: 'province_office', nameTh: 'สถจ.อุดรธานี' },
+    { code: 'D4101', parentCode: 'P41', kind: 'district_office', nameTh: 'สถอ.เมืองอุดรธานี' },
+    { code: 'S410101', parentCode: 'D4101', kind: 'sao', nameTh: 'อบต.หนองนาคำ' },
+  ];
+  expect((await call('PUT', '/api/v1/org-units', { token: admin, json: units })).body).toEqual({ upserted: 4 });
+  const people: Record<string, { id: string; username: string; email: string }> = {};
+  for (const unit of ['S410101', 'D4101']) {
+    const username = uniqueName('admin');
+    const created = await call('POST', '/api/v1/accounts', { token: admin, json: {
+      username, password: 'unit-admin-password', citizenId: randomCitizenId(), firstNameTh: 'ผู้ดูแล', lastNameTh: unit, email: `${username}@lao.test`, unitCode: unit,
+    } });
+    expect(created.status).toBe(201);
+    people[unit] = { id: created.body.id, username, email: `${username}@lao.test` };
+    expect((await call('PUT', `/api/v1/org-units/${unit}/admins`, { token: admin, json: [{ accountId: created.body.id }] })).status).toBe(200);
+  }
+
+  const form = new FormData();
+  form.append('data', JSON.stringify({
+    citizenId: randomCitizenId(), firstNameTh: 'สมหญิง', lastNameTh: 'รักงาน', email: 'applicant@lao.test', position: 'นักวิชาการ',
+    unitCode: 'S410101', username: uniqueName('applicant'), password: 'applicant-password', requestedAccess: [],
+  }));
+  form.append('documents', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'evidence.pdf');
+  const submitted = await call('POST', '/api/v1/registrations', { body: form });
+  expect(submitted.status).toBe(202);
+  const submittedAt = Date.now();
+  await mail.waitFor((m) => m.to === 'applicant@lao.test');
+
+  // Stop it while the request waits; SIGTERM also stops the dev server it started.
+  expect(await stopService(service)).toBe(0);
+  expect(readdirSync(join(dataDir, 'temporal'))).toContain('temporal.db');
+  expect(mail.mails.some((m) => m.subject.includes('escalated'))).toBe(false);
+  // Down past the escalation time: nothing can have fired while stopped.
+  await new Promise((r) => setTimeout(r, Math.max(0, submittedAt + 7000 - Date.now())));
+
+  service = await startService();
+  await mail.waitFor((m) => m.to === people.D4101!.email && m.subject.includes('escalated'), 1, 30_000);
+  const tracked = await call('GET', `/api/v1/registrations/${submitted.body.id}`, { headers: { 'x-tracking-code': submitted.body.trackingCode } });
+  expect(tracked.body).toMatchObject({ status: 'pending_approval', actingUnitCode: 'D4101' });
+
+  const districtToken = (await call('POST', '/api/v1/auth/login', { json: { username: people.D4101!.username, password: 'unit-admin-password' } })).body.token;
+  const decided = await call('POST', `/api/v1/registrations/${submitted.body.id}/decision`, { token: districtToken, json: { decision: 'approve' } });
+  expect(decided).toEqual({ status: 200, body: { status: 'approved' } });
+  await mail.waitFor((m) => m.to === 'applicant@lao.test' && m.subject.includes('approved'));
+  // The submission mail went out once, before the restart, and not again after it.
+  expect(mail.mails.filter((m) => m.to === 'applicant@lao.test' && m.subject.includes('received'))).toHaveLength(1);
+}, 180_000);
