@@ -18,6 +18,7 @@ export interface Database {
 }
 
 const migrationsFolder = join(import.meta.dirname, 'migrations');
+const MIGRATION_LOCK = 727_001; // any constant of ours, the same in every process
 
 export async function openDatabase(options: { databaseUrl?: string | undefined; dataDir: string; maxConnections?: number }): Promise<Database> {
   if (options.databaseUrl) {
@@ -26,7 +27,15 @@ export async function openDatabase(options: { databaseUrl?: string | undefined; 
       onnotice: () => {},
     });
     const db = drizzlePostgres(client, { schema });
-    await migratePostgres(db, { migrationsFolder });
+    // API and worker processes start together: one migrates while the others wait on the lock.
+    const session = await client.reserve();
+    try {
+      await session`select pg_advisory_lock(${MIGRATION_LOCK})`;
+      await migratePostgres(drizzlePostgres(session, { schema }), { migrationsFolder });
+    } finally {
+      await session`select pg_advisory_unlock(${MIGRATION_LOCK})`.catch(() => {});
+      session.release();
+    }
     return { db: db as unknown as Db, embedded: false, close: () => client.end({ timeout: 5 }) };
   }
   // Loaded only in embedded mode: production processes never pay for PGlite.

@@ -67,7 +67,7 @@ afterAll(async () => {
 });
 
 it('keeps a waiting request across a restart; its escalation fires afterwards', async () => {
-  let service = await startService();
+  const service = await startService();
   expect(output).toContain('First admin    username "admin", password from BOOTSTRAP_ADMIN_PASSWORD');
   expect(output).toContain(join(dataDir, 'pglite'));
   const login = await call('POST', '/api/v1/auth/login', { json: { username: 'admin', password: 'bootstrap-password-1' } });
@@ -111,7 +111,7 @@ it('keeps a waiting request across a restart; its escalation fires afterwards', 
   // Down past the escalation time: nothing can have fired while stopped.
   await new Promise((r) => setTimeout(r, Math.max(0, submittedAt + 7000 - Date.now())));
 
-  service = await startService();
+  await startService();
   await mail.waitFor((m) => m.to === people.D4101!.email && m.subject.includes('escalated'), 1, 30_000);
   const tracked = await call('GET', `/api/v1/registrations/${submitted.body.id}`, { headers: { 'x-tracking-code': submitted.body.trackingCode } });
   expect(tracked.body).toMatchObject({ status: 'pending_approval', actingUnitCode: 'D4101' });

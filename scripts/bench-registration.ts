@@ -1,0 +1,130 @@
+// npm run bench:registration — N registrations submitted concurrently and approved, through HTTP,
+// on real PostgreSQL (a throw-away database), a real Temporal dev server and a real SMTP server.
+// Prints throughput from first submission to last approval, p50/p99 of the decision call until the
+// request reads `approved`, and peak RSS. BENCH_N (default 400) and BENCH_CONCURRENCY (default 32).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import postgres from 'postgres';
+import { buildApp } from '../api/app.ts';
+import { accounts } from '../db/schema.ts';
+import { loadConfig } from '../lib/config.ts';
+import { hashPassword } from '../lib/passwords.ts';
+import { openResources } from '../lib/runtime.ts';
+import { connectClient, createWorker } from '../lib/temporal.ts';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import { PDF, randomCitizenId } from '../test/support/fixtures.ts';
+import { freePort } from '../test/support/global-setup.ts';
+import { startMailCatcher } from '../test/support/smtp.ts';
+
+const N = Number(process.env.BENCH_N ?? 400);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const root = join(import.meta.dirname, '..');
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+const peakRssMb = (pid: number) => {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return Math.round(Number(line?.replace(/\D/g, '') ?? 0) / 1024);
+};
+
+async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: size }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+// Services: a database of its own, a Temporal dev server, an SMTP server.
+const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbName = `sso_bench_${randomBytes(4).toString('hex')}`;
+const pgAdmin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+await pgAdmin.unsafe(`create database ${dbName}`);
+const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+const temporalPort = await freePort();
+const temporal = spawn(join(root, 'tools', 'bin', 'temporal'), [
+  'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(temporalPort), '--log-level', 'error',
+  ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
+], { stdio: 'ignore' });
+const temporalAddress = `127.0.0.1:${temporalPort}`;
+for (let i = 0; ; i++) {
+  try { const c = await Connection.connect({ address: temporalAddress, connectTimeout: 1000 }); await c.workflowService.describeNamespace({ namespace: 'default' }); await c.close(); break; } catch (e) { if (i > 120) throw e; await delay(250); }
+}
+const mail = await startMailCatcher();
+const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
+const config = loadConfig({
+  DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: mail.url, DATA_DIR: dataDir, PORT: '0',
+  ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn',
+  REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000000', LOGIN_RATE_LIMIT_PER_ADDRESS: '1000000',
+});
+const resources = await openResources(config);
+const client = await connectClient(temporalAddress, 'default');
+const { worker, connection } = await createWorker(temporalAddress, config, { db: resources.database.db, config, mail: resources.mail, documentStore: resources.documentStore });
+const workerRun = worker.run();
+const app = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+await app.listen({ port: 0, host: '127.0.0.1' });
+const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`;
+const json = async (method: string, path: string, body?: unknown, token?: string) => {
+  const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: await res.json() as any };
+};
+
+// A central admin and a small tree.
+const adminPassword = 'bench-admin-password';
+await resources.database.db.insert(accounts).values({ id: randomUUID(), username: 'bench-admin', passwordHash: await hashPassword(adminPassword), firstNameTh: 'ก', lastNameTh: 'ข', email: 'admin@bench.test', centralAdmin: true });
+const token = (await json('POST', '/auth/login', { username: 'bench-admin', password: adminPassword })).body.token as string;
+await json('PUT', '/org-units', [
+  { code: 'DLA', parentCode: null, kind: 'dla', nameTh: 'สถ.' }, { code: 'P41', parentCode: 'DLA', kind: 'province_office', nameTh: 'สถจ.' },
+  { code: 'D4101', parentCode: 'P41', kind: 'district_office', nameTh: 'สถอ.' }, { code: 'S410101', parentCode: 'D4101', kind: 'sao', nameTh: 'อบต.' },
+], token);
+await json('PUT', '/systems/INFO', { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer'] }, token);
+
+console.log(`bench:registration — ${N} registrations, ${CONCURRENCY} at a time, on ${(await import('node:os')).cpus().length} cores`);
+const decisionLatencies: number[] = [];
+const started = performance.now();
+await pool(Array.from({ length: N }, (_, i) => i), CONCURRENCY, async (i) => {
+  const form = new FormData();
+  form.append('data', JSON.stringify({
+    citizenId: randomCitizenId(), firstNameTh: 'ทดสอบ', lastNameTh: `คนที่ ${i}`, email: `bench${i}@lao.test`, position: 'นักวิชาการ',
+    unitCode: 'S410101', username: `bench-${i}-${randomBytes(3).toString('hex')}`, password: 'bench-password-1', requestedAccess: [{ system: 'INFO', role: 'viewer' }],
+  }));
+  form.append('documents', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'e.pdf');
+  const submitted = await fetch(`${base}/registrations`, { method: 'POST', body: form });
+  if (submitted.status !== 202) throw new Error(`submit: ${submitted.status} ${await submitted.text()}`);
+  const { id } = await submitted.json() as { id: string };
+  const t0 = performance.now();
+  const decided = await json('POST', `/registrations/${id}/decision`, { decision: 'approve' }, token);
+  if (decided.status !== 200) throw new Error(`decide: ${decided.status} ${JSON.stringify(decided.body)}`);
+  for (;;) {
+    const read = await json('GET', `/registrations/${id}`, undefined, token);
+    if (read.body.status === 'approved') break;
+    await delay(5);
+  }
+  decisionLatencies.push(performance.now() - t0);
+});
+const seconds = (performance.now() - started) / 1000;
+await mail.waitFor((m) => m.subject.includes('approved'), N, 120_000).catch(() => {});
+
+console.log(`  end to end          ${(N / seconds).toFixed(1)} registrations/s (${N} submitted and approved in ${seconds.toFixed(1)} s)`);
+console.log(`  decision → approved p50 ${percentile(decisionLatencies, 50).toFixed(0)} ms, p99 ${percentile(decisionLatencies, 99).toFixed(0)} ms`);
+console.log(`  approval mails      ${mail.mails.filter((m) => m.subject.includes('approved')).length} of ${N} received`);
+console.log(`  peak RSS            API + worker ${peakRssMb(process.pid)} MB, Temporal dev server ${peakRssMb(temporal.pid!)} MB`);
+
+await app.close();
+worker.shutdown();
+await workerRun;
+await connection.close();
+await client.connection.close();
+await resources.database.close();
+await mail.close();
+temporal.kill('SIGTERM');
+await pgAdmin.unsafe(`drop database if exists ${dbName} with (force)`);
+await pgAdmin.end();
+rmSync(dataDir, { recursive: true, force: true });
