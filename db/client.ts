@@ -27,14 +27,14 @@ export async function openDatabase(options: { databaseUrl?: string | undefined; 
       onnotice: () => {},
     });
     const db = drizzlePostgres(client, { schema });
-    // API and worker processes start together: one migrates while the others wait on the lock.
-    const session = await client.reserve();
+    // API and worker processes start together: one migrates while the others wait on the lock
+    // (a session lock, hence a connection of its own).
+    const migrator = postgres(options.databaseUrl, { max: 1, onnotice: () => {} });
     try {
-      await session`select pg_advisory_lock(${MIGRATION_LOCK})`;
-      await migratePostgres(drizzlePostgres(session, { schema }), { migrationsFolder });
+      await migrator`select pg_advisory_lock(${MIGRATION_LOCK})`;
+      await migratePostgres(drizzlePostgres(migrator, { schema }), { migrationsFolder });
     } finally {
-      await session`select pg_advisory_unlock(${MIGRATION_LOCK})`.catch(() => {});
-      session.release();
+      await migrator.end({ timeout: 5 });
     }
     return { db: db as unknown as Db, embedded: false, close: () => client.end({ timeout: 5 }) };
   }
