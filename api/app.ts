@@ -1,7 +1,8 @@
 // The Fastify application: plugins first, then one route file per part of the contract.
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -39,9 +40,9 @@ export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 /** Personal data and secrets never reach the logs: these are cut from every logged request. */
 const REDACT = ['req.headers.authorization', 'req.headers["x-tracking-code"]', 'req.headers["x-hr-signature"]', 'req.headers.cookie'];
 
-export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDeps, options: { logStream?: DestinationStream } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? { level: deps.config.logLevel, redact: REDACT },
+    logger: { level: deps.config.logLevel, redact: REDACT, ...(options.logStream ? { stream: options.logStream } : {}) },
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id'])
       ? req.headers['x-request-id'] : randomUUID()),
     requestIdHeader: false,

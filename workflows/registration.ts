@@ -5,7 +5,7 @@
 // validators refuse what the request no longer awaits (the API answers 409).
 // Inputs and messages carry ids only: no personal data or secret enters Temporal's history.
 import {
-  allHandlersFinished, ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, setHandler, sleep,
+  allHandlersFinished, ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { AdminMail, ApplicantMail, RegistrationActivities, RegistrationStep } from '../activities/registration.ts';
@@ -45,10 +45,14 @@ export const NOT_AWAITING = 'NotAwaitingDecision';
 export const registrationWorkflowId = (registrationId: string) => `registration-${registrationId}`;
 const FINAL: readonly RegistrationStatus[] = ['approved', 'rejected', 'expired', 'withdrawn'];
 
-const act = proxyActivities<RegistrationActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['RegistrationMissing', 'AccountExists'] },
-});
+const retry = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['RegistrationMissing', 'AccountExists'] };
+/** Mail: ordinary activities, retried for as long as the SMTP relay needs. */
+const act = proxyActivities<RegistrationActivities>({ startToCloseTimeout: '30 seconds', retry });
+/**
+ * Short database transitions run as local activities: an admin's decision is answered within one
+ * workflow task instead of waiting for a round trip through the server's activity queue.
+ */
+const db = proxyLocalActivities<RegistrationActivities>({ startToCloseTimeout: '15 seconds', localRetryThreshold: '10 seconds', retry });
 
 export async function registration(input: RegistrationInput): Promise<RegistrationStatus> {
   const { registrationId, timers } = input;
@@ -83,7 +87,7 @@ export async function registration(input: RegistrationInput): Promise<Registrati
   /** Writes a step of the history and moves the request to its new state. */
   async function step(event: string, next: Partial<RegistrationState>, extra: Omit<Partial<RegistrationStep>, 'seq'> = {}) {
     const s: RegistrationStep = { registrationId, seq: ++seq, event, ...next, ...extra };
-    await act.recordRegistrationStep(s);
+    await db.recordRegistrationStep(s);
     if (next.status) status = next.status;
     if (next.actingUnitCode) actingUnitCode = next.actingUnitCode;
     publish();
@@ -116,7 +120,7 @@ export async function registration(input: RegistrationInput): Promise<Registrati
   setHandler(decideRegistration, (d) => exclusively(async () => {
     if (d.decision === 'approve') {
       const at = ++seq;
-      await act.approveRegistration({ registrationId, seq: at, event: 'approved', actorAccountId: d.actorAccountId, noteId: d.noteId ?? null, access: d.access ?? null });
+      await db.approveRegistration({ registrationId, seq: at, event: 'approved', actorAccountId: d.actorAccountId, noteId: d.noteId ?? null, access: d.access ?? null });
       status = 'approved';
       publish();
       mailApplicant('registration-approved', at);
@@ -151,7 +155,7 @@ export async function registration(input: RegistrationInput): Promise<Registrati
 
   /** Moves the request to the next unit up that has an admin, and tells its admins. */
   async function escalateToParentUnit() {
-    const parent = await act.findActingUnit({ unitCode: actingUnitCode, above: true });
+    const parent = await db.findActingUnit({ unitCode: actingUnitCode, above: true });
     if (!parent) {
       escalateAt = Number.POSITIVE_INFINITY; // DLA central is the top: it waits there until expiry
       return;

@@ -20,7 +20,7 @@ export default async function accountRoutes(app: FastifyInstance) {
   const { db, cipher } = app.deps;
 
   app.post<{ Body: CreateAccountBody }>('/accounts', {
-    preHandler: app.requireCentralAdmin,
+    preValidation: app.requireCentralAdmin,
     schema: {
       tags: ['accounts'], security: [{ bearer: [] }],
       body: {
@@ -63,7 +63,7 @@ export default async function accountRoutes(app: FastifyInstance) {
   });
 
   app.get<{ Params: { id: string } }>('/accounts/:id', {
-    preHandler: app.requireAccount,
+    preValidation: app.requireAccount,
     schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id') },
   }, async (request) => {
     const [account] = await db.select().from(accounts).where(eq(accounts.id, request.params.id));

@@ -7,6 +7,7 @@ import { sha256Hex } from '../../lib/crypto.ts';
 import { verifyPassword } from '../../lib/passwords.ts';
 import { loadSignedInAccount } from '../plugins/auth.ts';
 import { Problem, unauthorized } from '../problem.ts';
+import { throttle } from '../throttle.ts';
 
 
 interface LoginBody { username: string; password: string }
@@ -15,11 +16,9 @@ export default async function authRoutes(app: FastifyInstance) {
   const { db, config } = app.deps;
 
   app.post<{ Body: LoginBody }>('/auth/login', {
-    onRequest: [app.rateLimit({ max: config.rateLimits.loginPerAddress, timeWindow: 60_000, keyGenerator: (r) => `login-ip:${r.ip}` })],
-    preHandler: [app.rateLimit({
-      max: config.rateLimits.loginPerUsername, timeWindow: 60_000,
-      keyGenerator: (r: FastifyRequest) => `login-user:${String((r.body as LoginBody | undefined)?.username ?? '').toLowerCase()}`,
-    })],
+    onRequest: throttle(app, 'login-address', config.rateLimits.loginPerAddress, (r) => r.ip),
+    preHandler: throttle(app, 'login-username', config.rateLimits.loginPerUsername,
+      (r: FastifyRequest) => String((r.body as LoginBody | undefined)?.username ?? '').toLowerCase()),
     schema: {
       tags: ['sign-in'],
       body: {
@@ -39,7 +38,7 @@ export default async function authRoutes(app: FastifyInstance) {
     return { token, expiresAt: expiresAt.toISOString(), account: { id: account.id, username: signedIn!.username, roles: app.rolesOf(signedIn!) } };
   });
 
-  app.post('/auth/logout', { preHandler: app.requireAccount, schema: { tags: ['sign-in'], security: [{ bearer: [] }] } }, async (request, reply) => {
+  app.post('/auth/logout', { preValidation: app.requireAccount, schema: { tags: ['sign-in'], security: [{ bearer: [] }] } }, async (request, reply) => {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')![1]!;
     await db.update(authTokens).set({ revokedAt: new Date() })
       .where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt)));

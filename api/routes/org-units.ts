@@ -25,7 +25,7 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
   const { db } = app.deps;
 
   app.put<{ Body: UnitInput[] }>('/org-units', {
-    preHandler: app.requireCentralAdmin,
+    preValidation: app.requireCentralAdmin,
     bodyLimit: 20 * 1024 * 1024,
     schema: {
       tags: ['organisation'], security: [{ bearer: [] }],
@@ -82,7 +82,7 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
   });
 
   app.put<{ Params: { code: string }; Body: { accountId: string }[] }>('/org-units/:code/admins', {
-    preHandler: app.requireCentralAdmin,
+    preValidation: app.requireCentralAdmin,
     schema: {
       tags: ['organisation'], security: [{ bearer: [] }],
       params: { type: 'object', properties: { code: unitCode } },

@@ -24,6 +24,7 @@ import {
 import { registrationActingUnitKey, registrationStatusKey } from '../../workflows/search-attributes.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
 import { badRequest, conflict, forbidden, invalid, notFound, unauthorized, unavailable, type FieldError } from '../problem.ts';
+import { throttle } from '../throttle.ts';
 import { readUpload, validator, type UploadedFile } from '../uploads.ts';
 import {
   accessList, citizenId, decodeCursor, email, encodeCursor, listQuery, password, thaiName, unitCode, username, uuidParam,
@@ -142,7 +143,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   }
 
   app.post('/registrations', {
-    onRequest: [app.rateLimit({ max: config.rateLimits.submissionsPerAddress, timeWindow: 60_000, keyGenerator: (r) => `register-ip:${r.ip}` })],
+    onRequest: throttle(app, 'register-address', config.rateLimits.submissionsPerAddress, (r) => r.ip),
     schema: {
       tags: ['registration'], consumes: ['multipart/form-data'],
       description: 'No sign-in needed. Multipart: `data` (JSON: citizenId, firstNameTh, lastNameTh, firstNameEn?, lastNameEn?, email, phone?, position, unitCode, username, password, requestedAccess[{system, role}]) and 1–5 files named `documents` (PDF, JPEG or PNG, ≤ 10 MB each).',
@@ -245,7 +246,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   });
 
   app.get<{ Querystring: { status?: RegistrationStatus; unitCode?: string; limit: number; cursor?: string } }>('/registrations', {
-    preHandler: app.requireAdmin,
+    preValidation: app.requireAdmin,
     schema: {
       tags: ['registration'], security: [{ bearer: [] }],
       description: "An admin's inbox: requests waiting at the units they administer and below (escalated ones included). Without `status`, the open ones.",
@@ -276,7 +277,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   });
 
   app.post<{ Params: { id: string }; Body: { decision: RegistrationDecision['decision']; reason?: string; access?: RequestedAccess[] } }>('/registrations/:id/decision', {
-    preHandler: app.requireAdmin,
+    preValidation: app.requireAdmin,
     schema: {
       tags: ['registration'], security: [{ bearer: [] }], params: uuidParam('id'),
       body: {

@@ -14,7 +14,7 @@ export default async function systemRoutes(app: FastifyInstance) {
   const { db } = app.deps;
 
   app.put<{ Params: { code: string }; Body: SystemBody }>('/systems/:code', {
-    preHandler: app.requireCentralAdmin,
+    preValidation: app.requireCentralAdmin,
     schema: {
       tags: ['systems'], security: [{ bearer: [] }],
       params: { type: 'object', properties: { code: systemCode } },

@@ -31,6 +31,8 @@ export interface Harness {
   resources: Resources;
   client: Client;
   mail: MailCatcher;
+  /** The API's log lines (JSON). */
+  logs: string[];
   central: TestAccount;
   request<T = any>(method: string, path: string, options?: { token?: string; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> }): Promise<Response<T>>;
   login(username: string, password: string): Promise<string>;
@@ -47,7 +49,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-test-'));
   const config = loadConfig({
     DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), SMTP_URL: mail.url,
-    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, PUBLIC_URL: 'http://sso.test',
     LOGIN_RATE_LIMIT_PER_ADDRESS: '1000', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000',
     ...env,
@@ -58,7 +60,10 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     db: resources.database.db, config, mail: resources.mail, documentStore: resources.documentStore,
   });
   const workerRun = worker.run();
-  const app: FastifyInstance = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+  // Every log line the API writes, kept for the tests to read (and out of the test output).
+  const logs: string[] = [];
+  const logStream = { write: (line: string) => { logs.push(line); } };
+  const app: FastifyInstance = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore }, { logStream });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -91,7 +96,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   central.token = await login(central.username, central.password);
 
   const harness: Harness = {
-    baseUrl, config, resources, client, mail, central, request, login,
+    baseUrl, config, resources, client, mail, central, request, login, logs,
     async seedTree() {
       const p = uniqueName('u').toUpperCase();
       const tree: Tree = { root: `${p}-DLA`, province: `${p}-P41`, districtA: `${p}-D01`, districtB: `${p}-D02`, laoA: `${p}-S01`, laoA2: `${p}-S03`, laoB: `${p}-S02` };

@@ -1,0 +1,14 @@
+// Throttles built on @fastify/rate-limit's limiter. Its own hooks run only one limit per request,
+// and sign-in needs two (per address and per username), so each limit here is a hook of its own.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Problem } from './problem.ts';
+
+export function throttle(app: FastifyInstance, name: string, max: number, key: (request: FastifyRequest) => string) {
+  const limiter = app.createRateLimit({ max, timeWindow: 60_000, keyGenerator: (request: FastifyRequest) => `${name}:${key(request)}` });
+  return async (request: FastifyRequest, reply: { header(name: string, value: unknown): unknown }) => {
+    const result = await limiter(request);
+    if (result.isAllowed || !result.isExceeded) return;
+    reply.header('retry-after', String(result.ttlInSeconds));
+    throw new Problem(429, 'Too Many Requests', `Too many attempts; try again in ${result.ttlInSeconds} s.`);
+  };
+}
