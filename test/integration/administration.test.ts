@@ -144,8 +144,12 @@ describe('the API itself', () => {
     for (const secret of [res.citizenId, res.password, res.body.trackingCode, laoAdmin.token, res.email]) expect(logs).not.toContain(secret);
 
     const history = await h.client.workflow.getHandle(`registration-${res.body.id}`).fetchHistory();
-    // Payloads are bytes: read every one as text.
-    const recorded = JSON.stringify(history, (_key, value) => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value));
+    // Payloads are bytes (base64 in this form): read every one as text.
+    const recorded = JSON.stringify(history, (key, value) => {
+      if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+      if (key === 'data' && typeof value === 'string') return Buffer.from(value, 'base64').toString('utf8');
+      return value;
+    });
     expect(recorded).toContain(res.body.id); // the inputs are readable here: ids
     expect(recorded).toContain('remindAfterMs'); // proves the payloads were decoded
     for (const personal of [res.citizenId, res.email, res.username, 'สมหญิง', 'เหตุผลส่วนตัวของผู้สมัคร', res.body.trackingCode, res.password]) {
