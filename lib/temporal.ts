@@ -74,7 +74,7 @@ export function workflowBundle(): Promise<WorkflowBundle> {
   return bundle;
 }
 
-const quietBundlerLogger = {
+export const quietBundlerLogger = {
   log() {}, trace() {}, debug() {}, info() {},
   warn: (message: string) => console.warn(message),
   error: (message: string) => console.error(message),

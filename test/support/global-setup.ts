@@ -46,7 +46,7 @@ export default async function setup(project: TestProject) {
     'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error',
     '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
     ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  ], { stdio: 'ignore' });
   const temporalAddress = `127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     try {

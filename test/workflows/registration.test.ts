@@ -6,7 +6,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { quietBundlerLogger } from '../../lib/temporal.ts';
 import type { RegistrationActivities, RegistrationStep } from '../../activities/registration.ts';
 import {
   decideRegistration, provideRegistrationInfo, registration, registrationState, withdrawRegistration,
@@ -53,21 +54,18 @@ async function run<T>(test: (ctx: { handle: Awaited<ReturnType<typeof env.client
     const input: RegistrationInput = { registrationId: randomUUID(), actingUnitCode: 'lao', submissionMailKey: 'k', timers };
     const handle = await env.client.workflow.start(registration, { taskQueue, workflowId: input.registrationId, args: [input] });
     const start = (await handle.describe()).startTime.getTime();
-    try {
-      return await test({ handle, rec, start });
-    } finally {
-      // A workflow left running would hold the test server's clock for the next test.
-      await handle.terminate('test over').catch(() => {});
-    }
+    return test({ handle, rec, start });
   });
 }
 
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: undefined });
+  workflowBundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger });
 }, 120_000);
 
-afterAll(async () => { await env?.teardown(); });
+// A server of its own per test: the skipped clock is global to a server, and a workflow one test
+// leaves running (a request sleeping out its retention period) must not hold the next test's clock.
+beforeEach(async () => { env = await createTimeSkippingEnv(); }, 60_000);
+afterEach(async () => { await env?.teardown(); });
 
 describe('registration workflow', () => {
   it('mails the applicant and the unit admins, and approves once', async () => {
