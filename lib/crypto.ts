@@ -36,14 +36,20 @@ export function createCipher(masterKey: Buffer): PersonalDataCipher {
   };
 }
 
-/** ENCRYPTION_KEY when set; in embedded mode a key generated once and kept in DATA_DIR. */
+/**
+ * ENCRYPTION_KEY when set; otherwise a key generated once and kept in DATA_DIR. That is meant for the
+ * embedded mode; against a shared database every process must share the key, so it warns.
+ */
 export function loadMasterKey(encryptionKey: string | undefined, dataDir: string, embedded: boolean): Buffer {
   if (encryptionKey) {
     const key = Buffer.from(encryptionKey, 'base64');
     if (key.length !== 32) throw new Error('ENCRYPTION_KEY must be 32 bytes, base64-encoded');
     return key;
   }
-  if (!embedded) throw new Error('ENCRYPTION_KEY is required when DATABASE_URL is set');
+  if (!embedded) {
+    console.warn(`ENCRYPTION_KEY is not set: personal data is encrypted with the key in ${join(dataDir, 'encryption.key')}; ` +
+      'every process on this database needs the same key, so set ENCRYPTION_KEY in production.');
+  }
   const file = join(dataDir, 'encryption.key');
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true });
