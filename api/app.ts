@@ -15,6 +15,7 @@ import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
 import { problemSchema } from './problem.ts';
 import accountRoutes from './routes/accounts.ts';
+import auditRoutes from './routes/audit.ts';
 import authRoutes from './routes/auth.ts';
 import healthRoutes from './routes/health.ts';
 import orgUnitRoutes from './routes/org-units.ts';
@@ -79,6 +80,7 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     await api.register(systemRoutes);
     await api.register(accountRoutes);
     await api.register(registrationRoutes);
+    await api.register(auditRoutes);
   }, { prefix: '/api/v1' });
   return app;
 }

@@ -1,8 +1,8 @@
 // Questions about the organisation tree (DLA → provincial office → district office → LAO) that
 // several flows ask: who administers a unit, which unit acts for it, what lies below an admin.
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
-import { accounts, unitAdmins } from './schema.ts';
+import { accounts, orgUnits, unitAdmins } from './schema.ts';
 
 /** The unit and its ancestors, nearest first. */
 export async function unitChain(db: Db, code: string): Promise<string[]> {
@@ -63,4 +63,17 @@ export async function unitsAdministeredBy(db: Db, accountId: string): Promise<st
 /** postgres-js returns an array, PGlite an object with `rows`. */
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/** DLA central must keep at least one active admin: the bootstrap kind or an admin of the root unit. */
+export async function wouldLeaveCentralWithoutAdmin(db: Db, leavingAccountId: string): Promise<boolean> {
+  const isCentral = (accountId: string | null) => and(eq(accounts.status, 'active'),
+    accountId ? eq(accounts.id, accountId) : ne(accounts.id, leavingAccountId),
+    or(eq(accounts.centralAdmin, true), and(sql`${unitAdmins.unitCode} is not null`, isNull(orgUnits.parentCode))));
+  const central = (accountId: string | null) => db.selectDistinct({ id: accounts.id }).from(accounts)
+    .leftJoin(unitAdmins, eq(unitAdmins.accountId, accounts.id))
+    .leftJoin(orgUnits, eq(orgUnits.code, unitAdmins.unitCode))
+    .where(isCentral(accountId)).limit(1);
+  if ((await central(leavingAccountId)).length === 0) return false; // not central: nothing to keep
+  return (await central(null)).length === 0;
 }

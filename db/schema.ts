@@ -56,6 +56,8 @@ export const unitAdmins = pgTable('unit_admins', {
   accountId: uuid('account_id').notNull(),
   since: timestamp('since', { withTimezone: true }).notNull().defaultNow(),
   source: text('source').$type<'designation' | 'appointment'>().notNull(),
+  /** The appointment that made this admin, when it came from one. */
+  appointmentId: uuid('appointment_id'),
 }, (t) => [primaryKey({ columns: [t.unitCode, t.accountId] }), index('unit_admins_account_idx').on(t.accountId)]);
 
 export const systems = pgTable('systems', {
@@ -153,10 +155,15 @@ export const documents = pgTable('documents', {
   deletedAt: timestamp('deleted_at', { withTimezone: true }),
 }, (t) => [index('documents_registration_idx').on(t.registrationId)]);
 
-/** Who did what, when and why, with the record before and after. */
+/**
+ * Who did what, when and why, with the record before and after. Append-only and hash-chained: each
+ * event's `hash` covers its content and the `prevHash` of the one before (see db/audit.ts).
+ */
 export const auditEvents = pgTable('audit_events', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  prevHash: text('prev_hash'),
+  hash: text('hash').notNull(),
   /** Retries of the same action write nothing twice. */
   key: text('key').notNull(),
   actorAccountId: uuid('actor_account_id'),
@@ -168,7 +175,47 @@ export const auditEvents = pgTable('audit_events', {
   reason: text('reason'),
   before: jsonb('before'),
   after: jsonb('after'),
-}, (t) => [uniqueIndex('audit_events_key_uq').on(t.key), index('audit_events_subject_idx').on(t.subjectType, t.subjectId)]);
+}, (t) => [
+  uniqueIndex('audit_events_key_uq').on(t.key),
+  index('audit_events_subject_idx').on(t.subjectType, t.subjectId),
+  index('audit_events_unit_idx').on(t.unitCode, t.id),
+  index('audit_events_actor_idx').on(t.actorAccountId, t.id),
+]);
+
+export const APPOINTMENT_STATUSES = ['pending_approval', 'approved', 'rejected', 'expired', 'revoked', 'ended'] as const;
+export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number];
+
+/** An SSO admin appointment (หนังสือมอบหมาย): the letter, the appointee, and its course. */
+export const adminAppointments = pgTable('admin_appointments', {
+  id: uuid('id').primaryKey(),
+  unitCode: text('unit_code').notNull(),
+  accountId: uuid('account_id').notNull(),
+  submittedBy: uuid('submitted_by').notNull(),
+  letterSha256: text('letter_sha256').notNull(),
+  letterFileName: text('letter_file_name').notNull(),
+  letterSize: integer('letter_size').notNull(),
+  /** The last day of the term (Asia/Bangkok); the role ends at the start of the next day. */
+  termEnd: text('term_end'),
+  status: text('status').$type<AppointmentStatus>().notNull(),
+  actingUnitCode: text('acting_unit_code').notNull(),
+  submittedAt: timestamp('submitted_at', { withTimezone: true }).notNull().defaultNow(),
+  decidedAt: timestamp('decided_at', { withTimezone: true }),
+  endedAt: timestamp('ended_at', { withTimezone: true }),
+}, (t) => [
+  index('admin_appointments_unit_idx').on(t.unitCode),
+  // One appointment in progress per person and unit.
+  uniqueIndex('admin_appointments_open_uq').on(t.unitCode, t.accountId).where(sql`${t.status} = 'pending_approval'`),
+]);
+
+export const appointmentEvents = pgTable('appointment_events', {
+  appointmentId: uuid('appointment_id').notNull(),
+  seq: integer('seq').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  event: text('event').notNull(),
+  actorAccountId: uuid('actor_account_id'),
+  actingUnitCode: text('acting_unit_code'),
+  note: text('note'),
+}, (t) => [primaryKey({ columns: [t.appointmentId, t.seq] })]);
 
 /** Every mail goes through here: the key makes a retried send a no-op. */
 export const mailOutbox = pgTable('mail_outbox', {

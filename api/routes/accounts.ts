@@ -1,15 +1,17 @@
 // Accounts: direct creation (migration from the old system, bootstrap) and reading one account.
 import { randomUUID } from 'node:crypto';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, ne } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { actorOf, writeAudit } from '../../db/audit.ts';
 import type { Db } from '../../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../../db/identity.ts';
-import { accounts, entitlements, orgUnits } from '../../db/schema.ts';
+import { wouldLeaveCentralWithoutAdmin } from '../../db/org-tree.ts';
+import { accounts, authTokens, entitlements, orgUnits, systems } from '../../db/schema.ts';
 import { isValidCitizenId, maskCitizenId } from '../../lib/citizen-id.ts';
 import { hashPassword } from '../../lib/passwords.ts';
-import { conflict, forbidden, invalid, notFound } from '../problem.ts';
-import { citizenId, email, password, thaiName, unitCode, username, uuidParam } from '../schemas.ts';
+import type { SignedInAccount } from '../plugins/auth.ts';
+import { badRequest, conflict, forbidden, invalid, notFound, type FieldError } from '../problem.ts';
+import { citizenId, email, password, systemCode, thaiName, unitCode, username, uuidParam } from '../schemas.ts';
 
 interface CreateAccountBody {
   username: string; password: string; citizenId: string; firstNameTh: string; lastNameTh: string; email: string; unitCode: string;
@@ -78,5 +80,110 @@ export default async function accountRoutes(app: FastifyInstance) {
       citizenId: account.citizenIdEnc ? maskCitizenId(cipher.decrypt(account.citizenIdEnc)) : null,
       entitlements: rights.map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status })),
     };
+  });
+
+  const reasonBody = {
+    type: 'object', required: ['reason'], additionalProperties: false,
+    properties: { reason: { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' } },
+  } as const;
+
+  /** The account, if the signed-in admin administers its unit (and it is not their own). */
+  async function administeredAccount(me: SignedInAccount, id: string) {
+    const [account] = await db.select().from(accounts).where(eq(accounts.id, id));
+    if (!account) throw notFound('There is no such account.');
+    if (account.id === me.id) throw forbidden('Nobody changes their own access; ask an admin of your unit or above.');
+    const inScope = account.unitCode ? await app.mayActFor(me, account.unitCode) : me.central;
+    if (!inScope) throw forbidden('You are not an SSO admin of this account\'s unit or of a unit above it.');
+    return account;
+  }
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>('/accounts/:id/suspend', {
+    preValidation: app.requireAdmin,
+    schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'), body: reasonBody,
+      description: 'Suspends the account at once: sign-in refused, every token revoked. Refused if it would leave DLA central without an active admin.' },
+  }, async (request) => {
+    const me = request.account!;
+    const account = await administeredAccount(me, request.params.id);
+    if (account.status === 'suspended') return { id: account.id, status: account.status };
+    await db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      if (await wouldLeaveCentralWithoutAdmin(tx, account.id)) {
+        throw conflict('This is the last active DLA central admin: appoint another before suspending this one.');
+      }
+      await tx.update(accounts).set({ status: 'suspended', updatedAt: new Date() }).where(eq(accounts.id, account.id));
+      await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.accountId, account.id), isNull(authTokens.revokedAt)));
+      await writeAudit(tx, {
+        key: `account:${account.id}:suspend:${request.id}`, actorAccountId: me.id, actor: actorOf(me.id), action: 'account.suspended',
+        subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason: request.body.reason,
+        before: { status: account.status }, after: { status: 'suspended' },
+      });
+    });
+    return { id: account.id, status: 'suspended' };
+  });
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>('/accounts/:id/reactivate', {
+    preValidation: app.requireAdmin,
+    schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'), body: reasonBody },
+  }, async (request) => {
+    const me = request.account!;
+    const account = await administeredAccount(me, request.params.id);
+    if (account.status === 'active') return { id: account.id, status: account.status };
+    await db.transaction(async (tx) => {
+      await tx.update(accounts).set({ status: 'active', updatedAt: new Date() }).where(eq(accounts.id, account.id));
+      await writeAudit(tx as unknown as Db, {
+        key: `account:${account.id}:reactivate:${request.id}`, actorAccountId: me.id, actor: actorOf(me.id), action: 'account.reactivated',
+        subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason: request.body.reason,
+        before: { status: account.status }, after: { status: 'active' },
+      });
+    });
+    return { id: account.id, status: 'active' };
+  });
+
+  app.put<{ Params: { id: string }; Body: { system: string; role: string; unitCode: string }[] }>('/accounts/:id/entitlements', {
+    preValidation: app.requireAdmin,
+    schema: {
+      tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'),
+      description: "Sets the account's active rights to exactly this list: new ones granted, missing ones revoked. Audited.",
+      body: {
+        type: 'array', maxItems: 100,
+        items: { type: 'object', required: ['system', 'role', 'unitCode'], additionalProperties: false, properties: { system: systemCode, role: { type: 'string', minLength: 1, maxLength: 64 }, unitCode } },
+      },
+    },
+  }, async (request) => {
+    const me = request.account!;
+    const account = await administeredAccount(me, request.params.id);
+    const wanted = request.body;
+    const known = wanted.length === 0 ? [] : await db.select().from(systems).where(inArray(systems.code, [...new Set(wanted.map((w) => w.system))]));
+    const errors: FieldError[] = [];
+    for (const [i, w] of wanted.entries()) {
+      const system = known.find((k) => k.code === w.system);
+      if (!system) errors.push({ path: `${i}.system`, message: `system ${w.system} is not a connected system` });
+      else if (!system.roles.includes(w.role)) errors.push({ path: `${i}.role`, message: `${w.system} has no role ${w.role}` });
+      else if (!(await app.mayActFor(me, w.unitCode))) errors.push({ path: `${i}.unitCode`, message: `you do not administer ${w.unitCode}` });
+    }
+    if (errors.length > 0) throw badRequest(errors.map((e) => e.message).join('; '), errors);
+    const same = (e: { systemCode: string; role: string; unitCode: string }, w: { system: string; role: string; unitCode: string }) =>
+      e.systemCode === w.system && e.role === w.role && e.unitCode === w.unitCode;
+    await db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      const current = await tx.select().from(entitlements).where(eq(entitlements.accountId, account.id));
+      const view = (rows: typeof current) => rows.filter((e) => e.status !== 'revoked').map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status }));
+      for (const e of current) {
+        if (e.status !== 'revoked' && !wanted.some((w) => same(e, w))) {
+          await tx.update(entitlements).set({ status: 'revoked', updatedAt: new Date() }).where(eq(entitlements.id, e.id));
+        }
+      }
+      for (const w of wanted) {
+        await tx.insert(entitlements).values({ accountId: account.id, systemCode: w.system, role: w.role, unitCode: w.unitCode, status: 'active' })
+          .onConflictDoUpdate({ target: [entitlements.accountId, entitlements.systemCode, entitlements.role, entitlements.unitCode], set: { status: 'active', updatedAt: new Date() } });
+      }
+      const after = await tx.select().from(entitlements).where(eq(entitlements.accountId, account.id));
+      await writeAudit(tx, {
+        key: `account:${account.id}:entitlements:${request.id}`, actorAccountId: me.id, actor: actorOf(me.id), action: 'account.entitlements_set',
+        subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, before: view(current), after: view(after),
+      });
+    });
+    const rights = await db.select().from(entitlements).where(and(eq(entitlements.accountId, account.id), ne(entitlements.status, 'revoked')));
+    return { id: account.id, entitlements: rights.map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status })) };
   });
 }

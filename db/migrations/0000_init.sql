@@ -19,9 +19,38 @@ CREATE TABLE "accounts" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "admin_appointments" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"unit_code" text NOT NULL,
+	"account_id" uuid NOT NULL,
+	"submitted_by" uuid NOT NULL,
+	"letter_sha256" text NOT NULL,
+	"letter_file_name" text NOT NULL,
+	"letter_size" integer NOT NULL,
+	"term_end" text,
+	"status" text NOT NULL,
+	"acting_unit_code" text NOT NULL,
+	"submitted_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"decided_at" timestamp with time zone,
+	"ended_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "appointment_events" (
+	"appointment_id" uuid NOT NULL,
+	"seq" integer NOT NULL,
+	"at" timestamp with time zone DEFAULT now() NOT NULL,
+	"event" text NOT NULL,
+	"actor_account_id" uuid,
+	"acting_unit_code" text,
+	"note" text,
+	CONSTRAINT "appointment_events_appointment_id_seq_pk" PRIMARY KEY("appointment_id","seq")
+);
+--> statement-breakpoint
 CREATE TABLE "audit_events" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"at" timestamp with time zone DEFAULT now() NOT NULL,
+	"prev_hash" text,
+	"hash" text NOT NULL,
 	"key" text NOT NULL,
 	"actor_account_id" uuid,
 	"actor" text NOT NULL,
@@ -144,6 +173,7 @@ CREATE TABLE "unit_admins" (
 	"account_id" uuid NOT NULL,
 	"since" timestamp with time zone DEFAULT now() NOT NULL,
 	"source" text NOT NULL,
+	"appointment_id" uuid,
 	CONSTRAINT "unit_admins_unit_code_account_id_pk" PRIMARY KEY("unit_code","account_id")
 );
 --> statement-breakpoint
@@ -151,8 +181,12 @@ CREATE UNIQUE INDEX "accounts_username_uq" ON "accounts" USING btree (lower("use
 CREATE UNIQUE INDEX "accounts_citizen_id_hash_uq" ON "accounts" USING btree ("citizen_id_hash");--> statement-breakpoint
 CREATE UNIQUE INDEX "accounts_registration_uq" ON "accounts" USING btree ("registration_id");--> statement-breakpoint
 CREATE INDEX "accounts_unit_idx" ON "accounts" USING btree ("unit_code");--> statement-breakpoint
+CREATE INDEX "admin_appointments_unit_idx" ON "admin_appointments" USING btree ("unit_code");--> statement-breakpoint
+CREATE UNIQUE INDEX "admin_appointments_open_uq" ON "admin_appointments" USING btree ("unit_code","account_id") WHERE "admin_appointments"."status" = 'pending_approval';--> statement-breakpoint
 CREATE UNIQUE INDEX "audit_events_key_uq" ON "audit_events" USING btree ("key");--> statement-breakpoint
 CREATE INDEX "audit_events_subject_idx" ON "audit_events" USING btree ("subject_type","subject_id");--> statement-breakpoint
+CREATE INDEX "audit_events_unit_idx" ON "audit_events" USING btree ("unit_code","id");--> statement-breakpoint
+CREATE INDEX "audit_events_actor_idx" ON "audit_events" USING btree ("actor_account_id","id");--> statement-breakpoint
 CREATE INDEX "auth_tokens_account_idx" ON "auth_tokens" USING btree ("account_id");--> statement-breakpoint
 CREATE INDEX "documents_registration_idx" ON "documents" USING btree ("registration_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "entitlements_grant_uq" ON "entitlements" USING btree ("account_id","system_code","role","unit_code");--> statement-breakpoint
