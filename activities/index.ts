@@ -3,6 +3,8 @@ import type { Db } from '../db/client.ts';
 import type { Config } from '../lib/config.ts';
 import type { DocumentStore } from '../lib/document-store.ts';
 import type { MailTransport } from './mail.ts';
+import { createAppointmentActivities } from './appointment.ts';
+import { createOrgTreeActivities } from './org-tree.ts';
 import { createRegistrationActivities } from './registration.ts';
 
 export interface ActivityDeps {
@@ -14,7 +16,9 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createOrgTreeActivities(deps),
     ...createRegistrationActivities(deps),
+    ...createAppointmentActivities(deps),
   };
 }
 

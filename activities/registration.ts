@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { actorOf, writeAudit } from '../db/audit.ts';
-import { activeAdminsOf, findActingUnit } from '../db/org-tree.ts';
+import { activeAdminsOf } from '../db/org-tree.ts';
 import {
   accounts, documents, entitlements, notes, orgUnits, registrationEvents, registrations,
   type RegistrationStatus, type RequestedAccess,
@@ -83,11 +83,6 @@ export function createRegistrationActivities({ db, config, mail, documentStore }
   }
 
   return {
-    /** The unit whose admins act on a request of `unitCode` (see findActingUnit). */
-    async findActingUnit(input: { unitCode: string; above: boolean }): Promise<string | null> {
-      return findActingUnit(db, input.unitCode, input.above);
-    },
-
     async recordRegistrationStep(step: RegistrationStep): Promise<void> {
       await db.transaction(async (tx) => { await recordStep(tx as unknown as Db, step); });
     },

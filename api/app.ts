@@ -15,6 +15,8 @@ import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
 import { problemSchema } from './problem.ts';
 import accountRoutes from './routes/accounts.ts';
+import appointmentRoutes from './routes/appointments.ts';
+import complianceRoutes from './routes/compliance.ts';
 import auditRoutes from './routes/audit.ts';
 import authRoutes from './routes/auth.ts';
 import healthRoutes from './routes/health.ts';
@@ -81,6 +83,8 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     await api.register(accountRoutes);
     await api.register(registrationRoutes);
     await api.register(auditRoutes);
+    await api.register(appointmentRoutes);
+    await api.register(complianceRoutes);
   }, { prefix: '/api/v1' });
   return app;
 }

@@ -48,6 +48,9 @@ export interface Config {
   tokenTtlMs: number;
   rateLimits: { loginPerAddress: number; loginPerUsername: number; submissionsPerAddress: number };
   registration: RegistrationTimers;
+  appointment: { remindAfterMs: number; escalateAfterMs: number; expireAfterMs: number; termReminderBeforeMs: number };
+  /** When the weekly digest of units without an SSO admin goes out (cron, Asia/Bangkok). */
+  complianceDigestCron: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -79,5 +82,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       expireAfterMs: duration(env, 'REGISTRATION_EXPIRE_AFTER', '30d'),
       documentRetentionMs: duration(env, 'REGISTRATION_DOCUMENT_RETENTION_AFTER', '90d'),
     },
+    appointment: {
+      remindAfterMs: duration(env, 'APPOINTMENT_REMIND_AFTER', '2d'),
+      escalateAfterMs: duration(env, 'APPOINTMENT_ESCALATE_AFTER', '5d'),
+      expireAfterMs: duration(env, 'APPOINTMENT_EXPIRE_AFTER', '30d'),
+      termReminderBeforeMs: duration(env, 'APPOINTMENT_TERM_REMINDER_BEFORE', '30d'),
+    },
+    complianceDigestCron: env.COMPLIANCE_DIGEST_CRON || '0 8 * * 1',
   };
 }

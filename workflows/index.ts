@@ -1,2 +1,3 @@
 // Every workflow the worker runs (the bundle's entry point).
 export { registration } from './registration.ts';
+export { appointment } from './appointment.ts';

@@ -8,9 +8,11 @@ import {
   allHandlersFinished, ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { OrgTreeActivities } from '../activities/org-tree.ts';
 import type { AdminMail, ApplicantMail, RegistrationActivities, RegistrationStep } from '../activities/registration.ts';
 import type { RegistrationTimers } from '../lib/config.ts';
 import type { RegistrationStatus, RequestedAccess } from '../db/schema.ts';
+import { DecisionClock } from './decision-clock.ts';
 import { registrationActingUnitKey, registrationStatusKey } from './search-attributes.ts';
 
 
@@ -52,7 +54,7 @@ const act = proxyActivities<RegistrationActivities>({ startToCloseTimeout: '30 s
  * Short database transitions run as local activities: an admin's decision is answered within one
  * workflow task instead of waiting for a round trip through the server's activity queue.
  */
-const db = proxyLocalActivities<RegistrationActivities>({ startToCloseTimeout: '15 seconds', localRetryThreshold: '10 seconds', retry });
+const db = proxyLocalActivities<RegistrationActivities & OrgTreeActivities>({ startToCloseTimeout: '15 seconds', localRetryThreshold: '10 seconds', retry });
 
 export async function registration(input: RegistrationInput): Promise<RegistrationStatus> {
   const { registrationId, timers } = input;
@@ -63,13 +65,7 @@ export async function registration(input: RegistrationInput): Promise<Registrati
   let transitionInProgress = false;
   const mailsToSend: (() => Promise<unknown>)[] = [];
 
-  let expireAt = Date.now() + timers.expireAfterMs;
-  let escalateAt = Date.now() + timers.escalateAfterMs;
-  let remindAt = Date.now() + timers.remindAfterMs;
-  const restartClocks = () => {
-    escalateAt = Date.now() + timers.escalateAfterMs;
-    remindAt = Date.now() + timers.remindAfterMs;
-  };
+  const clock = new DecisionClock(timers);
 
   const publish = () => upsertSearchAttributes([
     { key: registrationStatusKey, value: status },
@@ -129,8 +125,7 @@ export async function registration(input: RegistrationInput): Promise<Registrati
       mailApplicant('registration-rejected', at, d.noteId);
     } else {
       const at = await step('info_requested', { status: 'info_requested' }, { actorAccountId: d.actorAccountId, noteId: d.noteId });
-      // The applicant now has the full expiry period to answer.
-      expireAt = Date.now() + timers.expireAfterMs;
+      clock.restartExpiry(); // the applicant now has the full expiry period to answer
       mailApplicant('registration-info-requested', at, d.noteId);
     }
     return state();
@@ -138,8 +133,8 @@ export async function registration(input: RegistrationInput): Promise<Registrati
 
   setHandler(provideRegistrationInfo, (info) => exclusively(async () => {
     await step('info_provided', { status: 'pending_approval' }, { noteId: info.noteId ?? null });
-    expireAt = Date.now() + timers.expireAfterMs;
-    restartClocks();
+    clock.restartExpiry();
+    clock.restartAtUnit();
     mailAdmins('registration-arrived', seq, actingUnitCode);
     return state();
   }), { validator: (_info: { noteId?: string | null }) => refuseUnless('info_requested') });
@@ -157,11 +152,11 @@ export async function registration(input: RegistrationInput): Promise<Registrati
   async function escalateToParentUnit() {
     const parent = await db.findActingUnit({ unitCode: actingUnitCode, above: true });
     if (!parent) {
-      escalateAt = Number.POSITIVE_INFINITY; // DLA central is the top: it waits there until expiry
+      clock.reachedTop(); // DLA central is the top: it waits there until expiry
       return;
     }
     const at = await step('escalated', { actingUnitCode: parent });
-    restartClocks();
+    clock.restartAtUnit();
     mailAdmins('registration-escalated', at, parent);
   }
 
@@ -169,25 +164,23 @@ export async function registration(input: RegistrationInput): Promise<Registrati
   mailAdmins('registration-arrived', 0, actingUnitCode);
 
   while (!FINAL.includes(status)) {
-    const waitingForAdmins = status === 'pending_approval';
-    const wakeAt = waitingForAdmins ? Math.min(remindAt, escalateAt, expireAt) : expireAt;
     const before = seq;
-    await condition(() => seq !== before || mailsToSend.length > 0, Math.max(1, wakeAt - Date.now()));
+    await condition(() => seq !== before || mailsToSend.length > 0, Math.max(1, clock.wakeAt(status === 'pending_approval') - Date.now()));
     await sendQueuedMails();
     if (seq !== before || FINAL.includes(status)) continue; // a message moved the request; recompute the clocks
 
     // The clock's own transitions also hold off messages, so an approval cannot cross an expiry.
     await exclusively(async () => {
       if (FINAL.includes(status)) return;
-      const now = Date.now();
-      if (now >= expireAt) {
+      const due = clock.due(status === 'pending_approval');
+      if (due === 'expire') {
         const at = await step('expired', { status: 'expired' });
         mailApplicant('registration-expired', at);
-      } else if (status === 'pending_approval' && now >= escalateAt) {
+      } else if (due === 'escalate') {
         await escalateToParentUnit();
-      } else if (status === 'pending_approval' && now >= remindAt) {
+      } else if (due === 'remind') {
         const at = await step('reminded', {});
-        remindAt = now + timers.remindAfterMs;
+        clock.reminded();
         mailAdmins('registration-reminder', at, actingUnitCode);
       }
     });

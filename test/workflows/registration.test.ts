@@ -8,6 +8,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { quietBundlerLogger } from '../../lib/temporal.ts';
+import type { OrgTreeActivities } from '../../activities/org-tree.ts';
 import type { RegistrationActivities, RegistrationStep } from '../../activities/registration.ts';
 import {
   decideRegistration, provideRegistrationInfo, registration, registrationState, withdrawRegistration,
@@ -29,7 +30,7 @@ interface Recorded { steps: RegistrationStep[]; mails: { to: string; template: s
 /** Activities run on the real clock; the server's (skipped) time is when they were scheduled. */
 const serverNow = () => Context.current().info.currentAttemptScheduledTimestampMs;
 
-function fakeActivities(rec: Recorded): RegistrationActivities {
+function fakeActivities(rec: Recorded): RegistrationActivities & OrgTreeActivities {
   return {
     async findActingUnit({ unitCode, above }) {
       let code: string | undefined = above ? PARENT[unitCode] : unitCode;
