@@ -4,6 +4,7 @@ import type { Config } from '../lib/config.ts';
 import type { DocumentStore } from '../lib/document-store.ts';
 import type { MailTransport } from './mail.ts';
 import { createAppointmentActivities } from './appointment.ts';
+import { createComplianceActivities } from './compliance.ts';
 import { createOrgTreeActivities } from './org-tree.ts';
 import { createRegistrationActivities } from './registration.ts';
 
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOrgTreeActivities(deps),
     ...createRegistrationActivities(deps),
     ...createAppointmentActivities(deps),
+    ...createComplianceActivities(deps),
   };
 }
 

@@ -2,6 +2,7 @@
 // Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY.
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
+import { ensureSchedules } from '../lib/schedules.ts';
 import { ensureBootstrapAdmin, openResources, resumeUnstartedRegistrations } from '../lib/runtime.ts';
 import { connectClient } from '../lib/temporal.ts';
 
@@ -17,6 +18,7 @@ const client = await connectClient(config.temporalAddress, config.temporalNamesp
 const app = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
 await app.listen({ port: config.port, host: config.host });
 await resumeUnstartedRegistrations(resources, client, config);
+await ensureSchedules(client, config);
 
 async function stop() {
   await app.close(); // drains requests in flight

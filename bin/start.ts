@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
+import { ensureSchedules } from '../lib/schedules.ts';
 import { ensureBootstrapAdmin, openResources, resumeUnstartedRegistrations } from '../lib/runtime.ts';
 import { connectClient, createWorker, startDevServer, type DevServer } from '../lib/temporal.ts';
 
@@ -24,6 +25,7 @@ const app = await buildApp({ config, db: resources.database.db, temporal: client
 await app.listen({ port: config.port, host: config.host });
 const workerRun = worker.run();
 await resumeUnstartedRegistrations(resources, client, config);
+await ensureSchedules(client, config);
 
 const lines = [
   `sso-lifecycle is up`,

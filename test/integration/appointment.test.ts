@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { asc, count, desc, eq, gt } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAppointments, auditEvents } from '../../db/schema.ts';
+import { complianceScheduleId, ensureSchedules } from '../../lib/schedules.ts';
 import { PDF, PNG } from '../support/fixtures.ts';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
@@ -133,6 +134,26 @@ describe('appointing a unit admin', () => {
     }
     expect(await rows()).toBe(before);
   });
+});
+
+describe('the weekly compliance digest', () => {
+  it("is a Temporal Schedule; a run mails each unit's admins the units they cover that have no admin, once", async () => {
+    await ensureSchedules(h.client, h.config);
+    await ensureSchedules(h.client, h.config); // idempotent: updates, does not duplicate
+    const handle = h.client.schedule.getHandle(complianceScheduleId(h.config));
+    const described = await handle.describe();
+    expect(described.spec.timezone).toBe('Asia/Bangkok');
+    await handle.trigger();
+    const [digest] = await h.mail.waitFor((m) => m.to === provinceAdmin.email && m.subject.includes('Units without an SSO admin'), 1, 30_000);
+    expect(digest!.text).toContain(tree.districtB);
+    expect(digest!.text).toContain(tree.laoB);
+    expect(digest!.text).not.toContain(tree.laoA2); // district A covers that one
+    const [toDistrict] = await h.mail.waitFor((m) => m.to === districtAAdmin.email && m.subject.includes('Units without an SSO admin'));
+    expect(toDistrict!.text).toContain(tree.laoA2);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(h.mail.mails.filter((m) => m.to === provinceAdmin.email && m.subject.includes('Units without an SSO admin'))).toHaveLength(1);
+    await handle.delete();
+  }, 60_000);
 });
 
 describe('account administration', () => {
