@@ -8,7 +8,7 @@ export const uuidParam = (name: string) => ({
 export const unitCode = { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' } as const;
 export const systemCode = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' } as const;
 export const citizenId = { type: 'string', pattern: '^[0-9]{13}$', description: 'Thai citizen ID, 13 digits with a valid check digit' } as const;
-export const username = { type: 'string', minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' } as const;
+export const username = { type: 'string', minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9._@-]+$' } as const;
 export const password = { type: 'string', ...PASSWORD_RULE } as const;
 export const email = { type: 'string', format: 'email', maxLength: 254 } as const;
 export const thaiName = { type: 'string', minLength: 1, maxLength: 100 } as const;

@@ -48,7 +48,6 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
     const known = new Set(parents.length === 0 ? [] : (await db.select({ code: orgUnits.code }).from(orgUnits)
       .where(inArray(orgUnits.code, parents))).map((u) => u.code));
     const errors = units.flatMap((u, i) => {
-      if (!u.parentCode && u.kind !== 'dla') return [{ path: `${i}.parentCode`, message: `${u.code}: only the DLA itself has no parent unit` }];
       if (u.parentCode === u.code) return [{ path: `${i}.parentCode`, message: `${u.code} cannot be its own parent` }];
       if (u.parentCode && !inBatch.has(u.parentCode) && !known.has(u.parentCode)) {
         return [{ path: `${i}.parentCode`, message: `${u.code}: parent unit ${u.parentCode} does not exist` }];

@@ -46,6 +46,8 @@ export default async function systemRoutes(app: FastifyInstance) {
   });
 
   app.get('/systems', { schema: { tags: ['systems'] } }, async () => ({
+    // A catalogue of tens of systems: one page, in the list shape every list has.
     items: (await db.select().from(systems).orderBy(asc(systems.code))).map(view),
+    nextCursor: null,
   }));
 }
