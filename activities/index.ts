@@ -3,9 +3,11 @@ import type { Db } from '../db/client.ts';
 import type { Config } from '../lib/config.ts';
 import type { DocumentStore } from '../lib/document-store.ts';
 import type { MailTransport } from './mail.ts';
+import { createAccessReviewActivities } from './access-review.ts';
 import { createAppointmentActivities } from './appointment.ts';
 import { createComplianceActivities } from './compliance.ts';
 import { createOrgTreeActivities } from './org-tree.ts';
+import { createPersonnelActivities } from './personnel.ts';
 import { createRegistrationActivities } from './registration.ts';
 
 export interface ActivityDeps {
@@ -21,6 +23,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRegistrationActivities(deps),
     ...createAppointmentActivities(deps),
     ...createComplianceActivities(deps),
+    ...createPersonnelActivities(deps),
+    ...createAccessReviewActivities(deps),
   };
 }
 

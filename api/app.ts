@@ -14,7 +14,9 @@ import type { DocumentStore } from '../lib/document-store.ts';
 import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
 import { problemSchema } from './problem.ts';
+import accessReviewRoutes from './routes/access-reviews.ts';
 import accountRoutes from './routes/accounts.ts';
+import personnelEventRoutes from './routes/personnel-events.ts';
 import appointmentRoutes from './routes/appointments.ts';
 import complianceRoutes from './routes/compliance.ts';
 import auditRoutes from './routes/audit.ts';
@@ -85,6 +87,8 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     await api.register(auditRoutes);
     await api.register(appointmentRoutes);
     await api.register(complianceRoutes);
+    await api.register(personnelEventRoutes);
+    await api.register(accessReviewRoutes);
   }, { prefix: '/api/v1' });
   return app;
 }

@@ -239,3 +239,73 @@ export const authTokens = pgTable('auth_tokens', {
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 }, (t) => [index('auth_tokens_account_idx').on(t.accountId)]);
+
+export const PERSONNEL_EVENT_TYPES = ['transfer', 'retirement', 'role_change', 'resignation', 'death', 'suspension'] as const;
+export type PersonnelEventType = (typeof PERSONNEL_EVENT_TYPES)[number];
+/** `superseded`: a newer event of the same type replaced this one before its date. */
+export type PersonnelEventStatus = 'scheduled' | 'applied' | 'failed' | 'superseded';
+
+/** What the HR feed (or an admin) reported, kept once per eventId. */
+export const personnelEvents = pgTable('personnel_events', {
+  eventId: text('event_id').primaryKey(),
+  type: text('type').$type<PersonnelEventType>().notNull(),
+  citizenIdHash: text('citizen_id_hash').notNull(),
+  citizenIdEnc: text('citizen_id_enc').notNull(),
+  /** `YYYY-MM-DD`, Asia/Bangkok: it takes effect at 00:00 of that day. */
+  effectiveDate: text('effective_date').notNull(),
+  toUnitCode: text('to_unit_code'),
+  newPosition: text('new_position'),
+  note: text('note'),
+  /** `hr-feed`, or `account:<id>` for an admin's report. */
+  source: text('source').notNull(),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  status: text('status').$type<PersonnelEventStatus>().notNull().default('scheduled'),
+  outcome: text('outcome'),
+  appliedAt: timestamp('applied_at', { withTimezone: true }),
+  accountId: uuid('account_id'),
+  reviewId: uuid('review_id'),
+}, (t) => [index('personnel_events_person_idx').on(t.citizenIdHash, t.receivedAt)]);
+
+export const REVIEW_RULES = ['revoke', 'suspend', 'keep'] as const;
+export type ReviewRule = (typeof REVIEW_RULES)[number];
+
+/**
+ * An access review (การทบทวนสิทธิ์): of one person's rights after a personnel change, or a campaign
+ * over a subtree. Either way, admins decide keep or revoke per right, and a rule settles the rest.
+ */
+export const accessReviews = pgTable('access_reviews', {
+  id: uuid('id').primaryKey(),
+  kind: text('kind').$type<'person' | 'campaign'>().notNull(),
+  name: text('name').notNull(),
+  scopeUnitCode: text('scope_unit_code').notNull(),
+  subjectAccountId: uuid('subject_account_id'),
+  cause: text('cause'),
+  status: text('status').$type<'running' | 'completed' | 'cancelled'>().notNull().default('running'),
+  dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+  onNoDecision: text('on_no_decision').$type<ReviewRule>().notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  completedAt: timestamp('completed_at', { withTimezone: true }),
+});
+
+export const accessReviewItems = pgTable('access_review_items', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  reviewId: uuid('review_id').notNull(),
+  entitlementId: uuid('entitlement_id').notNull(),
+  accountId: uuid('account_id').notNull(),
+  systemCode: text('system_code').notNull(),
+  role: text('role').notNull(),
+  unitCode: text('unit_code').notNull(),
+  /** Whose admins decide: the entitlement's unit, or the one above when the item is a reviewer's own access. */
+  reviewerUnitCode: text('reviewer_unit_code').notNull(),
+  /** For a transfer: the unit a kept right moves to. */
+  moveToUnitCode: text('move_to_unit_code'),
+  decision: text('decision').$type<'keep' | 'revoke'>(),
+  justification: text('justification'),
+  decidedBy: uuid('decided_by'),
+  decidedAt: timestamp('decided_at', { withTimezone: true }),
+  autoApplied: boolean('auto_applied').notNull().default(false),
+}, (t) => [
+  uniqueIndex('access_review_items_uq').on(t.reviewId, t.entitlementId),
+  index('access_review_items_reviewer_idx').on(t.reviewId, t.reviewerUnitCode),
+]);

@@ -30,6 +30,8 @@ export interface RegistrationTimers {
   documentRetentionMs: number;
 }
 
+export interface ReviewTimers { remindAfterMs: number; escalateAfterMs: number; expireAfterMs: number }
+
 export interface Config {
   port: number;
   host: string;
@@ -49,6 +51,11 @@ export interface Config {
   rateLimits: { loginPerAddress: number; loginPerUsername: number; submissionsPerAddress: number };
   registration: RegistrationTimers;
   appointment: { remindAfterMs: number; escalateAfterMs: number; expireAfterMs: number; termReminderBeforeMs: number };
+  /** Reviews of one person's rights after a personnel change: reminders, escalation, deadline. */
+  roleChangeReview: ReviewTimers;
+  transferReview: ReviewTimers;
+  /** How long a person's workflow waits idle for further events before it closes. */
+  personIdleMs: number;
   /** When the weekly digest of units without an SSO admin goes out (cron, Asia/Bangkok). */
   complianceDigestCron: string;
 }
@@ -89,5 +96,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       termReminderBeforeMs: duration(env, 'APPOINTMENT_TERM_REMINDER_BEFORE', '30d'),
     },
     complianceDigestCron: env.COMPLIANCE_DIGEST_CRON || '0 8 * * 1',
+    roleChangeReview: {
+      remindAfterMs: duration(env, 'ROLE_CHANGE_REMIND_AFTER', '2d'),
+      escalateAfterMs: duration(env, 'ROLE_CHANGE_ESCALATE_AFTER', '5d'),
+      expireAfterMs: duration(env, 'ROLE_CHANGE_EXPIRE_AFTER', '14d'),
+    },
+    transferReview: {
+      remindAfterMs: duration(env, 'TRANSFER_REMIND_AFTER', '2d'),
+      escalateAfterMs: duration(env, 'TRANSFER_ESCALATE_AFTER', '5d'),
+      expireAfterMs: duration(env, 'TRANSFER_EXPIRE_AFTER', '14d'),
+    },
+    personIdleMs: duration(env, 'PERSONNEL_IDLE_CLOSE_AFTER', '1d'),
   };
 }

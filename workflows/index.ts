@@ -2,3 +2,5 @@
 export { registration } from './registration.ts';
 export { appointment } from './appointment.ts';
 export { complianceDigest } from './compliance.ts';
+export { person } from './personnel.ts';
+export { accessReview } from './access-review.ts';

@@ -1,3 +1,35 @@
+CREATE TABLE "access_review_items" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"review_id" uuid NOT NULL,
+	"entitlement_id" uuid NOT NULL,
+	"account_id" uuid NOT NULL,
+	"system_code" text NOT NULL,
+	"role" text NOT NULL,
+	"unit_code" text NOT NULL,
+	"reviewer_unit_code" text NOT NULL,
+	"move_to_unit_code" text,
+	"decision" text,
+	"justification" text,
+	"decided_by" uuid,
+	"decided_at" timestamp with time zone,
+	"auto_applied" boolean DEFAULT false NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "access_reviews" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"kind" text NOT NULL,
+	"name" text NOT NULL,
+	"scope_unit_code" text NOT NULL,
+	"subject_account_id" uuid,
+	"cause" text,
+	"status" text DEFAULT 'running' NOT NULL,
+	"due_at" timestamp with time zone NOT NULL,
+	"on_no_decision" text NOT NULL,
+	"created_by" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"completed_at" timestamp with time zone
+);
+--> statement-breakpoint
 CREATE TABLE "accounts" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"username" text NOT NULL,
@@ -123,6 +155,24 @@ CREATE TABLE "org_units" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "personnel_events" (
+	"event_id" text PRIMARY KEY NOT NULL,
+	"type" text NOT NULL,
+	"citizen_id_hash" text NOT NULL,
+	"citizen_id_enc" text NOT NULL,
+	"effective_date" text NOT NULL,
+	"to_unit_code" text,
+	"new_position" text,
+	"note" text,
+	"source" text NOT NULL,
+	"received_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"status" text DEFAULT 'scheduled' NOT NULL,
+	"outcome" text,
+	"applied_at" timestamp with time zone,
+	"account_id" uuid,
+	"review_id" uuid
+);
+--> statement-breakpoint
 CREATE TABLE "registration_events" (
 	"registration_id" uuid NOT NULL,
 	"seq" integer NOT NULL,
@@ -177,6 +227,8 @@ CREATE TABLE "unit_admins" (
 	CONSTRAINT "unit_admins_unit_code_account_id_pk" PRIMARY KEY("unit_code","account_id")
 );
 --> statement-breakpoint
+CREATE UNIQUE INDEX "access_review_items_uq" ON "access_review_items" USING btree ("review_id","entitlement_id");--> statement-breakpoint
+CREATE INDEX "access_review_items_reviewer_idx" ON "access_review_items" USING btree ("review_id","reviewer_unit_code");--> statement-breakpoint
 CREATE UNIQUE INDEX "accounts_username_uq" ON "accounts" USING btree (lower("username"));--> statement-breakpoint
 CREATE UNIQUE INDEX "accounts_citizen_id_hash_uq" ON "accounts" USING btree ("citizen_id_hash");--> statement-breakpoint
 CREATE UNIQUE INDEX "accounts_registration_uq" ON "accounts" USING btree ("registration_id");--> statement-breakpoint
@@ -192,6 +244,7 @@ CREATE INDEX "documents_registration_idx" ON "documents" USING btree ("registrat
 CREATE UNIQUE INDEX "entitlements_grant_uq" ON "entitlements" USING btree ("account_id","system_code","role","unit_code");--> statement-breakpoint
 CREATE UNIQUE INDEX "mail_outbox_key_uq" ON "mail_outbox" USING btree ("key");--> statement-breakpoint
 CREATE INDEX "org_units_parent_idx" ON "org_units" USING btree ("parent_code");--> statement-breakpoint
+CREATE INDEX "personnel_events_person_idx" ON "personnel_events" USING btree ("citizen_id_hash","received_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "registrations_open_citizen_uq" ON "registrations" USING btree ("citizen_id_hash") WHERE "registrations"."status" in ('pending_approval', 'info_requested');--> statement-breakpoint
 CREATE UNIQUE INDEX "registrations_open_username_uq" ON "registrations" USING btree (lower("username")) WHERE "registrations"."status" in ('pending_approval', 'info_requested');--> statement-breakpoint
 CREATE INDEX "registrations_acting_unit_idx" ON "registrations" USING btree ("acting_unit_code","status");--> statement-breakpoint

@@ -1,0 +1,153 @@
+// The I/O of personnel changes. Applying an event is one transaction that checks the event is still
+// scheduled, so a retry (or the event sent again) changes nothing twice; its mails are queued in
+// that same transaction and delivered afterwards, once.
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import { and, eq, inArray, isNull, like } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { writeAudit } from '../db/audit.ts';
+import { activeAdminsOf, findActingUnit } from '../db/org-tree.ts';
+import {
+  accessReviewItems, accessReviews, accounts, authTokens, entitlements, mailOutbox, orgUnits, personnelEvents, unitAdmins,
+  type PersonnelEventType,
+} from '../db/schema.ts';
+import type { ActivityDeps } from './index.ts';
+import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
+
+export interface AppliedEvent {
+  outcome: string;
+  review?: { reviewId: string; reviewerUnitCode: string; dueAt: number };
+}
+
+const LEAVING: PersonnelEventType[] = ['retirement', 'resignation', 'death', 'suspension'];
+const TYPE_TH: Record<PersonnelEventType, string> = {
+  retirement: 'เกษียณอายุราชการ', resignation: 'ลาออก', death: 'ถึงแก่กรรม', suspension: 'สั่งพักราชการ',
+  transfer: 'โอนย้าย', role_change: 'เปลี่ยนแปลงหน้าที่',
+};
+
+export function createPersonnelActivities({ db, config, mail }: ActivityDeps) {
+  /** Whose admins review a person's rights at `unitCode`: never the person themselves. */
+  async function reviewerUnitFor(tx: Db, unitCode: string, subjectId: string): Promise<string> {
+    const acting = (await findActingUnit(tx, unitCode, false)) ?? unitCode;
+    const admins = await activeAdminsOf(tx, acting, false);
+    if (admins.length > 0 && admins.every((a) => a.id === subjectId)) return (await findActingUnit(tx, acting, true)) ?? acting;
+    return acting;
+  }
+
+  async function openReview(tx: Db, input: { accountId: string; unitCode: string; cause: string; name: string; expireAfterMs: number;
+    rights: (typeof entitlements.$inferSelect)[]; moveTo?: string }): Promise<AppliedEvent['review']> {
+    if (input.rights.length === 0) return undefined;
+    const reviewId = randomUUID();
+    const reviewerUnitCode = await reviewerUnitFor(tx, input.unitCode, input.accountId);
+    const dueAt = new Date(Date.now() + input.expireAfterMs);
+    await tx.insert(accessReviews).values({
+      id: reviewId, kind: 'person', name: input.name, scopeUnitCode: input.unitCode, subjectAccountId: input.accountId, cause: input.cause,
+      dueAt, onNoDecision: 'suspend', createdBy: 'hr-feed',
+    });
+    await tx.insert(accessReviewItems).values(input.rights.map((e) => ({
+      reviewId, entitlementId: e.id, accountId: input.accountId, systemCode: e.systemCode, role: e.role, unitCode: e.unitCode,
+      reviewerUnitCode, moveToUnitCode: input.moveTo ?? null,
+    })));
+    return { reviewId, reviewerUnitCode, dueAt: dueAt.getTime() };
+  }
+
+  async function queueMails(tx: Db, eventId: string, type: PersonnelEventType, account: typeof accounts.$inferSelect, outcome: string, unitCodes: string[]) {
+    const units = await tx.select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentCode: orgUnits.parentCode }).from(orgUnits).where(inArray(orgUnits.code, unitCodes));
+    const recipients = new Map<string, string>([[account.id, account.email]]);
+    for (const unit of units) for (const admin of await activeAdminsOf(tx, (await findActingUnit(tx, unit.code, false)) ?? unit.code, !unit.parentCode)) recipients.set(admin.id, admin.email);
+    const rendered = renderMail('personnel-applied', {
+      [`is_${type}`]: true, typeTh: TYPE_TH[type], type, name: `${account.firstNameTh} ${account.lastNameTh}`, username: account.username,
+      unitNameTh: units[0]?.nameTh ?? account.unitCode, outcome, eventId,
+    });
+    for (const [id, to] of recipients) await enqueueMail(tx, { key: `personnel:${eventId}:${id}`, template: 'personnel-applied', to, rendered });
+  }
+
+  return {
+    async applyPersonnelEvent(input: { eventId: string }): Promise<AppliedEvent> {
+      return db.transaction(async (txRaw) => {
+        const tx = txRaw as unknown as Db;
+        const [ev] = await tx.select().from(personnelEvents).where(eq(personnelEvents.eventId, input.eventId)).for('update');
+        if (!ev) throw ApplicationFailure.nonRetryable(`personnel event ${input.eventId} is not stored`, 'PersonnelEventMissing');
+        if (ev.status !== 'scheduled') {
+          const [review] = ev.reviewId ? await tx.select().from(accessReviews).where(eq(accessReviews.id, ev.reviewId)) : [];
+          const [item] = review ? await tx.select({ unit: accessReviewItems.reviewerUnitCode }).from(accessReviewItems).where(eq(accessReviewItems.reviewId, review.id)).limit(1) : [];
+          return { outcome: ev.outcome ?? ev.status, review: review && item ? { reviewId: review.id, reviewerUnitCode: item.unit, dueAt: review.dueAt.getTime() } : undefined };
+        }
+        const [account] = await tx.select().from(accounts).where(eq(accounts.citizenIdHash, ev.citizenIdHash)).for('update');
+        const finish = async (outcome: string, extra: Partial<typeof personnelEvents.$inferInsert> = {}) => {
+          await tx.update(personnelEvents).set({ status: 'applied', appliedAt: new Date(), outcome, accountId: account?.id ?? null, ...extra })
+            .where(eq(personnelEvents.eventId, ev.eventId));
+        };
+        if (!account) {
+          const outcome = 'no account for this person: recorded, and shown to the deciding admin if they register';
+          await finish(outcome);
+          await writeAudit(tx, { key: `personnel:${ev.eventId}`, actor: ev.source, action: `personnel.${ev.type}.recorded`, subjectType: 'personnel_event',
+            subjectId: ev.eventId, unitCode: ev.toUnitCode, reason: ev.eventId, after: { outcome } });
+          return { outcome };
+        }
+        const rights = await tx.select().from(entitlements).where(eq(entitlements.accountId, account.id));
+        const live = rights.filter((e) => e.status === 'active' || e.status === 'pending_review');
+        const setRights = async (ids: string[], status: 'suspended' | 'pending_review') => {
+          if (ids.length > 0) await tx.update(entitlements).set({ status, updatedAt: new Date() }).where(inArray(entitlements.id, ids));
+        };
+        let outcome: string;
+        let review: AppliedEvent['review'];
+        const accountChange: Partial<typeof accounts.$inferInsert> = {};
+        if (LEAVING.includes(ev.type)) {
+          await setRights(live.map((e) => e.id), 'suspended');
+          accountChange.status = 'suspended';
+          await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.accountId, account.id), isNull(authTokens.revokedAt)));
+          outcome = `account suspended with ${live.length} right(s); every sign-in ended`;
+        } else if (ev.type === 'transfer') {
+          const atOldUnit = live.filter((e) => e.unitCode === account.unitCode);
+          await setRights(atOldUnit.map((e) => e.id), 'suspended');
+          accountChange.unitCode = ev.toUnitCode!;
+          review = await openReview(tx, { accountId: account.id, unitCode: ev.toUnitCode!, cause: ev.eventId, moveTo: ev.toUnitCode!,
+            name: `transfer ${ev.eventId}`, expireAfterMs: config.transferReview.expireAfterMs, rights: atOldUnit });
+          // An admin who moves away no longer administers the unit they left.
+          if (account.unitCode) await tx.delete(unitAdmins).where(and(eq(unitAdmins.accountId, account.id), eq(unitAdmins.unitCode, account.unitCode)));
+          outcome = `moved from ${account.unitCode} to ${ev.toUnitCode}; ${atOldUnit.length} right(s) of the old unit suspended` +
+            (review ? ' and sent for review at the new unit' : '');
+        } else {
+          const active = rights.filter((e) => e.status === 'active');
+          await setRights(active.map((e) => e.id), 'pending_review');
+          if (ev.newPosition) accountChange.position = ev.newPosition;
+          review = await openReview(tx, { accountId: account.id, unitCode: account.unitCode ?? '', cause: ev.eventId,
+            name: `role change ${ev.eventId}`, expireAfterMs: config.roleChangeReview.expireAfterMs, rights: active });
+          outcome = `${active.length} right(s) pending review by the unit's admins`;
+        }
+        if (Object.keys(accountChange).length > 0) await tx.update(accounts).set({ ...accountChange, updatedAt: new Date() }).where(eq(accounts.id, account.id));
+        await finish(outcome, { reviewId: review?.reviewId ?? null });
+        await writeAudit(tx, {
+          key: `personnel:${ev.eventId}`, actor: ev.source, actorAccountId: ev.source.startsWith('account:') ? ev.source.slice(8) : null,
+          action: `personnel.${ev.type}`, subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason: ev.eventId,
+          before: { status: account.status, unitCode: account.unitCode, rights: live.map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status })) },
+          after: { status: accountChange.status ?? account.status, unitCode: accountChange.unitCode ?? account.unitCode, reviewId: review?.reviewId ?? null },
+        });
+        await queueMails(tx, ev.eventId, ev.type, account, outcome, [...new Set([account.unitCode, ev.toUnitCode].filter((c): c is string => !!c))]);
+        return { outcome, review };
+      });
+    },
+
+    /** Sends what applying the event queued, once each. */
+    async deliverPersonnelMails(input: { eventId: string }): Promise<number> {
+      const queued = await db.select({ key: mailOutbox.key }).from(mailOutbox)
+        .where(and(like(mailOutbox.key, `personnel:${input.eventId.replace(/[%_\\]/g, '\\$&')}:%`), isNull(mailOutbox.sentAt)));
+      for (const { key } of queued) await deliverQueued(db, mail, config.mailFrom, key);
+      return queued.length;
+    },
+
+    async supersedePersonnelEvent(input: { eventId: string; by: string }): Promise<void> {
+      await db.transaction(async (tx) => {
+        const replaced = await tx.update(personnelEvents).set({ status: 'superseded', outcome: `replaced by ${input.by} before it took effect` })
+          .where(and(eq(personnelEvents.eventId, input.eventId), eq(personnelEvents.status, 'scheduled'))).returning({ eventId: personnelEvents.eventId });
+        if (replaced.length > 0) {
+          await writeAudit(tx as unknown as Db, { key: `personnel:${input.eventId}:superseded`, actor: 'system', action: 'personnel.superseded',
+            subjectType: 'personnel_event', subjectId: input.eventId, reason: input.by });
+        }
+      });
+    },
+  };
+}
+
+export type PersonnelActivities = ReturnType<typeof createPersonnelActivities>;

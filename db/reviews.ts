@@ -1,0 +1,44 @@
+// What a review decision does to a right, in one place: the admins' decisions (API), and the rule
+// applied at the due date to what nobody decided (workflow), both come through here.
+import { and, eq, isNull } from 'drizzle-orm';
+import { actorOf, writeAudit } from './audit.ts';
+import type { Db } from './client.ts';
+import { accessReviewItems, authTokens, entitlements, type ReviewRule } from './schema.ts';
+
+type Item = typeof accessReviewItems.$inferSelect;
+
+/**
+ * keep → the right is active again (at the new unit, after a transfer); revoke → revoked, and the
+ * person's sessions end so that it takes effect at every door at once; suspend → suspended.
+ */
+export async function applyReviewOutcome(db: Db, item: Item, outcome: ReviewRule, by: { accountId: string | null; auto: boolean; justification?: string | null }) {
+  const [right] = await db.select().from(entitlements).where(eq(entitlements.id, item.entitlementId));
+  if (!right) return;
+  const status = outcome === 'keep' ? 'active' : outcome === 'revoke' ? 'revoked' : 'suspended';
+  const unitCode = outcome === 'keep' && item.moveToUnitCode ? item.moveToUnitCode : right.unitCode;
+  if (right.status !== status || right.unitCode !== unitCode) {
+    // A right already held at the new unit makes the moved one redundant: revoke the duplicate instead.
+    const [clash] = unitCode !== right.unitCode ? await db.select({ id: entitlements.id }).from(entitlements).where(and(
+      eq(entitlements.accountId, right.accountId), eq(entitlements.systemCode, right.systemCode), eq(entitlements.role, right.role), eq(entitlements.unitCode, unitCode))) : [];
+    if (clash) {
+      await db.update(entitlements).set({ status: 'active', updatedAt: new Date() }).where(eq(entitlements.id, clash.id));
+      await db.update(entitlements).set({ status: 'revoked', updatedAt: new Date() }).where(eq(entitlements.id, right.id));
+    } else {
+      await db.update(entitlements).set({ status, unitCode, updatedAt: new Date() }).where(eq(entitlements.id, right.id));
+    }
+  }
+  if (outcome === 'revoke') {
+    await db.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.accountId, right.accountId), isNull(authTokens.revokedAt)));
+  }
+  await db.update(accessReviewItems).set(by.auto
+    ? { autoApplied: true }
+    : { decision: outcome as 'keep' | 'revoke', decidedBy: by.accountId, decidedAt: new Date(), justification: by.justification ?? null })
+    .where(eq(accessReviewItems.id, item.id));
+  await writeAudit(db, {
+    key: `review:${item.reviewId}:${item.id}:${by.auto ? 'rule' : `${outcome}:${Date.now()}`}`,
+    actorAccountId: by.accountId, actor: actorOf(by.accountId), action: by.auto ? `review.rule_${outcome}` : `review.${outcome}`,
+    subjectType: 'account', subjectId: right.accountId, unitCode: right.unitCode, reason: by.justification ?? (by.auto ? `no decision by the due date (review ${item.reviewId})` : null),
+    before: { system: right.systemCode, role: right.role, unitCode: right.unitCode, status: right.status },
+    after: { system: right.systemCode, role: right.role, unitCode, status },
+  });
+}
