@@ -1,0 +1,97 @@
+// The person workflow on the time-skipping test server: events wait for 00:00 Asia/Bangkok of their
+// date, apply in date order, a newer event of a type replaces a waiting one, past dates apply at once.
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AccessReviewActivities } from '../../activities/access-review.ts';
+import type { OrgTreeActivities } from '../../activities/org-tree.ts';
+import type { PersonnelActivities } from '../../activities/personnel.ts';
+import { quietBundlerLogger } from '../../lib/temporal.ts';
+import { effectiveMoment, person, personnelEventReceived, type PersonnelNotice } from '../../workflows/personnel.ts';
+import { createTimeSkippingEnv } from '../support/time-skipping.ts';
+
+const DAY = 86_400_000;
+const timers = { remindAfterMs: 2 * DAY, escalateAfterMs: 5 * DAY, expireAfterMs: 14 * DAY };
+let env: TestWorkflowEnvironment;
+let workflowBundle: WorkflowBundleWithSourceMap;
+
+interface Recorded { applied: { eventId: string; at: number }[]; superseded: { eventId: string; by: string }[] }
+/** Bangkok calendar date `n` days from `now` (ms). */
+const bangkokDate = (now: number, n: number) => new Date(now + 7 * 3_600_000 + n * DAY).toISOString().slice(0, 10);
+
+function fakeActivities(rec: Recorded): PersonnelActivities & AccessReviewActivities & OrgTreeActivities {
+  return {
+    async applyPersonnelEvent() { return { outcome: 'applied' }; },
+    // An ordinary activity right after each application: its schedule time is the server's (skipped) clock.
+    async deliverPersonnelMails({ eventId }) { rec.applied.push({ eventId, at: Context.current().info.currentAttemptScheduledTimestampMs }); return 0; },
+    async supersedePersonnelEvent(input) { rec.superseded.push(input); },
+    async mailReviewers() { return 0; }, async undecidedItems() { return 0; }, async escalateReview() {},
+    async completeReview() { return 0; }, async mailReviewOutcome() { return 0; }, async findActingUnit() { return null; },
+  };
+}
+
+async function run(test: (ctx: { send: (n: PersonnelNotice) => Promise<void>; rec: Recorded; now: number; result: () => Promise<void> }) => Promise<void>) {
+  const rec: Recorded = { applied: [], superseded: [] };
+  const taskQueue = `person-${randomUUID()}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: fakeActivities(rec) });
+  await worker.runUntil(async () => {
+    const workflowId = `person-${randomUUID()}`;
+    const options = { taskQueue, workflowId, args: [{ personKey: 'k', pending: [], idleMs: 400 * DAY, reviewTimers: { role_change: timers, transfer: timers } }] as const };
+    const now = await env.currentTimeMs();
+    const send = async (n: PersonnelNotice) => {
+      await env.client.workflow.signalWithStart(person, { ...options, args: [...options.args], signal: personnelEventReceived, signalArgs: [n] });
+    };
+    await test({ send, rec, now, result: () => env.client.workflow.getHandle(workflowId).result() });
+  });
+}
+
+beforeAll(async () => {
+  workflowBundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger });
+}, 120_000);
+beforeEach(async () => { env = await createTimeSkippingEnv(); }, 60_000);
+afterEach(async () => { await env?.teardown(); });
+
+describe('person workflow', () => {
+  it('takes effect at 00:00 Asia/Bangkok: 17:00 UTC the day before', () => {
+    expect(new Date(effectiveMoment('2027-09-30')).toISOString()).toBe('2027-09-29T17:00:00.000Z');
+  });
+
+  it('applies a date in the past or today at once, and a future one at its midnight', async () => {
+    await run(async ({ send, rec, now, result }) => {
+      await send({ eventId: 'past', type: 'suspension', effectiveDate: '2020-01-01' });
+      await send({ eventId: 'future', type: 'transfer', effectiveDate: bangkokDate(now, 7) });
+      await send({ eventId: 'today', type: 'role_change', effectiveDate: bangkokDate(now, 0) });
+      await result();
+      expect(rec.applied.map((a) => a.eventId)).toEqual(['past', 'today', 'future']);
+      expect(rec.applied[0]!.at - now).toBeLessThan(60_000);
+      const future = rec.applied[2]!;
+      expect(future.at).toBeGreaterThanOrEqual(effectiveMoment(bangkokDate(now, 7)));
+      expect(future.at).toBeLessThan(effectiveMoment(bangkokDate(now, 7)) + 60_000);
+    });
+  }, 60_000);
+
+  it('applies in effective-date order, whatever the order of arrival', async () => {
+    await run(async ({ send, rec, now, result }) => {
+      await send({ eventId: 'c', type: 'retirement', effectiveDate: bangkokDate(now, 30) });
+      await send({ eventId: 'a', type: 'transfer', effectiveDate: bangkokDate(now, 3) });
+      await send({ eventId: 'b', type: 'role_change', effectiveDate: bangkokDate(now, 10) });
+      await result();
+      expect(rec.applied.map((x) => x.eventId)).toEqual(['a', 'b', 'c']);
+    });
+  }, 60_000);
+
+  it('lets a corrected retirement date replace the one still waiting', async () => {
+    await run(async ({ send, rec, now, result }) => {
+      await send({ eventId: 'ret-1', type: 'retirement', effectiveDate: bangkokDate(now, 60) });
+      await env.sleep(DAY);
+      await send({ eventId: 'ret-2', type: 'retirement', effectiveDate: bangkokDate(now, 20) });
+      await send({ eventId: 'ret-2', type: 'retirement', effectiveDate: bangkokDate(now, 20) }); // sent again
+      await result();
+      expect(rec.superseded).toEqual([{ eventId: 'ret-1', by: 'ret-2' }]);
+      expect(rec.applied.map((x) => x.eventId)).toEqual(['ret-2']);
+      expect(rec.applied[0]!.at).toBeGreaterThanOrEqual(effectiveMoment(bangkokDate(now, 20)));
+    });
+  }, 60_000);
+});
