@@ -33,7 +33,8 @@ export function effectiveMoment(date: string): number {
 }
 
 const retry = { initialInterval: '500 milliseconds', maximumInterval: '1 minute' };
-const act = proxyActivities<PersonnelActivities>({ startToCloseTimeout: '1 minute', retry });
+// Short: when a worker dies mid-send, another retries the mail within seconds (the outbox keeps it once).
+const act = proxyActivities<PersonnelActivities>({ startToCloseTimeout: '10 seconds', retry });
 const db = proxyLocalActivities<PersonnelActivities>({ startToCloseTimeout: '30 seconds', localRetryThreshold: '10 seconds', retry });
 
 export async function person(input: PersonInput): Promise<void> {

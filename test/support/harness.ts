@@ -44,7 +44,7 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(env: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Harness> {
   const mail = await startMailCatcher();
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-test-'));
   const config = loadConfig({
@@ -56,10 +56,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   });
   const resources = await openResources(config);
   const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
-  const { worker, connection }: { worker: Worker; connection: NativeConnection } = await createWorker(config.temporalAddress!, config, {
+  // Without an in-process worker, a test runs its own (bin/worker.ts) as a process it can kill.
+  const inProcess: { worker: Worker; connection: NativeConnection } | undefined = options.worker === false ? undefined : await createWorker(config.temporalAddress!, config, {
     db: resources.database.db, config, mail: resources.mail, documentStore: resources.documentStore,
   });
-  const workerRun = worker.run();
+  const workerRun = inProcess?.worker.run();
   // Every log line the API writes, kept for the tests to read (and out of the test output).
   const logs: string[] = [];
   const logStream = { write: (line: string) => { logs.push(line); } };
@@ -143,9 +144,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
     async stop() {
       await app.close();
-      worker.shutdown();
+      inProcess?.worker.shutdown();
       await workerRun;
-      await connection.close();
+      await inProcess?.connection.close();
       await client.connection.close();
       await resources.database.close();
       resources.mail.close();

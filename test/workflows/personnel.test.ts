@@ -9,7 +9,7 @@ import type { AccessReviewActivities } from '../../activities/access-review.ts';
 import type { OrgTreeActivities } from '../../activities/org-tree.ts';
 import type { PersonnelActivities } from '../../activities/personnel.ts';
 import { quietBundlerLogger } from '../../lib/temporal.ts';
-import { effectiveMoment, person, personnelEventReceived, type PersonnelNotice } from '../../workflows/personnel.ts';
+import { effectiveMoment, person, personnelEventReceived, type PersonInput, type PersonnelNotice } from '../../workflows/personnel.ts';
 import { createTimeSkippingEnv } from '../support/time-skipping.ts';
 
 const DAY = 86_400_000;
@@ -38,10 +38,10 @@ async function run(test: (ctx: { send: (n: PersonnelNotice) => Promise<void>; re
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: fakeActivities(rec) });
   await worker.runUntil(async () => {
     const workflowId = `person-${randomUUID()}`;
-    const options = { taskQueue, workflowId, args: [{ personKey: 'k', pending: [], idleMs: 400 * DAY, reviewTimers: { role_change: timers, transfer: timers } }] as const };
+    const input: PersonInput = { personKey: 'k', pending: [], idleMs: 400 * DAY, reviewTimers: { role_change: timers, transfer: timers } };
     const now = await env.currentTimeMs();
     const send = async (n: PersonnelNotice) => {
-      await env.client.workflow.signalWithStart(person, { ...options, args: [...options.args], signal: personnelEventReceived, signalArgs: [n] });
+      await env.client.workflow.signalWithStart(person, { taskQueue, workflowId, args: [input], signal: personnelEventReceived, signalArgs: [n] });
     };
     await test({ send, rec, now, result: () => env.client.workflow.getHandle(workflowId).result() });
   });
