@@ -118,13 +118,14 @@ export function createPersonnelActivities({ db, config, mail }: ActivityDeps) {
         }
         if (Object.keys(accountChange).length > 0) await tx.update(accounts).set({ ...accountChange, updatedAt: new Date() }).where(eq(accounts.id, account.id));
         await finish(outcome, { reviewId: review?.reviewId ?? null });
+        await queueMails(tx, ev.eventId, ev.type, account, outcome, [...new Set([account.unitCode, ev.toUnitCode].filter((c): c is string => !!c))]);
+        // Last: the audit chain's lock is held from here to the commit, so keep that short.
         await writeAudit(tx, {
           key: `personnel:${ev.eventId}`, actor: ev.source, actorAccountId: ev.source.startsWith('account:') ? ev.source.slice(8) : null,
           action: `personnel.${ev.type}`, subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason: ev.eventId,
           before: { status: account.status, unitCode: account.unitCode, rights: live.map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status })) },
           after: { status: accountChange.status ?? account.status, unitCode: accountChange.unitCode ?? account.unitCode, reviewId: review?.reviewId ?? null },
         });
-        await queueMails(tx, ev.eventId, ev.type, account, outcome, [...new Set([account.unitCode, ev.toUnitCode].filter((c): c is string => !!c))]);
         return { outcome, review };
       });
     },

@@ -3,7 +3,7 @@
 // its content and the hash of the event before, so an edit, a deletion or a reordering anywhere
 // but at the very end breaks the chain (`npm run audit:verify`).
 import { createHash } from 'node:crypto';
-import { asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { auditEvents } from './schema.ts';
 
@@ -21,8 +21,18 @@ export interface AuditEntry {
   after?: unknown;
 }
 
-/** Any constant of ours: serialises appends so that each links to the one before. */
-const AUDIT_CHAIN_LOCK = 727_002;
+/**
+ * Appends to one chain are serialised (each links to the one before), and the lock is held until
+ * the transaction commits. One chain would cap the whole service at one commit at a time, so
+ * events are spread over parallel chains by their subject: a subject's events stay in order in
+ * one chain, and every chain is verified on its own.
+ */
+export const AUDIT_CHAINS = 16;
+const AUDIT_CHAIN_LOCK = 727_100; // any constant of ours; chain n locks AUDIT_CHAIN_LOCK + n
+
+export function chainOf(subjectType: string, subjectId: string): number {
+  return createHash('sha256').update(`${subjectType}:${subjectId}`).digest().readUInt32BE(0) % AUDIT_CHAINS;
+}
 
 /** JSON with keys sorted at every level: jsonb does not keep key order, the hash must not depend on it. */
 export function canonicalJson(value: unknown): string {
@@ -40,24 +50,25 @@ type StoredEvent = typeof auditEvents.$inferSelect;
 
 /** The hash of an event: its id, time, content and the previous event's hash. */
 export function auditHash(event: Omit<StoredEvent, 'hash'>): string {
-  const { id, at, prevHash, key, actorAccountId, actor, action, subjectType, subjectId, unitCode, reason, before, after } = event;
+  const { id, at, chain, prevHash, key, actorAccountId, actor, action, subjectType, subjectId, unitCode, reason, before, after } = event;
   return createHash('sha256').update(canonicalJson({
-    id, at: at.toISOString(), prevHash, key, actorAccountId, actor, action, subjectType, subjectId, unitCode, reason, before, after,
+    id, at: at.toISOString(), chain, prevHash, key, actorAccountId, actor, action, subjectType, subjectId, unitCode, reason, before, after,
   })).digest('hex');
 }
 
 /** Appends an event unless one with the same key exists (a retried step writes nothing twice). */
 export async function writeAudit(db: Db, entry: AuditEntry): Promise<void> {
-  await db.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+  const chain = chainOf(entry.subjectType, entry.subjectId);
+  await db.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK + chain})`);
   const [existing] = await db.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.key, entry.key));
   if (existing) return;
-  const [last] = await db.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
+  const [last] = await db.select({ hash: auditEvents.hash }).from(auditEvents).where(eq(auditEvents.chain, chain)).orderBy(desc(auditEvents.id)).limit(1);
   const [{ id } = { id: 0 }] = await db.execute(sql`select nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint as id`)
     .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { id: string | number }[])
     .then((rows) => rows.map((r) => ({ id: Number(r.id) })));
   // Microseconds are what PostgreSQL keeps; a Date has milliseconds, so nothing is lost on the way back.
   const event = {
-    id, at: new Date(), prevHash: last?.hash ?? null, key: entry.key,
+    id, at: new Date(), chain, prevHash: last?.hash ?? null, key: entry.key,
     actorAccountId: entry.actorAccountId ?? null, actor: entry.actor, action: entry.action,
     subjectType: entry.subjectType, subjectId: entry.subjectId, unitCode: entry.unitCode ?? null, reason: entry.reason ?? null,
     before: normalise(entry.before), after: normalise(entry.after),
@@ -74,22 +85,36 @@ export const actorOf = (accountId: string | null | undefined) => (accountId ? `a
 
 export interface ChainReport { checked: number; broken?: { id: number; problem: string } }
 
-/** Walks the whole trail in order and names the first event whose hash or link does not hold. */
+/** Walks every chain in order and names the first event whose hash or link does not hold. */
 export async function verifyAuditChain(db: Db, batch = 5000): Promise<ChainReport> {
-  let previous: string | null = null;
-  let lastId = 0;
   let checked = 0;
-  for (;;) {
-    const rows: StoredEvent[] = await db.select().from(auditEvents).where(gt(auditEvents.id, lastId)).orderBy(asc(auditEvents.id)).limit(batch);
-    for (const row of rows) {
-      if (row.prevHash !== previous) {
-        return { checked, broken: { id: row.id, problem: checked === 0 && row.prevHash !== null ? 'the first event links to one that is missing' : 'it does not link to the event before it (an event was deleted, inserted or moved)' } };
+  let firstBroken: ChainReport['broken'];
+  for (let chain = 0; chain < AUDIT_CHAINS; chain++) {
+    let previous: string | null = null;
+    let lastId = 0;
+    for (;;) {
+      const rows: StoredEvent[] = await db.select().from(auditEvents).where(and(eq(auditEvents.chain, chain), gt(auditEvents.id, lastId)))
+        .orderBy(asc(auditEvents.id)).limit(batch);
+      let broken: ChainReport['broken'];
+      for (const row of rows) {
+        if (row.prevHash !== previous) {
+          broken = { id: row.id, problem: previous === null && row.prevHash !== null
+            ? 'the first event of its chain links to one that is missing (an event was deleted)'
+            : 'it does not link to the event before it (an event was deleted, inserted or moved)' };
+        } else if (auditHash(row) !== row.hash) {
+          broken = { id: row.id, problem: 'its content does not match its hash (it was edited or moved)' };
+        }
+        if (broken) break;
+        previous = row.hash;
+        lastId = row.id;
+        checked++;
       }
-      if (auditHash(row) !== row.hash) return { checked, broken: { id: row.id, problem: 'its content does not match its hash (it was edited)' } };
-      previous = row.hash;
-      lastId = row.id;
-      checked++;
+      if (broken) {
+        if (!firstBroken || broken.id < firstBroken.id) firstBroken = broken;
+        break;
+      }
+      if (rows.length < batch) break;
     }
-    if (rows.length < batch) return { checked };
   }
+  return firstBroken ? { checked, broken: firstBroken } : { checked };
 }

@@ -162,6 +162,8 @@ export const documents = pgTable('documents', {
 export const auditEvents = pgTable('audit_events', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  /** Which of the parallel chains this event links into (by its subject). */
+  chain: integer('chain').notNull().default(0),
   prevHash: text('prev_hash'),
   hash: text('hash').notNull(),
   /** Retries of the same action write nothing twice. */
@@ -180,6 +182,7 @@ export const auditEvents = pgTable('audit_events', {
   index('audit_events_subject_idx').on(t.subjectType, t.subjectId),
   index('audit_events_unit_idx').on(t.unitCode, t.id),
   index('audit_events_actor_idx').on(t.actorAccountId, t.id),
+  index('audit_events_chain_idx').on(t.chain, t.id),
 ]);
 
 export const APPOINTMENT_STATUSES = ['pending_approval', 'approved', 'rejected', 'expired', 'revoked', 'ended'] as const;

@@ -106,6 +106,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       escalateAfterMs: duration(env, 'TRANSFER_ESCALATE_AFTER', '5d'),
       expireAfterMs: duration(env, 'TRANSFER_EXPIRE_AFTER', '14d'),
     },
-    personIdleMs: duration(env, 'PERSONNEL_IDLE_CLOSE_AFTER', '1d'),
+    personIdleMs: duration(env, 'PERSONNEL_IDLE_CLOSE_AFTER', '10m'),
   };
 }

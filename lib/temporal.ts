@@ -109,6 +109,9 @@ export async function createWorker(address: string, config: Config, deps: Activi
     taskQueue: config.taskQueue,
     workflowBundle: await workflowBundle(),
     activities: createActivities(deps),
+    // Thousands of people's workflows may wait at once; keep a bounded number in memory.
+    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 1000),
+    maxConcurrentLocalActivityExecutions: 200,
   });
   return { worker, connection };
 }

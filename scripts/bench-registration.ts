@@ -4,61 +4,24 @@
 // submission to approval; (2) at a steady BENCH_RATE (20/s) for BENCH_SECONDS (15), p50/p99 from
 // the decision call until the request reads `approved`; and peak RSS.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
-import postgres from 'postgres';
 import { buildApp } from '../api/app.ts';
 import { accounts } from '../db/schema.ts';
 import { loadConfig } from '../lib/config.ts';
 import { hashPassword } from '../lib/passwords.ts';
 import { openResources } from '../lib/runtime.ts';
 import { connectClient, createWorker } from '../lib/temporal.ts';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 import { PDF, randomCitizenId } from '../test/support/fixtures.ts';
-import { freePort } from '../test/support/global-setup.ts';
-import { startMailCatcher } from '../test/support/smtp.ts';
+import { peakRssMb, percentile, pool, startBenchServices } from './bench-support.ts';
 
 const N = Number(process.env.BENCH_N ?? 400);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const root = join(import.meta.dirname, '..');
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
-const peakRssMb = (pid: number) => {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
-  return Math.round(Number(line?.replace(/\D/g, '') ?? 0) / 1024);
-};
-
-async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(Array.from({ length: size }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
-}
-
-// Services: a database of its own, a Temporal dev server, an SMTP server.
-const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `sso_bench_${randomBytes(4).toString('hex')}`;
-const pgAdmin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-await pgAdmin.unsafe(`create database ${dbName}`);
-const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
-const temporalPort = await freePort();
-const temporal = spawn(join(root, 'tools', 'bin', 'temporal'), [
-  'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(temporalPort), '--log-level', 'error',
-  ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
-], { stdio: 'ignore' });
-const temporalAddress = `127.0.0.1:${temporalPort}`;
-for (let i = 0; ; i++) {
-  try { const c = await Connection.connect({ address: temporalAddress, connectTimeout: 1000 }); await c.workflowService.describeNamespace({ namespace: 'default' }); await c.close(); break; } catch (e) { if (i > 120) throw e; await delay(250); }
-}
-const mail = await startMailCatcher();
+const services = await startBenchServices();
+const { databaseUrl, temporalAddress, mail } = services;
 const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
 const config = loadConfig({
   DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: mail.url, DATA_DIR: dataDir, PORT: '0',
@@ -137,7 +100,7 @@ console.log(`  at ${RATE}/s for ${SECONDS} s     ${sustained.toFixed(1)} registr
 const total = N + RATE * SECONDS;
 await mail.waitFor((m) => m.subject.includes('approved'), total, 120_000).catch(() => {});
 console.log(`  approval mails      ${mail.mails.filter((m) => m.subject.includes('approved')).length} of ${total} received`);
-console.log(`  peak RSS            API + worker ${peakRssMb(process.pid)} MB, Temporal dev server ${peakRssMb(temporal.pid!)} MB`);
+console.log(`  peak RSS            API + worker ${peakRssMb(process.pid)} MB, Temporal dev server ${peakRssMb(services.temporalPid)} MB`);
 
 await app.close();
 worker.shutdown();
@@ -145,8 +108,5 @@ await workerRun;
 await connection.close();
 await client.connection.close();
 await resources.database.close();
-await mail.close();
-temporal.kill('SIGTERM');
-await pgAdmin.unsafe(`drop database if exists ${dbName} with (force)`);
-await pgAdmin.end();
+await services.stop();
 rmSync(dataDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // A newer event of the same type replaces one still waiting (a corrected retirement date).
 // The workflow id comes from the keyed hash of the citizen ID; events carry ids and dates only.
 import {
-  allHandlersFinished, condition, continueAsNew, defineSignal, ParentClosePolicy, proxyActivities, proxyLocalActivities, setHandler,
+  allHandlersFinished, condition, continueAsNew, defineSignal, ParentClosePolicy, proxyLocalActivities, setHandler,
   startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -33,8 +33,9 @@ export function effectiveMoment(date: string): number {
 }
 
 const retry = { initialInterval: '500 milliseconds', maximumInterval: '1 minute' };
-// Short: when a worker dies mid-send, another retries the mail within seconds (the outbox keeps it once).
-const act = proxyActivities<PersonnelActivities>({ startToCloseTimeout: '10 seconds', retry });
+// Local activities: no round trip through the server's queues per step, which is what lets a burst
+// of thousands apply within a minute. If the worker dies, the workflow task is retried elsewhere
+// and the steps run again; each is idempotent (the event's status, the outbox's keys).
 const db = proxyLocalActivities<PersonnelActivities>({ startToCloseTimeout: '30 seconds', localRetryThreshold: '10 seconds', retry });
 
 export async function person(input: PersonInput): Promise<void> {
@@ -67,7 +68,7 @@ export async function person(input: PersonInput): Promise<void> {
     }
     const result = await db.applyPersonnelEvent({ eventId: next.eventId });
     pending.splice(pending.findIndex((p) => p.eventId === next.eventId), 1);
-    await act.deliverPersonnelMails({ eventId: next.eventId });
+    await db.deliverPersonnelMails({ eventId: next.eventId });
     if (result.review) {
       const timers = input.reviewTimers[next.type === 'transfer' ? 'transfer' : 'role_change'];
       await startChild(accessReview, {

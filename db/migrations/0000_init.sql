@@ -81,6 +81,7 @@ CREATE TABLE "appointment_events" (
 CREATE TABLE "audit_events" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"at" timestamp with time zone DEFAULT now() NOT NULL,
+	"chain" integer DEFAULT 0 NOT NULL,
 	"prev_hash" text,
 	"hash" text NOT NULL,
 	"key" text NOT NULL,
@@ -239,6 +240,7 @@ CREATE UNIQUE INDEX "audit_events_key_uq" ON "audit_events" USING btree ("key");
 CREATE INDEX "audit_events_subject_idx" ON "audit_events" USING btree ("subject_type","subject_id");--> statement-breakpoint
 CREATE INDEX "audit_events_unit_idx" ON "audit_events" USING btree ("unit_code","id");--> statement-breakpoint
 CREATE INDEX "audit_events_actor_idx" ON "audit_events" USING btree ("actor_account_id","id");--> statement-breakpoint
+CREATE INDEX "audit_events_chain_idx" ON "audit_events" USING btree ("chain","id");--> statement-breakpoint
 CREATE INDEX "auth_tokens_account_idx" ON "auth_tokens" USING btree ("account_id");--> statement-breakpoint
 CREATE INDEX "documents_registration_idx" ON "documents" USING btree ("registration_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "entitlements_grant_uq" ON "entitlements" USING btree ("account_id","system_code","role","unit_code");--> statement-breakpoint

@@ -1,0 +1,151 @@
+// npm run bench:leavers — how fast leavers lose access. Real PostgreSQL (a throw-away database), a
+// real Temporal dev server and SMTP server; the API in this process, the worker in its own
+// (bin/worker.ts) so that its memory is measured alone.
+//  1. sustained: BENCH_RATE (50) retirements/s for BENCH_SECONDS (60) s → p50/p99 from the 202 to the account reading suspended;
+//  2. burst: BENCH_BURST (10,000) retirements effective today, in calls of 1,000 → seconds until all are suspended, worker peak RSS;
+//  3. the same server's ceiling: no-op workflows started as fast as possible → our burst rate as a fraction of it.
+import { spawn } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { and, eq, inArray } from 'drizzle-orm';
+import { buildApp } from '../api/app.ts';
+import { accounts, entitlements, orgUnits, unitAdmins } from '../db/schema.ts';
+import { loadConfig } from '../lib/config.ts';
+import { hashPassword } from '../lib/passwords.ts';
+import { openResources } from '../lib/runtime.ts';
+import { connectClient, installTemporalRuntime } from '../lib/temporal.ts';
+import { randomCitizenId } from '../test/support/fixtures.ts';
+import { peakRssMb, percentile, pool, startBenchServices } from './bench-support.ts';
+
+const RATE = Number(process.env.BENCH_RATE ?? 50);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const BURST = Number(process.env.BENCH_BURST ?? 10_000);
+const CEILING_N = Number(process.env.BENCH_CEILING_N ?? 3000);
+const SECRET = randomBytes(16).toString('hex');
+const root = join(import.meta.dirname, '..');
+
+const services = await startBenchServices();
+const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
+const env = {
+  DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
+  ENCRYPTION_KEY: randomBytes(32).toString('base64'), HR_FEED_SECRET: SECRET, LOG_LEVEL: 'warn', PORT: '0',
+};
+const config = loadConfig(env);
+installTemporalRuntime('warn');
+const resources = await openResources(config);
+const { db } = resources.database;
+const client = await connectClient(config.temporalAddress!, 'default');
+const app = await buildApp({ config, db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+await app.listen({ port: 0, host: '127.0.0.1' });
+const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`;
+const worker = spawn(process.execPath, [join(root, 'bin', 'worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+
+// A unit with an admin, and the people who will leave, each with a right.
+await db.insert(orgUnits).values([{ code: 'DLA', kind: 'dla', nameTh: 'สถ.' }, { code: 'S1', parentCode: 'DLA', kind: 'sao', nameTh: 'อบต.' }]);
+const passwordHash = await hashPassword('bench-password');
+const adminId = randomUUID();
+await db.insert(accounts).values({ id: adminId, username: 'bench-admin', passwordHash, firstNameTh: 'ก', lastNameTh: 'ข', email: 'admin@bench.test', unitCode: 'S1' });
+await db.insert(unitAdmins).values({ unitCode: 'S1', accountId: adminId, source: 'designation' });
+async function makePeople(n: number) {
+  const people = Array.from({ length: n }, () => ({ id: randomUUID(), citizenId: randomCitizenId() }));
+  for (let i = 0; i < n; i += 1000) {
+    const chunk = people.slice(i, i + 1000);
+    await db.insert(accounts).values(chunk.map((p) => ({
+      id: p.id, username: `leaver-${p.id}`, passwordHash, firstNameTh: 'ก', lastNameTh: 'ข', email: `${p.id}@lao.test`, unitCode: 'S1',
+      citizenIdHash: resources.cipher.lookupHash(p.citizenId), citizenIdEnc: resources.cipher.encrypt(p.citizenId),
+    })));
+    await db.insert(entitlements).values(chunk.map((p) => ({ accountId: p.id, systemCode: 'INFO', role: 'viewer', unitCode: 'S1' })));
+  }
+  return people;
+}
+const today = new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
+async function sendRetirements(people: { citizenId: string }[]) {
+  const body = JSON.stringify({ events: people.map((p) => ({ eventId: randomUUID(), type: 'retirement', citizenId: p.citizenId, effectiveDate: today })) });
+  const ts = String(Math.floor(Date.now() / 1000));
+  const res = await fetch(`${base}/personnel-events`, { method: 'POST', body, headers: {
+    'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex')}`,
+  } });
+  if (res.status !== 202) throw new Error(`feed: ${res.status} ${await res.text()}`);
+  return performance.now();
+}
+/** Polls the database until every id reads suspended; calls back with the moment each was first seen so. */
+async function watchSuspended(ids: string[], seen: (id: string, at: number) => void, timeoutMs: number) {
+  const waiting = new Set(ids);
+  const deadline = performance.now() + timeoutMs;
+  while (waiting.size > 0 && performance.now() < deadline) {
+    const batch = [...waiting].slice(0, 5000);
+    const rows = await db.select({ id: accounts.id }).from(accounts).where(and(inArray(accounts.id, batch), eq(accounts.status, 'suspended')));
+    const now = performance.now();
+    for (const r of rows) { waiting.delete(r.id); seen(r.id, now); }
+    await delay(10);
+  }
+  return waiting.size;
+}
+
+console.log(`bench:leavers — ${cpus().length} cores; API in this process, worker in its own`);
+await delay(3000); // the worker bundles its workflows
+
+// 1. Sustained.
+const sustainedPeople = await makePeople(RATE * SECONDS);
+const idOf = new Map(sustainedPeople.map((p) => [p.citizenId, p.id]));
+const acceptedAt = new Map<string, number>();
+const latencies: number[] = [];
+let watching = true;
+const watcher = (async () => {
+  while (watching || acceptedAt.size > 0) {
+    const ids = [...acceptedAt.keys()];
+    if (ids.length > 0) {
+      await watchSuspended(ids, (id, at) => { latencies.push(at - acceptedAt.get(id)!); acceptedAt.delete(id); }, 1);
+    }
+    await delay(10);
+  }
+})();
+const perCall = Math.max(1, Math.round(RATE / 10)); // ten calls a second
+const started = performance.now();
+for (let i = 0; i < sustainedPeople.length; i += perCall) {
+  const due = started + (i / RATE) * 1000;
+  await delay(Math.max(0, due - performance.now()));
+  const slice = sustainedPeople.slice(i, i + perCall);
+  void sendRetirements(slice).then((at) => { for (const p of slice) acceptedAt.set(idOf.get(p.citizenId)!, at); });
+}
+const until = performance.now() + 30_000;
+while (acceptedAt.size > 0 && performance.now() < until) await delay(50);
+watching = false;
+await watcher;
+console.log(`  sustained ${RATE}/s for ${SECONDS} s  ${latencies.length} of ${sustainedPeople.length} suspended; 202 → suspended p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`);
+
+// 2. Burst.
+const burstPeople = await makePeople(BURST);
+const burstStart = performance.now();
+await pool(Array.from({ length: Math.ceil(BURST / 1000) }, (_, i) => burstPeople.slice(i * 1000, (i + 1) * 1000)), 2, async (chunk) => { await sendRetirements(chunk); });
+const accepted = (performance.now() - burstStart) / 1000;
+const left = await watchSuspended(burstPeople.map((p) => p.id), () => {}, 600_000);
+const burstSeconds = (performance.now() - burstStart) / 1000;
+const burstRate = (BURST - left) / burstSeconds;
+console.log(`  burst of ${BURST}         accepted in ${accepted.toFixed(1)} s; all suspended after ${burstSeconds.toFixed(1)} s (${burstRate.toFixed(0)}/s)${left ? `, ${left} never` : ''}; worker peak RSS ${peakRssMb(worker.pid!)} MB`);
+
+// 3. Ceiling: the same server, a workflow that does nothing.
+const connection = await NativeConnection.connect({ address: config.temporalAddress! });
+const noopWorker = await Worker.create({ connection, taskQueue: 'bench-noop', workflowsPath: join(import.meta.dirname, 'bench-noop-workflow.ts') });
+const ceilingRun = noopWorker.run();
+const ceilingStart = performance.now();
+await pool(Array.from({ length: CEILING_N }, (_, i) => i), 64, async (i) => {
+  await client.workflow.execute('noop', { taskQueue: 'bench-noop', workflowId: `noop-${i}-${randomUUID()}` });
+});
+const ceiling = CEILING_N / ((performance.now() - ceilingStart) / 1000);
+console.log(`  ceiling                 ${ceiling.toFixed(0)} no-op workflows/s on the same server; our burst ran at ${(burstRate / ceiling).toFixed(2)} of it`);
+console.log(`  Temporal dev server peak RSS ${peakRssMb(services.temporalPid)} MB`);
+
+noopWorker.shutdown();
+await ceilingRun;
+await connection.close();
+worker.kill('SIGTERM');
+await app.close();
+await client.connection.close();
+await resources.database.close();
+await services.stop();
+rmSync(dataDir, { recursive: true, force: true });
