@@ -62,7 +62,10 @@ export interface MailTransport {
 export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'dataDir' | 'publicUrl'>): MailTransport {
   const messageId = (key: string) => `<${key.replace(/[^A-Za-z0-9.-]/g, '.')}@${new URL(config.publicUrl).hostname}>`;
   if (config.smtpUrl) {
-    const transport = nodemailer.createTransport(config.smtpUrl);
+    // Pooled: bursts (thousands of leavers) reuse a few connections instead of one per message.
+    const url = new URL(config.smtpUrl);
+    if (!url.searchParams.has('pool')) url.searchParams.set('pool', 'true');
+    const transport = nodemailer.createTransport(url.toString());
     return {
       // A stable Message-ID lets receivers drop the rare duplicate of a send that crashed before it was recorded.
       async send(m) { await transport.sendMail({ ...m, messageId: messageId(m.key) }); },

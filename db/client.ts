@@ -23,7 +23,7 @@ const MIGRATION_LOCK = 727_001; // any constant of ours, the same in every proce
 export async function openDatabase(options: { databaseUrl?: string | undefined; dataDir: string; maxConnections?: number }): Promise<Database> {
   if (options.databaseUrl) {
     const client = postgres(options.databaseUrl, {
-      max: options.maxConnections ?? 10,
+      max: options.maxConnections ?? 20,
       onnotice: () => {},
     });
     const db = drizzlePostgres(client, { schema });

@@ -112,6 +112,7 @@ export async function createWorker(address: string, config: Config, deps: Activi
     // Thousands of people's workflows may wait at once; keep a bounded number in memory.
     maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 1000),
     maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentWorkflowTaskExecutions: 100,
   });
   return { worker, connection };
 }

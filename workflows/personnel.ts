@@ -87,4 +87,6 @@ export async function person(input: PersonInput): Promise<void> {
     }
   }
   await condition(allHandlersFinished);
+  // An event that came in while closing is never dropped: carry it into a fresh run.
+  if (pending.length > 0 || replaced.length > 0) await continueAsNew<typeof person>({ ...input, pending });
 }

@@ -10,7 +10,7 @@ import type { Db } from '../../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../../db/identity.ts';
 import { findActingUnit, subtreeSql } from '../../db/org-tree.ts';
 import {
-  accounts, documents, notes, OPEN_REGISTRATION_STATUSES, orgUnits, REGISTRATION_STATUSES, registrationEvents, registrations,
+  accounts, documents, notes, OPEN_REGISTRATION_STATUSES, orgUnits, personnelEvents, REGISTRATION_STATUSES, registrationEvents, registrations,
   systems, type RegistrationStatus, type RequestedAccess,
 } from '../../db/schema.ts';
 import { enqueueMail, renderMail } from '../../activities/mail.ts';
@@ -229,7 +229,13 @@ export default async function registrationRoutes(app: FastifyInstance) {
       firstNameEn: row.firstNameEn, lastNameEn: row.lastNameEn, email: row.email, phone: row.phone, position: row.position,
       username: row.username, requestedAccess: row.requestedAccess, identityVerifiedBy: row.identityVerifiedBy,
     };
-    return { ...base, applicant, documents: docs, ...(viewer === 'admin' ? { accountId: row.accountId } : {}) };
+    if (viewer === 'applicant') return { ...base, applicant, documents: docs };
+    // What HR reported about this person before they had an account, for the deciding admin.
+    const hr = await db.select().from(personnelEvents).where(eq(personnelEvents.citizenIdHash, row.citizenIdHash)).orderBy(asc(personnelEvents.receivedAt));
+    return {
+      ...base, applicant, documents: docs, accountId: row.accountId,
+      personnelEvents: hr.map((e) => ({ eventId: e.eventId, type: e.type, effectiveDate: e.effectiveDate, toUnitCode: e.toUnitCode, newPosition: e.newPosition, status: e.status })),
+    };
   });
 
   app.get<{ Params: { id: string; documentId: string } }>('/registrations/:id/documents/:documentId', {

@@ -115,11 +115,17 @@ describe('the signed feed', () => {
     expect((await post({ events: Array.from({ length: 1001 }, () => good) })).status).toBe(400);
   });
 
-  it('records an event about a person without an account', async () => {
+  it('records an event about a person without an account; the admin sees it if they register', async () => {
     const eventId = uniqueName('none-');
-    await post({ events: [{ eventId, type: 'retirement', citizenId: randomCitizenId(), effectiveDate: today() }] });
+    const citizenId = randomCitizenId();
+    await post({ events: [{ eventId, type: 'transfer', citizenId, effectiveDate: today(), toUnitCode: tree.laoA }] });
     await expect.poll(async () => (await eventStatus(eventId)).body.status, { timeout: 5000 }).toBe('applied');
     expect((await eventStatus(eventId)).body.outcome).toMatch(/no account/);
+    const registration = await h.submitRegistration({ unitCode: tree.laoA, citizenId });
+    const seen = await h.request('GET', `/api/v1/registrations/${registration.body.id}`, { token: laoAdmin.token });
+    expect(seen.body.personnelEvents).toEqual([{ eventId, type: 'transfer', effectiveDate: today(), toUnitCode: tree.laoA, newPosition: null, status: 'applied' }]);
+    const applicantView = await h.request('GET', `/api/v1/registrations/${registration.body.id}`, { headers: { 'x-tracking-code': registration.body.trackingCode } });
+    expect(applicantView.body.personnelEvents).toBeUndefined();
   });
 });
 
