@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts';
 import type { Config } from '../lib/config.ts';
 import type { DocumentStore } from '../lib/document-store.ts';
 import type { MailTransport } from './mail.ts';
+import { createCampaignActivities } from './access-review-campaign.ts';
 import { createAccessReviewActivities } from './access-review.ts';
 import { createAppointmentActivities } from './appointment.ts';
 import { createComplianceActivities } from './compliance.ts';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createComplianceActivities(deps),
     ...createPersonnelActivities(deps),
     ...createAccessReviewActivities(deps),
+    ...createCampaignActivities(deps),
   };
 }
 

@@ -14,6 +14,7 @@ import type { DocumentStore } from '../lib/document-store.ts';
 import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
 import { problemSchema } from './problem.ts';
+import accessReviewCampaignRoutes from './routes/access-review-campaigns.ts';
 import accessReviewRoutes from './routes/access-reviews.ts';
 import accountRoutes from './routes/accounts.ts';
 import personnelEventRoutes from './routes/personnel-events.ts';
@@ -89,6 +90,7 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     await api.register(complianceRoutes);
     await api.register(personnelEventRoutes);
     await api.register(accessReviewRoutes);
+    await api.register(accessReviewCampaignRoutes);
   }, { prefix: '/api/v1' });
   return app;
 }

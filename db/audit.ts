@@ -3,7 +3,7 @@
 // its content and the hash of the event before, so an edit, a deletion or a reordering anywhere
 // but at the very end breaks the chain (`npm run audit:verify`).
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { auditEvents } from './schema.ts';
 
@@ -24,14 +24,26 @@ export interface AuditEntry {
 /**
  * Appends to one chain are serialised (each links to the one before), and the lock is held until
  * the transaction commits. One chain would cap the whole service at one commit at a time, so
- * events are spread over parallel chains by their subject: a subject's events stay in order in
- * one chain, and every chain is verified on its own.
+ * events are spread over parallel chains, each verified on its own. A transaction keeps to one
+ * chain (the first event's): holding two chain locks in different orders could deadlock.
  */
 export const AUDIT_CHAINS = 16;
 const AUDIT_CHAIN_LOCK = 727_100; // any constant of ours; chain n locks AUDIT_CHAIN_LOCK + n
 
 export function chainOf(subjectType: string, subjectId: string): number {
   return createHash('sha256').update(`${subjectType}:${subjectId}`).digest().readUInt32BE(0) % AUDIT_CHAINS;
+}
+
+const chainOfTransaction = new WeakMap<object, number>();
+
+/** The chain this transaction appends to, locked until it commits. */
+async function lockChain(db: Db, preferred: number): Promise<number> {
+  const inTransaction = typeof (db as { rollback?: unknown }).rollback === 'function';
+  const held = inTransaction ? chainOfTransaction.get(db) : undefined;
+  if (held !== undefined) return held;
+  await db.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK + preferred})`);
+  if (inTransaction) chainOfTransaction.set(db, preferred);
+  return preferred;
 }
 
 /** JSON with keys sorted at every level: jsonb does not keep key order, the hash must not depend on it. */
@@ -58,8 +70,7 @@ export function auditHash(event: Omit<StoredEvent, 'hash'>): string {
 
 /** Appends an event unless one with the same key exists (a retried step writes nothing twice). */
 export async function writeAudit(db: Db, entry: AuditEntry): Promise<void> {
-  const chain = chainOf(entry.subjectType, entry.subjectId);
-  await db.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK + chain})`);
+  const chain = await lockChain(db, chainOf(entry.subjectType, entry.subjectId));
   const [existing] = await db.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.key, entry.key));
   if (existing) return;
   const [last] = await db.select({ hash: auditEvents.hash }).from(auditEvents).where(eq(auditEvents.chain, chain)).orderBy(desc(auditEvents.id)).limit(1);
@@ -117,4 +128,36 @@ export async function verifyAuditChain(db: Db, batch = 5000): Promise<ChainRepor
     }
   }
   return firstBroken ? { checked, broken: firstBroken } : { checked };
+}
+
+/**
+ * Appends many events at once (a campaign's rule over thousands of rights): one lock, one read of
+ * the last hash, the links computed here, inserts in bulk.
+ */
+export async function writeAuditBatch(db: Db, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const chain = await lockChain(db, chainOf(entries[0]!.subjectType, entries[0]!.subjectId));
+  const known = new Set<string>();
+  for (let i = 0; i < entries.length; i += 5000) {
+    const keys = entries.slice(i, i + 5000).map((e) => e.key);
+    for (const r of await db.select({ key: auditEvents.key }).from(auditEvents).where(inArray(auditEvents.key, keys))) known.add(r.key);
+  }
+  const fresh = entries.filter((e) => !known.has(e.key));
+  if (fresh.length === 0) return;
+  const [last] = await db.select({ hash: auditEvents.hash }).from(auditEvents).where(eq(auditEvents.chain, chain)).orderBy(desc(auditEvents.id)).limit(1);
+  const ids = (await db.execute(sql`select nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint as id from generate_series(1, ${fresh.length})`)
+    .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { id: string | number }[])).map((r) => Number(r.id)).sort((a, b) => a - b);
+  let prevHash = last?.hash ?? null;
+  const at = new Date();
+  const rows = fresh.map((entry, i) => {
+    const event = {
+      id: ids[i]!, at, chain, prevHash, key: entry.key, actorAccountId: entry.actorAccountId ?? null, actor: entry.actor, action: entry.action,
+      subjectType: entry.subjectType, subjectId: entry.subjectId, unitCode: entry.unitCode ?? null, reason: entry.reason ?? null,
+      before: normalise(entry.before), after: normalise(entry.after),
+    };
+    const hash = auditHash(event);
+    prevHash = hash;
+    return { ...event, hash };
+  });
+  for (let i = 0; i < rows.length; i += 2000) await db.insert(auditEvents).values(rows.slice(i, i + 2000));
 }

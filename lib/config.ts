@@ -54,6 +54,8 @@ export interface Config {
   /** Reviews of one person's rights after a personnel change: reminders, escalation, deadline. */
   roleChangeReview: ReviewTimers;
   transferReview: ReviewTimers;
+  /** Review campaigns: reminder digests this long before the due date; escalation point. */
+  campaign: { remindBeforeMs: number[]; escalateBeforeMs: number };
   /** How long a person's workflow waits idle for further events before it closes. */
   personIdleMs: number;
   /** When the weekly digest of units without an SSO admin goes out (cron, Asia/Bangkok). */
@@ -107,5 +109,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       expireAfterMs: duration(env, 'TRANSFER_EXPIRE_AFTER', '14d'),
     },
     personIdleMs: duration(env, 'PERSONNEL_IDLE_CLOSE_AFTER', '10m'),
+    campaign: {
+      remindBeforeMs: (env.ACCESS_REVIEW_REMIND_BEFORE ?? '7d,1d').split(',').filter((v) => v.trim()).map((v) => parseDuration(v.trim(), 'ACCESS_REVIEW_REMIND_BEFORE')),
+      escalateBeforeMs: duration(env, 'ACCESS_REVIEW_ESCALATE_BEFORE', '2d'),
+    },
   };
 }

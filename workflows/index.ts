@@ -4,3 +4,5 @@ export { appointment } from './appointment.ts';
 export { complianceDigest } from './compliance.ts';
 export { person } from './personnel.ts';
 export { accessReview } from './access-review.ts';
+export { accessReviewCampaign } from './access-review-campaign.ts';
+export { scheduledAccessReview } from './access-review-schedule.ts';

@@ -8,7 +8,7 @@ import { applyReviewOutcome } from '../../db/reviews.ts';
 import { accessReviewItems, accessReviews, accounts } from '../../db/schema.ts';
 import { accessReviewWorkflowId, reviewDecisionsChanged } from '../../workflows/access-review.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
-import { conflict, forbidden, invalid, notFound } from '../problem.ts';
+import { conflict, forbidden, invalid, notFound, Problem } from '../problem.ts';
 import { decodeCursor, encodeCursor, listQuery, unitCode, uuidParam } from '../schemas.ts';
 
 interface DecisionsBody { decisions: { itemId: string; decision: 'keep' | 'revoke'; justification?: string }[] }
@@ -115,7 +115,11 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
         applied++;
       }
     });
-    if (applied > 0) {
+    const refusedForWho = rejected.filter((r) => r.reason.startsWith('reviewed by') || r.reason.startsWith('nobody decides'));
+    if (applied === 0 && refusedForWho.length === request.body.decisions.length) {
+      throw new Problem(403, 'Forbidden', `You may not decide these items: ${refusedForWho[0]!.reason}.`, refusedForWho.map((r) => ({ path: r.itemId, message: r.reason })));
+    }
+    if (applied > 0 && review.kind === 'person') {
       await temporal.workflow.getHandle(accessReviewWorkflowId(review.id)).signal(reviewDecisionsChanged)
         .catch((error: unknown) => request.log.warn({ err: error, reviewId: review.id }, 'the review workflow did not hear of the decisions'));
     }

@@ -1,0 +1,233 @@
+// The set-based work of a review campaign, each call over one subtree ("part") so that a campaign
+// over the whole country is a few hundred calls of bounded size. Every step is idempotent.
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { actorOf, writeAudit, writeAuditBatch } from '../db/audit.ts';
+import { rowsOf, subtreeSql } from '../db/org-tree.ts';
+import {
+  accessReviewItems, accessReviews, accounts, authTokens, entitlements, orgUnits, unitAdmins,
+} from '../db/schema.ts';
+import type { ActivityDeps } from './index.ts';
+import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
+
+interface Unit { code: string; parentCode: string | null }
+
+/** The organisation tree in memory (≈ 9,000 units), with the units that have an active admin. */
+async function loadTree(db: Db) {
+  const units: Unit[] = await db.select({ code: orgUnits.code, parentCode: orgUnits.parentCode }).from(orgUnits);
+  const staffed = new Set((await db.selectDistinct({ code: unitAdmins.unitCode }).from(unitAdmins)
+    .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId)).where(eq(accounts.status, 'active'))).map((r) => r.code));
+  const parentOf = new Map(units.map((u) => [u.code, u.parentCode]));
+  /** The nearest unit at or above `code` with an admin; the root when none has one. */
+  const acting = (code: string): string => {
+    let at: string | null | undefined = code;
+    let last = code;
+    for (let depth = 0; at && depth < 32; depth++) {
+      if (staffed.has(at)) return at;
+      last = at;
+      at = parentOf.get(at);
+    }
+    return last;
+  };
+  const above = (code: string): string => {
+    const parent = parentOf.get(code);
+    return parent ? acting(parent) : code;
+  };
+  return { units, parentOf, acting, above };
+}
+
+/** Sets each item's reviewer unit from a (unit → reviewer) map, in chunks. */
+async function assignReviewers(db: Db, reviewId: string, column: 'unit_code' | 'reviewer_unit_code', mapping: [string, string][], onlyUndecided: boolean) {
+  for (let i = 0; i < mapping.length; i += 2000) {
+    const values = sql.join(mapping.slice(i, i + 2000).map(([from, to]) => sql`(${from}, ${to})`), sql`, `);
+    await db.execute(sql`
+      update access_review_items i set reviewer_unit_code = m.reviewer
+      from (values ${values}) as m(unit, reviewer)
+      where i.review_id = ${reviewId} and i.${sql.raw(column)} = m.unit and i.reviewer_unit_code <> m.reviewer
+      ${onlyUndecided ? sql`and i.decision is null and i.auto_applied = false` : sql``}`);
+  }
+}
+
+export function createCampaignActivities({ db, config, mail }: ActivityDeps) {
+  return {
+    /**
+     * One item per active right in scope, each with its reviewer unit: the unit holding it (or the
+     * nearest above with an admin), the unit above for an admin's own rights. Returns the parts the
+     * campaign fans out over: the children of the scope unit.
+     */
+    async materializeCampaign(input: { reviewId: string }): Promise<{ items: number; parts: string[] }> {
+      const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId));
+      if (!review) throw new Error(`review ${input.reviewId} does not exist`);
+      await db.execute(sql`
+        insert into access_review_items (review_id, entitlement_id, account_id, system_code, role, unit_code, reviewer_unit_code)
+        select ${review.id}, e.id, e.account_id, e.system_code, e.role, e.unit_code, e.unit_code
+        from entitlements e join accounts a on a.id = e.account_id
+        where e.status = 'active' and a.status = 'active' and e.unit_code in ${subtreeSql([review.scopeUnitCode])}
+        on conflict do nothing`);
+      Context.current().heartbeat();
+      const tree = await loadTree(db);
+      const inScope = rowsOf<{ code: string }>(await db.execute(sql`select code from ${subtreeSql([review.scopeUnitCode])} s`)).map((r) => r.code);
+      await assignReviewers(db, review.id, 'unit_code', inScope.map((code) => [code, tree.acting(code)] as [string, string]).filter(([a, b]) => a !== b), false);
+      // An admin's own rights go to the admins of the unit above.
+      await db.execute(sql`
+        update access_review_items i set reviewer_unit_code = coalesce(
+          (with recursive up(code, parent_code, depth) as (
+             select code, parent_code, 0 from org_units where code = (select parent_code from org_units where code = i.reviewer_unit_code)
+             union all select u.code, u.parent_code, up.depth + 1 from org_units u join up on u.code = up.parent_code where up.depth < 32)
+           select up.code from up where exists (select 1 from unit_admins ua join accounts a on a.id = ua.account_id
+             where ua.unit_code = up.code and a.status = 'active') order by up.depth limit 1),
+          (select coalesce(parent_code, code) from org_units where code = i.reviewer_unit_code))
+        where i.review_id = ${review.id} and exists (select 1 from unit_admins ua where ua.account_id = i.account_id and ua.unit_code = i.reviewer_unit_code)`);
+      const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems).where(eq(accessReviewItems.reviewId, review.id));
+      const children = tree.units.filter((u) => u.parentCode === review.scopeUnitCode).map((u) => u.code);
+      return { items: n, parts: [review.scopeUnitCode, ...children] };
+    },
+
+    /**
+     * One digest per reviewer: the admins of every unit in this part with undecided items. A
+     * reviewer whose items are all decided hears nothing more. The part of the scope unit itself
+     * covers only its own items (its children are parts of their own).
+     */
+    async sendReviewDigests(input: { reviewId: string; seq: number; kind: 'new' | 'reminder' | 'escalated'; underUnitCode: string }): Promise<number> {
+      const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId));
+      if (!review || review.status !== 'running') return 0;
+      // The scope unit's own part takes every reviewer outside its children's subtrees (itself, and
+      // units above it that items escalated to).
+      const children = (await db.select({ code: orgUnits.code }).from(orgUnits).where(eq(orgUnits.parentCode, review.scopeUnitCode))).map((u) => u.code);
+      const within = input.underUnitCode !== review.scopeUnitCode
+        ? sql`${accessReviewItems.reviewerUnitCode} in ${subtreeSql([input.underUnitCode])}`
+        : children.length > 0 ? sql`${accessReviewItems.reviewerUnitCode} not in ${subtreeSql(children)}` : sql`true`;
+      const perUnit = await db.select({ unit: accessReviewItems.reviewerUnitCode, n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems)
+        .where(and(eq(accessReviewItems.reviewId, review.id), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false), within))
+        .groupBy(accessReviewItems.reviewerUnitCode);
+      if (perUnit.length === 0) return 0;
+      const admins = await db.select({ unitCode: unitAdmins.unitCode, id: accounts.id, email: accounts.email }).from(unitAdmins)
+        .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
+        .where(and(inArray(unitAdmins.unitCode, perUnit.map((u) => u.unit)), eq(accounts.status, 'active')));
+      const rootUnits = new Set((await db.select({ code: orgUnits.code }).from(orgUnits)
+        .where(and(inArray(orgUnits.code, perUnit.map((u) => u.unit)), isNull(orgUnits.parentCode)))).map((u) => u.code));
+      if (rootUnits.size > 0) {
+        for (const c of await db.select({ id: accounts.id, email: accounts.email }).from(accounts).where(and(eq(accounts.centralAdmin, true), eq(accounts.status, 'active')))) {
+          for (const unitCode of rootUnits) admins.push({ unitCode, id: c.id, email: c.email });
+        }
+      }
+      const byAdmin = new Map<string, { email: string; count: number }>();
+      for (const a of admins) {
+        const n = perUnit.find((u) => u.unit === a.unitCode)?.n ?? 0;
+        const seen = byAdmin.get(a.id);
+        byAdmin.set(a.id, { email: a.email, count: (seen?.count ?? 0) + n });
+      }
+      let sent = 0;
+      for (const [adminId, { email, count }] of byAdmin) {
+        const key = `review:${review.id}:${input.seq}:${adminId}`;
+        await enqueueMail(db, { key, template: 'access-review-awaiting', to: email, rendered: renderMail('access-review-awaiting', {
+          kind: input.kind, [`is_${input.kind}`]: true, count, unitNameTh: review.name, reviewName: review.name, dueAt: review.dueAt.toISOString(),
+          subjectName: null, link: `${config.publicUrl}/api/v1/access-reviews/${review.id}/items?decided=false`,
+        }) });
+        if ((await deliverQueued(db, mail, config.mailFrom, key)) === 'sent') sent++;
+        Context.current().heartbeat();
+      }
+      return sent;
+    },
+
+    /** Undecided items of this part (by the unit holding the right) move to the admins of the unit above their reviewer. */
+    async escalateCampaign(input: { reviewId: string; underUnitCode: string }): Promise<void> {
+      const tree = await loadTree(db);
+      const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId));
+      const children = review && input.underUnitCode === review.scopeUnitCode
+        ? (await db.select({ code: orgUnits.code }).from(orgUnits).where(eq(orgUnits.parentCode, review.scopeUnitCode))).map((u) => u.code) : [];
+      const rows = await db.selectDistinct({ unit: accessReviewItems.reviewerUnitCode }).from(accessReviewItems)
+        .where(and(eq(accessReviewItems.reviewId, input.reviewId), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false),
+          children.length > 0 ? sql`${accessReviewItems.unitCode} not in ${subtreeSql(children)}` : sql`${accessReviewItems.unitCode} in ${subtreeSql([input.underUnitCode])}`));
+      const mapping = rows.map((r) => [r.unit, tree.above(r.unit)] as [string, string]).filter(([a, b]) => a !== b);
+      await assignReviewers(db, input.reviewId, 'reviewer_unit_code', mapping, true);
+      if (mapping.length > 0) {
+        await writeAudit(db, { key: `review:${input.reviewId}:escalated:${input.underUnitCode}`, actor: 'system', action: 'review.escalated',
+          subjectType: 'access_review', subjectId: input.reviewId, unitCode: input.underUnitCode, after: { units: mapping.length } });
+      }
+    },
+
+    /**
+     * The rule for what nobody decided, applied to this part's items, each audited. The rights of
+     * DLA central admins are left as they are (and flagged): the rule never locks DLA central out.
+     */
+    async applyCampaignRule(input: { reviewId: string; underUnitCode: string }): Promise<number> {
+      const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId));
+      if (!review || review.status !== 'running') return 0;
+      // Each item belongs to one part: the scope unit's part holds what is not under its children.
+      const children = input.underUnitCode === review.scopeUnitCode
+        ? (await db.select({ code: orgUnits.code }).from(orgUnits).where(eq(orgUnits.parentCode, review.scopeUnitCode))).map((u) => u.code) : [];
+      const partFilter = input.underUnitCode !== review.scopeUnitCode ? sql`${accessReviewItems.unitCode} in ${subtreeSql([input.underUnitCode])}`
+        : children.length > 0 ? sql`${accessReviewItems.unitCode} not in ${subtreeSql(children)}` : sql`true`;
+      let applied = 0;
+      for (;;) {
+        const done = await db.transaction(async (txRaw) => {
+          const tx = txRaw as unknown as Db;
+          const items = await tx.select().from(accessReviewItems).where(and(
+            eq(accessReviewItems.reviewId, review.id), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false),
+            partFilter)).limit(5000);
+          if (items.length === 0) return true;
+          const central = new Set((await tx.execute(sql`
+            select a.id from accounts a where a.status = 'active' and a.id in (${sql.join([...new Set(items.map((i) => i.accountId))].map((id) => sql`${id}`), sql`, `)})
+            and (a.central_admin or exists (select 1 from unit_admins ua join org_units u on u.code = ua.unit_code where ua.account_id = a.id and u.parent_code is null))`)
+            .then((r) => rowsOf<{ id: string }>(r))).map((r) => r.id));
+          const affected = items.filter((i) => review.onNoDecision !== 'keep' && !central.has(i.accountId));
+          const status = review.onNoDecision === 'revoke' ? 'revoked' : 'suspended';
+          if (affected.length > 0) {
+            await tx.update(entitlements).set({ status, updatedAt: new Date() }).where(inArray(entitlements.id, affected.map((i) => i.entitlementId)));
+            if (review.onNoDecision === 'revoke') {
+              await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(inArray(authTokens.accountId, [...new Set(affected.map((i) => i.accountId))]), isNull(authTokens.revokedAt)));
+            }
+          }
+          await tx.update(accessReviewItems).set({ autoApplied: true }).where(inArray(accessReviewItems.id, items.map((i) => i.id)));
+          await writeAuditBatch(tx, items.map((i) => {
+            const kept = review.onNoDecision === 'keep' || central.has(i.accountId);
+            return {
+              key: `review:${review.id}:${i.id}:rule`, actor: 'system', action: kept ? 'review.rule_keep' : `review.rule_${review.onNoDecision}`,
+              subjectType: 'account', subjectId: i.accountId, unitCode: i.unitCode,
+              reason: central.has(i.accountId) && review.onNoDecision !== 'keep' ? `no decision by the due date; kept: a DLA central admin's right (review ${review.id})` : `no decision by the due date (review ${review.id})`,
+              before: { system: i.systemCode, role: i.role, unitCode: i.unitCode, status: 'active' },
+              after: { system: i.systemCode, role: i.role, unitCode: i.unitCode, status: kept ? 'active' : status },
+            };
+          }));
+          applied += items.length;
+          return false;
+        });
+        Context.current().heartbeat(applied);
+        if (done) return applied;
+      }
+    },
+
+    /** The campaign a schedule's run creates: one per run (its id follows from the run's workflow id). */
+    async createScheduledCampaign(input: { name: string; scopeUnitCode: string; durationDays: number; onNoDecision: 'revoke' | 'suspend' | 'keep'; createdBy: string; runId: string }) {
+      const reviewId = createHash('sha256').update(input.runId).digest('hex').replace(/^(.{8})(.{4})(.{3})(.{3})(.{12}).*$/, '$1-$2-4$3-8$4-$5');
+      const dueAt = new Date(Date.now() + input.durationDays * 86_400_000);
+      await db.transaction(async (tx) => {
+        const created = await tx.insert(accessReviews).values({ id: reviewId, kind: 'campaign', name: `${input.name} ${dueAt.toISOString().slice(0, 10)}`,
+          scopeUnitCode: input.scopeUnitCode, dueAt, onNoDecision: input.onNoDecision, createdBy: `schedule:${input.name}` })
+          .onConflictDoNothing().returning({ id: accessReviews.id });
+        if (created.length > 0) {
+          await writeAudit(tx as unknown as Db, { key: `review:${reviewId}:started`, actor: `schedule:${input.name}`, action: 'review.started',
+            subjectType: 'access_review', subjectId: reviewId, unitCode: input.scopeUnitCode, after: { schedule: input.name, dueAt: dueAt.toISOString() } });
+        }
+      });
+      const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, reviewId));
+      return { reviewId, input: { reviewId, dueAt: review!.dueAt.getTime(), remindBeforeMs: config.campaign.remindBeforeMs, escalateBeforeMs: config.campaign.escalateBeforeMs } };
+    },
+
+    async closeCampaign(input: { reviewId: string; status: 'completed' | 'cancelled'; actorAccountId: string | null }): Promise<void> {
+      await db.transaction(async (tx) => {
+        const closed = await tx.update(accessReviews).set({ status: input.status, completedAt: new Date() })
+          .where(and(eq(accessReviews.id, input.reviewId), eq(accessReviews.status, 'running'))).returning({ scope: accessReviews.scopeUnitCode });
+        if (closed.length > 0) {
+          await writeAudit(tx as unknown as Db, { key: `review:${input.reviewId}:${input.status}`, actorAccountId: input.actorAccountId, actor: actorOf(input.actorAccountId),
+            action: `review.${input.status}`, subjectType: 'access_review', subjectId: input.reviewId, unitCode: closed[0]!.scope });
+        }
+      });
+    },
+  };
+}
+
+export type CampaignActivities = ReturnType<typeof createCampaignActivities>;

@@ -1,0 +1,89 @@
+// The campaign workflow on the time-skipping test server: digests at each point before the due
+// date (past points skipped), escalation, the rule at the due date, cancellation.
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CampaignActivities } from '../../activities/access-review-campaign.ts';
+import { quietBundlerLogger } from '../../lib/temporal.ts';
+import { accessReviewCampaign, cancelCampaign } from '../../workflows/access-review-campaign.ts';
+import { createTimeSkippingEnv } from '../support/time-skipping.ts';
+
+const DAY = 86_400_000;
+let env: TestWorkflowEnvironment;
+let workflowBundle: WorkflowBundleWithSourceMap;
+
+interface Call { name: string; at: number; kind?: string; part?: string; status?: string }
+
+function fakeActivities(calls: Call[]): CampaignActivities {
+  const at = () => Context.current().info.currentAttemptScheduledTimestampMs;
+  return {
+    async materializeCampaign() { calls.push({ name: 'materialize', at: at() }); return { items: 3, parts: ['P', 'D1', 'D2'] }; },
+    async sendReviewDigests({ kind, underUnitCode }) { calls.push({ name: 'digest', at: at(), kind, part: underUnitCode }); return 1; },
+    async escalateCampaign({ underUnitCode }) { calls.push({ name: 'escalate', at: at(), part: underUnitCode }); },
+    async applyCampaignRule({ underUnitCode }) { calls.push({ name: 'rule', at: at(), part: underUnitCode }); return 1; },
+    async closeCampaign({ status }) { calls.push({ name: 'close', at: at(), status }); },
+    async createScheduledCampaign() { throw new Error('not in this test'); },
+  };
+}
+
+async function run(dueInMs: number, test: (ctx: { handle: Awaited<ReturnType<typeof env.client.workflow.start<typeof accessReviewCampaign>>>; calls: Call[]; start: number; dueAt: number }) => Promise<void>) {
+  const calls: Call[] = [];
+  const taskQueue = `campaign-${randomUUID()}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: fakeActivities(calls) });
+  await worker.runUntil(async () => {
+    const start = await env.currentTimeMs();
+    const dueAt = start + dueInMs;
+    const handle = await env.client.workflow.start(accessReviewCampaign, { taskQueue, workflowId: randomUUID(),
+      args: [{ reviewId: randomUUID(), dueAt, remindBeforeMs: [7 * DAY, DAY], escalateBeforeMs: 2 * DAY }] });
+    await test({ handle, calls, start, dueAt });
+  });
+}
+
+beforeAll(async () => {
+  workflowBundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger });
+}, 120_000);
+beforeEach(async () => { env = await createTimeSkippingEnv(); }, 60_000);
+afterEach(async () => { await env?.teardown(); });
+
+describe('access review campaign workflow', () => {
+  it('sends digests at 7 and 1 days before, escalates 2 days before, applies the rule at the due date, per part', async () => {
+    await run(30 * DAY, async ({ handle, calls, dueAt }) => {
+      await expect(handle.result()).resolves.toBe('completed');
+      const digests = calls.filter((c) => c.name === 'digest');
+      expect(digests.map((d) => d.kind)).toEqual(['new', 'new', 'new', 'reminder', 'reminder', 'reminder', 'escalated', 'escalated', 'escalated', 'reminder', 'reminder', 'reminder']);
+      expect(digests.slice(0, 3).map((d) => d.part).sort()).toEqual(['D1', 'D2', 'P']); // each part its own call
+      const near = (call: Call | undefined, when: number) => { expect(call!.at).toBeGreaterThanOrEqual(when); expect(call!.at).toBeLessThan(when + 60_000); };
+      near(digests[3], dueAt - 7 * DAY);
+      near(calls.find((c) => c.name === 'escalate'), dueAt - 2 * DAY);
+      near(digests[9], dueAt - DAY);
+      const rules = calls.filter((c) => c.name === 'rule');
+      expect(rules.map((r) => r.part).sort()).toEqual(['D1', 'D2', 'P']);
+      for (const rule of rules) near(rule, dueAt);
+      expect(calls.at(-1)).toMatchObject({ name: 'close', status: 'completed' });
+    });
+  }, 60_000);
+
+  it('skips the points that already lie in the past', async () => {
+    await run(1.5 * DAY, async ({ handle, calls }) => {
+      await expect(handle.result()).resolves.toBe('completed');
+      expect(calls.filter((c) => c.name === 'digest').map((d) => d.kind)).toEqual(['new', 'new', 'new', 'reminder', 'reminder', 'reminder']);
+      expect(calls.some((c) => c.name === 'escalate')).toBe(false);
+    });
+  }, 60_000);
+
+  it('cancels: nothing is applied afterwards, and a second cancel is refused', async () => {
+    await run(30 * DAY, async ({ handle, calls }) => {
+      await env.sleep(10 * DAY);
+      await expect(handle.executeUpdate(cancelCampaign, { args: [{ actorAccountId: 'admin' }] })).resolves.toBe('cancelled');
+      await expect(handle.result()).resolves.toBe('cancelled');
+      expect(calls.some((c) => c.name === 'rule')).toBe(false);
+      expect(calls.at(-1)).toMatchObject({ name: 'close', status: 'cancelled' });
+      const again = await handle.executeUpdate(cancelCampaign, { args: [{ actorAccountId: 'admin' }] }).catch((e: unknown) => e);
+      expect(again).toBeInstanceOf(Error);
+      void WorkflowUpdateFailedError;
+    });
+  }, 60_000);
+});
