@@ -1,0 +1,116 @@
+// npm run bench:review — one access review campaign over a synthetic tree of the real shape
+// (76 provincial offices, 878 district offices, ~7,850 LAOs, an admin each) holding BENCH_RIGHTS
+// (200,000) active rights. Prints the seconds until every item exists and every unit's reviewers
+// have their digest, the seconds to apply the rule at the due date, and the peak RSS of the worker
+// (its own process) and of PostgreSQL.
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { and, eq, like, sql } from 'drizzle-orm';
+import { buildApp } from '../api/app.ts';
+import { accessReviewItems, accessReviews, accounts, entitlements, mailOutbox, orgUnits, unitAdmins } from '../db/schema.ts';
+import { loadConfig } from '../lib/config.ts';
+import { hashPassword } from '../lib/passwords.ts';
+import { openResources } from '../lib/runtime.ts';
+import { connectClient, installTemporalRuntime } from '../lib/temporal.ts';
+import { peakRssMb, startBenchServices } from './bench-support.ts';
+
+const RIGHTS = Number(process.env.BENCH_RIGHTS ?? 200_000);
+const PROVINCES = 76, DISTRICTS = 878, LAOS = Number(process.env.BENCH_LAOS ?? 7850);
+const DUE_IN_S = Number(process.env.BENCH_DUE_IN ?? 240);
+const root = join(import.meta.dirname, '..');
+
+const services = await startBenchServices();
+const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
+const env = {
+  DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
+  ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', PORT: '0',
+  ACCESS_REVIEW_REMIND_BEFORE: '', ACCESS_REVIEW_ESCALATE_BEFORE: '30d', // no reminder, escalation point already past
+};
+const config = loadConfig(env);
+installTemporalRuntime('warn');
+const resources = await openResources(config);
+const { db } = resources.database;
+const client = await connectClient(config.temporalAddress!, 'default');
+const app = await buildApp({ config, db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+await app.listen({ port: 0, host: '127.0.0.1' });
+const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`;
+const worker = spawn(process.execPath, [join(root, 'bin', 'worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+
+console.log(`bench:review — ${cpus().length} cores; seeding ${PROVINCES} provinces, ${DISTRICTS} districts, ${LAOS} LAOs, ${RIGHTS} rights …`);
+const seedStart = performance.now();
+const units: (typeof orgUnits.$inferInsert)[] = [{ code: 'DLA', kind: 'dla', nameTh: 'สถ.' }];
+for (let p = 0; p < PROVINCES; p++) units.push({ code: `P${p}`, parentCode: 'DLA', kind: 'province_office', nameTh: `สถจ.${p}` });
+for (let d = 0; d < DISTRICTS; d++) units.push({ code: `D${d}`, parentCode: `P${d % PROVINCES}`, kind: 'district_office', nameTh: `สถอ.${d}` });
+for (let l = 0; l < LAOS; l++) units.push({ code: `L${l}`, parentCode: `D${l % DISTRICTS}`, kind: 'sao', nameTh: `อบต.${l}` });
+for (let i = 0; i < units.length; i += 2000) await db.insert(orgUnits).values(units.slice(i, i + 2000));
+const passwordHash = await hashPassword('bench-password');
+const adminOf = new Map<string, string>();
+const adminRows = units.map((u) => { const id = randomUUID(); adminOf.set(u.code, id); return { id, username: `admin-${u.code}`, passwordHash, firstNameTh: 'ผู้ดูแล', lastNameTh: u.code, email: `admin-${u.code}@bench.test`, unitCode: u.code }; });
+for (let i = 0; i < adminRows.length; i += 2000) await db.insert(accounts).values(adminRows.slice(i, i + 2000));
+for (let i = 0; i < units.length; i += 2000) {
+  await db.insert(unitAdmins).values(units.slice(i, i + 2000).map((u) => ({ unitCode: u.code, accountId: adminOf.get(u.code)!, source: 'designation' as const })));
+}
+const people = Math.ceil(RIGHTS / 2);
+for (let i = 0; i < people; i += 5000) {
+  const chunk = Array.from({ length: Math.min(5000, people - i) }, (_, k) => ({ id: randomUUID(), unit: `L${(i + k) % LAOS}` }));
+  await db.insert(accounts).values(chunk.map((p) => ({ id: p.id, username: `staff-${p.id}`, passwordHash, firstNameTh: 'ก', lastNameTh: 'ข', email: `${p.id}@bench.test`, unitCode: p.unit })));
+  await db.insert(entitlements).values(chunk.flatMap((p) => ['viewer', 'editor'].map((role) => ({ accountId: p.id, systemCode: 'INFO', role, unitCode: p.unit }))).slice(0, Math.min(10_000, (RIGHTS - i * 2))));
+}
+const [{ rights } = { rights: 0 }] = await db.select({ rights: sql<number>`count(*)`.mapWith(Number) }).from(entitlements).where(eq(entitlements.status, 'active'));
+console.log(`  seeded in ${((performance.now() - seedStart) / 1000).toFixed(0)} s: ${units.length} units, ${rights} active rights`);
+await delay(3000); // the worker bundles its workflows
+
+// A DLA central admin starts the campaign over the whole country.
+const centralId = randomUUID();
+await db.insert(accounts).values({ id: centralId, username: 'bench-central', passwordHash, firstNameTh: 'ส่วนกลาง', lastNameTh: 'ก', email: 'central@bench.test', centralAdmin: true });
+const login = await (await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench-central', password: 'bench-password' }) })).json() as { token: string };
+const started = performance.now();
+const dueAt = new Date(Date.now() + DUE_IN_S * 1000);
+const res = await fetch(`${base}/access-reviews`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.token}` },
+  body: JSON.stringify({ name: 'bench', scopeUnitCode: 'DLA', dueAt: dueAt.toISOString(), onNoDecision: 'suspend' }) });
+const { id } = await res.json() as { id: string };
+if (res.status !== 202) throw new Error(`start: ${res.status}`);
+
+const countItems = async () => (await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems).where(eq(accessReviewItems.reviewId, id)))[0]!.n;
+const countDigests = async () => (await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(mailOutbox)
+  .where(and(like(mailOutbox.key, `review:${id}:0:%`), sql`${mailOutbox.sentAt} is not null`)))[0]!.n;
+let itemsAt = 0;
+const reviewersWithItems = async () => (await db.execute(sql`select count(distinct reviewer_unit_code)::int as n from access_review_items where review_id = ${id}`)
+  .then((r) => (Array.isArray(r) ? r : (r as { rows: { n: number }[] }).rows) as { n: number }[]))[0]!.n;
+for (;;) {
+  if (!itemsAt && (await countItems()) >= rights) itemsAt = performance.now();
+  if (itemsAt && (await countDigests()) >= (await reviewersWithItems())) break;
+  if (performance.now() - started > (DUE_IN_S - 5) * 1000) break;
+  await delay(500);
+}
+const runningAt = performance.now();
+console.log(`  every item exists       after ${((itemsAt - started) / 1000).toFixed(1)} s (${await countItems()} items)`);
+console.log(`  every unit's review runs after ${((runningAt - started) / 1000).toFixed(1)} s (${await countDigests()} reviewer digests sent)`);
+
+// At the due date the rule applies to everything (nobody decided).
+await delay(Math.max(0, dueAt.getTime() - Date.now()));
+const ruleStart = performance.now();
+for (;;) {
+  const [review] = await db.select({ status: accessReviews.status }).from(accessReviews).where(eq(accessReviews.id, id));
+  if (review?.status !== 'running') break;
+  await delay(500);
+}
+console.log(`  rule applied at due     in ${((performance.now() - ruleStart) / 1000).toFixed(1)} s (${(await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems).where(and(eq(accessReviewItems.reviewId, id), eq(accessReviewItems.autoApplied, true))))[0]!.n} auto-applied, each audited)`);
+const pgPeak = (() => {
+  try {
+    const pids = execFileSync('pgrep', ['-f', 'postgres']).toString().trim().split('\n').map(Number);
+    return pids.map((pid) => { try { return peakRssMb(pid); } catch { return 0; } });
+  } catch { return [0]; }
+})();
+console.log(`  peak RSS                worker ${peakRssMb(worker.pid!)} MB; PostgreSQL largest process ${Math.max(...pgPeak)} MB (${pgPeak.reduce((a, b) => a + b, 0)} MB over ${pgPeak.length} processes, shared buffers counted in each)`);
+
+worker.kill('SIGTERM');
+await app.close();
+await client.connection.close();
+await resources.database.close();
+await services.stop();
+rmSync(dataDir, { recursive: true, force: true });
