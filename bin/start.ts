@@ -10,8 +10,9 @@ import { connectClient, createWorker, startDevServer, type DevServer } from '../
 const config = loadConfig();
 let devServer: DevServer | undefined;
 if (!config.temporalAddress) {
-  devServer = await startDevServer(config, {
-    grpc: Number(process.env.TEMPORAL_DEV_PORT ?? 7233), ui: Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233),
+  devServer = await startDevServer({
+    namespace: config.temporalNamespace, dbFile: join(config.dataDir, 'temporal', 'temporal.db'),
+    port: Number(process.env.TEMPORAL_DEV_PORT ?? 7233), uiPort: Number(process.env.TEMPORAL_DEV_UI_PORT ?? 8233),
   });
 }
 const temporalAddress = config.temporalAddress ?? devServer!.address;

@@ -2,7 +2,7 @@
 // API uses to message workflows, and the worker that runs them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
@@ -15,34 +15,42 @@ const root = join(import.meta.dirname, '..');
 
 export interface DevServer {
   address: string;
-  uiUrl: string;
+  pid: number;
+  uiUrl: string | null;
   stop(): Promise<void>;
 }
 
-/**
- * Starts `temporal server start-dev` from the pinned binary, persisted in DATA_DIR so that workflows
- * survive a restart, with our search attributes declared.
- */
-export async function startDevServer(config: Config, ports = { grpc: 7233, ui: 8233 }): Promise<DevServer> {
-  const dir = join(config.dataDir, 'temporal');
-  mkdirSync(dir, { recursive: true });
+export interface DevServerOptions {
+  namespace: string;
+  /** SQLite file that keeps workflows across restarts; null for a server that forgets on exit (tests). */
+  dbFile: string | null;
+  port: number;
+  /** Port of the Temporal UI; null for none. */
+  uiPort: number | null;
+  /** Keep the server's own error output out of the console (tests, benchmarks). */
+  quiet?: boolean;
+}
+
+/** Starts `temporal server start-dev` from the pinned binary, with our search attributes declared. */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
   const binary = process.env.TEMPORAL_CLI_PATH ?? join(root, 'tools', 'bin', 'temporal');
   const args = [
-    'server', 'start-dev', '--db-filename', join(dir, 'temporal.db'), '--ip', '127.0.0.1',
-    '--port', String(ports.grpc), '--ui-port', String(ports.ui), '--namespace', config.temporalNamespace,
-    '--log-level', 'error',
+    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--namespace', options.namespace, '--log-level', 'error',
+    ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    ...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
   ];
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', options.quiet ? 'ignore' : 'inherit'] });
   let exited = false;
   child.once('exit', () => { exited = true; });
-  const address = `127.0.0.1:${ports.grpc}`;
+  const address = `127.0.0.1:${options.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`the Temporal dev server (${binary}) exited at start; is port ${ports.grpc} taken?`);
+    if (exited) throw new Error(`the Temporal dev server (${binary}) exited at start; is port ${options.port} taken?`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.workflowService.describeNamespace({ namespace: config.temporalNamespace });
+      await connection.workflowService.describeNamespace({ namespace: options.namespace });
       await connection.close();
       break;
     } catch (error) {
@@ -52,7 +60,8 @@ export async function startDevServer(config: Config, ports = { grpc: 7233, ui: 8
   }
   return {
     address,
-    uiUrl: `http://127.0.0.1:${ports.ui}`,
+    pid: child.pid!,
+    uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : null,
     async stop() {
       if (exited) return;
       const done = new Promise((resolve) => child.once('exit', resolve));

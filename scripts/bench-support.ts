@@ -1,18 +1,12 @@
 // What every benchmark stands on: a throw-away PostgreSQL database, a Temporal dev server and an
 // SMTP server, all on this machine; and the small measures the figures need.
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import postgres from 'postgres';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import { startDevServer } from '../lib/temporal.ts';
 import { freePort } from '../test/support/global-setup.ts';
 import { startMailCatcher, type MailCatcher } from '../test/support/smtp.ts';
 
-const root = join(import.meta.dirname, '..');
 
 export interface BenchServices {
   databaseUrl: string;
@@ -28,29 +22,13 @@ export async function startBenchServices(): Promise<BenchServices> {
   const pgAdmin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await pgAdmin.unsafe(`create database ${dbName}`);
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
-  const port = await freePort();
-  const temporal = spawn(join(root, 'tools', 'bin', 'temporal'), [
-    'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error',
-    ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
-  ], { stdio: 'ignore' });
-  const temporalAddress = `127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      const c = await Connection.connect({ address: temporalAddress, connectTimeout: 1000 });
-      await c.workflowService.describeNamespace({ namespace: 'default' });
-      await c.close();
-      break;
-    } catch (error) {
-      if (i > 120) throw error;
-      await delay(250);
-    }
-  }
+  const temporal = await startDevServer({ namespace: 'default', dbFile: null, port: await freePort(), uiPort: null, quiet: true });
   const mail = await startMailCatcher();
   return {
-    databaseUrl, temporalAddress, temporalPid: temporal.pid!, mail,
+    databaseUrl, temporalAddress: temporal.address, temporalPid: temporal.pid, mail,
     async stop() {
       await mail.close();
-      temporal.kill('SIGTERM');
+      await temporal.stop();
       await pgAdmin.unsafe(`drop database if exists ${dbName} with (force)`);
       await pgAdmin.end();
     },

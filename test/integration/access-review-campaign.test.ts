@@ -1,7 +1,9 @@
 // An access review campaign end to end: one digest per reviewer, bulk decisions that take effect at
 // once, who may decide what, a unit that never answers (escalation, then the rule), the report,
 // and a schedule that starts the next campaign by itself.
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entitlements } from '../../db/schema.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 let h: Harness;
@@ -107,6 +109,40 @@ describe('a campaign over a province', () => {
     expect((await h.request('GET', `/api/v1/access-reviews/${id}`, { token: provinceAdmin.token })).body.status).toBe('cancelled');
     expect((await h.request('GET', `/api/v1/accounts/${staffB.id}`, { token: h.central.token })).body.entitlements[0].status).toBe('active');
     expect((await h.request('POST', `/api/v1/access-reviews/${id}/cancel`, { token: provinceAdmin.token })).status).toBe(409);
+  });
+});
+
+describe('the rule at the due date', () => {
+  const runOverLaoB = async (onNoDecision: string) => {
+    const started = await h.request('POST', '/api/v1/access-reviews', { token: provinceAdmin.token, json: {
+      name: `rule ${onNoDecision}`, scopeUnitCode: tree.laoB, dueAt: new Date(Date.now() + 4000).toISOString(), onNoDecision,
+    } });
+    expect(started.status).toBe(202);
+    await expect.poll(async () => (await h.request('GET', `/api/v1/access-reviews/${started.body.id}`, { token: provinceAdmin.token })).body.status,
+      { timeout: 15_000, interval: 250 }).toBe('completed');
+    return started.body.id as string;
+  };
+  const statusOf = async (accountId: string) => (await h.resources.database.db.select().from(entitlements).where(eq(entitlements.accountId, accountId)))[0]!.status;
+
+  it("'suspend' suspends what nobody decided, but never a DLA central admin's right", async () => {
+    await grantStaffB();
+    // DLA central's own right at LAO B (the rule must not lock DLA central out).
+    await h.resources.database.db.insert(entitlements).values({ accountId: h.central.id, systemCode: 'INFO', role: 'viewer', unitCode: tree.laoB }).onConflictDoNothing();
+    const id = await runOverLaoB('suspend');
+    expect(await statusOf(staffB.id)).toBe('suspended');
+    expect(await statusOf(h.central.id)).toBe('active');
+    const report = (await h.request('GET', `/api/v1/access-reviews/${id}/report`, { token: provinceAdmin.token })).body;
+    expect(report.units).toEqual([{ unitCode: tree.laoB, items: 2, decided: 0, kept: 0, revoked: 0, autoApplied: 2 }]);
+    const audit = (await h.request('GET', `/api/v1/audit?accountId=${h.central.id}`, { token: h.central.token })).body.items;
+    expect(audit[0]).toMatchObject({ action: 'review.rule_keep', reason: expect.stringMatching(/DLA central admin/) });
+  });
+
+  it("'keep' leaves the rights and flags them in the report", async () => {
+    await grantStaffB();
+    const id = await runOverLaoB('keep');
+    expect(await statusOf(staffB.id)).toBe('active');
+    const report = (await h.request('GET', `/api/v1/access-reviews/${id}/report`, { token: provinceAdmin.token })).body;
+    expect(report.decisions.find((d: { username: string }) => d.username === staffB.username)).toMatchObject({ decision: 'rule:keep', flagged: true });
   });
 });
 

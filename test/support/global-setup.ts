@@ -1,16 +1,11 @@
 // Once per test run: a fresh PostgreSQL database (dropped at the end) and one real Temporal dev
 // server shared by every file (per-file servers have caused connection resets).
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../db/client.ts';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
-import { temporalBinary } from './temporal-binaries.ts';
+import { startDevServer } from '../../lib/temporal.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -41,29 +36,13 @@ export default async function setup(project: TestProject) {
   const migrated = await openDatabase({ databaseUrl, dataDir: '/tmp' });
   await migrated.close();
 
-  const port = await freePort();
-  const temporal = spawn(temporalBinary('temporal'), [
-    'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-    ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
-  ], { stdio: 'ignore' });
-  const temporalAddress = `127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const connection = await Connection.connect({ address: temporalAddress, connectTimeout: 1000 });
-      await connection.workflowService.describeNamespace({ namespace: 'default' });
-      await connection.close();
-      break;
-    } catch (error) {
-      if (attempt > 120) throw error;
-      await delay(250);
-    }
-  }
+  const temporal = await startDevServer({ namespace: 'default', dbFile: null, port: await freePort(), uiPort: null, quiet: true });
+  const temporalAddress = temporal.address;
   project.provide('databaseUrl', databaseUrl);
   project.provide('temporalAddress', temporalAddress);
 
   return async () => {
-    temporal.kill('SIGTERM');
+    await temporal.stop();
     await admin.unsafe(`drop database if exists ${name} with (force)`);
     await admin.end();
   };
