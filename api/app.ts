@@ -18,6 +18,7 @@ import accessReviewCampaignRoutes from './routes/access-review-campaigns.ts';
 import accessReviewRoutes from './routes/access-reviews.ts';
 import accountRoutes from './routes/accounts.ts';
 import personnelEventRoutes from './routes/personnel-events.ts';
+import portalRoutes from './routes/portal.ts';
 import appointmentRoutes from './routes/appointments.ts';
 import complianceRoutes from './routes/compliance.ts';
 import auditRoutes from './routes/audit.ts';
@@ -91,6 +92,7 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     await api.register(personnelEventRoutes);
     await api.register(accessReviewRoutes);
     await api.register(accessReviewCampaignRoutes);
+    await api.register(portalRoutes);
   }, { prefix: '/api/v1' });
   return app;
 }

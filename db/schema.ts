@@ -312,3 +312,15 @@ export const accessReviewItems = pgTable('access_review_items', {
   uniqueIndex('access_review_items_uq').on(t.reviewId, t.entitlementId),
   index('access_review_items_reviewer_idx').on(t.reviewId, t.reviewerUnitCode),
 ]);
+
+/** Answers to the satisfaction survey (แบบประเมินความพึงพอใจ), one per person and round. */
+export const surveyResponses = pgTable('survey_responses', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  round: text('round').notNull(),
+  accountId: uuid('account_id').notNull(),
+  /** The person's unit when they answered: results are read per subtree. */
+  unitCode: text('unit_code'),
+  scores: jsonb('scores').$type<Record<string, number>>().notNull(),
+  comment: text('comment'),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('survey_responses_once_uq').on(t.round, t.accountId), index('survey_responses_unit_idx').on(t.round, t.unitCode)]);

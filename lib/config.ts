@@ -58,6 +58,8 @@ export interface Config {
   campaign: { remindBeforeMs: number[]; escalateBeforeMs: number };
   /** How long a person's workflow waits idle for further events before it closes. */
   personIdleMs: number;
+  /** The satisfaction survey's current round (default: this Buddhist-Era year). */
+  surveyRound: string;
   /** When the weekly digest of units without an SSO admin goes out (cron, Asia/Bangkok). */
   complianceDigestCron: string;
 }
@@ -98,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       termReminderBeforeMs: duration(env, 'APPOINTMENT_TERM_REMINDER_BEFORE', '30d'),
     },
     complianceDigestCron: env.COMPLIANCE_DIGEST_CRON || '0 8 * * 1',
+    surveyRound: env.SURVEY_ROUND || String(new Date(Date.now() + 7 * 3_600_000).getUTCFullYear() + 543),
     roleChangeReview: {
       remindAfterMs: duration(env, 'ROLE_CHANGE_REMIND_AFTER', '2d'),
       escalateAfterMs: duration(env, 'ROLE_CHANGE_ESCALATE_AFTER', '5d'),

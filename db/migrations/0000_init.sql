@@ -209,6 +209,16 @@ CREATE TABLE "registrations" (
 	"account_id" uuid
 );
 --> statement-breakpoint
+CREATE TABLE "survey_responses" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"round" text NOT NULL,
+	"account_id" uuid NOT NULL,
+	"unit_code" text,
+	"scores" jsonb NOT NULL,
+	"comment" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "systems" (
 	"code" text PRIMARY KEY NOT NULL,
 	"name_th" text NOT NULL,
@@ -250,4 +260,6 @@ CREATE INDEX "personnel_events_person_idx" ON "personnel_events" USING btree ("c
 CREATE UNIQUE INDEX "registrations_open_citizen_uq" ON "registrations" USING btree ("citizen_id_hash") WHERE "registrations"."status" in ('pending_approval', 'info_requested');--> statement-breakpoint
 CREATE UNIQUE INDEX "registrations_open_username_uq" ON "registrations" USING btree (lower("username")) WHERE "registrations"."status" in ('pending_approval', 'info_requested');--> statement-breakpoint
 CREATE INDEX "registrations_acting_unit_idx" ON "registrations" USING btree ("acting_unit_code","status");--> statement-breakpoint
+CREATE UNIQUE INDEX "survey_responses_once_uq" ON "survey_responses" USING btree ("round","account_id");--> statement-breakpoint
+CREATE INDEX "survey_responses_unit_idx" ON "survey_responses" USING btree ("round","unit_code");--> statement-breakpoint
 CREATE INDEX "unit_admins_account_idx" ON "unit_admins" USING btree ("account_id");
