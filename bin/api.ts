@@ -3,7 +3,7 @@
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
 import { ensureSchedules } from '../lib/schedules.ts';
-import { ensureBootstrapAdmin, openResources, resumeUnstartedRegistrations } from '../lib/runtime.ts';
+import { ensureBootstrapAdmin, openResources, resumeScheduledPersonnelEvents, resumeUnstartedRegistrations } from '../lib/runtime.ts';
 import { connectClient } from '../lib/temporal.ts';
 
 const config = loadConfig();
@@ -19,6 +19,8 @@ const app = await buildApp({ config, db: resources.database.db, temporal: client
 await app.listen({ port: config.port, host: config.host });
 await resumeUnstartedRegistrations(resources, client, config);
 await ensureSchedules(client, config);
+// In the background: there may be thousands of events dated ahead.
+void resumeScheduledPersonnelEvents(resources, client, config).catch((error: unknown) => app.log.error({ err: error }, 'cannot resume personnel events'));
 
 async function stop() {
   await app.close(); // drains requests in flight

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
 import { ensureSchedules } from '../lib/schedules.ts';
-import { ensureBootstrapAdmin, openResources, resumeUnstartedRegistrations } from '../lib/runtime.ts';
+import { ensureBootstrapAdmin, openResources, resumeScheduledPersonnelEvents, resumeUnstartedRegistrations } from '../lib/runtime.ts';
 import { connectClient, createWorker, startDevServer, type DevServer } from '../lib/temporal.ts';
 
 const config = loadConfig();
@@ -27,6 +27,8 @@ await app.listen({ port: config.port, host: config.host });
 const workerRun = worker.run();
 await resumeUnstartedRegistrations(resources, client, config);
 await ensureSchedules(client, config);
+// In the background: there may be thousands of events dated ahead.
+void resumeScheduledPersonnelEvents(resources, client, config).catch((error: unknown) => app.log.error({ err: error }, 'cannot resume personnel events'));
 
 const lines = [
   `sso-lifecycle is up`,

@@ -6,7 +6,8 @@ import { and, count, eq, inArray, notExists, sql } from 'drizzle-orm';
 import { createMailTransport, type MailTransport } from '../activities/mail.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { writeAudit } from '../db/audit.ts';
-import { accounts, mailOutbox, OPEN_REGISTRATION_STATUSES, registrations } from '../db/schema.ts';
+import { accounts, mailOutbox, OPEN_REGISTRATION_STATUSES, personnelEvents, registrations } from '../db/schema.ts';
+import { person, personnelEventReceived, personWorkflowId } from '../workflows/personnel.ts';
 import { startRegistrationWorkflow } from '../api/routes/registrations.ts';
 import type { Config } from './config.ts';
 import { createCipher, loadMasterKey, randomSecret, type PersonalDataCipher } from './crypto.ts';
@@ -63,4 +64,22 @@ export async function resumeUnstartedRegistrations(resources: Resources, client:
     });
   }
   return stuck.length;
+}
+
+/**
+ * Events stored but never handed to their person's workflow (a crash between the two): hand them
+ * over again. The workflow ignores an event it already waits for, and applying is idempotent.
+ */
+export async function resumeScheduledPersonnelEvents(resources: Resources, client: Client, config: Config): Promise<number> {
+  const { db } = resources.database;
+  const scheduled = await db.select({ eventId: personnelEvents.eventId, type: personnelEvents.type, effectiveDate: personnelEvents.effectiveDate, hash: personnelEvents.citizenIdHash })
+    .from(personnelEvents).where(eq(personnelEvents.status, 'scheduled'));
+  for (const e of scheduled) {
+    await client.workflow.signalWithStart(person, {
+      workflowId: personWorkflowId(e.hash), taskQueue: config.taskQueue,
+      args: [{ personKey: e.hash.slice(0, 40), pending: [], idleMs: config.personIdleMs, reviewTimers: { role_change: config.roleChangeReview, transfer: config.transferReview } }],
+      signal: personnelEventReceived, signalArgs: [{ eventId: e.eventId, type: e.type, effectiveDate: e.effectiveDate }],
+    });
+  }
+  return scheduled.length;
 }

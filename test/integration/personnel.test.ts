@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entitlements, personnelEvents } from '../../db/schema.ts';
 import { randomCitizenId, uniqueName, withWrongCheckDigit } from '../support/fixtures.ts';
+import { resumeScheduledPersonnelEvents } from '../../lib/runtime.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 const SECRET = 'hr-feed-secret-for-tests';
@@ -183,6 +184,21 @@ describe('reviews after a transfer or a change of duties', () => {
     const [right] = await h.resources.database.db.select().from(entitlements).where(eq(entitlements.accountId, staff.id));
     expect(right!.status).toBe('suspended');
   }, 30_000);
+});
+
+describe('after a crash', () => {
+  it('hands over at start-up an event that was stored but never reached its workflow', async () => {
+    const staff = await staffWithRights(tree.laoA);
+    const eventId = uniqueName('lost-');
+    // As if the process died between storing the event and signalling the person's workflow.
+    await h.resources.database.db.insert(personnelEvents).values({ eventId, type: 'resignation', citizenIdHash: h.resources.cipher.lookupHash(staff.citizenId),
+      citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId), effectiveDate: today(), source: 'hr-feed' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await rightsOf(staff.id)).status).toBe('active');
+    expect(await resumeScheduledPersonnelEvents(h.resources, h.client, h.config)).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => (await rightsOf(staff.id)).status, { timeout: 5000 }).toBe('suspended');
+    expect((await eventStatus(eventId)).body.status).toBe('applied');
+  });
 });
 
 describe('admins without an HR system', () => {
