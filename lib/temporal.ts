@@ -119,7 +119,7 @@ export async function createWorker(address: string, config: Config, deps: Activi
     workflowBundle: await workflowBundle(),
     activities: createActivities(deps),
     // Thousands of people's workflows may wait at once; keep a bounded number in memory.
-    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 1000),
+    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 250),
     maxConcurrentLocalActivityExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,
   });

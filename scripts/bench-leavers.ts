@@ -4,45 +4,26 @@
 //  1. sustained: BENCH_RATE (50) retirements/s for BENCH_SECONDS (60) s → p50/p99 from the 202 to the account reading suspended;
 //  2. burst: BENCH_BURST (10,000) retirements effective today, in calls of 1,000 → seconds until all are suspended, worker peak RSS;
 //  3. the same server's ceiling: no-op workflows started as fast as possible → our burst rate as a fraction of it.
-import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { and, eq, inArray } from 'drizzle-orm';
-import { buildApp } from '../api/app.ts';
 import { accounts, entitlements, orgUnits, unitAdmins } from '../db/schema.ts';
-import { loadConfig } from '../lib/config.ts';
 import { hashPassword } from '../lib/passwords.ts';
-import { openResources } from '../lib/runtime.ts';
-import { connectClient, installTemporalRuntime } from '../lib/temporal.ts';
 import { randomCitizenId } from '../test/support/fixtures.ts';
-import { peakRssMb, percentile, pool, startBenchServices } from './bench-support.ts';
+import { peakRssMb, percentile, pool, startBenchService, startBenchServices } from './bench-support.ts';
 
 const RATE = Number(process.env.BENCH_RATE ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const BURST = Number(process.env.BENCH_BURST ?? 10_000);
 const CEILING_N = Number(process.env.BENCH_CEILING_N ?? 3000);
 const SECRET = randomBytes(16).toString('hex');
-const root = join(import.meta.dirname, '..');
 
 const services = await startBenchServices();
-const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
-const env = {
-  DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
-  ENCRYPTION_KEY: randomBytes(32).toString('base64'), HR_FEED_SECRET: SECRET, LOG_LEVEL: 'warn', PORT: '0',
-};
-const config = loadConfig(env);
-installTemporalRuntime('warn');
-const resources = await openResources(config);
-const { db } = resources.database;
-const client = await connectClient(config.temporalAddress!, 'default');
-const app = await buildApp({ config, db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
-await app.listen({ port: 0, host: '127.0.0.1' });
-const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`;
-const worker = spawn(process.execPath, [join(root, 'bin', 'worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+const service = await startBenchService(services, { HR_FEED_SECRET: SECRET });
+const { config, db, client, base, worker, resources } = service;
 
 // A unit with an admin, and the people who will leave, each with a right.
 await db.insert(orgUnits).values([{ code: 'DLA', kind: 'dla', nameTh: 'สถ.' }, { code: 'S1', parentCode: 'DLA', kind: 'sao', nameTh: 'อบต.' }]);
@@ -143,9 +124,5 @@ console.log(`  Temporal dev server peak RSS ${peakRssMb(services.temporalPid)} M
 noopWorker.shutdown();
 await ceilingRun;
 await connection.close();
-worker.kill('SIGTERM');
-await app.close();
-await client.connection.close();
-await resources.database.close();
+await service.stop();
 await services.stop();
-rmSync(dataDir, { recursive: true, force: true });

@@ -3,42 +3,23 @@
 // (200,000) active rights. Prints the seconds until every item exists and every unit's reviewers
 // have their digest, the seconds to apply the rule at the due date, and the peak RSS of the worker
 // (its own process) and of PostgreSQL.
-import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { and, eq, like, sql } from 'drizzle-orm';
-import { buildApp } from '../api/app.ts';
 import { accessReviewItems, accessReviews, accounts, entitlements, mailOutbox, orgUnits, unitAdmins } from '../db/schema.ts';
-import { loadConfig } from '../lib/config.ts';
 import { hashPassword } from '../lib/passwords.ts';
-import { openResources } from '../lib/runtime.ts';
-import { connectClient, installTemporalRuntime } from '../lib/temporal.ts';
-import { peakRssMb, startBenchServices } from './bench-support.ts';
+import { peakRssMb, startBenchService, startBenchServices } from './bench-support.ts';
 
 const RIGHTS = Number(process.env.BENCH_RIGHTS ?? 200_000);
 const PROVINCES = 76, DISTRICTS = 878, LAOS = Number(process.env.BENCH_LAOS ?? 7850);
 const DUE_IN_S = Number(process.env.BENCH_DUE_IN ?? 240);
-const root = join(import.meta.dirname, '..');
 
 const services = await startBenchServices();
-const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
-const env = {
-  DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
-  ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', PORT: '0',
-  ACCESS_REVIEW_REMIND_BEFORE: '', ACCESS_REVIEW_ESCALATE_BEFORE: '30d', // no reminder, escalation point already past
-};
-const config = loadConfig(env);
-installTemporalRuntime('warn');
-const resources = await openResources(config);
-const { db } = resources.database;
-const client = await connectClient(config.temporalAddress!, 'default');
-const app = await buildApp({ config, db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
-await app.listen({ port: 0, host: '127.0.0.1' });
-const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`;
-const worker = spawn(process.execPath, [join(root, 'bin', 'worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+// No reminder; the escalation point lies already in the past.
+const service = await startBenchService(services, { ACCESS_REVIEW_REMIND_BEFORE: '', ACCESS_REVIEW_ESCALATE_BEFORE: '30d' });
+const { db, base, worker } = service;
 
 console.log(`bench:review — ${cpus().length} cores; seeding ${PROVINCES} provinces, ${DISTRICTS} districts, ${LAOS} LAOs, ${RIGHTS} rights …`);
 const seedStart = performance.now();
@@ -108,9 +89,5 @@ const pgPeak = (() => {
 })();
 console.log(`  peak RSS                worker ${peakRssMb(worker.pid!)} MB; PostgreSQL largest process ${Math.max(...pgPeak)} MB (${pgPeak.reduce((a, b) => a + b, 0)} MB over ${pgPeak.length} processes, shared buffers counted in each)`);
 
-worker.kill('SIGTERM');
-await app.close();
-await client.connection.close();
-await resources.database.close();
+await service.stop();
 await services.stop();
-rmSync(dataDir, { recursive: true, force: true });

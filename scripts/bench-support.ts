@@ -1,9 +1,15 @@
 // What every benchmark stands on: a throw-away PostgreSQL database, a Temporal dev server and an
 // SMTP server, all on this machine; and the small measures the figures need.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
-import { startDevServer } from '../lib/temporal.ts';
+import { buildApp } from '../api/app.ts';
+import { loadConfig } from '../lib/config.ts';
+import { openResources } from '../lib/runtime.ts';
+import { connectClient, installTemporalRuntime, startDevServer } from '../lib/temporal.ts';
 import { freePort } from '../test/support/global-setup.ts';
 import { startMailCatcher, type MailCatcher } from '../test/support/smtp.ts';
 
@@ -51,4 +57,34 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
   await Promise.all(Array.from({ length: size }, async () => {
     while (next < items.length) await work(items[next++]!);
   }));
+}
+
+/**
+ * The service as production runs it, on these services: the API in this process, the worker in a
+ * process of its own (bin/worker.ts) so that its memory is measured alone.
+ */
+export async function startBenchService(services: BenchServices, extraEnv: Record<string, string> = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
+  const env = {
+    DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', PORT: '0', ...extraEnv,
+  };
+  const config = loadConfig(env);
+  installTemporalRuntime('warn');
+  const resources = await openResources(config);
+  const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
+  const app = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const worker = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return {
+    config, resources, db: resources.database.db, client, worker,
+    base: `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`,
+    async stop() {
+      worker.kill('SIGTERM');
+      await app.close();
+      await client.connection.close();
+      await resources.database.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
