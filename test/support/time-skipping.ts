@@ -1,4 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterEach, beforeAll, beforeEach } from 'vitest';
+import { quietBundlerLogger } from '../../lib/temporal.ts';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 import { temporalBinary } from './temporal-binaries.ts';
 
@@ -14,4 +17,19 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, INDEXED_VALUE_TYPE_KEYWORD])),
   });
   return env;
+}
+
+/**
+ * For a file of workflow tests: the workflows bundled once, and a time-skipping server of its own
+ * per test — the skipped clock is global to a server, and a workflow one test leaves running (a
+ * request sleeping out its retention period) must not hold the next test's clock.
+ */
+export function timeSkippingSuite(): { env: TestWorkflowEnvironment; bundle: WorkflowBundleWithSourceMap } {
+  const suite = {} as { env: TestWorkflowEnvironment; bundle: WorkflowBundleWithSourceMap };
+  beforeAll(async () => {
+    suite.bundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger });
+  }, 120_000);
+  beforeEach(async () => { suite.env = await createTimeSkippingEnv(); }, 60_000);
+  afterEach(async () => { await suite.env?.teardown(); });
+  return suite;
 }

@@ -3,17 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import type { CampaignActivities } from '../../activities/access-review-campaign.ts';
-import { quietBundlerLogger } from '../../lib/temporal.ts';
 import { accessReviewCampaign, cancelCampaign } from '../../workflows/access-review-campaign.ts';
-import { createTimeSkippingEnv } from '../support/time-skipping.ts';
+import { timeSkippingSuite } from '../support/time-skipping.ts';
 
 const DAY = 86_400_000;
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
+const suite = timeSkippingSuite();
 
 interface Call { name: string; at: number; kind?: string; part?: string; status?: string }
 
@@ -29,24 +26,19 @@ function fakeActivities(calls: Call[]): CampaignActivities {
   };
 }
 
-async function run(dueInMs: number, test: (ctx: { handle: Awaited<ReturnType<typeof env.client.workflow.start<typeof accessReviewCampaign>>>; calls: Call[]; start: number; dueAt: number }) => Promise<void>) {
+async function run(dueInMs: number, test: (ctx: { handle: Awaited<ReturnType<typeof suite.env.client.workflow.start<typeof accessReviewCampaign>>>; calls: Call[]; start: number; dueAt: number }) => Promise<void>) {
   const calls: Call[] = [];
   const taskQueue = `campaign-${randomUUID()}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: fakeActivities(calls) });
+  const worker = await Worker.create({ connection: suite.env.nativeConnection, taskQueue, workflowBundle: suite.bundle, activities: fakeActivities(calls) });
   await worker.runUntil(async () => {
-    const start = await env.currentTimeMs();
+    const start = await suite.env.currentTimeMs();
     const dueAt = start + dueInMs;
-    const handle = await env.client.workflow.start(accessReviewCampaign, { taskQueue, workflowId: randomUUID(),
+    const handle = await suite.env.client.workflow.start(accessReviewCampaign, { taskQueue, workflowId: randomUUID(),
       args: [{ reviewId: randomUUID(), dueAt, remindBeforeMs: [7 * DAY, DAY], escalateBeforeMs: 2 * DAY }] });
     await test({ handle, calls, start, dueAt });
   });
 }
 
-beforeAll(async () => {
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger });
-}, 120_000);
-beforeEach(async () => { env = await createTimeSkippingEnv(); }, 60_000);
-afterEach(async () => { await env?.teardown(); });
 
 describe('access review campaign workflow', () => {
   it('sends digests at 7 and 1 days before, escalates 2 days before, applies the rule at the due date, per part', async () => {
@@ -76,7 +68,7 @@ describe('access review campaign workflow', () => {
 
   it('cancels: nothing is applied afterwards, and a second cancel is refused', async () => {
     await run(30 * DAY, async ({ handle, calls }) => {
-      await env.sleep(10 * DAY);
+      await suite.env.sleep(10 * DAY);
       await expect(handle.executeUpdate(cancelCampaign, { args: [{ actorAccountId: 'admin' }] })).resolves.toBe('cancelled');
       await expect(handle.result()).resolves.toBe('cancelled');
       expect(calls.some((c) => c.name === 'rule')).toBe(false);

@@ -3,23 +3,20 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import type { AppointmentActivities, AppointmentStep } from '../../activities/appointment.ts';
 import type { OrgTreeActivities } from '../../activities/org-tree.ts';
-import { quietBundlerLogger } from '../../lib/temporal.ts';
 import {
   appointment, appointmentState, decideAppointment, revokeAppointment, termEndsAt, type AppointmentInput,
 } from '../../workflows/appointment.ts';
-import { createTimeSkippingEnv } from '../support/time-skipping.ts';
+import { timeSkippingSuite } from '../support/time-skipping.ts';
 
 const DAY = 86_400_000;
 const timers = { remindAfterMs: 2 * DAY, escalateAfterMs: 5 * DAY, expireAfterMs: 30 * DAY, termReminderBeforeMs: 30 * DAY };
 const PARENT: Record<string, string | undefined> = { district: 'province', province: 'dla', dla: undefined };
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
+const suite = timeSkippingSuite();
 
 interface Recorded { steps: AppointmentStep[]; granted: number[]; ended: { at: number; status?: string }[]; mails: { template: string; kind?: string; at: number }[] }
 /** For ordinary activities, when the server (on the skipped clock) scheduled them. */
@@ -35,22 +32,17 @@ function fakeActivities(rec: Recorded): AppointmentActivities & OrgTreeActivitie
   };
 }
 
-async function run(termEnd: string | null, test: (ctx: { handle: ReturnType<typeof env.client.workflow.getHandle<typeof appointment>>; rec: Recorded; start: number }) => Promise<void>) {
+async function run(termEnd: string | null, test: (ctx: { handle: ReturnType<typeof suite.env.client.workflow.getHandle<typeof appointment>>; rec: Recorded; start: number }) => Promise<void>) {
   const rec: Recorded = { steps: [], granted: [], ended: [], mails: [] };
   const taskQueue = `appointment-${randomUUID()}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: fakeActivities(rec) });
+  const worker = await Worker.create({ connection: suite.env.nativeConnection, taskQueue, workflowBundle: suite.bundle, activities: fakeActivities(rec) });
   await worker.runUntil(async () => {
     const input: AppointmentInput = { appointmentId: randomUUID(), unitCode: 'district', actingUnitCode: 'province', termEnd, timers };
-    const handle = await env.client.workflow.start(appointment, { taskQueue, workflowId: input.appointmentId, args: [input] });
+    const handle = await suite.env.client.workflow.start(appointment, { taskQueue, workflowId: input.appointmentId, args: [input] });
     await test({ handle, rec, start: (await handle.describe()).startTime.getTime() });
   });
 }
 
-beforeAll(async () => {
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger });
-}, 120_000);
-beforeEach(async () => { env = await createTimeSkippingEnv(); }, 60_000);
-afterEach(async () => { await env?.teardown(); });
 
 describe('appointment workflow', () => {
   it('ends the term at 00:00 Asia/Bangkok the day after its last day', () => {
@@ -82,7 +74,7 @@ describe('appointment workflow', () => {
   it('revokes at once, and the term then ends nothing more', async () => {
     await run(null, async ({ handle, rec }) => {
       await handle.executeUpdate(decideAppointment, { args: [{ decision: 'approve', actorAccountId: 'admin' }] });
-      await env.sleep(400 * DAY);
+      await suite.env.sleep(400 * DAY);
       expect((await handle.query(appointmentState)).status).toBe('approved');
       const revoked = await handle.executeUpdate(revokeAppointment, { args: [{ actorAccountId: 'admin', noteId: 'n' }] });
       expect(revoked.status).toBe('revoked');
@@ -103,7 +95,7 @@ describe('appointment workflow', () => {
 
   it('reminds the approvers, escalates to DLA central, then expires', async () => {
     await run(null, async ({ handle, rec, start }) => {
-      await env.sleep(6 * DAY);
+      await suite.env.sleep(6 * DAY);
       expect((await handle.query(appointmentState)).actingUnitCode).toBe('dla');
       const escalated = rec.mails.find((m) => m.kind === 'escalated');
       expect(escalated!.at - start).toBeGreaterThanOrEqual(5 * DAY);

@@ -1,20 +1,17 @@
 // The person workflow on the time-skipping test server: events wait for 00:00 Asia/Bangkok of their
 // date, apply in date order, a newer event of a type replaces a waiting one, past dates apply at once.
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import type { AccessReviewActivities } from '../../activities/access-review.ts';
 import type { OrgTreeActivities } from '../../activities/org-tree.ts';
 import type { PersonnelActivities } from '../../activities/personnel.ts';
-import { quietBundlerLogger } from '../../lib/temporal.ts';
 import { effectiveMoment, person, personnelEventReceived, type PersonInput, type PersonnelNotice } from '../../workflows/personnel.ts';
-import { createTimeSkippingEnv } from '../support/time-skipping.ts';
+import { timeSkippingSuite } from '../support/time-skipping.ts';
 
 const DAY = 86_400_000;
 const timers = { remindAfterMs: 2 * DAY, escalateAfterMs: 5 * DAY, expireAfterMs: 14 * DAY };
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
+const suite = timeSkippingSuite();
 
 interface Recorded { applied: { eventId: string; at: number }[]; superseded: { eventId: string; by: string }[] }
 /** Bangkok calendar date `n` days from `now` (ms). */
@@ -33,23 +30,18 @@ function fakeActivities(rec: Recorded): PersonnelActivities & AccessReviewActivi
 async function run(test: (ctx: { send: (n: PersonnelNotice) => Promise<void>; rec: Recorded; now: number; result: () => Promise<void> }) => Promise<void>) {
   const rec: Recorded = { applied: [], superseded: [] };
   const taskQueue = `person-${randomUUID()}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: fakeActivities(rec) });
+  const worker = await Worker.create({ connection: suite.env.nativeConnection, taskQueue, workflowBundle: suite.bundle, activities: fakeActivities(rec) });
   await worker.runUntil(async () => {
     const workflowId = `person-${randomUUID()}`;
     const input: PersonInput = { personKey: 'k', pending: [], idleMs: 400 * DAY, reviewTimers: { role_change: timers, transfer: timers } };
-    const now = await env.currentTimeMs();
+    const now = await suite.env.currentTimeMs();
     const send = async (n: PersonnelNotice) => {
-      await env.client.workflow.signalWithStart(person, { taskQueue, workflowId, args: [input], signal: personnelEventReceived, signalArgs: [n] });
+      await suite.env.client.workflow.signalWithStart(person, { taskQueue, workflowId, args: [input], signal: personnelEventReceived, signalArgs: [n] });
     };
-    await test({ send, rec, now, result: () => env.client.workflow.getHandle(workflowId).result() });
+    await test({ send, rec, now, result: () => suite.env.client.workflow.getHandle(workflowId).result() });
   });
 }
 
-beforeAll(async () => {
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger });
-}, 120_000);
-beforeEach(async () => { env = await createTimeSkippingEnv(); }, 60_000);
-afterEach(async () => { await env?.teardown(); });
 
 describe('person workflow', () => {
   it('takes effect at 00:00 Asia/Bangkok: 17:00 UTC the day before', () => {
@@ -57,7 +49,7 @@ describe('person workflow', () => {
   });
 
   /** Skips the server's clock to `at` (ms). */
-  const skipTo = async (at: number) => env.sleep(Math.max(1, at - (await env.currentTimeMs())));
+  const skipTo = async (at: number) => suite.env.sleep(Math.max(1, at - (await suite.env.currentTimeMs())));
   const appliedIds = (rec: Recorded) => rec.applied.map((a) => a.eventId);
 
   it('applies a date in the past or today at once, and a future one at its midnight', async () => {
@@ -88,7 +80,7 @@ describe('person workflow', () => {
   it('lets a corrected retirement date replace the one still waiting', async () => {
     await run(async ({ send, rec, now, result }) => {
       await send({ eventId: 'ret-1', type: 'retirement', effectiveDate: bangkokDate(now, 60) });
-      await env.sleep(DAY);
+      await suite.env.sleep(DAY);
       await send({ eventId: 'ret-2', type: 'retirement', effectiveDate: bangkokDate(now, 20) });
       await send({ eventId: 'ret-2', type: 'retirement', effectiveDate: bangkokDate(now, 20) }); // sent again
       await skipTo(effectiveMoment(bangkokDate(now, 20)) - 60_000);

@@ -2,19 +2,17 @@
 // milliseconds. Activities are recorded rather than run: these tests are about the process itself;
 // test/integration runs the same workflow against the real activities, database and mail.
 import { randomUUID } from 'node:crypto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { quietBundlerLogger } from '../../lib/temporal.ts';
+import { describe, expect, it } from 'vitest';
 import type { OrgTreeActivities } from '../../activities/org-tree.ts';
 import type { RegistrationActivities, RegistrationStep } from '../../activities/registration.ts';
 import {
   decideRegistration, provideRegistrationInfo, registration, registrationState, withdrawRegistration,
   type RegistrationInput,
 } from '../../workflows/registration.ts';
-import { createTimeSkippingEnv } from '../support/time-skipping.ts';
+import { timeSkippingSuite } from '../support/time-skipping.ts';
 
 const DAY = 86_400_000;
 const timers = { remindAfterMs: 2 * DAY, escalateAfterMs: 5 * DAY, expireAfterMs: 30 * DAY, documentRetentionMs: 90 * DAY };
@@ -22,8 +20,7 @@ const timers = { remindAfterMs: 2 * DAY, escalateAfterMs: 5 * DAY, expireAfterMs
 const PARENT: Record<string, string | undefined> = { lao: 'district', district: 'province', province: 'dla', dla: undefined };
 const HAS_ADMIN = new Set(['lao', 'province', 'dla']);
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
+const suite = timeSkippingSuite();
 
 interface Recorded { steps: RegistrationStep[]; mails: { to: string; template: string; unitCode?: string; at: number }[]; deleted: number[]; approvals: number }
 
@@ -47,26 +44,19 @@ function fakeActivities(rec: Recorded): RegistrationActivities & OrgTreeActiviti
   };
 }
 
-async function run<T>(test: (ctx: { handle: Awaited<ReturnType<typeof env.client.workflow.start<typeof registration>>>; rec: Recorded; start: number }) => Promise<T>) {
+async function run<T>(test: (ctx: { handle: Awaited<ReturnType<typeof suite.env.client.workflow.start<typeof registration>>>; rec: Recorded; start: number }) => Promise<T>) {
   const rec: Recorded = { steps: [], mails: [], deleted: [], approvals: 0 };
   const taskQueue = `registration-${randomUUID()}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: fakeActivities(rec) });
+  const worker = await Worker.create({ connection: suite.env.nativeConnection, taskQueue, workflowBundle: suite.bundle, activities: fakeActivities(rec) });
   return worker.runUntil(async () => {
     const input: RegistrationInput = { registrationId: randomUUID(), actingUnitCode: 'lao', submissionMailKey: 'k', timers };
-    const handle = await env.client.workflow.start(registration, { taskQueue, workflowId: input.registrationId, args: [input] });
+    const handle = await suite.env.client.workflow.start(registration, { taskQueue, workflowId: input.registrationId, args: [input] });
     const start = (await handle.describe()).startTime.getTime();
     return test({ handle, rec, start });
   });
 }
 
-beforeAll(async () => {
-  workflowBundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger });
-}, 120_000);
 
-// A server of its own per test: the skipped clock is global to a server, and a workflow one test
-// leaves running (a request sleeping out its retention period) must not hold the next test's clock.
-beforeEach(async () => { env = await createTimeSkippingEnv(); }, 60_000);
-afterEach(async () => { await env?.teardown(); });
 
 describe('registration workflow', () => {
   it('mails the applicant and the unit admins, and approves once', async () => {
@@ -96,7 +86,7 @@ describe('registration workflow', () => {
 
   it('reminds every 2 days, escalates past the unit without an admin, then expires after 30 days', async () => {
     await run(async ({ handle, rec, start }) => {
-      await env.sleep(6 * DAY);
+      await suite.env.sleep(6 * DAY);
       let state = await handle.query(registrationState);
       // After 5 days the district office (no admin) is passed over: the province acts.
       expect(state).toEqual({ status: 'pending_approval', actingUnitCode: 'province' });
@@ -107,7 +97,7 @@ describe('registration workflow', () => {
       const reminders = rec.mails.filter((m) => m.template === 'registration-reminder');
       expect(reminders.map((m) => m.unitCode)).toEqual(['lao', 'lao']); // days 2 and 4
 
-      await env.sleep(5 * DAY);
+      await suite.env.sleep(5 * DAY);
       state = await handle.query(registrationState);
       expect(state.actingUnitCode).toBe('dla');
 
@@ -125,7 +115,7 @@ describe('registration workflow', () => {
       await handle.executeUpdate(decideRegistration, { args: [{ decision: 'request_info', actorAccountId: 'admin-1', noteId: 'note-1' }] });
       expect((await handle.query(registrationState)).status).toBe('info_requested');
       // While the applicant is asked, the admins are neither reminded nor escalated to.
-      await env.sleep(10 * DAY);
+      await suite.env.sleep(10 * DAY);
       expect(rec.mails.filter((m) => m.template === 'registration-reminder')).toHaveLength(0);
       const afterInfo = await handle.executeUpdate(provideRegistrationInfo, { args: [{ noteId: null }] });
       expect(afterInfo).toEqual({ status: 'pending_approval', actingUnitCode: 'lao' });
@@ -140,7 +130,7 @@ describe('registration workflow', () => {
 
   it('expires a request whose applicant never answers', async () => {
     await run(async ({ handle }) => {
-      await env.sleep(DAY);
+      await suite.env.sleep(DAY);
       await handle.executeUpdate(decideRegistration, { args: [{ decision: 'request_info', actorAccountId: 'admin-1', noteId: 'n' }] });
       await expect(handle.result()).resolves.toBe('expired');
     });
