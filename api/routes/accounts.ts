@@ -1,17 +1,17 @@
 // Accounts: direct creation (migration from the old system, bootstrap) and reading one account.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, isNull, ne } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { actorOf, writeAudit } from '../../db/audit.ts';
 import type { Db } from '../../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../../db/identity.ts';
-import { wouldLeaveCentralWithoutAdmin } from '../../db/org-tree.ts';
-import { accounts, authTokens, entitlements, orgUnits, systems } from '../../db/schema.ts';
+import { subtreeSql, wouldLeaveCentralWithoutAdmin } from '../../db/org-tree.ts';
+import { ACCOUNT_STATUSES, accounts, authTokens, entitlements, orgUnits, systems, type AccountStatus } from '../../db/schema.ts';
 import { isValidCitizenId, maskCitizenId } from '../../lib/citizen-id.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
 import { badRequest, conflict, forbidden, invalid, notFound, type FieldError } from '../problem.ts';
-import { citizenId, email, password, systemCode, thaiName, unitCode, username, uuidParam } from '../schemas.ts';
+import { citizenId, decodeCursor, email, encodeCursor, listQuery, password, systemCode, thaiName, unitCode, username, uuidParam } from '../schemas.ts';
 
 interface CreateAccountBody {
   username: string; password: string; citizenId: string; firstNameTh: string; lastNameTh: string; email: string; unitCode: string;
@@ -62,6 +62,37 @@ export default async function accountRoutes(app: FastifyInstance) {
       throw error;
     }
     return reply.status(201).send({ id });
+  });
+
+  app.get<{ Querystring: { unitCode?: string; status?: AccountStatus; citizenId?: string; limit: number; cursor?: string } }>('/accounts', {
+    preValidation: app.requireAdmin,
+    schema: {
+      tags: ['accounts'], security: [{ bearer: [] }],
+      description: 'Accounts of the units you administer (and below); `unitCode` narrows to a subtree, `citizenId` finds one person (by keyed hash).',
+      querystring: { type: 'object', additionalProperties: false, properties: { unitCode, status: { type: 'string', enum: [...ACCOUNT_STATUSES] }, citizenId, ...listQuery } },
+    },
+  }, async (request) => {
+    const me = request.account!;
+    const { unitCode: unit, status, citizenId: wanted, limit } = request.query;
+    if (unit && !(await app.mayActFor(me, unit))) throw forbidden(`You do not administer ${unit} or a unit above it.`);
+    if (wanted && !isValidCitizenId(wanted)) throw invalid('citizenId', 'citizenId has a wrong check digit');
+    const after = decodeCursor<{ username: string }>(request.query.cursor);
+    if (request.query.cursor && !after) throw invalid('cursor', 'cursor is not one this API returned');
+    const rows = await db.select().from(accounts).where(and(
+      me.central ? undefined : sql`${accounts.unitCode} in ${subtreeSql(me.adminUnits)}`,
+      unit ? sql`${accounts.unitCode} in ${subtreeSql([unit])}` : undefined,
+      status ? eq(accounts.status, status) : undefined,
+      wanted ? eq(accounts.citizenIdHash, cipher.lookupHash(wanted)) : undefined,
+      after ? gt(accounts.username, after.username) : undefined,
+    )).orderBy(asc(accounts.username)).limit(limit + 1);
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((a) => ({
+        id: a.id, username: a.username, status: a.status, unitCode: a.unitCode, firstNameTh: a.firstNameTh, lastNameTh: a.lastNameTh,
+        email: a.email, position: a.position, citizenId: a.citizenIdEnc ? maskCitizenId(cipher.decrypt(a.citizenIdEnc)) : null,
+      })),
+      nextCursor: rows.length > limit ? encodeCursor({ username: page[page.length - 1]!.username }) : null,
+    };
   });
 
   app.get<{ Params: { id: string } }>('/accounts/:id', {

@@ -91,6 +91,24 @@ describe('accounts', () => {
   });
 });
 
+describe('listing accounts', () => {
+  it('lists the accounts of an admin\'s units, filters, pages, and finds a person by citizen ID', async () => {
+    const page = await h.request('GET', `/api/v1/accounts?unitCode=${tree.laoA}&limit=1`, { token: districtAdmin.token });
+    expect(page.status).toBe(200);
+    expect(page.body.items).toHaveLength(1);
+    const rest = await h.request('GET', `/api/v1/accounts?unitCode=${tree.laoA}&limit=200&cursor=${page.body.nextCursor}`, { token: districtAdmin.token });
+    const usernames = [...page.body.items, ...rest.body.items].map((a: { username: string }) => a.username);
+    expect(usernames).toEqual(expect.arrayContaining([laoAdmin.username, staff.username]));
+    expect(usernames).not.toContain(siblingStaff.username);
+    const found = await h.request('GET', `/api/v1/accounts?citizenId=${staff.citizenId}`, { token: laoAdmin.token });
+    expect(found.body.items).toEqual([expect.objectContaining({ id: staff.id, citizenId: `*********${staff.citizenId.slice(-4)}` })]);
+    expect((await h.request('GET', `/api/v1/accounts?citizenId=${siblingStaff.citizenId}`, { token: laoAdmin.token })).body.items).toEqual([]);
+    expect((await h.request('GET', `/api/v1/accounts?unitCode=${tree.laoB}`, { token: laoAdmin.token })).status).toBe(403);
+    expect((await h.request('GET', '/api/v1/accounts?status=frozen', { token: laoAdmin.token })).status).toBe(400);
+    expect((await h.request('GET', '/api/v1/accounts', { token: staff.token })).status).toBe(403);
+  });
+});
+
 describe('sign-in', () => {
   it('throttles attempts per username with 429', async () => {
     const target = await h.createAccount(tree.laoA); // its login used one attempt
