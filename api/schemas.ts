@@ -1,5 +1,6 @@
 // JSON schemas shared by several routes.
 import { PASSWORD_RULE } from '../lib/passwords.ts';
+import { invalid } from './problem.ts';
 
 export const uuidParam = (name: string) => ({
   type: 'object', required: [name], properties: { [name]: { type: 'string', format: 'uuid' } },
@@ -27,12 +28,20 @@ export const listQuery = {
 } as const;
 
 /** Opaque cursors for keyset pagination. */
-export const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-export function decodeCursor<T>(cursor: string | undefined): T | undefined {
+const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** Where a list resumes: the cursor a previous page gave, or a 400 for one this API never made. */
+export function readCursor<T>(cursor: string | undefined): T | undefined {
   if (!cursor) return undefined;
   try {
     return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as T;
   } catch {
-    return undefined;
+    throw invalid('cursor', 'cursor is not one this API returned');
   }
+}
+
+/** A page of `limit` items from rows fetched with `limit + 1`, and the cursor after its last row. */
+export function toPage<R, I>(rows: R[], limit: number, item: (row: R) => I, cursorOf: (last: R) => unknown): { items: I[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  return { items: page.map(item), nextCursor: rows.length > limit ? encodeCursor(cursorOf(page[page.length - 1]!)) : null };
 }

@@ -8,8 +8,8 @@ import { applyReviewOutcome } from '../../db/reviews.ts';
 import { accessReviewItems, accessReviews, accounts } from '../../db/schema.ts';
 import { accessReviewWorkflowId, reviewDecisionsChanged } from '../../workflows/access-review.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
-import { conflict, forbidden, invalid, notFound, Problem } from '../problem.ts';
-import { decodeCursor, encodeCursor, listQuery, unitCode, uuidParam } from '../schemas.ts';
+import { conflict, forbidden, notFound, Problem } from '../problem.ts';
+import { listQuery, readCursor, toPage, unitCode, uuidParam } from '../schemas.ts';
 
 interface DecisionsBody { decisions: { itemId: string; decision: 'keep' | 'revoke'; justification?: string }[] }
 
@@ -58,8 +58,7 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
     const review = await findReview(request.params.id);
     const { unitCode: unit, decided, limit } = request.query;
     if (unit && !(await app.mayActFor(me, unit))) throw forbidden(`You do not administer ${unit} or a unit above it.`);
-    const after = decodeCursor<{ id: string }>(request.query.cursor);
-    if (request.query.cursor && !after) throw invalid('cursor', 'cursor is not one this API returned');
+    const after = readCursor<{ id: string }>(request.query.cursor);
     const rows = await db.select({ item: accessReviewItems, username: accounts.username }).from(accessReviewItems)
       .innerJoin(accounts, eq(accounts.id, accessReviewItems.accountId))
       .where(and(
@@ -68,15 +67,11 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
         decided === undefined ? undefined : decided ? isNotNull(accessReviewItems.decision) : isNull(accessReviewItems.decision),
         after ? gt(accessReviewItems.id, after.id) : undefined,
       )).orderBy(asc(accessReviewItems.id)).limit(limit + 1);
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map(({ item, username }) => ({
-        id: item.id, accountId: item.accountId, username, system: item.systemCode, role: item.role, unitCode: item.unitCode,
-        reviewerUnitCode: item.reviewerUnitCode, decision: item.decision, decidedBy: item.decidedBy, decidedAt: item.decidedAt?.toISOString() ?? null,
-        justification: item.justification, autoApplied: item.autoApplied,
-      })),
-      nextCursor: rows.length > limit ? encodeCursor({ id: page[page.length - 1]!.item.id }) : null,
-    };
+    return toPage(rows, limit, ({ item, username }) => ({
+      id: item.id, accountId: item.accountId, username, system: item.systemCode, role: item.role, unitCode: item.unitCode,
+      reviewerUnitCode: item.reviewerUnitCode, decision: item.decision, decidedBy: item.decidedBy, decidedAt: item.decidedAt?.toISOString() ?? null,
+      justification: item.justification, autoApplied: item.autoApplied,
+    }), (last) => ({ id: last.item.id }));
   });
 
   app.post<{ Params: { id: string }; Body: DecisionsBody }>('/access-reviews/:id/decisions', {

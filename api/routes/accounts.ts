@@ -11,7 +11,7 @@ import { isValidCitizenId, maskCitizenId } from '../../lib/citizen-id.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
 import { badRequest, conflict, forbidden, invalid, notFound, type FieldError } from '../problem.ts';
-import { citizenId, decodeCursor, email, encodeCursor, listQuery, password, systemCode, thaiName, unitCode, username, uuidParam } from '../schemas.ts';
+import { citizenId, email, listQuery, password, readCursor, systemCode, thaiName, toPage, unitCode, username, uuidParam } from '../schemas.ts';
 
 interface CreateAccountBody {
   username: string; password: string; citizenId: string; firstNameTh: string; lastNameTh: string; email: string; unitCode: string;
@@ -76,8 +76,7 @@ export default async function accountRoutes(app: FastifyInstance) {
     const { unitCode: unit, status, citizenId: wanted, limit } = request.query;
     if (unit && !(await app.mayActFor(me, unit))) throw forbidden(`You do not administer ${unit} or a unit above it.`);
     if (wanted && !isValidCitizenId(wanted)) throw invalid('citizenId', 'citizenId has a wrong check digit');
-    const after = decodeCursor<{ username: string }>(request.query.cursor);
-    if (request.query.cursor && !after) throw invalid('cursor', 'cursor is not one this API returned');
+    const after = readCursor<{ username: string }>(request.query.cursor);
     const rows = await db.select().from(accounts).where(and(
       me.central ? undefined : sql`${accounts.unitCode} in ${subtreeSql(me.adminUnits)}`,
       unit ? sql`${accounts.unitCode} in ${subtreeSql([unit])}` : undefined,
@@ -85,14 +84,10 @@ export default async function accountRoutes(app: FastifyInstance) {
       wanted ? eq(accounts.citizenIdHash, cipher.lookupHash(wanted)) : undefined,
       after ? gt(accounts.username, after.username) : undefined,
     )).orderBy(asc(accounts.username)).limit(limit + 1);
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map((a) => ({
-        id: a.id, username: a.username, status: a.status, unitCode: a.unitCode, firstNameTh: a.firstNameTh, lastNameTh: a.lastNameTh,
-        email: a.email, position: a.position, citizenId: a.citizenIdEnc ? maskCitizenId(cipher.decrypt(a.citizenIdEnc)) : null,
-      })),
-      nextCursor: rows.length > limit ? encodeCursor({ username: page[page.length - 1]!.username }) : null,
-    };
+    return toPage(rows, limit, (a) => ({
+      id: a.id, username: a.username, status: a.status, unitCode: a.unitCode, firstNameTh: a.firstNameTh, lastNameTh: a.lastNameTh,
+      email: a.email, position: a.position, citizenId: a.citizenIdEnc ? maskCitizenId(cipher.decrypt(a.citizenIdEnc)) : null,
+    }), (last) => ({ username: last.username }));
   });
 
   app.get<{ Params: { id: string } }>('/accounts/:id', {

@@ -3,8 +3,8 @@ import { and, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { subtreeSql } from '../../db/org-tree.ts';
 import { auditEvents } from '../../db/schema.ts';
-import { forbidden, invalid } from '../problem.ts';
-import { decodeCursor, encodeCursor, listQuery, unitCode } from '../schemas.ts';
+import { forbidden } from '../problem.ts';
+import { listQuery, readCursor, toPage, unitCode } from '../schemas.ts';
 
 interface AuditQuery { unitCode?: string; accountId?: string; since?: string; limit: number; cursor?: string }
 
@@ -25,8 +25,7 @@ export default async function auditRoutes(app: FastifyInstance) {
     const me = request.account!;
     const { unitCode: unit, accountId, since, limit } = request.query;
     if (unit && !(await app.mayActFor(me, unit))) throw forbidden(`You do not administer ${unit} or a unit above it.`);
-    const before = decodeCursor<{ id: number }>(request.query.cursor);
-    if (request.query.cursor && !before) throw invalid('cursor', 'cursor is not one this API returned');
+    const before = readCursor<{ id: number }>(request.query.cursor);
     const rows = await db.select().from(auditEvents).where(and(
       me.central ? undefined : sql`${auditEvents.unitCode} in ${subtreeSql(me.adminUnits)}`,
       unit ? sql`${auditEvents.unitCode} in ${subtreeSql([unit])}` : undefined,
@@ -34,13 +33,9 @@ export default async function auditRoutes(app: FastifyInstance) {
       since ? gte(auditEvents.at, new Date(since)) : undefined,
       before ? lt(auditEvents.id, before.id) : undefined,
     )).orderBy(desc(auditEvents.id)).limit(limit + 1);
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map((e) => ({
-        id: e.id, at: e.at.toISOString(), actor: e.actor, actorAccountId: e.actorAccountId, action: e.action,
-        subjectType: e.subjectType, subjectId: e.subjectId, unitCode: e.unitCode, reason: e.reason, before: e.before, after: e.after, hash: e.hash,
-      })),
-      nextCursor: rows.length > limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null,
-    };
+    return toPage(rows, limit, (e) => ({
+      id: e.id, at: e.at.toISOString(), actor: e.actor, actorAccountId: e.actorAccountId, action: e.action,
+      subjectType: e.subjectType, subjectId: e.subjectId, unitCode: e.unitCode, reason: e.reason, before: e.before, after: e.after, hash: e.hash,
+    }), (last) => ({ id: last.id }));
   });
 }

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { findActingUnit, subtreeSql } from '../../db/org-tree.ts';
 import { accounts, orgUnits, unitAdmins, UNIT_KINDS } from '../../db/schema.ts';
 import { forbidden, notFound } from '../problem.ts';
-import { decodeCursor, encodeCursor, listQuery, unitCode } from '../schemas.ts';
+import { listQuery, readCursor, toPage, unitCode } from '../schemas.ts';
 
 export default async function complianceRoutes(app: FastifyInstance) {
   const { db } = app.deps;
@@ -47,13 +47,9 @@ export default async function complianceRoutes(app: FastifyInstance) {
     };
     const gaps = units.filter((u) => !staffed.has(u.code)).sort((a, b) => (a.code < b.code ? -1 : 1));
     const counts = Object.fromEntries(UNIT_KINDS.map((k) => [k, gaps.filter((u) => u.kind === k).length]).filter(([, n]) => n));
-    const after = decodeCursor<{ code: string }>(request.query.cursor);
+    const after = readCursor<{ code: string }>(request.query.cursor);
     const rest = after ? gaps.filter((u) => u.code > after.code) : gaps;
-    const page = rest.slice(0, limit);
-    return {
-      under: under ?? null, total: gaps.length, counts,
-      items: await Promise.all(page.map(async (u) => ({ ...u, coveredBy: await coveredBy(u.code) }))),
-      nextCursor: rest.length > limit ? encodeCursor({ code: page[page.length - 1]!.code }) : null,
-    };
+    const withCover = await Promise.all(rest.slice(0, limit + 1).map(async (u) => ({ ...u, coveredBy: await coveredBy(u.code) })));
+    return { under: under ?? null, total: gaps.length, counts, ...toPage(withCover, limit, (u) => u, (last) => ({ code: last.code })) };
   });
 }

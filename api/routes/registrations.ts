@@ -27,7 +27,7 @@ import { badRequest, conflict, forbidden, invalid, notFound, unauthorized, unava
 import { throttle } from '../throttle.ts';
 import { readUpload, validator, type UploadedFile } from '../uploads.ts';
 import {
-  accessList, citizenId, decodeCursor, email, encodeCursor, listQuery, password, thaiName, unitCode, username, uuidParam,
+  accessList, citizenId, email, listQuery, password, readCursor, thaiName, toPage, unitCode, username, uuidParam,
 } from '../schemas.ts';
 
 const DOCUMENT_TYPES = ['application/pdf', 'image/jpeg', 'image/png'] as const;
@@ -262,24 +262,18 @@ export default async function registrationRoutes(app: FastifyInstance) {
     const me = request.account!;
     const { status, unitCode: unitFilter, limit } = request.query;
     if (unitFilter && !(await app.mayActFor(me, unitFilter))) throw forbidden(`You do not administer ${unitFilter} or a unit above it.`);
-    const after = decodeCursor<{ t: string; id: string }>(request.query.cursor);
-    if (request.query.cursor && !after) throw invalid('cursor', 'cursor is not one this API returned');
+    const after = readCursor<{ t: string; id: string }>(request.query.cursor);
     const rows = await db.select().from(registrations).where(and(
       status ? eq(registrations.status, status) : inArray(registrations.status, [...OPEN_REGISTRATION_STATUSES]),
       me.central ? undefined : sql`${registrations.actingUnitCode} in ${subtreeSql(me.adminUnits)}`,
       unitFilter ? sql`${registrations.unitCode} in ${subtreeSql([unitFilter])}` : undefined,
       after ? or(gt(registrations.submittedAt, new Date(after.t)), and(eq(registrations.submittedAt, new Date(after.t)), gt(registrations.id, after.id))) : undefined,
     )).orderBy(asc(registrations.submittedAt), asc(registrations.id)).limit(limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((r) => ({
-        id: r.id, status: r.status, unitCode: r.unitCode, actingUnitCode: r.actingUnitCode, submittedAt: r.submittedAt.toISOString(),
-        decidedAt: r.decidedAt?.toISOString() ?? null, firstNameTh: r.firstNameTh, lastNameTh: r.lastNameTh, position: r.position,
-        username: r.username, requestedAccess: r.requestedAccess,
-      })),
-      nextCursor: rows.length > limit && last ? encodeCursor({ t: last.submittedAt.toISOString(), id: last.id }) : null,
-    };
+    return toPage(rows, limit, (r) => ({
+      id: r.id, status: r.status, unitCode: r.unitCode, actingUnitCode: r.actingUnitCode, submittedAt: r.submittedAt.toISOString(),
+      decidedAt: r.decidedAt?.toISOString() ?? null, firstNameTh: r.firstNameTh, lastNameTh: r.lastNameTh, position: r.position,
+      username: r.username, requestedAccess: r.requestedAccess,
+    }), (last) => ({ t: last.submittedAt.toISOString(), id: last.id }));
   });
 
   app.post<{ Params: { id: string }; Body: { decision: RegistrationDecision['decision']; reason?: string; access?: RequestedAccess[] } }>('/registrations/:id/decision', {

@@ -105,6 +105,9 @@ describe('listing accounts', () => {
     expect((await h.request('GET', `/api/v1/accounts?citizenId=${siblingStaff.citizenId}`, { token: laoAdmin.token })).body.items).toEqual([]);
     expect((await h.request('GET', `/api/v1/accounts?unitCode=${tree.laoB}`, { token: laoAdmin.token })).status).toBe(403);
     expect((await h.request('GET', '/api/v1/accounts?status=frozen', { token: laoAdmin.token })).status).toBe(400);
+    const badCursor = await h.request('GET', '/api/v1/accounts?cursor=not-a-cursor', { token: laoAdmin.token });
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.body.errors[0].path).toBe('cursor');
     expect((await h.request('GET', '/api/v1/accounts', { token: staff.token })).status).toBe(403);
   });
 });
