@@ -10,7 +10,7 @@ const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
 const addFormats = addFormatsModule as unknown as { default: (a: Ajv) => Ajv };
 addFormats.default(ajv);
 
-export function ajvFieldErrors(errors: ErrorObject[] | null | undefined, root = 'data'): FieldError[] {
+function ajvFieldErrors(errors: ErrorObject[] | null | undefined, root = 'data'): FieldError[] {
   return (errors ?? []).map((e) => {
     const params = e.params as { missingProperty?: string; additionalProperty?: string };
     const name = params.missingProperty ?? params.additionalProperty;
@@ -20,14 +20,18 @@ export function ajvFieldErrors(errors: ErrorObject[] | null | undefined, root = 
   });
 }
 
+/** Checks a value against `schema` (compiled once): the problems, under `root`, or none. */
+export function checker(schema: object): (value: unknown, root?: string) => FieldError[] {
+  const validate = ajv.compile(schema);
+  return (value, root = 'data') => (validate(value) ? [] : ajvFieldErrors(validate.errors, root));
+}
+
 /** Validates `value` against `schema` (compiled once), or throws a 400 listing every problem. */
 export function validator<T>(schema: object): (value: unknown) => T {
-  const validate = ajv.compile(schema);
+  const check = checker(schema);
   return (value) => {
-    if (!validate(value)) {
-      const errors = ajvFieldErrors(validate.errors);
-      throw badRequest(errors.map((e) => e.message).join('; '), errors);
-    }
+    const errors = check(value);
+    if (errors.length > 0) throw badRequest(errors.map((e) => e.message).join('; '), errors);
     return value as T;
   };
 }

@@ -7,12 +7,11 @@ import { createMailTransport, type MailTransport } from '../activities/mail.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { writeAudit } from '../db/audit.ts';
 import { accounts, mailOutbox, OPEN_REGISTRATION_STATUSES, personnelEvents, registrations } from '../db/schema.ts';
-import { person, personnelEventReceived, personWorkflowId } from '../workflows/personnel.ts';
-import { startRegistrationWorkflow } from '../api/routes/registrations.ts';
 import type { Config } from './config.ts';
 import { createCipher, loadMasterKey, randomSecret, type PersonalDataCipher } from './crypto.ts';
 import { createDocumentStore, type DocumentStore } from './document-store.ts';
 import { hashPassword } from './passwords.ts';
+import { handToPersonWorkflow, startRegistrationWorkflow } from './workflow-client.ts';
 
 export interface Resources {
   database: Database;
@@ -75,11 +74,7 @@ export async function resumeScheduledPersonnelEvents(resources: Resources, clien
   const scheduled = await db.select({ eventId: personnelEvents.eventId, type: personnelEvents.type, effectiveDate: personnelEvents.effectiveDate, hash: personnelEvents.citizenIdHash })
     .from(personnelEvents).where(eq(personnelEvents.status, 'scheduled'));
   for (const e of scheduled) {
-    await client.workflow.signalWithStart(person, {
-      workflowId: personWorkflowId(e.hash), taskQueue: config.taskQueue,
-      args: [{ personKey: e.hash.slice(0, 40), pending: [], idleMs: config.personIdleMs, reviewTimers: { role_change: config.roleChangeReview, transfer: config.transferReview } }],
-      signal: personnelEventReceived, signalArgs: [{ eventId: e.eventId, type: e.type, effectiveDate: e.effectiveDate }],
-    });
+    await handToPersonWorkflow(client, config, e.hash, { eventId: e.eventId, type: e.type, effectiveDate: e.effectiveDate });
   }
   return scheduled.length;
 }

@@ -9,7 +9,7 @@ import {
 import type { AppointmentActivities, AppointmentMail, AppointmentStep } from '../activities/appointment.ts';
 import type { OrgTreeActivities } from '../activities/org-tree.ts';
 import type { AppointmentStatus } from '../db/schema.ts';
-import { DecisionClock, type DecisionTimers } from './decision-clock.ts';
+import { DecisionClock, NOT_AWAITING, type DecisionTimers } from './decision-clock.ts';
 
 export interface AppointmentTimers extends DecisionTimers {
   /** How long before the term ends the appointee and the approvers are reminded. */
@@ -35,7 +35,6 @@ export const revokeAppointment = defineUpdate<AppointmentState, [{ actorAccountI
 export const appointmentState = defineQuery<AppointmentState>('appointmentState');
 
 export const appointmentWorkflowId = (appointmentId: string) => `appointment-${appointmentId}`;
-export const NOT_AWAITING = 'NotAwaitingDecision';
 
 /** The role ends at 00:00 Asia/Bangkok (UTC+7, no daylight saving) of the day after the term's last day. */
 export function termEndsAt(termEnd: string): number {

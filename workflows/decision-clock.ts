@@ -1,6 +1,9 @@
 // The clock every "waiting for an admin" step keeps: a reminder every so often, escalation to the
 // parent unit after a while at one unit, expiry at the end. Deterministic: it reads workflow time.
 
+/** The failure type of an Update refused because the process no longer awaits it (the API answers 409). */
+export const NOT_AWAITING = 'NotAwaitingDecision';
+
 export interface DecisionTimers {
   remindAfterMs: number;
   escalateAfterMs: number;

@@ -12,7 +12,7 @@ import type { OrgTreeActivities } from '../activities/org-tree.ts';
 import type { AdminMail, ApplicantMail, RegistrationActivities, RegistrationStep } from '../activities/registration.ts';
 import type { RegistrationTimers } from '../lib/config.ts';
 import type { RegistrationStatus, RequestedAccess } from '../db/schema.ts';
-import { DecisionClock } from './decision-clock.ts';
+import { DecisionClock, NOT_AWAITING } from './decision-clock.ts';
 import { registrationActingUnitKey, registrationStatusKey } from './search-attributes.ts';
 
 
@@ -41,7 +41,6 @@ export const provideRegistrationInfo = defineUpdate<RegistrationState, [{ noteId
 export const withdrawRegistration = defineUpdate<RegistrationState, []>('withdrawRegistration');
 export const registrationState = defineQuery<RegistrationState>('registrationState');
 
-export const NOT_AWAITING = 'NotAwaitingDecision';
 
 /** One workflow per request, named after it. */
 export const registrationWorkflowId = (registrationId: string) => `registration-${registrationId}`;

@@ -1,8 +1,7 @@
 // SSO admin appointments (หนังสือมอบหมาย): a unit uploads the letter naming its admin; the admins one
 // level up approve. Decisions and revocations are Updates to the appointment's workflow.
 import { randomUUID } from 'node:crypto';
-import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/common';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { asc, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { writeAudit } from '../../db/audit.ts';
@@ -11,12 +10,13 @@ import { isUniqueViolation } from '../../db/identity.ts';
 import { findActingUnit, wouldLeaveCentralWithoutAdmin } from '../../db/org-tree.ts';
 import { accounts, adminAppointments, appointmentEvents, notes, orgUnits } from '../../db/schema.ts';
 import {
-  appointment, appointmentWorkflowId, decideAppointment, NOT_AWAITING, revokeAppointment, type AppointmentDecision,
+  appointment, appointmentWorkflowId, decideAppointment, revokeAppointment, type AppointmentDecision,
 } from '../../workflows/appointment.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
 import { conflict, forbidden, invalid, notFound, unavailable } from '../problem.ts';
 import { unitCode, uuidParam } from '../schemas.ts';
 import { readUpload, validator } from '../uploads.ts';
+import { updateWorkflow } from '../workflow-updates.ts';
 
 interface AppointmentData { accountId: string; termEnd?: string }
 const readAppointment = validator<AppointmentData>({
@@ -36,20 +36,6 @@ export default async function appointmentRoutes(app: FastifyInstance) {
     const [row] = await db.select().from(adminAppointments).where(eq(adminAppointments.id, id));
     if (!row) throw notFound('There is no such appointment.');
     return row;
-  }
-
-  async function message<T>(send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) {
-        const type = (error.cause as { type?: string } | undefined)?.type;
-        throw conflict(type === NOT_AWAITING ? `The appointment no longer awaits this: ${(error.cause as Error).message}.` : (error.cause as Error | undefined)?.message ?? 'refused');
-      }
-      if (error instanceof WorkflowNotFoundError) throw conflict('The appointment is closed.');
-      app.log.error({ err: error }, 'cannot reach the appointment workflow');
-      throw unavailable('The workflow service is not reachable; try again shortly.');
-    }
   }
 
   async function view(row: AppointmentRow) {
@@ -172,7 +158,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
     if (noteId) await db.insert(notes).values({ id: noteId, text: reason!.trim() });
     const payload: AppointmentDecision = { decision, actorAccountId: me.id, noteId };
     try {
-      const state = await message(() => temporal.workflow.getHandle(appointmentWorkflowId(row.id)).executeUpdate(decideAppointment, { args: [payload] }));
+      const state = await updateWorkflow(request.log, 'appointment', () => temporal.workflow.getHandle(appointmentWorkflowId(row.id)).executeUpdate(decideAppointment, { args: [payload] }));
       return { status: state.status };
     } catch (error) {
       if (noteId) await db.delete(notes).where(eq(notes.id, noteId));
@@ -201,7 +187,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
     const noteId = randomUUID();
     await db.insert(notes).values({ id: noteId, text: request.body.reason.trim() });
     try {
-      const state = await message(() => temporal.workflow.getHandle(appointmentWorkflowId(row.id))
+      const state = await updateWorkflow(request.log, 'appointment', () => temporal.workflow.getHandle(appointmentWorkflowId(row.id))
         .executeUpdate(revokeAppointment, { args: [{ actorAccountId: me.id, noteId }] }));
       return { status: state.status };
     } catch (error) {

@@ -11,12 +11,10 @@ import { accounts, orgUnits, PERSONNEL_EVENT_TYPES, personnelEvents, type Person
 import { isValidCitizenId } from '../../lib/citizen-id.ts';
 import type { Config } from '../../lib/config.ts';
 import type { PersonalDataCipher } from '../../lib/crypto.ts';
-import { person, personnelEventReceived, personWorkflowId } from '../../workflows/personnel.ts';
+import { handToPersonWorkflow } from '../../lib/workflow-client.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
 import { badRequest, forbidden, notFound, Problem, unauthorized, unavailable, type FieldError } from '../problem.ts';
-import { ajvFieldErrors, validator } from '../uploads.ts';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { checker, validator } from '../uploads.ts';
 
 declare module 'fastify' {
   interface FastifyRequest { rawBody?: Buffer }
@@ -41,9 +39,7 @@ const eventSchema = {
     note: { type: 'string', maxLength: 2000 },
   },
 } as const;
-const ajv = new Ajv({ allErrors: true, strict: false });
-(addFormatsModule as unknown as { default: (a: Ajv) => Ajv }).default(ajv);
-const checkEvent = ajv.compile(eventSchema);
+const checkEvent = checker(eventSchema);
 const readBatch = validator<{ events: unknown[] }>({
   type: 'object', required: ['events'], additionalProperties: false,
   properties: { events: { type: 'array', minItems: 1, maxItems: 1000 } },
@@ -63,9 +59,8 @@ export async function receivePersonnelEvents(
   const knownUnits = new Set(unitCodes.length === 0 ? [] : (await db.select({ code: orgUnits.code }).from(orgUnits).where(inArray(orgUnits.code, unitCodes))).map((u) => u.code));
   for (const [index, raw] of events.entries()) {
     const eventId = typeof (raw as { eventId?: unknown })?.eventId === 'string' ? (raw as { eventId: string }).eventId : null;
-    const errors: FieldError[] = [];
-    if (!checkEvent(raw)) errors.push(...ajvFieldErrors(checkEvent.errors, `events.${index}`));
-    else {
+    const errors: FieldError[] = checkEvent(raw, `events.${index}`);
+    if (errors.length === 0) {
       const e = raw as PersonnelEventInput;
       if (!isValidCitizenId(e.citizenId)) errors.push({ path: `events.${index}.citizenId`, message: 'citizenId is not a valid Thai citizen ID (check digit)' });
       if (e.type === 'transfer' && !e.toUnitCode) errors.push({ path: `events.${index}.toUnitCode`, message: 'a transfer needs toUnitCode' });
@@ -92,11 +87,7 @@ export async function receivePersonnelEvents(
   const duplicates = valid.length - fresh.length;
   const notified = await Promise.allSettled(chunked(fresh, 50).map(async (chunk) => {
     for (const v of chunk) {
-      await temporal.workflow.signalWithStart(person, {
-        workflowId: personWorkflowId(v.hash), taskQueue: config.taskQueue,
-        args: [{ personKey: v.hash.slice(0, 40), pending: [], idleMs: config.personIdleMs, reviewTimers: { role_change: config.roleChangeReview, transfer: config.transferReview } }],
-        signal: personnelEventReceived, signalArgs: [{ eventId: v.e.eventId, type: v.e.type, effectiveDate: v.e.effectiveDate }],
-      });
+      await handToPersonWorkflow(temporal, config, v.hash, { eventId: v.e.eventId, type: v.e.type, effectiveDate: v.e.effectiveDate });
       (v as { sent?: boolean }).sent = true;
     }
   }));

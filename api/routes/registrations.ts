@@ -1,8 +1,6 @@
 // Registration requests (คำขอลงทะเบียนผู้ใช้งาน): the applicant submits and follows with a tracking
 // code; the SSO admins who may act decide. Decisions are Updates to the request's workflow.
 import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/common';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { writeAudit } from '../../db/audit.ts';
@@ -17,15 +15,16 @@ import { enqueueMail, renderMail } from '../../activities/mail.ts';
 import { isValidCitizenId, maskCitizenId } from '../../lib/citizen-id.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
 import { hashPassword } from '../../lib/passwords.ts';
+import { startRegistrationWorkflow } from '../../lib/workflow-client.ts';
 import {
-  decideRegistration, NOT_AWAITING, provideRegistrationInfo, registration, registrationWorkflowId, withdrawRegistration,
-  type RegistrationDecision, type RegistrationInput, type RegistrationState,
+  decideRegistration, provideRegistrationInfo, registrationWorkflowId, withdrawRegistration,
+  type RegistrationDecision, type RegistrationState,
 } from '../../workflows/registration.ts';
-import { registrationActingUnitKey, registrationStatusKey } from '../../workflows/search-attributes.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
 import { badRequest, conflict, forbidden, invalid, notFound, unauthorized, unavailable, type FieldError } from '../problem.ts';
 import { throttle } from '../throttle.ts';
 import { readUpload, validator, type UploadedFile } from '../uploads.ts';
+import { updateWorkflow } from '../workflow-updates.ts';
 import {
   accessList, citizenId, email, listQuery, password, readCursor, thaiName, toPage, unitCode, username, uuidParam,
 } from '../schemas.ts';
@@ -109,26 +108,6 @@ export default async function registrationRoutes(app: FastifyInstance) {
 
   async function storeDocuments(files: UploadedFile[]) {
     return Promise.all(files.map(async (f) => ({ sha256: await documentStore.put(f.content), mediaType: f.mediaType, size: f.content.length, fileName: f.fileName })));
-  }
-
-  /** Sends an Update to the request's workflow; what it no longer awaits is a 409. */
-  async function message<T>(id: string, send: (client: Client) => Promise<T>): Promise<T> {
-    try {
-      return await send(temporal);
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) {
-        const type = (error.cause as { type?: string } | undefined)?.type;
-        const detail = (error.cause as Error | undefined)?.message ?? 'refused';
-        if (type === NOT_AWAITING) throw conflict(`The request no longer awaits this: ${detail}.`);
-        if (type === 'AccountExists') throw conflict(`Cannot approve: ${detail}.`);
-        throw conflict(detail);
-      }
-      if (error instanceof WorkflowNotFoundError || (error as { name?: string }).name === 'WorkflowNotFoundError') {
-        throw conflict('The request is closed.');
-      }
-      app.log.error({ err: error, registrationId: id }, 'cannot reach the registration workflow');
-      throw unavailable('The workflow service is not reachable; try again shortly.');
-    }
   }
 
   async function historyOf(row: RegistrationRow) {
@@ -306,7 +285,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
       ? { decision, actorAccountId: me.id, noteId, access: access ?? null }
       : { decision, actorAccountId: me.id, noteId: noteId! };
     try {
-      const state = await message(row.id, (client) => client.workflow.getHandle(registrationWorkflowId(row.id))
+      const state = await updateWorkflow(request.log, 'request', () => temporal.workflow.getHandle(registrationWorkflowId(row.id))
         .executeUpdate(decideRegistration, { args: [payload] }));
       return { status: state.status };
     } catch (error) {
@@ -337,7 +316,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
       if (Object.keys(change).length > 0) await tx.update(registrations).set(change).where(eq(registrations.id, row.id));
       if (stored.length > 0) await tx.insert(documents).values(stored.map((d) => ({ ...d, registrationId: row.id })));
     });
-    const state: RegistrationState = await message(row.id, (client) => client.workflow.getHandle(registrationWorkflowId(row.id))
+    const state: RegistrationState = await updateWorkflow(request.log, 'request', () => temporal.workflow.getHandle(registrationWorkflowId(row.id))
       .executeUpdate(provideRegistrationInfo, { args: [{ noteId }] }));
     return reply.status(202).send({ id: row.id, status: state.status });
   });
@@ -347,24 +326,8 @@ export default async function registrationRoutes(app: FastifyInstance) {
   }, async (request) => {
     const row = await findRegistration(request.params.id);
     await requireApplicant(request, row);
-    const state = await message(row.id, (client) => client.workflow.getHandle(registrationWorkflowId(row.id))
+    const state = await updateWorkflow(request.log, 'request', () => temporal.workflow.getHandle(registrationWorkflowId(row.id))
       .executeUpdate(withdrawRegistration, { args: [] }));
     return { id: row.id, status: state.status };
   });
 }
-
-/** Starts (or finds, when it runs already) the workflow of a request. */
-export async function startRegistrationWorkflow(client: Client, taskQueue: string, input: RegistrationInput): Promise<void> {
-  await client.workflow.start(registration, {
-    taskQueue,
-    workflowId: registrationWorkflowId(input.registrationId),
-    args: [input],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    typedSearchAttributes: [
-      { key: registrationStatusKey, value: 'pending_approval' },
-      { key: registrationActingUnitKey, value: input.actingUnitCode },
-    ],
-  });
-}
-
