@@ -7,8 +7,10 @@ import type { Db } from '../db/client.ts';
 import { actorOf, writeAudit, writeAuditBatch } from '../db/audit.ts';
 import { rowsOf, subtreeSql } from '../db/org-tree.ts';
 import {
-  accessReviewItems, accessReviews, accounts, authTokens, entitlements, orgUnits, unitAdmins,
+  accessReviewItems, accessReviews, accounts, entitlements, oidcPayloads, orgUnits, unitAdmins,
 } from '../db/schema.ts';
+import { endSignIns } from '../db/sso-sessions.ts';
+import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
 import type { ActivityDeps } from './index.ts';
 import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
 
@@ -50,7 +52,7 @@ async function assignReviewers(db: Db, reviewId: string, column: 'unit_code' | '
   }
 }
 
-export function createCampaignActivities({ db, config, mail }: ActivityDeps) {
+export function createCampaignActivities({ db, config, mail, logoutSigner }: ActivityDeps) {
   return {
     /**
      * One item per active right in scope, each with its reviewer unit: the unit holding it (or the
@@ -177,8 +179,11 @@ export function createCampaignActivities({ db, config, mail }: ActivityDeps) {
           const status = review.onNoDecision === 'revoke' ? 'revoked' : 'suspended';
           if (affected.length > 0) {
             await tx.update(entitlements).set({ status, updatedAt: new Date() }).where(inArray(entitlements.id, affected.map((i) => i.entitlementId)));
-            if (review.onNoDecision === 'revoke') {
-              await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(inArray(authTokens.accountId, [...new Set(affected.map((i) => i.accountId))]), isNull(authTokens.revokedAt)));
+            // Their single sign-on at those systems ends; most people have no session open, so look first.
+            const signedIn = await tx.selectDistinct({ accountId: oidcPayloads.accountId }).from(oidcPayloads)
+              .where(inArray(oidcPayloads.accountId, [...new Set(affected.map((i) => i.accountId))]));
+            for (const { accountId } of signedIn) {
+              await endSignIns(tx, accountId!, `review ${review.id}`, [...new Set(affected.filter((i) => i.accountId === accountId).map((i) => i.systemCode))]);
             }
           }
           await tx.update(accessReviewItems).set({ autoApplied: true }).where(inArray(accessReviewItems.id, items.map((i) => i.id)));
@@ -196,7 +201,10 @@ export function createCampaignActivities({ db, config, mail }: ActivityDeps) {
           return false;
         });
         Context.current().heartbeat(applied);
-        if (done) return applied;
+        if (done) {
+          await deliverSsoLogouts(db, logoutSigner);
+          return applied;
+        }
       }
     },
 

@@ -5,10 +5,11 @@ import { writeAudit } from '../db/audit.ts';
 import { activeAdminsOf } from '../db/org-tree.ts';
 import { applyReviewOutcome } from '../db/reviews.ts';
 import { accessReviewItems, accessReviews, accounts, orgUnits } from '../db/schema.ts';
+import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
 import type { ActivityDeps } from './index.ts';
 import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
 
-export function createAccessReviewActivities({ db, config, mail }: ActivityDeps) {
+export function createAccessReviewActivities({ db, config, mail, logoutSigner }: ActivityDeps) {
   const undecided = (reviewId: string) => and(eq(accessReviewItems.reviewId, reviewId), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false));
 
   /** One mail per reviewer (never one per item), to the admins of each unit with undecided items. */
@@ -61,7 +62,7 @@ export function createAccessReviewActivities({ db, config, mail }: ActivityDeps)
 
     /** Closes the review; at the due date the rule settles every undecided item, each audited. */
     async completeReview(input: { reviewId: string; ruleApplied: boolean }): Promise<number> {
-      return db.transaction(async (txRaw) => {
+      const settled = await db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
         const [review] = await tx.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId)).for('update');
         if (!review || review.status !== 'running') return 0;
@@ -72,6 +73,8 @@ export function createAccessReviewActivities({ db, config, mail }: ActivityDeps)
           subjectId: review.id, unitCode: review.scopeUnitCode, after: { ruleApplied: input.ruleApplied, autoApplied: open.length, rule: review.onNoDecision } });
         return open.length;
       });
+      if (settled > 0) await deliverSsoLogouts(db, logoutSigner);
+      return settled;
     },
 
     async mailReviewOutcome(input: { reviewId: string }): Promise<number> {

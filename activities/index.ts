@@ -2,6 +2,7 @@
 import type { Db } from '../db/client.ts';
 import type { Config } from '../lib/config.ts';
 import type { DocumentStore } from '../lib/document-store.ts';
+import type { LogoutSigner } from '../lib/sso/backchannel-logout.ts';
 import type { MailTransport } from './mail.ts';
 import { createCampaignActivities } from './access-review-campaign.ts';
 import { createAccessReviewActivities } from './access-review.ts';
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   config: Config;
   mail: MailTransport;
   documentStore: DocumentStore;
+  /** Signs the back-channel logout notices sent when a person's sign-ins end. */
+  logoutSigner: LogoutSigner;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -8,9 +8,11 @@ import type { Db } from '../db/client.ts';
 import { writeAudit } from '../db/audit.ts';
 import { activeAdminsOf, findActingUnit } from '../db/org-tree.ts';
 import {
-  accessReviewItems, accessReviews, accounts, authTokens, entitlements, mailOutbox, orgUnits, personnelEvents, unitAdmins,
+  accessReviewItems, accessReviews, accounts, entitlements, mailOutbox, orgUnits, personnelEvents, unitAdmins,
   type PersonnelEventType,
 } from '../db/schema.ts';
+import { endSignIns } from '../db/sso-sessions.ts';
+import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
 import type { ActivityDeps } from './index.ts';
 import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
 
@@ -25,7 +27,7 @@ const TYPE_TH: Record<PersonnelEventType, string> = {
   transfer: 'โอนย้าย', role_change: 'เปลี่ยนแปลงหน้าที่',
 };
 
-export function createPersonnelActivities({ db, config, mail }: ActivityDeps) {
+export function createPersonnelActivities({ db, config, mail, logoutSigner }: ActivityDeps) {
   /** Whose admins review a person's rights at `unitCode`: never the person themselves. */
   async function reviewerUnitFor(tx: Db, unitCode: string, subjectId: string): Promise<string> {
     const acting = (await findActingUnit(tx, unitCode, false)) ?? unitCode;
@@ -64,7 +66,9 @@ export function createPersonnelActivities({ db, config, mail }: ActivityDeps) {
 
   return {
     async applyPersonnelEvent(input: { eventId: string }): Promise<AppliedEvent> {
-      return db.transaction(async (txRaw) => {
+      let logoutsQueued = 0;
+      let subjectId: string | undefined;
+      const applied = await db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
         const [ev] = await tx.select().from(personnelEvents).where(eq(personnelEvents.eventId, input.eventId)).for('update');
         if (!ev) throw ApplicationFailure.nonRetryable(`personnel event ${input.eventId} is not stored`, 'PersonnelEventMissing');
@@ -96,11 +100,12 @@ export function createPersonnelActivities({ db, config, mail }: ActivityDeps) {
         if (LEAVING.includes(ev.type)) {
           await setRights(live.map((e) => e.id), 'suspended');
           accountChange.status = 'suspended';
-          await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.accountId, account.id), isNull(authTokens.revokedAt)));
+          logoutsQueued = await endSignIns(tx, account.id, ev.eventId);
           outcome = `account suspended with ${live.length} right(s); every sign-in ended`;
         } else if (ev.type === 'transfer') {
           const atOldUnit = live.filter((e) => e.unitCode === account.unitCode);
           await setRights(atOldUnit.map((e) => e.id), 'suspended');
+          logoutsQueued = await endSignIns(tx, account.id, ev.eventId, [...new Set(atOldUnit.map((e) => e.systemCode))]);
           accountChange.unitCode = ev.toUnitCode!;
           review = await openReview(tx, { accountId: account.id, unitCode: ev.toUnitCode!, cause: ev.eventId, moveTo: ev.toUnitCode!,
             name: `transfer ${ev.eventId}`, expireAfterMs: config.transferReview.expireAfterMs, rights: atOldUnit });
@@ -111,6 +116,7 @@ export function createPersonnelActivities({ db, config, mail }: ActivityDeps) {
         } else {
           const active = rights.filter((e) => e.status === 'active');
           await setRights(active.map((e) => e.id), 'pending_review');
+          logoutsQueued = await endSignIns(tx, account.id, ev.eventId, [...new Set(active.map((e) => e.systemCode))]);
           if (ev.newPosition) accountChange.position = ev.newPosition;
           review = await openReview(tx, { accountId: account.id, unitCode: account.unitCode ?? '', cause: ev.eventId,
             name: `role change ${ev.eventId}`, expireAfterMs: config.roleChangeReview.expireAfterMs, rights: active });
@@ -126,8 +132,14 @@ export function createPersonnelActivities({ db, config, mail }: ActivityDeps) {
           before: { status: account.status, unitCode: account.unitCode, rights: live.map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status })) },
           after: { status: accountChange.status ?? account.status, unitCode: accountChange.unitCode ?? account.unitCode, reviewId: review?.reviewId ?? null },
         });
+        subjectId = account.id;
         return { outcome, review };
       });
+      // The connected systems hear of it now; what fails here the sweeper sends again.
+      if (logoutsQueued > 0) {
+        await deliverSsoLogouts(db, logoutSigner, { accountId: subjectId, timeoutMs: 3000 }).catch(() => 0);
+      }
+      return applied;
     },
 
     /** Sends what applying the event queued, once each. */

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type Provider from 'oidc-provider';
 import type { DestinationStream } from 'pino';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
@@ -11,6 +12,7 @@ import type { Db } from '../db/client.ts';
 import type { Config } from '../lib/config.ts';
 import type { PersonalDataCipher } from '../lib/crypto.ts';
 import type { DocumentStore } from '../lib/document-store.ts';
+import type { SsoSecrets } from '../lib/runtime.ts';
 import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
 import { problemSchema } from './problem.ts';
@@ -27,6 +29,13 @@ import healthRoutes from './routes/health.ts';
 import orgUnitRoutes from './routes/org-units.ts';
 import registrationRoutes from './routes/registrations.ts';
 import systemRoutes from './routes/systems.ts';
+import pageRoutes from './routes/pages.ts';
+import ssoRoutes from './routes/sso.ts';
+import thaiidRoutes from './routes/thaiid.ts';
+import browserSessionPlugin from './plugins/browser-session.ts';
+import { createSsoProvider } from '../lib/sso/provider.ts';
+import { createThaidStandin, type ThaidStandin } from '../lib/sso/thaid-standin.ts';
+import { createThaiIdClient, type ResolvedThaiIdConfig, type ThaiIdClient } from '../lib/sso/thaiid.ts';
 
 export interface AppDeps {
   config: Config;
@@ -34,22 +43,49 @@ export interface AppDeps {
   temporal: Client;
   cipher: PersonalDataCipher;
   documentStore: DocumentStore;
+  sso: SsoSecrets;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
+    /** The OpenID Connect provider of the connected systems. */
+    ssoProvider: Provider;
+    /** ThaiID as relying party: the real ThaiD when configured, else the stand-in. */
+    thaiid: ThaiIdClient;
+    thaidStandin: ThaidStandin | null;
   }
+}
+
+/**
+ * Query strings carry citizen IDs (GET /accounts?citizenId=), one-time codes and verification
+ * tokens (ThaiID, OIDC): the log keeps the path and the names of the parameters, never values.
+ */
+function loggedUrl(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const names = [...new URLSearchParams(url.slice(at + 1)).keys()];
+  return `${url.slice(0, at)}?${names.map((n) => `${n}=_`).join('&')}`;
+}
+
+/** The real ThaiD needs its client id, secret and API key beside the issuer. */
+function resolveThaiId(config: Config): ResolvedThaiIdConfig {
+  const { issuer, clientId, clientSecret } = config.thaiid;
+  if (!issuer || !clientId || !clientSecret) throw new Error('THAIID_ISSUER needs THAIID_CLIENT_ID and THAIID_CLIENT_SECRET (and THAIID_API_KEY for ThaiD)');
+  return { ...config.thaiid, issuer, clientId, clientSecret };
 }
 
 export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 
 /** Personal data and secrets never reach the logs: these are cut from every logged request. */
-const REDACT = ['req.headers.authorization', 'req.headers["x-tracking-code"]', 'req.headers["x-hr-signature"]', 'req.headers.cookie'];
+const REDACT = ['req.headers.authorization', 'req.headers["x-tracking-code"]', 'req.headers["x-hr-signature"]', 'req.headers.cookie', 'req.headers["x-imauth-apikey"]'];
 
 export async function buildApp(deps: AppDeps, options: { logStream?: DestinationStream } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: deps.config.logLevel, redact: REDACT, ...(options.logStream ? { stream: options.logStream } : {}) },
+    logger: {
+      level: deps.config.logLevel, redact: REDACT, ...(options.logStream ? { stream: options.logStream } : {}),
+      serializers: { req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ id: req.id, method: req.method, url: loggedUrl(req.url), remoteAddress: req.ip }) },
+    },
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id'])
       ? req.headers['x-request-id'] : randomUUID()),
     requestIdHeader: false,
@@ -78,8 +114,20 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     throwFileSizeLimit: true,
   });
   await app.register(authPlugin);
+  await app.register(browserSessionPlugin);
+
+  app.decorate('ssoProvider', createSsoProvider({
+    config: deps.config, db: deps.db, cipher: deps.cipher, signingKeys: deps.sso.signingKeys, cookieKeys: deps.sso.cookieKeys,
+  }));
+  const thaiidRedirect = `${deps.config.publicUrl}/auth/thaiid/callback`;
+  const standin = deps.config.thaiid.issuer ? null : createThaidStandin(deps.config.publicUrl, thaiidRedirect, deps.config.thaiid.scope, deps.sso.signingKeys);
+  app.decorate('thaidStandin', standin);
+  app.decorate('thaiid', createThaiIdClient(standin?.settings ?? resolveThaiId(deps.config), thaiidRedirect));
 
   await app.register(healthRoutes);
+  await app.register(ssoRoutes);
+  await app.register(thaiidRoutes);
+  await app.register(pageRoutes);
   await app.register(async (api) => {
     await api.register(authRoutes);
     await api.register(orgUnitRoutes);

@@ -3,7 +3,7 @@
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
 import { ensureSchedules } from '../lib/schedules.ts';
-import { ensureBootstrapAdmin, openResources, resumeScheduledPersonnelEvents, resumeUnstartedRegistrations } from '../lib/runtime.ts';
+import { appDepsOf, ensureBootstrapAdmin, openResources, resumeScheduledPersonnelEvents, resumeUnstartedRegistrations } from '../lib/runtime.ts';
 import { connectClient } from '../lib/temporal.ts';
 
 const config = loadConfig();
@@ -15,7 +15,7 @@ const resources = await openResources(config);
 const bootstrap = await ensureBootstrapAdmin(resources, config);
 if (bootstrap.password) console.log(`First admin: username "admin", password ${bootstrap.password} (shown once)`);
 const client = await connectClient(config.temporalAddress, config.temporalNamespace);
-const app = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+const app = await buildApp(appDepsOf(resources, config, client));
 await app.listen({ port: config.port, host: config.host });
 await resumeUnstartedRegistrations(resources, client, config);
 await ensureSchedules(client, config);

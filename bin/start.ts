@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
 import { ensureSchedules } from '../lib/schedules.ts';
-import { ensureBootstrapAdmin, openResources, resumeScheduledPersonnelEvents, resumeUnstartedRegistrations } from '../lib/runtime.ts';
+import { activityDepsOf, appDepsOf, ensureBootstrapAdmin, openResources, resumeScheduledPersonnelEvents, resumeUnstartedRegistrations } from '../lib/runtime.ts';
+import { startLogoutSweeper } from '../lib/sso/backchannel-logout.ts';
 import { connectClient, createWorker, startDevServer, type DevServer } from '../lib/temporal.ts';
 
 const config = loadConfig();
@@ -19,12 +20,11 @@ const temporalAddress = config.temporalAddress ?? devServer!.address;
 const resources = await openResources(config);
 const bootstrap = await ensureBootstrapAdmin(resources, config);
 const client = await connectClient(temporalAddress, config.temporalNamespace);
-const { worker, connection } = await createWorker(temporalAddress, config, {
-  db: resources.database.db, config, mail: resources.mail, documentStore: resources.documentStore,
-});
-const app = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+const { worker, connection } = await createWorker(temporalAddress, config, activityDepsOf(resources, config));
+const app = await buildApp(appDepsOf(resources, config, client));
 await app.listen({ port: config.port, host: config.host });
 const workerRun = worker.run();
+const stopSweeper = startLogoutSweeper(resources.database.db, resources.sso.logoutSigner, 5000, (error) => app.log.warn({ err: error }, 'back-channel logout sweep failed'));
 await resumeUnstartedRegistrations(resources, client, config);
 await ensureSchedules(client, config);
 // In the background: there may be thousands of events dated ahead.
@@ -36,6 +36,9 @@ const lines = [
   `  API docs       ${config.publicUrl}/docs   (OpenAPI: ${config.publicUrl}/openapi.json)`,
   `  Temporal       ${temporalAddress} (${config.temporalNamespace})${devServer ? `   UI: ${devServer.uiUrl}` : ''}`,
   `  Database       ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${join(config.dataDir, 'pglite')}`}`,
+  `  Portal         ${config.publicUrl}/   (sign-in with a password or ThaiID)`,
+  `  Single sign-on ${config.publicUrl}/.well-known/openid-configuration`,
+  `  ThaiID         ${config.thaiid.issuer ?? `${config.publicUrl}/thaid-standin   (a local STAND-IN for ThaiD: it verifies nothing; set THAIID_ISSUER for the real one)`}`,
   `  Mail           ${config.smtpUrl ? `SMTP ${new URL(config.smtpUrl).host}` : `.eml files in ${join(config.dataDir, 'outbox')}`}`,
 ];
 if (bootstrap.created) {
@@ -51,6 +54,7 @@ async function stop(signal: string) {
   stopping = true;
   app.log.info({ signal }, 'stopping: draining HTTP, then the worker');
   await app.close();
+  stopSweeper();
   worker.shutdown();
   await workerRun.catch(() => {});
   await connection.close();

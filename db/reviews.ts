@@ -1,15 +1,16 @@
 // What a review decision does to a right, in one place: the admins' decisions (API), and the rule
 // applied at the due date to what nobody decided (workflow), both come through here.
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { actorOf, writeAudit } from './audit.ts';
 import type { Db } from './client.ts';
-import { accessReviewItems, authTokens, entitlements, type ReviewRule } from './schema.ts';
+import { accessReviewItems, entitlements, type ReviewRule } from './schema.ts';
+import { endSignIns } from './sso-sessions.ts';
 
 type Item = typeof accessReviewItems.$inferSelect;
 
 /**
- * keep → the right is active again (at the new unit, after a transfer); revoke → revoked, and the
- * person's sessions end so that it takes effect at every door at once; suspend → suspended.
+ * keep → the right is active again (at the new unit, after a transfer); revoke → revoked; suspend →
+ * suspended; either way the person's single sign-on at that system ends at once.
  */
 export async function applyReviewOutcome(db: Db, item: Item, outcome: ReviewRule, by: { accountId: string | null; auto: boolean; justification?: string | null }) {
   const [right] = await db.select().from(entitlements).where(eq(entitlements.id, item.entitlementId));
@@ -27,9 +28,8 @@ export async function applyReviewOutcome(db: Db, item: Item, outcome: ReviewRule
       await db.update(entitlements).set({ status, unitCode, updatedAt: new Date() }).where(eq(entitlements.id, right.id));
     }
   }
-  if (outcome === 'revoke') {
-    await db.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.accountId, right.accountId), isNull(authTokens.revokedAt)));
-  }
+  // The right no longer opens the system: the person's sign-in there ends now (their roles changed).
+  if (outcome !== 'keep') await endSignIns(db, right.accountId, `review ${item.reviewId}`, [right.systemCode]);
   await db.update(accessReviewItems).set(by.auto
     ? { autoApplied: true }
     : { decision: outcome as 'keep' | 'revoke', decidedBy: by.accountId, decidedAt: new Date(), justification: by.justification ?? null })

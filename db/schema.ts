@@ -66,9 +66,22 @@ export const systems = pgTable('systems', {
   nameEn: text('name_en'),
   url: text('url').notNull(),
   roles: jsonb('roles').$type<string[]>().notNull(),
+  /** The system's OpenID Connect client, when it signs people in through this service. */
+  oidc: jsonb('oidc').$type<SystemOidcClient | null>(),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+export interface SystemOidcClient {
+  clientId: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string | null;
+  /** Public clients (no secret) must use PKCE. */
+  public: boolean;
+  /** The client secret, encrypted at rest (it must be compared in clear by the provider). */
+  clientSecretEnc: string | null;
+}
 
 export const ENTITLEMENT_STATUSES = ['active', 'suspended', 'revoked', 'pending_review'] as const;
 export type EntitlementStatus = (typeof ENTITLEMENT_STATUSES)[number];
@@ -324,3 +337,56 @@ export const surveyResponses = pgTable('survey_responses', {
   comment: text('comment'),
   createdAt: createdAt(),
 }, (t) => [uniqueIndex('survey_responses_once_uq').on(t.round, t.accountId), index('survey_responses_unit_idx').on(t.round, t.unitCode)]);
+
+/**
+ * What the OpenID Connect provider keeps (sessions, grants, codes, tokens, interactions), one row
+ * per artefact. `account_id` and `grant_id` let suspension end everything of a person at once.
+ */
+export const oidcPayloads = pgTable('oidc_payloads', {
+  id: text('id').notNull(),
+  model: text('model').notNull(),
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  accountId: text('account_id'),
+  grantId: text('grant_id'),
+  uid: text('uid'),
+  userCode: text('user_code'),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  consumedAt: timestamp('consumed_at', { withTimezone: true }),
+}, (t) => [
+  primaryKey({ columns: [t.model, t.id] }),
+  index('oidc_payloads_account_idx').on(t.accountId),
+  index('oidc_payloads_grant_idx').on(t.grantId),
+  index('oidc_payloads_uid_idx').on(t.uid),
+  index('oidc_payloads_expires_idx').on(t.expiresAt),
+]);
+
+/**
+ * Back-channel logout notices owed to connected systems: written in the transaction that ends a
+ * person's sessions, delivered right after it and retried until the system answers.
+ */
+export const ssoLogoutOutbox = pgTable('sso_logout_outbox', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  clientId: text('client_id').notNull(),
+  accountId: uuid('account_id').notNull(),
+  sid: text('sid'),
+  reason: text('reason').notNull(),
+  createdAt: createdAt(),
+  sentAt: timestamp('sent_at', { withTimezone: true }),
+  attempts: integer('attempts').notNull().default(0),
+  lastError: text('last_error'),
+}, (t) => [index('sso_logout_outbox_pending_idx').on(t.sentAt)]);
+
+/**
+ * Identities verified through ThaiID, waiting to be used by a registration: the citizen ID and
+ * names come from here and cannot be edited. Looked up by the hash of a one-time token.
+ */
+export const identityVerifications = pgTable('identity_verifications', {
+  tokenHash: text('token_hash').primaryKey(),
+  provider: text('provider').$type<'thaiid'>().notNull(),
+  citizenIdHash: text('citizen_id_hash').notNull(),
+  /** The verified claims (pid, names, birthdate), encrypted. */
+  claimsEnc: text('claims_enc').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+});

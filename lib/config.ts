@@ -62,6 +62,31 @@ export interface Config {
   surveyRound: string;
   /** When the weekly digest of units without an SSO admin goes out (cron, Asia/Bangkok). */
   complianceDigestCron: string;
+  /** Single sign-on for connected systems (this service as OpenID Connect provider). */
+  sso: {
+    /** JWKS of private signing keys, first one signs (SSO_SIGNING_KEYS); unset: a key kept in DATA_DIR. */
+    signingKeys: string | undefined;
+    sessionTtlMs: number;
+    accessTokenTtlMs: number;
+    refreshTokenTtlMs: number;
+  };
+  /** ThaiID (DOPA's ThaiD) as the identity provider of people; unset issuer: the local stand-in. */
+  thaiid: ThaiIdConfig;
+}
+
+export interface ThaiIdConfig {
+  issuer: string | undefined;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  apiKey: string | undefined;
+  scope: string;
+  /** ThaiD publishes no discovery document: its endpoints may be given one by one. */
+  authorizationEndpoint: string | undefined;
+  tokenEndpoint: string | undefined;
+  jwksUri: string | undefined;
+  /** Not documented by ThaiD: used only when switched on. */
+  usePkce: boolean;
+  useNonce: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -112,6 +137,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       expireAfterMs: duration(env, 'TRANSFER_EXPIRE_AFTER', '14d'),
     },
     personIdleMs: duration(env, 'PERSONNEL_IDLE_CLOSE_AFTER', '10m'),
+    sso: {
+      signingKeys: env.SSO_SIGNING_KEYS || undefined,
+      sessionTtlMs: duration(env, 'SSO_SESSION_TTL', '8h'),
+      accessTokenTtlMs: duration(env, 'SSO_ACCESS_TOKEN_TTL', '10m'),
+      refreshTokenTtlMs: duration(env, 'SSO_REFRESH_TOKEN_TTL', '8h'),
+    },
+    thaiid: {
+      issuer: env.THAIID_ISSUER || undefined,
+      clientId: env.THAIID_CLIENT_ID || undefined,
+      clientSecret: env.THAIID_CLIENT_SECRET || undefined,
+      apiKey: env.THAIID_API_KEY || undefined,
+      scope: env.THAIID_SCOPE || 'openid pid given_name family_name given_name_en family_name_en birthdate',
+      authorizationEndpoint: env.THAIID_AUTHORIZATION_ENDPOINT || undefined,
+      tokenEndpoint: env.THAIID_TOKEN_ENDPOINT || undefined,
+      jwksUri: env.THAIID_JWKS_URI || undefined,
+      usePkce: env.THAIID_USE_PKCE === 'true',
+      useNonce: env.THAIID_USE_NONCE === 'true',
+    },
     campaign: {
       remindBeforeMs: (env.ACCESS_REVIEW_REMIND_BEFORE ?? '7d,1d').split(',').filter((v) => v.trim()).map((v) => parseDuration(v.trim(), 'ACCESS_REVIEW_REMIND_BEFORE')),
       escalateBeforeMs: duration(env, 'ACCESS_REVIEW_ESCALATE_BEFORE', '2d'),

@@ -58,6 +58,11 @@ export function loadMasterKey(encryptionKey: string | undefined, dataDir: string
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
 
+/** A secret of its own for one purpose (`info`), derived from the master key. */
+export function deriveSecret(masterKey: Buffer, info: string): string {
+  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), info, 32)).toString('base64url');
+}
+
 export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }

@@ -3,12 +3,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { and, count, eq, inArray, notExists, sql } from 'drizzle-orm';
+import type { ActivityDeps } from '../activities/index.ts';
 import { createMailTransport, type MailTransport } from '../activities/mail.ts';
+import type { AppDeps } from '../api/app.ts';
 import { openDatabase, type Database } from '../db/client.ts';
 import { writeAudit } from '../db/audit.ts';
 import { accounts, mailOutbox, OPEN_REGISTRATION_STATUSES, personnelEvents, registrations } from '../db/schema.ts';
 import type { Config } from './config.ts';
-import { createCipher, loadMasterKey, randomSecret, type PersonalDataCipher } from './crypto.ts';
+import { createCipher, deriveSecret, loadMasterKey, randomSecret, type PersonalDataCipher } from './crypto.ts';
+import type { LogoutSigner } from './sso/backchannel-logout.ts';
+import { loadSigningKeys, type SigningKeys } from './sso/keys.ts';
 import { createDocumentStore, type DocumentStore } from './document-store.ts';
 import { hashPassword } from './passwords.ts';
 import { handToPersonWorkflow, startRegistrationWorkflow } from './workflow-client.ts';
@@ -18,12 +22,39 @@ export interface Resources {
   cipher: PersonalDataCipher;
   documentStore: DocumentStore;
   mail: MailTransport;
+  sso: SsoSecrets;
+}
+
+/** What signs tokens and cookies of the single sign-on, the same in every process. */
+export interface SsoSecrets {
+  signingKeys: SigningKeys;
+  /** Keys of the provider's signed cookies, derived from the master key. */
+  cookieKeys: string[];
+  logoutSigner: LogoutSigner;
 }
 
 export async function openResources(config: Config): Promise<Resources> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const cipher = createCipher(loadMasterKey(config.encryptionKey, config.dataDir, database.embedded));
-  return { database, cipher, documentStore: createDocumentStore(config.dataDir), mail: createMailTransport(config) };
+  const masterKey = loadMasterKey(config.encryptionKey, config.dataDir, database.embedded);
+  const signingKeys = await loadSigningKeys(config.sso.signingKeys, config.dataDir, database.embedded);
+  return {
+    database, cipher: createCipher(masterKey), documentStore: createDocumentStore(config.dataDir), mail: createMailTransport(config),
+    sso: { signingKeys, cookieKeys: [deriveSecret(masterKey, 'sso-lifecycle/sso/cookies')], logoutSigner: { issuer: config.publicUrl, keys: signingKeys } },
+  };
+}
+
+/** The API's dependencies from the process's resources. */
+export function appDepsOf(resources: Resources, config: Config, temporal: Client): AppDeps {
+  return {
+    config, db: resources.database.db, temporal, cipher: resources.cipher, documentStore: resources.documentStore, sso: resources.sso,
+  };
+}
+
+/** The activities' dependencies from the process's resources. */
+export function activityDepsOf(resources: Resources, config: Config): ActivityDeps {
+  return {
+    db: resources.database.db, config, mail: resources.mail, documentStore: resources.documentStore, logoutSigner: resources.sso.logoutSigner,
+  };
 }
 
 /** The first DLA central admin, `admin`, when no account exists yet. Returns the password it was given. */

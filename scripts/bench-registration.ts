@@ -12,7 +12,7 @@ import { buildApp } from '../api/app.ts';
 import { accounts } from '../db/schema.ts';
 import { loadConfig } from '../lib/config.ts';
 import { hashPassword } from '../lib/passwords.ts';
-import { openResources } from '../lib/runtime.ts';
+import { activityDepsOf, appDepsOf, openResources } from '../lib/runtime.ts';
 import { connectClient, createWorker } from '../lib/temporal.ts';
 import { PDF, randomCitizenId } from '../test/support/fixtures.ts';
 import { peakRssMb, percentile, pool, startBenchServices } from './bench-support.ts';
@@ -30,9 +30,9 @@ const config = loadConfig({
 });
 const resources = await openResources(config);
 const client = await connectClient(temporalAddress, 'default');
-const { worker, connection } = await createWorker(temporalAddress, config, { db: resources.database.db, config, mail: resources.mail, documentStore: resources.documentStore });
+const { worker, connection } = await createWorker(temporalAddress, config, activityDepsOf(resources, config));
 const workerRun = worker.run();
-const app = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+const app = await buildApp(appDepsOf(resources, config, client));
 await app.listen({ port: 0, host: '127.0.0.1' });
 const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`;
 const json = async (method: string, path: string, body?: unknown, token?: string) => {

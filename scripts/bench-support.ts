@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
-import { openResources } from '../lib/runtime.ts';
+import { appDepsOf, openResources } from '../lib/runtime.ts';
 import { connectClient, installTemporalRuntime, startDevServer } from '../lib/temporal.ts';
 import { freePort } from '../test/support/global-setup.ts';
 import { startMailCatcher, type MailCatcher } from '../test/support/smtp.ts';
@@ -73,7 +73,7 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
   installTemporalRuntime('warn');
   const resources = await openResources(config);
   const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
-  const app = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore });
+  const app = await buildApp(appDepsOf(resources, config, client));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const worker = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   return {

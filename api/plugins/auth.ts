@@ -59,6 +59,8 @@ export default fp(async function auth(app: FastifyInstance) {
   app.decorateRequest('account', null);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
+    // Bearer tokens are the API's; the OIDC endpoints read their own Authorization (client_secret_basic).
+    if (!request.url.startsWith('/api/')) return;
     const header = request.headers.authorization;
     if (!header) return;
     const match = /^Bearer\s+(\S+)$/i.exec(header);

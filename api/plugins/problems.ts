@@ -1,5 +1,6 @@
 // Turns every error into application/problem+json; bad input is a 4xx a person can act on, never a 500.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { renderPage } from '../../lib/pages.ts';
 import fp from 'fastify-plugin';
 import { Problem, type FieldError } from '../problem.ts';
 
@@ -22,6 +23,11 @@ function fieldErrors(error: FastifyError): FieldError[] | undefined {
   });
 }
 
+/** A browser on one of the pages (not the API) is answered with a page, not JSON. */
+function wantsPage(request: FastifyRequest): boolean {
+  return !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html');
+}
+
 export default fp(async function problems(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let status: number;
@@ -39,6 +45,11 @@ export default fp(async function problems(app: FastifyInstance) {
       request.log.error({ err: error }, 'unhandled error');
     }
     if (status === 429) reply.header('retry-after', reply.getHeader('retry-after') ?? '60');
+    if (wantsPage(request)) {
+      void reply.status(status).type('text/html; charset=utf-8')
+        .send(renderPage('message', { title: TITLES[status] ?? 'Error', message: detail, error: true }));
+      return;
+    }
     void reply.status(status).type('application/problem+json').send({
       type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail, ...(errors ? { errors } : {}), instance: request.url.split('?')[0],
     });

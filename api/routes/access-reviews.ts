@@ -1,6 +1,7 @@
 // Access reviews (การทบทวนสิทธิ์): reviewers see the items of their units and decide keep or revoke,
 // in bulk; each decision takes effect at once. Nobody decides on their own access.
 import { and, asc, count, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm';
+import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../../db/client.ts';
 import { subtreeSql } from '../../db/org-tree.ts';
@@ -14,7 +15,7 @@ import { listQuery, readCursor, toPage, unitCode, uuidParam } from '../schemas.t
 interface DecisionsBody { decisions: { itemId: string; decision: 'keep' | 'revoke'; justification?: string }[] }
 
 export default async function accessReviewRoutes(app: FastifyInstance) {
-  const { db, temporal } = app.deps;
+  const { db, temporal, sso } = app.deps;
 
   async function findReview(id: string) {
     const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, id));
@@ -114,6 +115,7 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
     if (applied === 0 && refusedForWho.length === request.body.decisions.length) {
       throw new Problem(403, 'Forbidden', `You may not decide these items: ${refusedForWho[0]!.reason}.`, refusedForWho.map((r) => ({ path: r.itemId, message: r.reason })));
     }
+    if (applied > 0) await deliverSsoLogouts(db, sso.logoutSigner);
     if (applied > 0 && review.kind === 'person') {
       await temporal.workflow.getHandle(accessReviewWorkflowId(review.id)).signal(reviewDecisionsChanged)
         .catch((error: unknown) => request.log.warn({ err: error, reviewId: review.id }, 'the review workflow did not hear of the decisions'));

@@ -1,12 +1,14 @@
 // Accounts: direct creation (migration from the old system, bootstrap) and reading one account.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { actorOf, writeAudit } from '../../db/audit.ts';
 import type { Db } from '../../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../../db/identity.ts';
 import { subtreeSql, wouldLeaveCentralWithoutAdmin } from '../../db/org-tree.ts';
-import { ACCOUNT_STATUSES, accounts, authTokens, entitlements, orgUnits, systems, type AccountStatus } from '../../db/schema.ts';
+import { endSignIns } from '../../db/sso-sessions.ts';
+import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
+import { ACCOUNT_STATUSES, accounts, entitlements, orgUnits, systems, type AccountStatus } from '../../db/schema.ts';
 import { isValidCitizenId, maskCitizenId } from '../../lib/citizen-id.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
@@ -19,7 +21,7 @@ interface CreateAccountBody {
 }
 
 export default async function accountRoutes(app: FastifyInstance) {
-  const { db, cipher } = app.deps;
+  const { db, cipher, sso } = app.deps;
 
   app.post<{ Body: CreateAccountBody }>('/accounts', {
     preValidation: app.requireCentralAdmin,
@@ -137,13 +139,14 @@ export default async function accountRoutes(app: FastifyInstance) {
         throw conflict('This is the last active DLA central admin: appoint another before suspending this one.');
       }
       await tx.update(accounts).set({ status: 'suspended', updatedAt: new Date() }).where(eq(accounts.id, account.id));
-      await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.accountId, account.id), isNull(authTokens.revokedAt)));
+      await endSignIns(tx, account.id, `suspended by ${me.id}`);
       await writeAudit(tx, {
         key: `account:${account.id}:suspend:${request.id}`, actorAccountId: me.id, actor: actorOf(me.id), action: 'account.suspended',
         subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason: request.body.reason,
         before: { status: account.status }, after: { status: 'suspended' },
       });
     });
+    await deliverSsoLogouts(db, sso.logoutSigner, { accountId: account.id });
     return { id: account.id, status: 'suspended' };
   });
 
@@ -204,11 +207,16 @@ export default async function accountRoutes(app: FastifyInstance) {
           .onConflictDoUpdate({ target: [entitlements.accountId, entitlements.systemCode, entitlements.role, entitlements.unitCode], set: { status: 'active', updatedAt: new Date() } });
       }
       const after = await tx.select().from(entitlements).where(eq(entitlements.accountId, account.id));
+      // Wherever the person's roles changed, their sign-in at that system ends (tokens carry roles).
+      const rolesAt = (rows: typeof current, system: string) => rows.filter((e) => e.status === 'active' && e.systemCode === system).map((e) => e.role).sort().join(',');
+      const systemsTouched = [...new Set([...current, ...after].map((e) => e.systemCode))];
+      await endSignIns(tx, account.id, `rights changed by ${me.id}`, systemsTouched.filter((s) => rolesAt(current, s) !== rolesAt(after, s)));
       await writeAudit(tx, {
         key: `account:${account.id}:entitlements:${request.id}`, actorAccountId: me.id, actor: actorOf(me.id), action: 'account.entitlements_set',
         subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, before: view(current), after: view(after),
       });
     });
+    await deliverSsoLogouts(db, sso.logoutSigner, { accountId: account.id });
     const rights = await db.select().from(entitlements).where(and(eq(entitlements.accountId, account.id), ne(entitlements.status, 'revoked')));
     return { id: account.id, entitlements: rights.map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status })) };
   });

@@ -2,6 +2,7 @@
 // that the 2023 letter asks every SSO user to answer.
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
+import type { Db } from '../../db/client.ts';
 import { subtreeSql } from '../../db/org-tree.ts';
 import { entitlements, surveyResponses, systems } from '../../db/schema.ts';
 import { isUniqueViolation } from '../../db/identity.ts';
@@ -16,24 +17,27 @@ export const SURVEY_QUESTIONS = [
   { id: 'overall', textTh: 'ความพึงพอใจโดยรวม', textEn: 'Overall satisfaction' },
 ] as const;
 
+/** The connected systems a person may open (an active right there), with their roles. */
+export async function systemsOpenTo(db: Db, accountId: string) {
+  const rights = await db.select({ code: systems.code, nameTh: systems.nameTh, nameEn: systems.nameEn, url: systems.url, role: entitlements.role })
+    .from(entitlements).innerJoin(systems, eq(systems.code, entitlements.systemCode))
+    .where(and(eq(entitlements.accountId, accountId), eq(entitlements.status, 'active'))).orderBy(asc(systems.code), asc(entitlements.role));
+  const bySystem = new Map<string, { code: string; nameTh: string; nameEn: string | null; url: string; roles: string[] }>();
+  for (const r of rights) {
+    const entry = bySystem.get(r.code) ?? { code: r.code, nameTh: r.nameTh, nameEn: r.nameEn, url: r.url, roles: [] };
+    if (!entry.roles.includes(r.role)) entry.roles.push(r.role);
+    bySystem.set(r.code, entry);
+  }
+  return [...bySystem.values()];
+}
+
 export default async function portalRoutes(app: FastifyInstance) {
   const { db, config } = app.deps;
 
   app.get('/me/systems', {
     preValidation: app.requireAccount,
     schema: { tags: ['portal'], security: [{ bearer: [] }], description: 'The connected systems the signed-in person may open, with their roles there.' },
-  }, async (request) => {
-    const rights = await db.select({ code: systems.code, nameTh: systems.nameTh, nameEn: systems.nameEn, url: systems.url, role: entitlements.role })
-      .from(entitlements).innerJoin(systems, eq(systems.code, entitlements.systemCode))
-      .where(and(eq(entitlements.accountId, request.account!.id), eq(entitlements.status, 'active'))).orderBy(asc(systems.code), asc(entitlements.role));
-    const bySystem = new Map<string, { code: string; nameTh: string; nameEn: string | null; url: string; roles: string[] }>();
-    for (const r of rights) {
-      const entry = bySystem.get(r.code) ?? { code: r.code, nameTh: r.nameTh, nameEn: r.nameEn, url: r.url, roles: [] };
-      if (!entry.roles.includes(r.role)) entry.roles.push(r.role);
-      bySystem.set(r.code, entry);
-    }
-    return { items: [...bySystem.values()] };
-  });
+  }, async (request) => ({ items: await systemsOpenTo(db, request.account!.id) }));
 
   app.get('/survey', { schema: { tags: ['survey'] } }, async () => ({ round: config.surveyRound, questions: SURVEY_QUESTIONS }));
 

@@ -7,8 +7,9 @@ import { writeAudit } from '../../db/audit.ts';
 import type { Db } from '../../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../../db/identity.ts';
 import { findActingUnit, subtreeSql } from '../../db/org-tree.ts';
+import { verifiedFields, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
 import {
-  accounts, documents, notes, OPEN_REGISTRATION_STATUSES, orgUnits, personnelEvents, REGISTRATION_STATUSES, registrationEvents, registrations,
+  accounts, documents, identityVerifications, notes, OPEN_REGISTRATION_STATUSES, orgUnits, personnelEvents, REGISTRATION_STATUSES, registrationEvents, registrations,
   systems, type RegistrationStatus, type RequestedAccess,
 } from '../../db/schema.ts';
 import { enqueueMail, renderMail } from '../../activities/mail.ts';
@@ -36,6 +37,8 @@ interface SubmissionData {
   citizenId: string; firstNameTh: string; lastNameTh: string; firstNameEn?: string; lastNameEn?: string;
   email: string; phone?: string; position: string; unitCode: string; username: string; password: string;
   requestedAccess: RequestedAccess[];
+  /** The one-time token of an identity verified through ThaiID (GET /auth/thaiid, no account yet). */
+  identityVerification?: string;
 }
 
 const personFields = {
@@ -46,9 +49,15 @@ const personFields = {
 
 const readSubmission = validator<SubmissionData>({
   type: 'object', additionalProperties: false,
-  required: ['citizenId', 'firstNameTh', 'lastNameTh', 'email', 'position', 'unitCode', 'username', 'password', 'requestedAccess'],
-  properties: { ...personFields, citizenId, unitCode, username, password },
+  required: ['email', 'position', 'unitCode', 'username', 'password', 'requestedAccess'],
+  properties: { ...personFields, citizenId, unitCode, username, password, identityVerification: { type: 'string', minLength: 20, maxLength: 200 } },
+  // Verified through ThaiID, the citizen ID and names come from ThaiD's claims instead.
+  if: { not: { required: ['identityVerification'] } },
+  then: { required: ['citizenId', 'firstNameTh', 'lastNameTh'] },
 });
+
+/** Fields that come from ThaiD's verified claims and may not be edited. */
+const VERIFIED_FIELDS = ['citizenId', 'firstNameTh', 'lastNameTh', 'firstNameEn', 'lastNameEn'] as const;
 
 type InfoData = Partial<Omit<SubmissionData, 'citizenId' | 'unitCode' | 'username' | 'password'>> & { note?: string };
 const readInfo = validator<InfoData>({
@@ -93,6 +102,16 @@ export default async function registrationRoutes(app: FastifyInstance) {
     await viewerOf(request, row);
   }
 
+  /** The identity a ThaiID sign-in verified, by its one-time token: unused and not expired. */
+  async function verifiedIdentity(token: string) {
+    const tokenHash = sha256Hex(token);
+    const [row] = await db.select().from(identityVerifications).where(and(
+      eq(identityVerifications.tokenHash, tokenHash), isNull(identityVerifications.usedAt), gt(identityVerifications.expiresAt, new Date())));
+    if (!row) throw invalid('data.identityVerification', 'the ThaiID verification is unknown, used or expired: sign in with ThaiID again');
+    const claims = JSON.parse(cipher.decrypt(row.claimsEnc)) as VerifiedClaims;
+    return { tokenHash, fields: verifiedFields(claims) };
+  }
+
   async function checkAccess(access: RequestedAccess[], path: string): Promise<void> {
     if (access.length === 0) return;
     const known = await db.select({ code: systems.code, roles: systems.roles }).from(systems)
@@ -132,6 +151,13 @@ export default async function registrationRoutes(app: FastifyInstance) {
     const upload = await readUpload(request, DOCUMENT_TYPES, 'documents');
     if (upload.data === undefined) throw invalid('data', 'data is required: the request as JSON');
     const data = readSubmission(upload.data);
+    const verification = data.identityVerification ? await verifiedIdentity(data.identityVerification) : undefined;
+    if (verification) {
+      const errors: FieldError[] = VERIFIED_FIELDS.filter((f) => data[f] !== undefined && data[f] !== (verification.fields[f] ?? undefined))
+        .map((f) => ({ path: `data.${f}`, message: `${f} comes from ThaiID and cannot be edited` }));
+      if (errors.length > 0) throw badRequest(errors.map((e) => e.message).join('; '), errors);
+      Object.assign(data, verification.fields);
+    }
     if (upload.files.length < 1) throw invalid('documents', 'attach 1 to 5 evidence documents (PDF, JPEG or PNG)');
     if (!isValidCitizenId(data.citizenId)) throw invalid('data.citizenId', 'citizenId is not a valid Thai citizen ID (check digit)');
     const [unit] = await db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh }).from(orgUnits).where(eq(orgUnits.code, data.unitCode));
@@ -156,7 +182,13 @@ export default async function registrationRoutes(app: FastifyInstance) {
           firstNameTh: data.firstNameTh, lastNameTh: data.lastNameTh, firstNameEn: data.firstNameEn ?? null, lastNameEn: data.lastNameEn ?? null,
           email: data.email, phone: data.phone ?? null, position: data.position, unitCode: data.unitCode, username: data.username,
           passwordHash, requestedAccess: data.requestedAccess, status: 'pending_approval', actingUnitCode, submittedAt,
+          identityVerifiedBy: verification ? 'thaiid' : 'form',
         });
+        if (verification) {
+          const used = await tx.update(identityVerifications).set({ usedAt: new Date() })
+            .where(and(eq(identityVerifications.tokenHash, verification.tokenHash), isNull(identityVerifications.usedAt))).returning({ tokenHash: identityVerifications.tokenHash });
+          if (used.length === 0) throw conflict('This ThaiID verification was used by another request at the same moment.');
+        }
         await tx.insert(documents).values(stored.map((d) => ({ ...d, registrationId: id })));
         await tx.insert(registrationEvents).values({ registrationId: id, seq: 0, event: 'submitted', at: submittedAt, actingUnitCode });
         await writeAudit(tx, {

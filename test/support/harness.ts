@@ -1,6 +1,7 @@
 // The service as it runs in production, in-process: real PostgreSQL (the run's database), the run's
 // real Temporal dev server, a real SMTP server on loopback, and the API listening on a real port.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { buildApp } from '../../api/app.ts';
 import { accounts } from '../../db/schema.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { hashPassword } from '../../lib/passwords.ts';
-import { openResources, type Resources } from '../../lib/runtime.ts';
+import { activityDepsOf, appDepsOf, openResources, type Resources } from '../../lib/runtime.ts';
 import { connectClient, createWorker } from '../../lib/temporal.ts';
 import { PDF, randomCitizenId, uniqueName } from './fixtures.ts';
 import { startMailCatcher, type MailCatcher } from './smtp.ts';
@@ -44,8 +45,23 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Harness> {
+/** A port free right now (for a server whose public URL must be known before it starts). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * `reachable`: PUBLIC_URL is the server's real address, for flows where browsers and other
+ * servers follow the links it gives (single sign-on, ThaiID).
+ */
+export async function startHarness(env: Record<string, string> = {}, options: { worker?: boolean; reachable?: boolean } = {}): Promise<Harness> {
   const mail = await startMailCatcher();
+  const port = options.reachable ? await freePort() : 0;
+  if (options.reachable) env = { PUBLIC_URL: `http://127.0.0.1:${port}`, ...env };
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-test-'));
   const config = loadConfig({
     DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), SMTP_URL: mail.url,
@@ -57,17 +73,14 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   const resources = await openResources(config);
   const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
   // Without an in-process worker, a test runs its own (bin/worker.ts) as a process it can kill.
-  const inProcess: { worker: Worker; connection: NativeConnection } | undefined = options.worker === false ? undefined : await createWorker(config.temporalAddress!, config, {
-    db: resources.database.db, config, mail: resources.mail, documentStore: resources.documentStore,
-  });
+  const inProcess: { worker: Worker; connection: NativeConnection } | undefined = options.worker === false ? undefined : await createWorker(config.temporalAddress!, config, activityDepsOf(resources, config));
   const workerRun = inProcess?.worker.run();
   // Every log line the API writes, kept for the tests to read (and out of the test output).
   const logs: string[] = [];
   const logStream = { write: (line: string) => { logs.push(line); } };
-  const app: FastifyInstance = await buildApp({ config, db: resources.database.db, temporal: client, cipher: resources.cipher, documentStore: resources.documentStore }, { logStream });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as { port: number };
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const app: FastifyInstance = await buildApp(appDepsOf(resources, config, client), { logStream });
+  await app.listen({ port, host: '127.0.0.1' });
+  const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 
   async function request<T = any>(method: string, path: string, options: { token?: string; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {}): Promise<Response<T>> {
     const headers: Record<string, string> = { ...options.headers };

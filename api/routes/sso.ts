@@ -1,0 +1,118 @@
+// Single sign-on for the connected systems: the OpenID Connect provider mounted in the app
+// (discovery at /.well-known/openid-configuration, endpoints under /oidc), and its sign-in
+// interaction, which is this service's own: the browser's existing sign-in, a password, or ThaiID.
+import { eq, sql } from 'drizzle-orm';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import { accounts } from '../../db/schema.ts';
+import { renderPage } from '../../lib/pages.ts';
+import { verifyPassword } from '../../lib/passwords.ts';
+import { rolesAt } from '../../lib/sso/provider.ts';
+import { throttle } from '../throttle.ts';
+
+/** Hands a request to a Koa-based OIDC provider, bodies unread (it parses them itself). */
+export async function mountProvider(app: FastifyInstance, provider: Provider, paths: string[], mountPath = '') {
+  const callback = provider.callback();
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => { done(null); });
+    const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      const raw = request.raw as typeof request.raw & { originalUrl?: string };
+      if (mountPath) {
+        raw.originalUrl = raw.url;
+        raw.url = raw.url!.slice(mountPath.length) || '/';
+      }
+      callback(raw, reply.raw);
+    };
+    for (const path of paths) scope.route({ method: ['GET', 'POST', 'OPTIONS'], url: path, handler: handle, schema: { hide: true } });
+  });
+}
+
+type LoginForm = { _csrf?: string; username?: string; password?: string };
+
+export default async function ssoRoutes(app: FastifyInstance) {
+  const { db, config } = app.deps;
+  const provider = app.ssoProvider;
+  await mountProvider(app, provider, ['/.well-known/openid-configuration', '/oidc/*']);
+  // What the provider refuses, in the service's log (never the tokens themselves).
+  for (const event of ['authorization.error', 'grant.error', 'userinfo.error', 'introspection.error', 'revocation.error', 'end_session.error', 'backchannel.error']) {
+    (provider.on as (name: string, listener: (...args: never[]) => void) => void)(event, (ctx: { oidc?: { client?: { clientId?: string } } }, error: { error?: string; error_description?: string; message?: string }) => {
+      app.log.info({ event, clientId: ctx?.oidc?.client?.clientId, error: error?.error ?? error?.message, description: error?.error_description }, 'single sign-on refused a request');
+    });
+  }
+  provider.on('server_error', (_ctx, error: Error) => { app.log.error({ err: error }, 'single sign-on provider failed'); });
+
+  const page = (reply: FastifyReply, status: number, name: string, data: Record<string, unknown> & { title: string }) =>
+    reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderPage(name, data));
+
+  async function finish(request: FastifyRequest, reply: FastifyReply, result: InteractionResults) {
+    const to = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
+    return reply.redirect(to, 303);
+  }
+
+  async function clientName(clientId: unknown): Promise<string> {
+    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    return client?.clientName ?? String(clientId ?? '');
+  }
+
+  function loginPage(reply: FastifyReply, uid: string, client: string, status = 200, extra: Record<string, unknown> = {}) {
+    return page(reply, status, 'login', {
+      title: 'เข้าสู่ระบบ / Sign in', client, action: `/interaction/${uid}/login`, csrf: app.csrfToken(reply),
+      thaiidUrl: `/auth/thaiid?interaction=${encodeURIComponent(uid)}`, ...extra,
+    });
+  }
+
+  app.get<{ Params: { uid: string } }>('/interaction/:uid', { schema: { hide: true } }, async (request, reply) => {
+    const details = await provider.interactionDetails(request.raw, reply.raw);
+    if (details.uid !== request.params.uid) return page(reply, 400, 'message', { title: 'Sign-in', message: 'This sign-in page is out of date; start again from the system you were opening.', error: true });
+    const clientId = String(details.params.client_id);
+    if (details.prompt.name === 'login') {
+      // Already signed in on this browser (the portal, or ThaiID a moment ago): single sign-on.
+      const signedIn = await app.browserAccount(request);
+      if (signedIn) return finish(request, reply, { login: { accountId: signedIn.id } });
+      return loginPage(reply, details.uid, await clientName(clientId));
+    }
+    if (details.prompt.name === 'consent') {
+      // Connected systems are DLA's own: no consent screen, but no way in without a right there.
+      const accountId = details.session!.accountId;
+      if ((await rolesAt(db, accountId, clientId)).length === 0) {
+        request.log.info({ clientId, accountId }, 'single sign-on refused: no active right to this system');
+        return finish(request, reply, { error: 'access_denied', error_description: 'You have no active right to this system; ask the SSO admin of your unit.' });
+      }
+      const grant = details.grantId ? (await provider.Grant.find(details.grantId))! : new provider.Grant({ accountId, clientId });
+      const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+      const grantId = await grant.save();
+      return finish(request, reply, { consent: details.grantId ? {} : { grantId } });
+    }
+    return finish(request, reply, { error: 'invalid_request', error_description: `unsupported prompt ${details.prompt.name}` });
+  });
+
+  app.post<{ Params: { uid: string }; Body: LoginForm }>('/interaction/:uid/login', {
+    schema: { hide: true },
+    onRequest: throttle(app, 'login-address', config.rateLimits.loginPerAddress, (r) => r.ip),
+    preHandler: [app.csrfProtection, throttle(app, 'login-username', config.rateLimits.loginPerUsername,
+      (r: FastifyRequest) => String((r.body as LoginForm | undefined)?.username ?? '').toLowerCase())],
+  }, async (request, reply) => {
+    const details = await provider.interactionDetails(request.raw, reply.raw);
+    const client = await clientName(details.params.client_id);
+    const username = String(request.body?.username ?? '').trim();
+    const password = String(request.body?.password ?? '');
+    const [account] = username ? await db.select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
+      .from(accounts).where(eq(sql`lower(${accounts.username})`, username.toLowerCase())) : [];
+    const ok = await verifyPassword(account?.passwordHash, password);
+    if (!account || !ok) {
+      return loginPage(reply, details.uid, client, 401, { username, error: 'ชื่อผู้ใช้งานหรือรหัสผ่านไม่ถูกต้อง / The username or password is wrong.' });
+    }
+    if (account.status !== 'active') {
+      return page(reply, 423, 'message', { title: 'เข้าสู่ระบบไม่ได้ / Cannot sign in', error: true,
+        message: `บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / This account is ${account.status}; ask the SSO admin of your unit.` });
+    }
+    await app.startBrowserSession(reply, account.id);
+    return finish(request, reply, { login: { accountId: account.id, amr: ['pwd'] } });
+  });
+}

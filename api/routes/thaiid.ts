@@ -1,0 +1,104 @@
+// Sign-in and registration through ThaiID: GET /auth/thaiid sends the browser to ThaiD (or to the
+// local stand-in), GET /auth/thaiid/callback finishes. The citizen ID (`pid`) finds the account by
+// keyed hash; a person without one goes to registration with the verified claims filled in.
+import { eq } from 'drizzle-orm';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { accounts, identityVerifications } from '../../db/schema.ts';
+import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
+import { renderPage } from '../../lib/pages.ts';
+import { STANDIN_PATH } from '../../lib/sso/thaid-standin.ts';
+import { ThaiIdError, type ThaiIdFlow, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
+import { safeReturnPath } from '../plugins/browser-session.ts';
+import { mountProvider } from './sso.ts';
+
+const FLOW_COOKIE = 'thaiid_flow';
+const VERIFICATION_TTL_MS = 30 * 60_000;
+
+export default async function thaiidRoutes(app: FastifyInstance) {
+  const { db, config, cipher } = app.deps;
+  const secure = config.publicUrl.startsWith('https://');
+  const page = (reply: FastifyReply, status: number, name: string, data: Record<string, unknown> & { title: string }) =>
+    reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderPage(name, data));
+  const failed = (reply: FastifyReply, status: number, message: string) =>
+    page(reply, status, 'message', { title: 'เข้าสู่ระบบด้วย ThaiID ไม่สำเร็จ / ThaiID sign-in failed', message, error: true, back: '/login' });
+
+  app.get<{ Querystring: { interaction?: string; return?: string } }>('/auth/thaiid', {
+    schema: {
+      tags: ['sign-in'], description: 'Starts sign-in (or registration) through ThaiID: redirects to ThaiD.',
+      querystring: { type: 'object', properties: { interaction: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' }, return: { type: 'string', maxLength: 2000 } } },
+    },
+  }, async (request, reply) => {
+    const { url, flow } = await app.thaiid.start({
+      ...(request.query.interaction ? { interaction: request.query.interaction } : {}),
+      returnTo: safeReturnPath(request.query.return),
+    });
+    void reply.setCookie(FLOW_COOKIE, JSON.stringify(flow), { path: '/auth/thaiid', httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 600 });
+    return reply.redirect(url, 303);
+  });
+
+  app.get<{ Querystring: Record<string, string> }>('/auth/thaiid/callback', {
+    schema: { tags: ['sign-in'], description: 'Finishes sign-in through ThaiID.' },
+  }, async (request, reply) => {
+    const cookie = request.cookies[FLOW_COOKIE];
+    const unsigned = cookie ? request.unsignCookie(cookie) : undefined;
+    void reply.clearCookie(FLOW_COOKIE, { path: '/auth/thaiid' });
+    if (!unsigned?.valid || !unsigned.value) return failed(reply, 400, 'การเข้าสู่ระบบหมดเวลาหรือไม่ถูกต้อง กรุณาเริ่มใหม่ / This sign-in expired or did not start here; start again.');
+    const flow = JSON.parse(unsigned.value) as ThaiIdFlow;
+    if (request.query.error) return failed(reply, 400, `ThaiID: ${request.query.error_description ?? request.query.error}`);
+    // Checked here too (openid-client checks it again) so that the answer says what is wrong.
+    if (request.query.state !== flow.state) return failed(reply, 400, 'The state of this sign-in does not match the one started here; start again.');
+    let claims: VerifiedClaims;
+    try {
+      claims = await app.thaiid.finish(new URL(request.url, config.publicUrl), flow);
+    } catch (error) {
+      if (!(error instanceof ThaiIdError)) throw error;
+      request.log.warn({ reason: error.message }, 'ThaiID sign-in refused');
+      return failed(reply, 400, `ThaiID sign-in could not be verified (${error.message}); start again.`);
+    }
+    const citizenIdHash = cipher.lookupHash(claims.pid);
+    const [account] = await db.select({ id: accounts.id, status: accounts.status }).from(accounts).where(eq(accounts.citizenIdHash, citizenIdHash));
+    if (account && account.status !== 'active') {
+      return page(reply, 423, 'message', { title: 'เข้าสู่ระบบไม่ได้ / Cannot sign in', error: true, back: '/login',
+        message: `บัญชีของท่านถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / Your account is ${account.status}; ask the SSO admin of your unit.` });
+    }
+    if (account) {
+      await app.startBrowserSession(reply, account.id);
+      // Back to the connected system's sign-in, which now finds this browser signed in.
+      return reply.redirect(flow.interaction ? `/interaction/${encodeURIComponent(flow.interaction)}` : safeReturnPath(flow.returnTo), 303);
+    }
+    // No account yet: registration, with what ThaiD verified filled in and locked.
+    const token = randomSecret(32);
+    await db.insert(identityVerifications).values({
+      tokenHash: sha256Hex(token), provider: 'thaiid', citizenIdHash, claimsEnc: cipher.encrypt(JSON.stringify(claims)),
+      expiresAt: new Date(Date.now() + VERIFICATION_TTL_MS),
+    });
+    return reply.redirect(`/register?verification=${encodeURIComponent(token)}`, 303);
+  });
+
+  const standin = app.thaidStandin;
+  if (!standin) return;
+  // The stand-in issuer (no THAIID_ISSUER configured): its endpoints and its own sign-in page.
+  await mountProvider(app, standin.provider, [`${STANDIN_PATH}/*`], STANDIN_PATH);
+  const samplePid = () => {
+    const first12 = `1${String(Math.floor(Math.random() * 1e11)).padStart(11, '0')}`;
+    const sum = [...first12].reduce((acc, d, i) => acc + Number(d) * (13 - i), 0);
+    return first12 + String((11 - (sum % 11)) % 10);
+  };
+  app.get<{ Params: { uid: string } }>(`${STANDIN_PATH}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
+    const details = await standin.provider.interactionDetails(request.raw, reply.raw);
+    return page(reply, 200, 'thaid-standin-login', { title: 'ThaiD (stand-in)', action: `${STANDIN_PATH}/interaction/${details.uid}`, pid: samplePid() });
+  });
+  app.post<{ Params: { uid: string }; Body: Record<string, string> }>(`${STANDIN_PATH}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
+    await standin.provider.interactionDetails(request.raw, reply.raw);
+    const body = request.body ?? {};
+    const pid = String(body.pid ?? '').trim();
+    if (!/^\d{13}$/.test(pid)) return page(reply, 400, 'message', { title: 'ThaiD (stand-in)', message: 'pid must be 13 digits', error: true });
+    const text = (name: string) => (typeof body[name] === 'string' && body[name].trim() ? body[name].trim() : undefined);
+    standin.people.set(pid, {
+      pid, given_name: text('given_name'), family_name: text('family_name'), given_name_en: text('given_name_en'),
+      family_name_en: text('family_name_en'), birthdate: text('birthdate'),
+    });
+    const to = await standin.provider.interactionResult(request.raw, reply.raw, { login: { accountId: pid } }, { mergeWithLastSubmission: false });
+    return reply.redirect(to, 303);
+  });
+}

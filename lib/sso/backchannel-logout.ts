@@ -1,0 +1,70 @@
+// Delivers the back-channel logout notices that `endSignIns` queued (OpenID Connect Back-Channel
+// Logout 1.0): a signed logout token POSTed to each system's registered URI. Sent right after the
+// change commits, and again by the sweeper until the system answers; a notice delivered twice is
+// harmless (the system has no session left to end).
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { importJWK, SignJWT } from 'jose';
+import type { Db } from '../../db/client.ts';
+import { ssoLogoutOutbox, systems } from '../../db/schema.ts';
+import type { SigningKeys } from './keys.ts';
+
+export interface LogoutSigner { issuer: string; keys: SigningKeys }
+
+const MAX_ATTEMPTS = 20;
+
+async function logoutToken(signer: LogoutSigner, clientId: string, sub: string, sid: string | null): Promise<string> {
+  const jwk = signer.keys.keys[0]!;
+  const key = await importJWK(jwk, jwk.alg ?? 'RS256');
+  return new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, ...(sid ? { sid } : {}) })
+    .setProtectedHeader({ alg: jwk.alg ?? 'RS256', kid: jwk.kid!, typ: 'logout+jwt' })
+    .setIssuer(signer.issuer).setAudience(clientId).setSubject(sub).setIssuedAt().setExpirationTime('2m').setJti(randomUUID())
+    .sign(key);
+}
+
+/** Sends pending notices (of one account, or all); returns how many were delivered. */
+export async function deliverSsoLogouts(db: Db, signer: LogoutSigner, options: { accountId?: string; timeoutMs?: number } = {}): Promise<number> {
+  const pending = await db.select({
+    id: ssoLogoutOutbox.id, clientId: ssoLogoutOutbox.clientId, accountId: ssoLogoutOutbox.accountId, sid: ssoLogoutOutbox.sid,
+    uri: sql<string | null>`${systems.oidc}->>'backchannelLogoutUri'`,
+  }).from(ssoLogoutOutbox).leftJoin(systems, sql`${systems.oidc}->>'clientId' = ${ssoLogoutOutbox.clientId}`)
+    .where(and(isNull(ssoLogoutOutbox.sentAt), lt(ssoLogoutOutbox.attempts, MAX_ATTEMPTS),
+      ...(options.accountId ? [eq(ssoLogoutOutbox.accountId, options.accountId)] : [])))
+    .orderBy(asc(ssoLogoutOutbox.id)).limit(200);
+  let delivered = 0;
+  await Promise.all(pending.map(async (notice) => {
+    let error: string | null = null;
+    if (!notice.uri) {
+      error = 'the system no longer has a back-channel logout URI';
+    } else {
+      try {
+        const response = await fetch(notice.uri, {
+          method: 'POST', redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ logout_token: await logoutToken(signer, notice.clientId, notice.accountId, notice.sid) }),
+        });
+        if (!response.ok) error = `HTTP ${response.status}`;
+      } catch (cause) {
+        error = cause instanceof Error ? cause.message : String(cause);
+      }
+    }
+    if (error === null) delivered++;
+    await db.update(ssoLogoutOutbox).set(error === null
+      ? { sentAt: new Date(), attempts: sql`${ssoLogoutOutbox.attempts} + 1` }
+      : { attempts: sql`${ssoLogoutOutbox.attempts} + 1`, lastError: error.slice(0, 500) })
+      .where(eq(ssoLogoutOutbox.id, notice.id));
+  }));
+  return delivered;
+}
+
+/** Retries what could not be delivered at once (the system was down), every few seconds. */
+export function startLogoutSweeper(db: Db, signer: LogoutSigner, everyMs = 5000, onError: (error: unknown) => void = () => {}): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    deliverSsoLogouts(db, signer).catch(onError).finally(() => { running = false; });
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

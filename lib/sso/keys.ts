@@ -1,0 +1,32 @@
+// The keys that sign ID tokens and logout tokens. Rotation is by configuration: SSO_SIGNING_KEYS
+// is a JWKS of private keys, the first signs and the rest stay published so that tokens signed
+// before the rotation still verify. Without it, one key is generated once and kept in DATA_DIR.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { randomUUID } from 'node:crypto';
+
+export interface SigningKeys { keys: JWK[] }
+
+export async function loadSigningKeys(configured: string | undefined, dataDir: string, embedded: boolean): Promise<SigningKeys> {
+  if (configured) {
+    const parsed = JSON.parse(configured) as { keys?: JWK[] };
+    if (!Array.isArray(parsed.keys) || parsed.keys.length === 0 || parsed.keys.some((k) => !k.d || !k.kid)) {
+      throw new Error('SSO_SIGNING_KEYS must be a JWKS {"keys":[...]} of private keys, each with a kid; the first one signs');
+    }
+    return { keys: parsed.keys };
+  }
+  const file = join(dataDir, 'sso-signing-keys.json');
+  if (!existsSync(file)) {
+    if (!embedded) console.warn(`SSO_SIGNING_KEYS is not set: tokens are signed with the key in ${file}; every process needs the same keys.`);
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const jwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+    mkdirSync(dataDir, { recursive: true });
+    try {
+      writeFileSync(file, JSON.stringify({ keys: [jwk] }), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // another process wrote it first
+    }
+  }
+  return JSON.parse(readFileSync(file, 'utf8')) as SigningKeys;
+}

@@ -1,0 +1,136 @@
+// This service as the OpenID Connect provider of the connected systems: one configuration surface.
+// Clients are the systems registered by DLA central (PUT /api/v1/systems/:code with `oidc`); the
+// sign-in interaction is our own (password or ThaiID, api/routes/sso.ts); every artefact lives in
+// PostgreSQL (db/oidc-adapter.ts). A system sees only the person's roles at that system, and only
+// a person with an active right to it gets through (loadExistingGrant, and the consent step).
+import { and, asc, eq } from 'drizzle-orm';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Db } from '../../db/client.ts';
+import { oidcAdapterFactory } from '../../db/oidc-adapter.ts';
+import { accounts, entitlements } from '../../db/schema.ts';
+import type { Config } from '../config.ts';
+import type { PersonalDataCipher } from '../crypto.ts';
+import type { SigningKeys } from './keys.ts';
+import { renderPage } from '../pages.ts';
+
+export const SSO_ROUTES = {
+  authorization: '/oidc/auth',
+  token: '/oidc/token',
+  userinfo: '/oidc/me',
+  jwks: '/oidc/jwks',
+  end_session: '/oidc/session/end',
+  revocation: '/oidc/token/revocation',
+  introspection: '/oidc/token/introspection',
+  pushed_authorization_request: '/oidc/request',
+} as const;
+
+/** The roles a person holds at one system, from their active rights. */
+export async function rolesAt(db: Db, accountId: string, systemCode: string): Promise<string[]> {
+  const rows = await db.selectDistinct({ role: entitlements.role }).from(entitlements)
+    .where(and(eq(entitlements.accountId, accountId), eq(entitlements.systemCode, systemCode), eq(entitlements.status, 'active')))
+    .orderBy(asc(entitlements.role));
+  return rows.map((r) => r.role);
+}
+
+export interface SsoProviderDeps {
+  config: Config;
+  db: Db;
+  cipher: PersonalDataCipher;
+  signingKeys: SigningKeys;
+  cookieKeys: string[];
+}
+
+export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys }: SsoProviderDeps): Provider {
+  const secure = config.publicUrl.startsWith('https://');
+  const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
+
+  const configuration: Configuration = {
+    adapter: oidcAdapterFactory(db, cipher),
+    clients: [],
+    jwks: { keys: signingKeys.keys as never },
+    cookies: {
+      keys: cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', secure, signed: true },
+      short: { httpOnly: true, sameSite: 'lax', secure, signed: true },
+    },
+    routes: SSO_ROUTES,
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'roles'],
+    responseTypes: ['code'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+      email: ['email'],
+      roles: ['roles', 'unit_code'],
+    },
+    // Roles travel in the ID token itself: connected systems decide on them at sign-in.
+    conformIdTokenClaims: false,
+    async findAccount(ctx: KoaContextWithOIDC, sub: string) {
+      const [account] = await db.select().from(accounts).where(eq(accounts.id, sub));
+      if (!account || account.status !== 'active') return undefined;
+      return {
+        accountId: sub,
+        async claims() {
+          const clientId = ctx.oidc.client?.clientId;
+          return {
+            sub,
+            preferred_username: account.username,
+            name: `${account.firstNameTh} ${account.lastNameTh}`,
+            given_name: account.firstNameTh,
+            family_name: account.lastNameTh,
+            email: account.email,
+            unit_code: account.unitCode,
+            roles: clientId ? await rolesAt(db, sub, clientId) : [],
+          };
+        },
+      };
+    },
+    async extraTokenClaims(_ctx, token) {
+      const accountId = (token as { accountId?: string }).accountId;
+      const clientId = (token as { clientId?: string }).clientId;
+      if (!accountId || !clientId) return undefined;
+      return { roles: await rolesAt(db, accountId, clientId) };
+    },
+    // A grant stands only while the person holds an active right to that system; without one
+    // the consent step runs, and refuses (api/routes/sso.ts).
+    async loadExistingGrant(ctx) {
+      const accountId = ctx.oidc.session?.accountId;
+      const clientId = ctx.oidc.client?.clientId;
+      if (!accountId || !clientId) return undefined;
+      if ((await rolesAt(db, accountId, clientId)).length === 0) return undefined;
+      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
+    features: {
+      devInteractions: { enabled: false },
+      backchannelLogout: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.body = renderPage('sso-logout', { title: 'ออกจากระบบ / Sign out', form });
+        },
+        postLogoutSuccessSource: (ctx) => {
+          ctx.body = renderPage('sso-logged-out', { title: 'ออกจากระบบแล้ว / Signed out' });
+        },
+      },
+    },
+    ttl: {
+      Session: seconds(config.sso.sessionTtlMs),
+      Grant: seconds(config.sso.sessionTtlMs),
+      AccessToken: seconds(config.sso.accessTokenTtlMs),
+      IdToken: seconds(config.sso.accessTokenTtlMs),
+      RefreshToken: seconds(config.sso.refreshTokenTtlMs),
+      AuthorizationCode: 60,
+      Interaction: 600,
+    },
+    renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = renderPage('sso-error', { title: 'เข้าสู่ระบบไม่สำเร็จ / Sign-in failed', error: out.error, description: out.error_description });
+    },
+  };
+  const provider = new Provider(config.publicUrl, configuration);
+  provider.proxy = process.env.TRUST_PROXY === 'true';
+  return provider;
+}

@@ -1,0 +1,317 @@
+// Single sign-on end to end, in a real browser: a demo connected system (an openid-client relying
+// party) signs people in through the service, by password and through the ThaiID stand-in; roles
+// reach its tokens; a person without a right is refused; a retirement from the HR feed logs them
+// out of it at once (back-channel logout). Also the protocol's refusals, the portal and
+// registration with ThaiID.
+import { createHmac } from 'node:crypto';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.ts';
+import { startDemoInfoSystem, type DemoInfoSystem } from '../support/demo-info-system.ts';
+import { PDF, randomCitizenId, uniqueName } from '../support/fixtures.ts';
+import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
+
+const SECRET = 'sso-test-hr-secret';
+let h: Harness;
+let tree: Tree;
+let browser: Browser;
+let info: DemoInfoSystem;
+let INFO: string;
+let laoAdmin: TestAccount;
+
+const today = () => new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
+
+function signedFeed(body: unknown) {
+  const raw = JSON.stringify(body);
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex');
+  return { body: raw, headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` } };
+}
+
+async function staffWith(roles: string[], system = INFO) {
+  const staff = await h.createAccount(tree.laoA);
+  if (roles.length > 0) {
+    const res = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: laoAdmin.token, json: roles.map((role) => ({ system, role, unitCode: tree.laoA })) });
+    expect(res.status).toBe(200);
+  }
+  return staff;
+}
+
+async function signInWithPassword(page: Page, who: TestAccount) {
+  await page.fill('#username', who.username);
+  await page.fill('#password', who.password);
+  await page.click('button[type=submit]');
+}
+
+async function signInWithThaiIdStandin(page: Page, citizenId: string) {
+  await page.click('a.thaiid');
+  await page.waitForURL(/\/thaid-standin\/interaction\//);
+  expect(await page.textContent('main')).toContain('STAND-IN');
+  await page.fill('#pid', citizenId);
+  await page.click('button[type=submit]');
+}
+
+async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  h = await startHarness({ HR_FEED_SECRET: SECRET }, { reachable: true });
+  tree = await h.seedTree();
+  laoAdmin = await h.createAccount(tree.laoA);
+  await h.designateAdmins(tree.laoA, [laoAdmin]);
+  INFO = uniqueName('INFO').toUpperCase();
+  info = await startDemoInfoSystem(h.baseUrl);
+  const registered = await h.request('PUT', `/api/v1/systems/${INFO}`, { token: h.central.token, json: {
+    nameTh: 'ระบบสารสนเทศ', nameEn: 'INFO', url: info.url, roles: ['viewer', 'editor'],
+    oidc: { redirectUris: [info.callbackUrl], backchannelLogoutUri: info.backchannelLogoutUrl },
+  } });
+  expect(registered.status).toBe(200);
+  expect(registered.body.clientId).toBe(INFO);
+  expect(registered.body.clientSecret).toMatch(/^[\w-]{40,}$/);
+  await info.configure(registered.body.clientId, registered.body.clientSecret);
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await info?.close();
+  await h?.stop();
+});
+
+async function freshBrowser(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  return { context, page: await context.newPage() };
+}
+
+describe('single sign-on into a connected system', () => {
+  it('signs in with a password: the system sees the person and only their roles there', async () => {
+    const staff = await staffWith(['viewer', 'editor']);
+    await h.request('PUT', '/api/v1/systems/OTHER-SYS', { token: h.central.token, json: { nameTh: 'อื่น', url: 'https://other.example', roles: ['boss'] } });
+    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: laoAdmin.token, json: [
+      { system: INFO, role: 'viewer', unitCode: tree.laoA }, { system: INFO, role: 'editor', unitCode: tree.laoA }, { system: 'OTHER-SYS', role: 'boss', unitCode: tree.laoA },
+    ] });
+    const { context, page } = await freshBrowser();
+    await page.goto(info.url);
+    await page.click('#sign-in');
+    await page.waitForURL(/\/interaction\//);
+    expect(await page.textContent('main')).toContain('INFO');
+    await signInWithPassword(page, staff);
+    await page.waitForURL(`${info.url}/`);
+    expect(await page.textContent('#user')).toBe(staff.username);
+    expect(await page.textContent('#roles')).toBe('editor,viewer');
+    const session = [...info.sessions.values()].find((s) => s.sub === staff.id)!;
+    expect(session.claims.roles).toEqual(['editor', 'viewer']);
+    expect(session.claims.iss).toBe(h.baseUrl);
+
+    // The access token carries the same roles (introspection by the system itself), and the
+    // refresh token works while the person keeps the right.
+    const refreshed = await oidc.refreshTokenGrant(info.config(), session.refreshToken!);
+    const introspected = await oidc.tokenIntrospection(info.config(), refreshed.access_token);
+    expect(introspected.active).toBe(true);
+    expect(introspected.roles).toEqual(['editor', 'viewer']);
+    await context.close();
+  });
+
+  it('opens the system without a second sign-in when the browser is signed in to the portal', async () => {
+    const staff = await staffWith(['viewer']);
+    const { context, page } = await freshBrowser();
+    await page.goto(`${h.baseUrl}/`);
+    await page.waitForURL(/\/login/);
+    await signInWithPassword(page, staff);
+    await page.waitForURL(`${h.baseUrl}/`);
+    const link = page.locator(`a[data-system="${INFO}"]`);
+    expect(await link.getAttribute('href')).toBe(info.url);
+    expect(await page.textContent('main')).toContain('viewer');
+    await link.click();
+    await page.click('#sign-in');
+    await page.waitForURL(`${info.url}/`);
+    expect(await page.textContent('#user')).toBe(staff.username);
+    await context.close();
+  });
+
+  it('refuses a person without an active right to the system, at its sign-in', async () => {
+    const outsider = await staffWith([]);
+    const { context, page } = await freshBrowser();
+    await page.goto(info.url);
+    await page.click('#sign-in');
+    await signInWithPassword(page, outsider);
+    await page.waitForURL(/\/callback\?/);
+    expect(await page.textContent('#error')).toBe('access_denied');
+    expect([...info.sessions.values()].some((s) => s.sub === outsider.id)).toBe(false);
+    await context.close();
+  });
+
+  it('signs in through the ThaiID stand-in, then logs the person out of the system the moment HR reports their retirement', async () => {
+    const citizenId = randomCitizenId();
+    const staff = await h.createAccount(tree.laoA, { citizenId });
+    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: laoAdmin.token, json: [{ system: INFO, role: 'viewer', unitCode: tree.laoA }] });
+    const { context, page } = await freshBrowser();
+    await page.goto(info.url);
+    await page.click('#sign-in');
+    await signInWithThaiIdStandin(page, citizenId);
+    await page.waitForURL(`${info.url}/`);
+    expect(await page.textContent('#user')).toBe(staff.username);
+    const session = [...info.sessions.values()].find((s) => s.sub === staff.id)!;
+    expect(session.sid).toBeTruthy();
+
+    // The portal, on the same browser, shows what the person may open.
+    await page.goto(`${h.baseUrl}/`);
+    expect(await page.locator(`a[data-system="${INFO}"]`).count()).toBe(1);
+
+    const eventId = uniqueName('retire');
+    const posted = await h.request('POST', '/api/v1/personnel-events', signedFeed({ events: [{ eventId, type: 'retirement', citizenId, effectiveDate: today() }] }));
+    expect(posted.status).toBe(202);
+    const logout = await until(() => info.logouts.find((l) => l.sub === staff.id), (l) => l !== undefined);
+    expect(logout).toMatchObject({ verified: true, sid: session.sid });
+    await page.goto(info.url);
+    expect(await page.textContent('#status')).toBe('signed out');
+    // Its refresh token is dead too, and the next sign-in is refused.
+    await expect(oidc.refreshTokenGrant(info.config(), session.refreshToken!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await page.click('#sign-in');
+    await page.waitForURL(/\/interaction\//);
+    await signInWithThaiIdStandin(page, citizenId);
+    await page.waitForLoadState();
+    expect(await page.textContent('main')).toMatch(/suspended/);
+    await page.goto(`${h.baseUrl}/`);
+    await page.waitForURL(/\/login/);
+    await context.close();
+  });
+});
+
+describe('the protocol refuses what it must', () => {
+  it('requires PKCE of a public client', async () => {
+    const code = uniqueName('PUB').toUpperCase();
+    const res = await h.request('PUT', `/api/v1/systems/${code}`, { token: h.central.token, json: {
+      nameTh: 'แอป', url: 'https://app.example', roles: ['user'], oidc: { redirectUris: ['https://app.example/cb'], public: true },
+    } });
+    expect(res.status).toBe(200);
+    expect(res.body.clientSecret).toBeUndefined();
+    const params = new URLSearchParams({ client_id: code, response_type: 'code', scope: 'openid', redirect_uri: 'https://app.example/cb', state: 'xyz' });
+    const withoutPkce = await fetch(`${h.baseUrl}/oidc/auth?${params}`, { redirect: 'manual' });
+    const location = new URL(withoutPkce.headers.get('location')!);
+    expect(location.origin + location.pathname).toBe('https://app.example/cb');
+    expect(location.searchParams.get('error')).toBe('invalid_request');
+    expect(location.searchParams.get('error_description')).toMatch(/PKCE/i);
+    params.set('code_challenge', await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()));
+    params.set('code_challenge_method', 'S256');
+    const withPkce = await fetch(`${h.baseUrl}/oidc/auth?${params}`, { redirect: 'manual' });
+    expect(withPkce.headers.get('location')).toMatch(/^\/interaction\//);
+  });
+
+  it('refuses an unregistered redirect_uri without redirecting there', async () => {
+    const params = new URLSearchParams({ client_id: INFO, response_type: 'code', scope: 'openid', redirect_uri: 'https://evil.example/cb', state: 'xyz' });
+    const res = await fetch(`${h.baseUrl}/oidc/auth?${params}`, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(await res.text()).toMatch(/redirect_uri/);
+  });
+
+  it('refuses a replayed authorization code', async () => {
+    const staff = await staffWith(['viewer']);
+    const { context, page } = await freshBrowser();
+    await page.goto(info.url);
+    await page.click('#sign-in');
+    await signInWithPassword(page, staff);
+    await page.waitForURL(`${info.url}/`);
+    const used = info.callbacks.at(-1)!;
+    const code = new URL(used).searchParams.get('code')!;
+    const replay = await fetch(`${h.baseUrl}/oidc/token`, {
+      method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: info.callbackUrl, code_verifier: 'x'.repeat(43) }),
+      headers: { authorization: (await clientBasic()) },
+    });
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as { error: string }).error).toBe('invalid_grant');
+    await context.close();
+  });
+
+  it('refuses a ThaiID callback whose state does not match, and one that never started here', async () => {
+    const start = await fetch(`${h.baseUrl}/auth/thaiid`, { redirect: 'manual' });
+    const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
+    const bad = await fetch(`${h.baseUrl}/auth/thaiid/callback?code=abc&state=not-the-state`, { headers: { cookie, accept: 'text/html' }, redirect: 'manual' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/state/i);
+    const unstarted = await fetch(`${h.baseUrl}/auth/thaiid/callback?code=abc&state=x`, { redirect: 'manual' });
+    expect(unstarted.status).toBe(400);
+  });
+
+  it('refuses a sign-in form posted without its CSRF token, and never redirects off the site', async () => {
+    const staff = await staffWith([]);
+    const forged = await fetch(`${h.baseUrl}/login`, { method: 'POST', redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: new URLSearchParams({ username: staff.username, password: staff.password }) });
+    expect(forged.status).toBe(403);
+    const { context, page } = await freshBrowser();
+    await page.goto(`${h.baseUrl}/login?return=${encodeURIComponent('https://evil.example/')}`);
+    await signInWithPassword(page, staff);
+    await page.waitForURL(`${h.baseUrl}/`);
+    const cookies = await context.cookies(h.baseUrl);
+    const session = cookies.find((c) => c.name === 'sso_session')!;
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+    await context.close();
+  });
+});
+
+describe('registration with ThaiID', () => {
+  it('takes the citizen ID and names from ThaiID, locked, and shows the admin it was verified', async () => {
+    const citizenId = randomCitizenId();
+    const { context, page } = await freshBrowser();
+    await page.goto(`${h.baseUrl}/login`);
+    await signInWithThaiIdStandin(page, citizenId);
+    await page.waitForURL(/\/register\?verification=/);
+    expect(await page.inputValue('#verified-name')).toBe('สมชาย ใจดี');
+    expect(await page.locator('#citizenId').count()).toBe(0);
+    const username = uniqueName('thaiid');
+    await page.fill('#email', `${username}@lao.test`);
+    await page.fill('#position', 'นักจัดการงานทั่วไป');
+    await page.selectOption('#unitCode', tree.laoA);
+    await page.fill('#username', username);
+    await page.fill('#password', 'thaiid-password-1');
+    await page.setInputFiles('#documents', { name: 'letter.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result.notice');
+    const verification = new URL(page.url()).searchParams.get('verification')!;
+
+    const mine = await h.request('GET', `/api/v1/accounts?citizenId=${citizenId}`, { token: h.central.token });
+    expect(mine.body.items).toEqual([]); // not an account yet: a request
+    const list = await h.request('GET', `/api/v1/registrations?unitCode=${tree.laoA}&status=pending_approval`, { token: laoAdmin.token });
+    const request = list.body.items.find((r: { username?: string }) => r.username === username);
+    const seen = await h.request('GET', `/api/v1/registrations/${request.id}`, { token: laoAdmin.token });
+    expect(seen.body.applicant.identityVerifiedBy).toBe('thaiid');
+    expect(seen.body.applicant.firstNameTh).toBe('สมชาย');
+    expect(seen.body.applicant.citizenId).toContain(citizenId.slice(-3));
+
+    // The verification is single-use, and its fields cannot be changed through the API.
+    const again = await h.submitRegistration({ identityVerification: verification, citizenId: undefined, firstNameTh: undefined, lastNameTh: undefined, unitCode: tree.laoA });
+    expect(again.status).toBe(400);
+    expect(JSON.stringify(again.body)).toMatch(/verification/);
+    await context.close();
+  });
+
+  it('refuses an edited citizen ID next to a ThaiID verification', async () => {
+    const { context, page } = await freshBrowser();
+    await page.goto(`${h.baseUrl}/login`);
+    await signInWithThaiIdStandin(page, randomCitizenId());
+    await page.waitForURL(/\/register\?verification=/);
+    const verification = new URL(page.url()).searchParams.get('verification')!;
+    const edited = await h.submitRegistration({ identityVerification: verification, citizenId: randomCitizenId(), unitCode: tree.laoA });
+    expect(edited.status).toBe(400);
+    expect(edited.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'data.citizenId', message: expect.stringMatching(/ThaiID/) })]));
+    await context.close();
+  });
+});
+
+async function clientBasic(): Promise<string> {
+  // The demo's own credentials, from its registration (rotated into a fresh secret here).
+  const res = await h.request('PUT', `/api/v1/systems/${INFO}`, { token: h.central.token, json: {
+    nameTh: 'ระบบสารสนเทศ', nameEn: 'INFO', url: info.url, roles: ['viewer', 'editor'],
+    oidc: { redirectUris: [info.callbackUrl], backchannelLogoutUri: info.backchannelLogoutUrl, rotateSecret: true },
+  } });
+  await info.configure(INFO, res.body.clientSecret);
+  return `Basic ${Buffer.from(`${INFO}:${res.body.clientSecret}`).toString('base64')}`;
+}
