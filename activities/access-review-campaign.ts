@@ -7,9 +7,9 @@ import type { Db } from '../db/client.ts';
 import { actorOf, writeAudit, writeAuditBatch } from '../db/audit.ts';
 import { rowsOf, subtreeSql } from '../db/org-tree.ts';
 import {
-  accessReviewItems, accessReviews, accounts, entitlements, oidcPayloads, orgUnits, unitAdmins,
+  accessReviewItems, accessReviews, accounts, authTokens, entitlements, orgUnits, unitAdmins,
 } from '../db/schema.ts';
-import { endSignIns } from '../db/sso-sessions.ts';
+import { accountsWithSsoState, endSignIns } from '../db/sso-sessions.ts';
 import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
 import type { ActivityDeps } from './index.ts';
 import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
@@ -179,12 +179,10 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
           const status = review.onNoDecision === 'revoke' ? 'revoked' : 'suspended';
           if (affected.length > 0) {
             await tx.update(entitlements).set({ status, updatedAt: new Date() }).where(inArray(entitlements.id, affected.map((i) => i.entitlementId)));
-            // Their single sign-on at those systems ends; most people have no session open, so look first.
-            const signedIn = await tx.selectDistinct({ accountId: oidcPayloads.accountId }).from(oidcPayloads)
-              .where(inArray(oidcPayloads.accountId, [...new Set(affected.map((i) => i.accountId))]));
-            for (const { accountId } of signedIn) {
-              await endSignIns(tx, accountId!, `review ${review.id}`, [...new Set(affected.filter((i) => i.accountId === accountId).map((i) => i.systemCode))]);
-            }
+            // Their sign-ins end: API tokens at once for all, the single sign-on for those who have any.
+            const people = [...new Set(affected.map((i) => i.accountId))];
+            await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(inArray(authTokens.accountId, people), isNull(authTokens.revokedAt)));
+            for (const accountId of await accountsWithSsoState(tx, people)) await endSignIns(tx, accountId, `review ${review.id}`);
           }
           await tx.update(accessReviewItems).set({ autoApplied: true }).where(inArray(accessReviewItems.id, items.map((i) => i.id)));
           await writeAuditBatch(tx, items.map((i) => {

@@ -105,7 +105,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
         } else if (ev.type === 'transfer') {
           const atOldUnit = live.filter((e) => e.unitCode === account.unitCode);
           await setRights(atOldUnit.map((e) => e.id), 'suspended');
-          logoutsQueued = await endSignIns(tx, account.id, ev.eventId, [...new Set(atOldUnit.map((e) => e.systemCode))]);
+          if (atOldUnit.length > 0) logoutsQueued = await endSignIns(tx, account.id, ev.eventId);
           accountChange.unitCode = ev.toUnitCode!;
           review = await openReview(tx, { accountId: account.id, unitCode: ev.toUnitCode!, cause: ev.eventId, moveTo: ev.toUnitCode!,
             name: `transfer ${ev.eventId}`, expireAfterMs: config.transferReview.expireAfterMs, rights: atOldUnit });
@@ -116,7 +116,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
         } else {
           const active = rights.filter((e) => e.status === 'active');
           await setRights(active.map((e) => e.id), 'pending_review');
-          logoutsQueued = await endSignIns(tx, account.id, ev.eventId, [...new Set(active.map((e) => e.systemCode))]);
+          if (active.length > 0) logoutsQueued = await endSignIns(tx, account.id, ev.eventId);
           if (ev.newPosition) accountChange.position = ev.newPosition;
           review = await openReview(tx, { accountId: account.id, unitCode: account.unitCode ?? '', cause: ev.eventId,
             name: `role change ${ev.eventId}`, expireAfterMs: config.roleChangeReview.expireAfterMs, rights: active });

@@ -5,7 +5,7 @@ import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
 import { ensureSchedules } from '../lib/schedules.ts';
 import { activityDepsOf, appDepsOf, ensureBootstrapAdmin, openResources, resumeScheduledPersonnelEvents, resumeUnstartedRegistrations } from '../lib/runtime.ts';
-import { startLogoutSweeper } from '../lib/sso/backchannel-logout.ts';
+import { startSsoHousekeeping } from '../lib/sso/backchannel-logout.ts';
 import { connectClient, createWorker, startDevServer, type DevServer } from '../lib/temporal.ts';
 
 const config = loadConfig();
@@ -24,7 +24,7 @@ const { worker, connection } = await createWorker(temporalAddress, config, activ
 const app = await buildApp(appDepsOf(resources, config, client));
 await app.listen({ port: config.port, host: config.host });
 const workerRun = worker.run();
-const stopSweeper = startLogoutSweeper(resources.database.db, resources.sso.logoutSigner, 5000, (error) => app.log.warn({ err: error }, 'back-channel logout sweep failed'));
+const stopSweeper = startSsoHousekeeping(resources.database.db, resources.sso.logoutSigner, 5000, (error) => app.log.warn({ err: error }, 'back-channel logout sweep failed'));
 await resumeUnstartedRegistrations(resources, client, config);
 await ensureSchedules(client, config);
 // In the background: there may be thousands of events dated ahead.

@@ -2,7 +2,7 @@
 // Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY.
 import { loadConfig } from '../lib/config.ts';
 import { activityDepsOf, openResources } from '../lib/runtime.ts';
-import { startLogoutSweeper } from '../lib/sso/backchannel-logout.ts';
+import { startSsoHousekeeping } from '../lib/sso/backchannel-logout.ts';
 import { createWorker } from '../lib/temporal.ts';
 
 const config = loadConfig();
@@ -13,7 +13,7 @@ if (!config.databaseUrl || !config.temporalAddress) {
 const resources = await openResources(config);
 const { worker, connection } = await createWorker(config.temporalAddress, config, activityDepsOf(resources, config));
 // Back-channel logouts that could not be delivered at once (a system was down) are sent again.
-const stopSweeper = startLogoutSweeper(resources.database.db, resources.sso.logoutSigner);
+const stopSweeper = startSsoHousekeeping(resources.database.db, resources.sso.logoutSigner);
 process.once('SIGTERM', () => worker.shutdown());
 process.once('SIGINT', () => worker.shutdown());
 console.log(`worker polling ${config.taskQueue} on ${config.temporalAddress}`);

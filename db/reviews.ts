@@ -10,7 +10,7 @@ type Item = typeof accessReviewItems.$inferSelect;
 
 /**
  * keep → the right is active again (at the new unit, after a transfer); revoke → revoked; suspend →
- * suspended; either way the person's single sign-on at that system ends at once.
+ * suspended, and the person's sign-ins end everywhere at once.
  */
 export async function applyReviewOutcome(db: Db, item: Item, outcome: ReviewRule, by: { accountId: string | null; auto: boolean; justification?: string | null }) {
   const [right] = await db.select().from(entitlements).where(eq(entitlements.id, item.entitlementId));
@@ -28,8 +28,7 @@ export async function applyReviewOutcome(db: Db, item: Item, outcome: ReviewRule
       await db.update(entitlements).set({ status, unitCode, updatedAt: new Date() }).where(eq(entitlements.id, right.id));
     }
   }
-  // The right no longer opens the system: the person's sign-in there ends now (their roles changed).
-  if (outcome !== 'keep') await endSignIns(db, right.accountId, `review ${item.reviewId}`, [right.systemCode]);
+  if (outcome !== 'keep') await endSignIns(db, right.accountId, `review ${item.reviewId}`);
   await db.update(accessReviewItems).set(by.auto
     ? { autoApplied: true }
     : { decision: outcome as 'keep' | 'revoke', decidedBy: by.accountId, decidedAt: new Date(), justification: by.justification ?? null })

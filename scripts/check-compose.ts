@@ -21,7 +21,7 @@ for (const [name, service] of Object.entries(services)) {
 }
 for (const name of ['api', 'worker']) {
   const env = services[name]?.environment ?? {};
-  for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL', 'ENCRYPTION_KEY']) {
+  for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL', 'ENCRYPTION_KEY', 'SSO_SIGNING_KEYS']) {
     if (!env[key]) problems.push(`${name}: ${key} is not set`);
   }
 }

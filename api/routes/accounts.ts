@@ -207,10 +207,9 @@ export default async function accountRoutes(app: FastifyInstance) {
           .onConflictDoUpdate({ target: [entitlements.accountId, entitlements.systemCode, entitlements.role, entitlements.unitCode], set: { status: 'active', updatedAt: new Date() } });
       }
       const after = await tx.select().from(entitlements).where(eq(entitlements.accountId, account.id));
-      // Wherever the person's roles changed, their sign-in at that system ends (tokens carry roles).
-      const rolesAt = (rows: typeof current, system: string) => rows.filter((e) => e.status === 'active' && e.systemCode === system).map((e) => e.role).sort().join(',');
-      const systemsTouched = [...new Set([...current, ...after].map((e) => e.systemCode))];
-      await endSignIns(tx, account.id, `rights changed by ${me.id}`, systemsTouched.filter((s) => rolesAt(current, s) !== rolesAt(after, s)));
+      // A right taken away takes effect at every door now: the person's sign-ins end.
+      const activeAfter = new Set(after.filter((e) => e.status === 'active').map((e) => e.id));
+      if (current.some((e) => e.status === 'active' && !activeAfter.has(e.id))) await endSignIns(tx, account.id, `rights changed by ${me.id}`);
       await writeAudit(tx, {
         key: `account:${account.id}:entitlements:${request.id}`, actorAccountId: me.id, actor: actorOf(me.id), action: 'account.entitlements_set',
         subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, before: view(current), after: view(after),

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { importJWK, SignJWT } from 'jose';
 import type { Db } from '../../db/client.ts';
+import { deleteExpiredOidcPayloads } from '../../db/oidc-adapter.ts';
 import { ssoLogoutOutbox, systems } from '../../db/schema.ts';
 import type { SigningKeys } from './keys.ts';
 
@@ -57,13 +58,22 @@ export async function deliverSsoLogouts(db: Db, signer: LogoutSigner, options: {
   return delivered;
 }
 
-/** Retries what could not be delivered at once (the system was down), every few seconds. */
-export function startLogoutSweeper(db: Db, signer: LogoutSigner, everyMs = 5000, onError: (error: unknown) => void = () => {}): () => void {
+/**
+ * The single sign-on's chores in a long-running process: retry the logout notices that could not
+ * be delivered at once (a system was down), every few seconds; reclaim expired sessions and
+ * tokens (already dead to the provider) every ten minutes.
+ */
+export function startSsoHousekeeping(db: Db, signer: LogoutSigner, everyMs = 5000, onError: (error: unknown) => void = () => {}): () => void {
   let running = false;
+  let lastCleanup = Date.now();
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    deliverSsoLogouts(db, signer).catch(onError).finally(() => { running = false; });
+    const cleanup = Date.now() - lastCleanup > 600_000;
+    if (cleanup) lastCleanup = Date.now();
+    deliverSsoLogouts(db, signer)
+      .then(() => (cleanup ? deleteExpiredOidcPayloads(db) : undefined))
+      .catch(onError).finally(() => { running = false; });
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

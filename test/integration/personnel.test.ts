@@ -170,10 +170,13 @@ describe('reviews after a transfer or a change of duties', () => {
     await post({ events: [{ eventId, type: 'role_change', citizenId: staff.citizenId, effectiveDate: today(), newPosition: 'นักจัดการงานทั่วไป' }] });
     await expect.poll(async () => (await rightsOf(staff.id)).entitlements[0]?.status, { timeout: 5000 }).toBe('pending_review');
     const reviewId = (await eventStatus(eventId)).body.reviewId;
-    // The person cannot decide on their own access, even as an admin.
+    // Rights taken into review end the person's sign-ins; signed in again, they still cannot
+    // decide on their own access, even as an admin.
+    expect((await h.request('GET', '/api/v1/me/systems', { token: staff.token })).status).toBe(401);
+    const again = await h.login(staff.username, staff.password);
     await h.designateAdmins(tree.laoA, [laoAdmin, staff]);
     const items = (await h.request('GET', `/api/v1/access-reviews/${reviewId}/items`, { token: laoAdmin.token })).body.items;
-    const own = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: staff.token, json: { decisions: [{ itemId: items[0].id, decision: 'keep' }] } });
+    const own = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: again, json: { decisions: [{ itemId: items[0].id, decision: 'keep' }] } });
     expect(own.status).toBe(403);
     expect(own.body.detail).toMatch(/own access/);
     await h.designateAdmins(tree.laoA, [laoAdmin]);

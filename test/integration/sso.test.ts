@@ -3,7 +3,8 @@
 // reach its tokens; a person without a right is refused; a retirement from the HR feed logs them
 // out of it at once (back-channel logout). Also the protocol's refusals, the portal and
 // registration with ThaiID.
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
+import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,8 +62,16 @@ async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, t
   }
 }
 
+// Two signing keys, as after a rotation: the first signs, both are published.
+async function signingKey() {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+}
+let keys: { kid: string }[];
+
 beforeAll(async () => {
-  h = await startHarness({ HR_FEED_SECRET: SECRET }, { reachable: true });
+  keys = [await signingKey(), await signingKey()];
+  h = await startHarness({ HR_FEED_SECRET: SECRET, SSO_SIGNING_KEYS: JSON.stringify({ keys }) }, { reachable: true });
   tree = await h.seedTree();
   laoAdmin = await h.createAccount(tree.laoA);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
@@ -109,6 +118,11 @@ describe('single sign-on into a connected system', () => {
     const session = [...info.sessions.values()].find((s) => s.sub === staff.id)!;
     expect(session.claims.roles).toEqual(['editor', 'viewer']);
     expect(session.claims.iss).toBe(h.baseUrl);
+    // Signed with the first configured key; the JWKS publishes the older one too (rotation).
+    expect(decodeProtectedHeader(session.idToken!).kid).toBe(keys[0]!.kid);
+    const jwks = await (await fetch(`${h.baseUrl}/oidc/jwks`)).json() as { keys: { kid: string; d?: string }[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual(keys.map((k) => k.kid));
+    expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
 
     // The access token carries the same roles (introspection by the system itself), and the
     // refresh token works while the person keeps the right.
@@ -169,7 +183,7 @@ describe('single sign-on into a connected system', () => {
     const posted = await h.request('POST', '/api/v1/personnel-events', signedFeed({ events: [{ eventId, type: 'retirement', citizenId, effectiveDate: today() }] }));
     expect(posted.status).toBe(202);
     const logout = await until(() => info.logouts.find((l) => l.sub === staff.id), (l) => l !== undefined);
-    expect(logout).toMatchObject({ verified: true, sid: session.sid });
+    expect(logout).toMatchObject({ verified: true, sid: session.sid, kid: keys[0]!.kid });
     await page.goto(info.url);
     expect(await page.textContent('#status')).toBe('signed out');
     // Its refresh token is dead too, and the next sign-in is refused.
@@ -181,6 +195,27 @@ describe('single sign-on into a connected system', () => {
     expect(await page.textContent('main')).toMatch(/suspended/);
     await page.goto(`${h.baseUrl}/`);
     await page.waitForURL(/\/login/);
+    await context.close();
+  });
+
+  it('logs the person out of the system when their admin takes the right away', async () => {
+    const staff = await staffWith(['viewer']);
+    const { context, page } = await freshBrowser();
+    await page.goto(info.url);
+    await page.click('#sign-in');
+    await signInWithPassword(page, staff);
+    await page.waitForURL(`${info.url}/`);
+    const taken = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: laoAdmin.token, json: [] });
+    expect(taken.status).toBe(200);
+    // Delivered before the admin's call returned.
+    expect(info.logouts.find((l) => l.sub === staff.id)).toMatchObject({ verified: true });
+    await page.goto(info.url);
+    expect(await page.textContent('#status')).toBe('signed out');
+    await page.click('#sign-in');
+    await page.waitForURL(/\/interaction\//);
+    await signInWithPassword(page, staff);
+    await page.waitForURL(/\/callback\?/);
+    expect(await page.textContent('#error')).toBe('access_denied');
     await context.close();
   });
 });

@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 
-export interface DemoSession { sid: string | undefined; sub: string; claims: Record<string, unknown>; refreshToken: string | undefined }
+export interface DemoSession { sid: string | undefined; sub: string; claims: Record<string, unknown>; idToken: string | undefined; refreshToken: string | undefined }
 
 export interface DemoInfoSystem {
   url: string;
@@ -18,7 +18,7 @@ export interface DemoInfoSystem {
   configure(clientId: string, clientSecret?: string): Promise<void>;
   sessions: Map<string, DemoSession>;
   /** Every logout token received, verified or not. */
-  logouts: { sub: string | undefined; sid: string | undefined; verified: boolean; error?: string }[];
+  logouts: { sub: string | undefined; sid: string | undefined; verified: boolean; kid?: string; error?: string }[];
   /** The callback URLs it was sent to (to try replaying a code). */
   callbacks: string[];
   config(): oidc.Configuration;
@@ -74,7 +74,7 @@ export async function startDemoInfoSystem(issuer: string, options: { port?: numb
       });
       const claims = tokens.claims()!;
       const id = randomUUID();
-      sessions.set(id, { sid: claims.sid as string | undefined, sub: claims.sub, claims, refreshToken: tokens.refresh_token });
+      sessions.set(id, { sid: claims.sid as string | undefined, sub: claims.sub, claims, idToken: tokens.id_token, refreshToken: tokens.refresh_token });
       return reply.header('set-cookie', `demo_session=${id}; Path=/; HttpOnly; SameSite=Lax`).redirect('/', 303);
     } catch (error) {
       const detail = error as Error & { error?: string; error_description?: string };
@@ -89,7 +89,7 @@ export async function startDemoInfoSystem(issuer: string, options: { port?: numb
       const server = configuration!.serverMetadata();
       const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(server.jwks_uri!)), { issuer: server.issuer, audience: clientId, typ: 'logout+jwt' });
       if (!(payload.events as Record<string, unknown> | undefined)?.['http://schemas.openid.net/event/backchannel-logout']) throw new Error('not a logout token');
-      logouts.push({ sub: payload.sub, sid: payload.sid as string | undefined, verified: true });
+      logouts.push({ sub: payload.sub, sid: payload.sid as string | undefined, verified: true, kid: decodeProtectedHeader(token).kid });
       for (const [id, s] of sessions) if ((payload.sid && s.sid === payload.sid) || (!payload.sid && s.sub === payload.sub)) sessions.delete(id);
       return reply.send();
     } catch (error) {

@@ -1,0 +1,11 @@
+// Prints a JWKS for SSO_SIGNING_KEYS: a new signing key first, then the keys already configured
+// (the newest two), so that tokens signed before the rotation still verify. Rotate by running it
+// with the current SSO_SIGNING_KEYS in the environment and deploying its output to every process.
+//   SSO_SIGNING_KEYS="$(npm run -s sso:keygen)"
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+
+const current = process.env.SSO_SIGNING_KEYS ? (JSON.parse(process.env.SSO_SIGNING_KEYS) as { keys: JWK[] }).keys : [];
+const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+const fresh = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+console.log(JSON.stringify({ keys: [fresh, ...current.slice(0, 2)] }));
