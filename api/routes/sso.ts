@@ -30,6 +30,9 @@ export async function mountProvider(app: FastifyInstance, provider: Provider, pa
   });
 }
 
+/** Set by the ThaiID callback for the one interaction it finished (signed, two minutes). */
+export const FRESH_LOGIN_COOKIE = 'sso_fresh_login';
+
 type LoginForm = { _csrf?: string; username?: string; password?: string };
 
 export default async function ssoRoutes(app: FastifyInstance) {
@@ -69,8 +72,16 @@ export default async function ssoRoutes(app: FastifyInstance) {
     if (details.uid !== request.params.uid) return page(reply, 400, 'message', { title: 'Sign-in', message: 'This sign-in page is out of date; start again from the system you were opening.', error: true });
     const clientId = String(details.params.client_id);
     if (details.prompt.name === 'login') {
-      // Already signed in on this browser (the portal, or ThaiID a moment ago): single sign-on.
-      const signedIn = await app.browserAccount(request);
+      // Already signed in on this browser (the portal, or ThaiID a moment ago): single sign-on,
+      // unless the system asked for a fresh sign-in (prompt=login, max_age).
+      // Just back from ThaiID for this very sign-in (api/routes/thaiid.ts).
+      const viaThaiId = request.cookies[FRESH_LOGIN_COOKIE] ? request.unsignCookie(request.cookies[FRESH_LOGIN_COOKIE]) : undefined;
+      if (viaThaiId?.valid && viaThaiId.value) {
+        void reply.clearCookie(FRESH_LOGIN_COOKIE, { path: `/interaction/${details.uid}` });
+        return finish(request, reply, { login: { accountId: viaThaiId.value, amr: ['thaiid'] } });
+      }
+      const fresh = details.prompt.reasons.some((r) => r === 'login_prompt' || r === 'max_age');
+      const signedIn = fresh ? null : await app.browserAccount(request);
       if (signedIn) return finish(request, reply, { login: { accountId: signedIn.id } });
       return loginPage(reply, details.uid, await clientName(clientId));
     }

@@ -9,7 +9,7 @@ import { renderPage } from '../../lib/pages.ts';
 import { STANDIN_PATH } from '../../lib/sso/thaid-standin.ts';
 import { ThaiIdError, type ThaiIdFlow, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
 import { safeReturnPath } from '../plugins/browser-session.ts';
-import { mountProvider } from './sso.ts';
+import { FRESH_LOGIN_COOKIE, mountProvider } from './sso.ts';
 
 const FLOW_COOKIE = 'thaiid_flow';
 const VERIFICATION_TTL_MS = 30 * 60_000;
@@ -63,6 +63,9 @@ export default async function thaiidRoutes(app: FastifyInstance) {
     }
     if (account) {
       await app.startBrowserSession(reply, account.id);
+      if (flow.interaction) {
+        void reply.setCookie(FRESH_LOGIN_COOKIE, account.id, { path: `/interaction/${flow.interaction}`, httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 120 });
+      }
       // Back to the connected system's sign-in, which now finds this browser signed in.
       return reply.redirect(flow.interaction ? `/interaction/${encodeURIComponent(flow.interaction)}` : safeReturnPath(flow.returnTo), 303);
     }

@@ -215,7 +215,7 @@ describe('audit trail', () => {
   it('audit:verify passes on the real trail, and fails when a row is edited, deleted or reordered', async () => {
     const verify = async () => {
       const run = promisify(execFile)(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'audit-verify.ts')], {
-        env: { ...process.env, DATABASE_URL: h.config.databaseUrl, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, DATA_DIR: h.config.dataDir },
+        env: { ...process.env, DATABASE_URL: h.config.databaseUrl, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: h.config.sso.signingKeys, DATA_DIR: h.config.dataDir },
       });
       return run.then((r) => ({ code: 0, out: r.stdout + r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }));
     };

@@ -31,6 +31,9 @@ describe('my systems', () => {
       { code: 'INFO', nameTh: 'INFO', nameEn: null, url: 'https://info.example', roles: ['editor', 'viewer'] },
     ] });
     await h.request('PUT', `/api/v1/accounts/${staffA.id}/entitlements`, { token: laoAAdmin.token, json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }] });
+    // Rights taken away end the person's sign-ins; signed in again, the list is shorter.
+    expect((await h.request('GET', '/api/v1/me/systems', { token: staffA.token })).status).toBe(401);
+    staffA.token = await h.login(staffA.username, staffA.password);
     expect((await h.request('GET', '/api/v1/me/systems', { token: staffA.token })).body.items.map((s: { code: string }) => s.code)).toEqual(['INFO']);
     expect((await h.request('GET', '/api/v1/me/systems', { token: staffB.token })).body).toEqual({ items: [] });
     expect((await h.request('GET', '/api/v1/me/systems')).status).toBe(401);

@@ -150,6 +150,19 @@ describe('single sign-on into a connected system', () => {
     await context.close();
   });
 
+  it('asks for the password again when the system requires a fresh sign-in (prompt=login)', async () => {
+    const staff = await staffWith(['viewer']);
+    const { context, page } = await freshBrowser();
+    await page.goto(`${h.baseUrl}/login`);
+    await signInWithPassword(page, staff);
+    await page.waitForURL(`${h.baseUrl}/`);
+    const params = new URLSearchParams({ client_id: INFO, response_type: 'code', scope: 'openid', redirect_uri: info.callbackUrl, state: 'fresh', prompt: 'login' });
+    await page.goto(`${h.baseUrl}/oidc/auth?${params}`);
+    await page.waitForURL(/\/interaction\//);
+    expect(await page.locator('#password').count()).toBe(1);
+    await context.close();
+  });
+
   it('refuses a person without an active right to the system, at its sign-in', async () => {
     const outsider = await staffWith([]);
     const { context, page } = await freshBrowser();

@@ -2,6 +2,7 @@
 // real Temporal dev server, a real SMTP server on loopback, and the API listening on a real port.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,16 @@ import { PDF, randomCitizenId, uniqueName } from './fixtures.ts';
 import { startMailCatcher, type MailCatcher } from './smtp.ts';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+/** One signing key per test process, as a deployment configures it (every process the same). */
+let testSigningKeys: string | undefined;
+async function signingKeysForTests(): Promise<string> {
+  if (!testSigningKeys) {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    testSigningKeys = JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' }] });
+  }
+  return testSigningKeys;
+}
 
 export interface Response<T = any> { status: number; body: T; headers: Headers }
 
@@ -65,7 +76,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-test-'));
   const config = loadConfig({
     DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), SMTP_URL: mail.url,
-    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: await signingKeysForTests(), DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, PUBLIC_URL: 'http://sso.test',
     LOGIN_RATE_LIMIT_PER_ADDRESS: '1000', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000',
     ...env,
