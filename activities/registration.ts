@@ -139,7 +139,7 @@ export function createRegistrationActivities({ db, config, mail, documentStore }
         firstNameTh: r.firstNameTh, lastNameTh: r.lastNameTh, username: r.username, unitNameTh,
         submittedAt: r.submittedAt.toISOString(), decidedAt: (r.decidedAt ?? new Date()).toISOString(),
         reason: await noteText(db, input.noteId), access,
-        trackingUrl: `${config.publicUrl}/api/v1/registrations/${r.id}`,
+        trackingUrl: `${config.publicUrl}/track/${r.id}`,
         signInUrl: `${config.publicUrl}/`, registerUrl: `${config.publicUrl}/`,
       });
     },

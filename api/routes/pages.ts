@@ -30,10 +30,11 @@ export default async function pageRoutes(app: FastifyInstance) {
   app.get('/', { schema: { hide: true } }, async (request, reply) => {
     const me = await app.browserAccount(request);
     if (!me) return reply.redirect('/login', 303);
-    const [person] = await db.select({ firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh }).from(accounts).where(eq(accounts.id, me.id));
+    const [person] = await db.select({ firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh, unitNameTh: orgUnits.nameTh })
+      .from(accounts).leftJoin(orgUnits, eq(orgUnits.code, accounts.unitCode)).where(eq(accounts.id, me.id));
     return page(reply, 200, 'portal', {
       title: 'ระบบที่เชื่อมโยง / Connected systems', name: `${person!.firstNameTh} ${person!.lastNameTh}`, username: me.username,
-      unitCode: me.unitCode ?? '', systems: await systemsOpenTo(db, me.id), csrf: app.csrfToken(reply),
+      unit: person!.unitNameTh ?? me.unitCode ?? '', systems: await systemsOpenTo(db, me.id), csrf: app.csrfToken(reply),
     });
   });
 
@@ -71,6 +72,11 @@ export default async function pageRoutes(app: FastifyInstance) {
     }
     return page(reply, 200, 'message', { title: 'ออกจากระบบแล้ว / Signed out', message: 'ออกจากระบบทุกระบบเรียบร้อยแล้ว / You are signed out of every system.', back: '/login' });
   });
+
+  // The applicant follows their request with the tracking code from the mail (the page asks the API).
+  app.get<{ Params: { id: string } }>('/track/:id', {
+    schema: { hide: true, params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } } } },
+  }, async (request, reply) => page(reply, 200, 'track', { title: 'ติดตามคำขอ / Track your request', id: request.params.id }));
 
   app.get<{ Querystring: { verification?: string } }>('/register', { schema: { hide: true } }, async (request, reply) => {
     let verified: ReturnType<typeof verifiedFields> | undefined;

@@ -200,7 +200,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
           key: submissionMailKey, template: 'registration-submitted', to: data.email,
           rendered: renderMail('registration-submitted', {
             firstNameTh: data.firstNameTh, lastNameTh: data.lastNameTh, unitNameTh: unit.nameTh, trackingCode,
-            submittedAt: submittedAt.toISOString(), trackingUrl: `${config.publicUrl}/api/v1/registrations/${id}`,
+            submittedAt: submittedAt.toISOString(), trackingUrl: `${config.publicUrl}/track/${id}`,
           }),
         });
       });

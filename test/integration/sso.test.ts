@@ -334,6 +334,17 @@ describe('registration with ThaiID', () => {
     expect(seen.body.applicant.firstNameTh).toBe('สมชาย');
     expect(seen.body.applicant.citizenId).toContain(citizenId.slice(-3));
 
+    // The applicant follows it on the tracking page the mail links to, dates in the Buddhist Era.
+    const trackingCode = /([A-Z0-9]{4}(?:-[A-Z0-9]{4}){3})/.exec((await page.textContent('#result'))!)![1]!;
+    const mail = await h.mail.waitFor((m) => m.to === `${username}@lao.test`, 1, 10_000);
+    expect(mail[0]!.text).toContain(`${h.baseUrl}/track/${request.id}`);
+    await page.goto(`${h.baseUrl}/track/${request.id}`);
+    await page.fill('#trackingCode', trackingCode);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#status');
+    expect(await page.getAttribute('#status', 'data-status')).toBe('pending_approval');
+    expect(await page.textContent('#result')).toContain(String(new Date().getUTCFullYear() + 543));
+
     // The verification is single-use, and its fields cannot be changed through the API.
     const again = await h.submitRegistration({ identityVerification: verification, citizenId: undefined, firstNameTh: undefined, lastNameTh: undefined, unitCode: tree.laoA });
     expect(again.status).toBe(400);
