@@ -2,7 +2,7 @@
 // already sent and does nothing, so no one receives the same mail twice.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import Handlebars from 'handlebars';
 import nodemailer from 'nodemailer';
 import type { Config } from '../lib/config.ts';
@@ -93,6 +93,37 @@ export async function enqueueMail(db: Db, mail: QueuedMail): Promise<void> {
     key: mail.key, template: mail.template, toAddress: mail.to,
     subject: mail.rendered.subject, textBody: mail.rendered.text, htmlBody: mail.rendered.html,
   }).onConflictDoNothing();
+}
+
+/** Adds several mails in one statement (each once per key). */
+export async function enqueueMails(db: Db, mails: QueuedMail[]): Promise<void> {
+  if (mails.length === 0) return;
+  await db.insert(mailOutbox).values(mails.map((mail) => ({
+    key: mail.key, template: mail.template, toAddress: mail.to,
+    subject: mail.rendered.subject, textBody: mail.rendered.text, htmlBody: mail.rendered.html,
+  }))).onConflictDoNothing();
+}
+
+/**
+ * Sends the unsent rows among these keys, read in one query; each is marked sent as soon as it
+ * has gone. Throws after trying them all if any could not be sent (the caller retries).
+ */
+export async function deliverQueuedMany(db: Db, transport: MailTransport, from: string, keys: string[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  const rows = await db.select().from(mailOutbox).where(and(inArray(mailOutbox.key, keys), isNull(mailOutbox.sentAt)));
+  let failure: unknown;
+  for (const row of rows) {
+    try {
+      await transport.send({ key: row.key, from, to: row.toAddress, subject: row.subject, text: row.textBody, html: row.htmlBody });
+    } catch (error) {
+      failure = error;
+      await db.update(mailOutbox).set({ attempts: sql`${mailOutbox.attempts} + 1`, lastError: String(error).slice(0, 500) }).where(eq(mailOutbox.key, row.key));
+      continue;
+    }
+    await db.update(mailOutbox).set({ sentAt: new Date(), attempts: sql`${mailOutbox.attempts} + 1`, lastError: null }).where(eq(mailOutbox.key, row.key));
+  }
+  if (failure) throw failure;
+  return rows.length;
 }
 
 /** Sends the outbox row with this key if it has not been sent yet. */

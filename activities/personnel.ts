@@ -14,7 +14,7 @@ import {
 import { endSignIns } from '../db/sso-sessions.ts';
 import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
 import type { ActivityDeps } from './index.ts';
-import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
+import { deliverQueuedMany, enqueueMails, renderMail } from './mail.ts';
 
 export interface AppliedEvent {
   outcome: string;
@@ -53,7 +53,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
     return { reviewId, reviewerUnitCode, dueAt: dueAt.getTime() };
   }
 
-  async function queueMails(tx: Db, eventId: string, type: PersonnelEventType, account: typeof accounts.$inferSelect, outcome: string, unitCodes: string[]) {
+  async function queueMails(tx: Db, eventId: string, type: PersonnelEventType, account: typeof accounts.$inferSelect, outcome: string, unitCodes: string[]): Promise<string[]> {
     const units = await tx.select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentCode: orgUnits.parentCode }).from(orgUnits).where(inArray(orgUnits.code, unitCodes));
     const recipients = new Map<string, string>([[account.id, account.email]]);
     for (const unit of units) for (const admin of await activeAdminsOf(tx, (await findActingUnit(tx, unit.code, false)) ?? unit.code, !unit.parentCode)) recipients.set(admin.id, admin.email);
@@ -61,13 +61,28 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
       [`is_${type}`]: true, typeTh: TYPE_TH[type], type, name: `${account.firstNameTh} ${account.lastNameTh}`, username: account.username,
       unitNameTh: units[0]?.nameTh ?? account.unitCode, outcome, eventId,
     });
-    for (const [id, to] of recipients) await enqueueMail(tx, { key: `personnel:${eventId}:${id}`, template: 'personnel-applied', to, rendered });
+    const mails = [...recipients].map(([id, to]) => ({ key: `personnel:${eventId}:${id}`, template: 'personnel-applied', to, rendered }));
+    await enqueueMails(tx, mails);
+    return mails.map((m) => m.key);
+  }
+
+  /** The unsent mails of an event, by their keys' prefix. */
+  async function personnelMailKeys(eventId: string): Promise<string[]> {
+    const queued = await db.select({ key: mailOutbox.key }).from(mailOutbox)
+      .where(and(like(mailOutbox.key, `personnel:${eventId.replace(/[%_\\]/g, '\\$&')}:%`), isNull(mailOutbox.sentAt)));
+    return queued.map((q) => q.key);
   }
 
   return {
+    /**
+     * Applies one event in one transaction (a retry finds it applied and changes nothing), then
+     * tells the connected systems and sends its mails.
+     */
     async applyPersonnelEvent(input: { eventId: string }): Promise<AppliedEvent> {
       let logoutsQueued = 0;
       let subjectId: string | undefined;
+      /** The mails this run queued; null when the event was applied before (a retry). */
+      let mailKeys: string[] | null = null;
       const applied = await db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
         const [ev] = await tx.select().from(personnelEvents).where(eq(personnelEvents.eventId, input.eventId)).for('update');
@@ -124,7 +139,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
         }
         if (Object.keys(accountChange).length > 0) await tx.update(accounts).set({ ...accountChange, updatedAt: new Date() }).where(eq(accounts.id, account.id));
         await finish(outcome, { reviewId: review?.reviewId ?? null });
-        await queueMails(tx, ev.eventId, ev.type, account, outcome, [...new Set([account.unitCode, ev.toUnitCode].filter((c): c is string => !!c))]);
+        mailKeys = await queueMails(tx, ev.eventId, ev.type, account, outcome, [...new Set([account.unitCode, ev.toUnitCode].filter((c): c is string => !!c))]);
         // Last: the audit chain's lock is held from here to the commit, so keep that short.
         await writeAudit(tx, {
           key: `personnel:${ev.eventId}`, actor: ev.source, actorAccountId: ev.source.startsWith('account:') ? ev.source.slice(8) : null,
@@ -139,16 +154,11 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
       if (logoutsQueued > 0) {
         await deliverSsoLogouts(db, logoutSigner, { accountId: subjectId, timeoutMs: 3000 }).catch(() => 0);
       }
+      // Then the mails, once each: after a crash past the commit, the retry finds them by prefix.
+      await deliverQueuedMany(db, mail, config.mailFrom, mailKeys ?? await personnelMailKeys(input.eventId));
       return applied;
     },
 
-    /** Sends what applying the event queued, once each. */
-    async deliverPersonnelMails(input: { eventId: string }): Promise<number> {
-      const queued = await db.select({ key: mailOutbox.key }).from(mailOutbox)
-        .where(and(like(mailOutbox.key, `personnel:${input.eventId.replace(/[%_\\]/g, '\\$&')}:%`), isNull(mailOutbox.sentAt)));
-      for (const { key } of queued) await deliverQueued(db, mail, config.mailFrom, key);
-      return queued.length;
-    },
 
     async supersedePersonnelEvent(input: { eventId: string; by: string }): Promise<void> {
       await db.transaction(async (tx) => {

@@ -71,12 +71,16 @@ export function auditHash(event: Omit<StoredEvent, 'hash'>): string {
 /** Appends an event unless one with the same key exists (a retried step writes nothing twice). */
 export async function writeAudit(db: Db, entry: AuditEntry): Promise<void> {
   const chain = await lockChain(db, chainOf(entry.subjectType, entry.subjectId));
-  const [existing] = await db.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.key, entry.key));
-  if (existing) return;
-  const [last] = await db.select({ hash: auditEvents.hash }).from(auditEvents).where(eq(auditEvents.chain, chain)).orderBy(desc(auditEvents.id)).limit(1);
-  const [{ id } = { id: 0 }] = await db.execute(sql`select nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint as id`)
-    .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { id: string | number }[])
-    .then((rows) => rows.map((r) => ({ id: Number(r.id) })));
+  // One round trip: is the key there already, the chain's last hash, and the next id (a gap in
+  // the ids when the key exists is harmless: the chain links by hash, not by id).
+  const [state] = await db.execute(sql`select
+      exists(select 1 from audit_events where key = ${entry.key}) as "exists",
+      (select hash from audit_events where chain = ${chain} order by id desc limit 1) as "prev",
+      nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint as "id"`)
+    .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { exists: boolean; prev: string | null; id: string | number }[]);
+  if (!state || state.exists) return;
+  const id = Number(state.id);
+  const last = state.prev === null ? undefined : { hash: state.prev };
   // Microseconds are what PostgreSQL keeps; a Date has milliseconds, so nothing is lost on the way back.
   const event = {
     id, at: new Date(), chain, prevHash: last?.hash ?? null, key: entry.key,

@@ -11,10 +11,9 @@ interface SessionPayload { authorizations?: Record<string, { sid?: string }> }
 /** Returns how many logout notices were queued. */
 export async function endSignIns(tx: Db, accountId: string, reason: string): Promise<number> {
   await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.accountId, accountId), isNull(authTokens.revokedAt)));
-  const sessions = await tx.select({ payload: oidcPayloads.payload }).from(oidcPayloads)
-    .where(and(eq(oidcPayloads.model, 'Session'), eq(oidcPayloads.accountId, accountId)));
-  await tx.delete(oidcPayloads).where(eq(oidcPayloads.accountId, accountId));
-  const notices = sessions.flatMap((s) => Object.entries((s.payload as SessionPayload).authorizations ?? {})
+  const removed = await tx.delete(oidcPayloads).where(eq(oidcPayloads.accountId, accountId))
+    .returning({ model: oidcPayloads.model, payload: oidcPayloads.payload });
+  const notices = removed.filter((r) => r.model === 'Session').flatMap((s) => Object.entries((s.payload as SessionPayload).authorizations ?? {})
     .map(([clientId, auth]) => ({ clientId, sid: auth.sid ?? null })));
   if (notices.length === 0) return 0;
   const listening = await tx.select({ clientId: sql<string>`${systems.oidc}->>'clientId'` }).from(systems)

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
@@ -75,12 +76,16 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
   const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
   const app = await buildApp(appDepsOf(resources, config, client));
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const worker = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_PROFILE_DIR: the worker writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const worker = spawn(process.execPath, [...profile, join(import.meta.dirname, '..', 'bin', 'worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   return {
     config, resources, db: resources.database.db, client, worker,
     base: `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`,
     async stop() {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
       worker.kill('SIGTERM');
+      await Promise.race([exited, delay(15_000)]);
       await app.close();
       await client.connection.close();
       await resources.database.close();

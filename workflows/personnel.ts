@@ -57,8 +57,9 @@ export async function person(input: PersonInput): Promise<void> {
     while (replaced.length > 0) await db.supersedePersonnelEvent(replaced.shift()!);
     const next = pending[0];
     if (!next) {
-      // Nothing waiting: stay a while for more, then close (a later event starts a new run).
-      if (!(await condition(() => pending.length > 0 || replaced.length > 0, input.idleMs))) break;
+      // Nothing waiting: stay a while for more (idleMs, none by default), then close; a later
+      // event starts a new run. Closing at once keeps no timer and no cached workflow per leaver.
+      if (input.idleMs <= 0 || !(await condition(() => pending.length > 0 || replaced.length > 0, input.idleMs))) break;
       continue;
     }
     const at = effectiveMoment(next.effectiveDate);
@@ -68,7 +69,6 @@ export async function person(input: PersonInput): Promise<void> {
     }
     const result = await db.applyPersonnelEvent({ eventId: next.eventId });
     pending.splice(pending.findIndex((p) => p.eventId === next.eventId), 1);
-    await db.deliverPersonnelMails({ eventId: next.eventId });
     if (result.review) {
       const timers = input.reviewTimers[next.type === 'transfer' ? 'transfer' : 'role_change'];
       await startChild(accessReview, {

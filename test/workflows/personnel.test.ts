@@ -19,8 +19,7 @@ const bangkokDate = (now: number, n: number) => new Date(now + 7 * 3_600_000 + n
 
 function fakeActivities(rec: Recorded): PersonnelActivities & AccessReviewActivities & OrgTreeActivities {
   return {
-    async applyPersonnelEvent() { return { outcome: 'applied' }; },
-    async deliverPersonnelMails({ eventId }) { rec.applied.push({ eventId, at: Date.now() }); return 0; },
+    async applyPersonnelEvent({ eventId }) { rec.applied.push({ eventId, at: Date.now() }); return { outcome: 'applied' }; },
     async supersedePersonnelEvent(input) { rec.superseded.push(input); },
     async mailReviewers() { return 0; }, async undecidedItems() { return 0; }, async escalateReview() {},
     async completeReview() { return 0; }, async mailReviewOutcome() { return 0; }, async findActingUnit() { return null; },
