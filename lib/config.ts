@@ -136,7 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       escalateAfterMs: duration(env, 'TRANSFER_ESCALATE_AFTER', '5d'),
       expireAfterMs: duration(env, 'TRANSFER_EXPIRE_AFTER', '14d'),
     },
-    personIdleMs: duration(env, 'PERSONNEL_IDLE_CLOSE_AFTER', '0s'),
+    personIdleMs: duration(env, 'PERSONNEL_IDLE_CLOSE_AFTER', '10m'),
     sso: {
       signingKeys: env.SSO_SIGNING_KEYS || undefined,
       sessionTtlMs: duration(env, 'SSO_SESSION_TTL', '8h'),

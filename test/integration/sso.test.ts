@@ -20,6 +20,8 @@ let browser: Browser;
 let info: DemoInfoSystem;
 let INFO: string;
 let laoAdmin: TestAccount;
+/** What must never reach the logs: citizen IDs, client secrets, codes and verification tokens. */
+const secrets: string[] = [];
 
 const today = () => new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
 
@@ -46,6 +48,7 @@ async function signInWithPassword(page: Page, who: TestAccount) {
 }
 
 async function signInWithThaiIdStandin(page: Page, citizenId: string) {
+  secrets.push(citizenId);
   await page.click('a.thaiid');
   await page.waitForURL(/\/thaid-standin\/interaction\//);
   expect(await page.textContent('main')).toContain('STAND-IN');
@@ -85,6 +88,7 @@ beforeAll(async () => {
   expect(registered.body.clientId).toBe(INFO);
   expect(registered.body.clientSecret).toMatch(/^[\w-]{40,}$/);
   await info.configure(registered.body.clientId, registered.body.clientSecret);
+  secrets.push(registered.body.clientSecret);
   browser = await launchBrowser();
 }, 180_000);
 
@@ -324,6 +328,7 @@ describe('registration with ThaiID', () => {
     await page.click('button[type=submit]');
     await page.waitForSelector('#result.notice');
     const verification = new URL(page.url()).searchParams.get('verification')!;
+    secrets.push(verification);
 
     const mine = await h.request('GET', `/api/v1/accounts?citizenId=${citizenId}`, { token: h.central.token });
     expect(mine.body.items).toEqual([]); // not an account yet: a request
@@ -374,3 +379,13 @@ async function clientBasic(): Promise<string> {
   await info.configure(INFO, res.body.clientSecret);
   return `Basic ${Buffer.from(`${INFO}:${res.body.clientSecret}`).toString('base64')}`;
 }
+
+describe('the logs', () => {
+  it('hold no citizen ID, client secret, authorization code or verification token', () => {
+    const logs = h.logs.join('\n');
+    expect(logs).toContain('/auth/thaiid/callback?code=_&state=_'); // requests are logged, values are not
+    const codes = info.callbacks.map((c) => new URL(c).searchParams.get('code')).filter((c): c is string => !!c);
+    expect(codes.length).toBeGreaterThan(0);
+    for (const value of [...secrets, ...codes]) expect(logs).not.toContain(value);
+  });
+});
