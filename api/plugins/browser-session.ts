@@ -4,17 +4,27 @@
 import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { authTokens } from '../../db/schema.ts';
+import { accounts, authTokens, type AccountStatus } from '../../db/schema.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
+import { renderPage } from '../../lib/pages.ts';
+import { verifyPassword } from '../../lib/passwords.ts';
 import { loadSignedInAccount, type SignedInAccount } from './auth.ts';
 
 export const SESSION_COOKIE = 'sso_session';
 
 declare module 'fastify' {
+  interface FastifyReply {
+    /** Sends a whole HTML page (templates/pages/<name>.hbs in the layout), never cached. */
+    page(status: number, name: string, data: Record<string, unknown> & { title: string }): FastifyReply;
+    /** The page that refuses a suspended or disabled account, saying what to do. */
+    cannotSignIn(status: AccountStatus): FastifyReply;
+  }
   interface FastifyInstance {
+    /** The account a username and password sign in to, or null when either is wrong (one answer for both). */
+    checkPassword(username: string, password: string): Promise<{ id: string; status: AccountStatus } | null>;
     /** The person signed in on this browser, or null. */
     browserAccount(request: FastifyRequest): Promise<SignedInAccount | null>;
     startBrowserSession(reply: FastifyReply, accountId: string): Promise<void>;
@@ -57,4 +67,21 @@ export default fp(async function browserSession(app: FastifyInstance) {
   });
 
   app.decorate('csrfToken', (reply: FastifyReply) => reply.generateCsrf());
+
+  app.decorateReply('page', function page(this: FastifyReply, status: number, name: string, data: Record<string, unknown> & { title: string }) {
+    return this.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderPage(name, data));
+  });
+  app.decorateReply('cannotSignIn', function cannotSignIn(this: FastifyReply, status: AccountStatus) {
+    return this.page(423, 'message', { title: 'เข้าสู่ระบบไม่ได้ / Cannot sign in', error: true, back: '/login',
+      message: `บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / This account is ${status}; ask the SSO admin of your unit.` });
+  });
+
+  app.decorate('checkPassword', async (username: string, password: string) => {
+    const name = username.trim().toLowerCase();
+    const [account] = name ? await db.select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
+      .from(accounts).where(eq(sql`lower(${accounts.username})`, name)) : [];
+    // verifyPassword spends the same time for an unknown user as for a wrong password.
+    const ok = await verifyPassword(account?.passwordHash, password);
+    return account && ok ? { id: account.id, status: account.status } : null;
+  });
 });

@@ -1,10 +1,9 @@
 // Sign-in with username and password. Unknown user and wrong password get the same answer;
 // attempts are throttled per address and per username.
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { accounts, authTokens } from '../../db/schema.ts';
+import { authTokens } from '../../db/schema.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
-import { verifyPassword } from '../../lib/passwords.ts';
 import { loadSignedInAccount } from '../plugins/auth.ts';
 import { Problem, unauthorized } from '../problem.ts';
 import { throttle } from '../throttle.ts';
@@ -28,10 +27,8 @@ export default async function authRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { username, password } = request.body;
-    const [account] = await db.select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
-      .from(accounts).where(eq(sql`lower(${accounts.username})`, username.toLowerCase()));
-    const ok = await verifyPassword(account?.passwordHash, password);
-    if (!account || !ok) throw unauthorized('The username or password is wrong.');
+    const account = await app.checkPassword(username, password);
+    if (!account) throw unauthorized('The username or password is wrong.');
     if (account.status !== 'active') throw new Problem(423, 'Locked', `This account is ${account.status}; ask the SSO admin of your unit.`);
     const signedIn = await loadSignedInAccount(app, account.id);
     const { token, expiresAt } = await app.issueToken(account.id);

@@ -1,15 +1,13 @@
 // The pages a person sees: the portal of connected systems (ระบบที่เชื่อมโยง), sign-in with a
 // password or ThaiID, sign-out, and the registration form (prefilled and locked after ThaiID).
-import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { accounts, identityVerifications, orgUnits, systems } from '../../db/schema.ts';
 import type { Db } from '../../db/client.ts';
 import { endSignIns } from '../../db/sso-sessions.ts';
 import { maskCitizenId } from '../../lib/citizen-id.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
-import { renderPage } from '../../lib/pages.ts';
 import { verifiedFields, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
-import { verifyPassword } from '../../lib/passwords.ts';
 import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
 import { safeReturnPath } from '../plugins/browser-session.ts';
 import { throttle } from '../throttle.ts';
@@ -19,10 +17,7 @@ type LoginForm = { _csrf?: string; username?: string; password?: string; return?
 
 export default async function pageRoutes(app: FastifyInstance) {
   const { db, config, cipher, sso } = app.deps;
-  const page = (reply: FastifyReply, status: number, name: string, data: Record<string, unknown> & { title: string }) =>
-    reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderPage(name, data));
-
-  const loginPage = (reply: FastifyReply, returnTo: string, status = 200, extra: Record<string, unknown> = {}) => page(reply, status, 'login', {
+  const loginPage = (reply: FastifyReply, returnTo: string, status = 200, extra: Record<string, unknown> = {}) => reply.page(status, 'login', {
     title: 'เข้าสู่ระบบ / Sign in', action: `/login?return=${encodeURIComponent(returnTo)}`, csrf: app.csrfToken(reply),
     thaiidUrl: `/auth/thaiid?return=${encodeURIComponent(returnTo)}`, ...extra,
   });
@@ -32,7 +27,7 @@ export default async function pageRoutes(app: FastifyInstance) {
     if (!me) return reply.redirect('/login', 303);
     const [person] = await db.select({ firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh, unitNameTh: orgUnits.nameTh })
       .from(accounts).leftJoin(orgUnits, eq(orgUnits.code, accounts.unitCode)).where(eq(accounts.id, me.id));
-    return page(reply, 200, 'portal', {
+    return reply.page(200, 'portal', {
       title: 'ระบบที่เชื่อมโยง / Connected systems', name: `${person!.firstNameTh} ${person!.lastNameTh}`, username: me.username,
       unit: person!.unitNameTh ?? me.unitCode ?? '', systems: await systemsOpenTo(db, me.id), csrf: app.csrfToken(reply),
     });
@@ -49,15 +44,9 @@ export default async function pageRoutes(app: FastifyInstance) {
   }, async (request, reply) => {
     const returnTo = safeReturnPath(request.query.return);
     const username = String(request.body?.username ?? '').trim();
-    const [account] = username ? await db.select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
-      .from(accounts).where(eq(sql`lower(${accounts.username})`, username.toLowerCase())) : [];
-    if (!account || !(await verifyPassword(account.passwordHash, String(request.body?.password ?? '')))) {
-      return loginPage(reply, returnTo, 401, { username, error: 'ชื่อผู้ใช้งานหรือรหัสผ่านไม่ถูกต้อง / The username or password is wrong.' });
-    }
-    if (account.status !== 'active') {
-      return page(reply, 423, 'message', { title: 'เข้าสู่ระบบไม่ได้ / Cannot sign in', error: true, back: '/login',
-        message: `บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / This account is ${account.status}; ask the SSO admin of your unit.` });
-    }
+    const account = await app.checkPassword(username, String(request.body?.password ?? ''));
+    if (!account) return loginPage(reply, returnTo, 401, { username, error: 'ชื่อผู้ใช้งานหรือรหัสผ่านไม่ถูกต้อง / The username or password is wrong.' });
+    if (account.status !== 'active') return reply.cannotSignIn(account.status);
     await app.startBrowserSession(reply, account.id);
     return reply.redirect(returnTo, 303);
   });
@@ -70,25 +59,25 @@ export default async function pageRoutes(app: FastifyInstance) {
       const queued = await db.transaction(async (tx) => endSignIns(tx as unknown as Db, me.id, 'signed out of the portal'));
       if (queued > 0) await deliverSsoLogouts(db, sso.logoutSigner, { accountId: me.id });
     }
-    return page(reply, 200, 'message', { title: 'ออกจากระบบแล้ว / Signed out', message: 'ออกจากระบบทุกระบบเรียบร้อยแล้ว / You are signed out of every system.', back: '/login' });
+    return reply.page(200, 'message', { title: 'ออกจากระบบแล้ว / Signed out', message: 'ออกจากระบบทุกระบบเรียบร้อยแล้ว / You are signed out of every system.', back: '/login' });
   });
 
   // The applicant follows their request with the tracking code from the mail (the page asks the API).
   app.get<{ Params: { id: string } }>('/track/:id', {
     schema: { hide: true, params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } } } },
-  }, async (request, reply) => page(reply, 200, 'track', { title: 'ติดตามคำขอ / Track your request', id: request.params.id }));
+  }, async (request, reply) => reply.page(200, 'track', { title: 'ติดตามคำขอ / Track your request', id: request.params.id }));
 
   app.get<{ Querystring: { verification?: string } }>('/register', { schema: { hide: true } }, async (request, reply) => {
     let verified: ReturnType<typeof verifiedFields> | undefined;
     if (request.query.verification) {
       const [row] = await db.select().from(identityVerifications).where(and(eq(identityVerifications.tokenHash, sha256Hex(request.query.verification)),
         isNull(identityVerifications.usedAt), gt(identityVerifications.expiresAt, new Date())));
-      if (!row) return page(reply, 400, 'message', { title: 'ลงทะเบียน / Register', error: true, back: '/login', message: 'การยืนยันตัวตนด้วย ThaiID หมดอายุแล้ว กรุณาเข้าสู่ระบบด้วย ThaiID ใหม่ / The ThaiID verification expired; sign in with ThaiID again.' });
+      if (!row) return reply.page(400, 'message', { title: 'ลงทะเบียน / Register', error: true, back: '/login', message: 'การยืนยันตัวตนด้วย ThaiID หมดอายุแล้ว กรุณาเข้าสู่ระบบด้วย ThaiID ใหม่ / The ThaiID verification expired; sign in with ThaiID again.' });
       verified = verifiedFields(JSON.parse(cipher.decrypt(row.claimsEnc)) as VerifiedClaims);
     }
     const catalogue = await db.select().from(systems).orderBy(asc(systems.code));
     const units = await db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh }).from(orgUnits).orderBy(asc(orgUnits.code)).limit(10_000);
-    return page(reply, 200, 'register', {
+    return reply.page(200, 'register', {
       title: 'ลงทะเบียนขอใช้งาน / Register', verification: request.query.verification ?? '', verified,
       maskedCitizenId: verified ? maskCitizenId(verified.citizenId) : '',
       access: catalogue.flatMap((s) => s.roles.map((role) => ({ value: `${s.code}:${role}`, label: `${s.nameTh} · ${role}` }))), units,

@@ -1,13 +1,9 @@
 // Single sign-on for the connected systems: the OpenID Connect provider mounted in the app
 // (discovery at /.well-known/openid-configuration, endpoints under /oidc), and its sign-in
 // interaction, which is this service's own: the browser's existing sign-in, a password, or ThaiID.
-import { eq, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
-import { accounts } from '../../db/schema.ts';
-import { renderPage } from '../../lib/pages.ts';
-import { verifyPassword } from '../../lib/passwords.ts';
 import { rolesAt } from '../../lib/sso/provider.ts';
 import { throttle } from '../throttle.ts';
 
@@ -47,8 +43,6 @@ export default async function ssoRoutes(app: FastifyInstance) {
   }
   provider.on('server_error', (_ctx, error: Error) => { app.log.error({ err: error }, 'single sign-on provider failed'); });
 
-  const page = (reply: FastifyReply, status: number, name: string, data: Record<string, unknown> & { title: string }) =>
-    reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderPage(name, data));
 
   async function finish(request: FastifyRequest, reply: FastifyReply, result: InteractionResults) {
     const to = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
@@ -61,7 +55,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
   }
 
   function loginPage(reply: FastifyReply, uid: string, client: string, status = 200, extra: Record<string, unknown> = {}) {
-    return page(reply, status, 'login', {
+    return reply.page(status, 'login', {
       title: 'เข้าสู่ระบบ / Sign in', client, action: `/interaction/${uid}/login`, csrf: app.csrfToken(reply),
       thaiidUrl: `/auth/thaiid?interaction=${encodeURIComponent(uid)}`, ...extra,
     });
@@ -69,7 +63,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
 
   app.get<{ Params: { uid: string } }>('/interaction/:uid', { schema: { hide: true } }, async (request, reply) => {
     const details = await provider.interactionDetails(request.raw, reply.raw);
-    if (details.uid !== request.params.uid) return page(reply, 400, 'message', { title: 'Sign-in', message: 'This sign-in page is out of date; start again from the system you were opening.', error: true });
+    if (details.uid !== request.params.uid) return reply.page(400, 'message', { title: 'Sign-in', message: 'This sign-in page is out of date; start again from the system you were opening.', error: true });
     const clientId = String(details.params.client_id);
     if (details.prompt.name === 'login') {
       // Already signed in on this browser (the portal, or ThaiID a moment ago): single sign-on,
@@ -112,17 +106,11 @@ export default async function ssoRoutes(app: FastifyInstance) {
     const details = await provider.interactionDetails(request.raw, reply.raw);
     const client = await clientName(details.params.client_id);
     const username = String(request.body?.username ?? '').trim();
-    const password = String(request.body?.password ?? '');
-    const [account] = username ? await db.select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
-      .from(accounts).where(eq(sql`lower(${accounts.username})`, username.toLowerCase())) : [];
-    const ok = await verifyPassword(account?.passwordHash, password);
-    if (!account || !ok) {
+    const account = await app.checkPassword(username, String(request.body?.password ?? ''));
+    if (!account) {
       return loginPage(reply, details.uid, client, 401, { username, error: 'ชื่อผู้ใช้งานหรือรหัสผ่านไม่ถูกต้อง / The username or password is wrong.' });
     }
-    if (account.status !== 'active') {
-      return page(reply, 423, 'message', { title: 'เข้าสู่ระบบไม่ได้ / Cannot sign in', error: true,
-        message: `บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / This account is ${account.status}; ask the SSO admin of your unit.` });
-    }
+    if (account.status !== 'active') return reply.cannotSignIn(account.status);
     await app.startBrowserSession(reply, account.id);
     return finish(request, reply, { login: { accountId: account.id, amr: ['pwd'] } });
   });

@@ -5,7 +5,6 @@ import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { accounts, identityVerifications } from '../../db/schema.ts';
 import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
-import { renderPage } from '../../lib/pages.ts';
 import { STANDIN_PATH } from '../../lib/sso/thaid-standin.ts';
 import { ThaiIdError, type ThaiIdFlow, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
 import { safeReturnPath } from '../plugins/browser-session.ts';
@@ -17,10 +16,8 @@ const VERIFICATION_TTL_MS = 30 * 60_000;
 export default async function thaiidRoutes(app: FastifyInstance) {
   const { db, config, cipher } = app.deps;
   const secure = config.publicUrl.startsWith('https://');
-  const page = (reply: FastifyReply, status: number, name: string, data: Record<string, unknown> & { title: string }) =>
-    reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderPage(name, data));
   const failed = (reply: FastifyReply, status: number, message: string) =>
-    page(reply, status, 'message', { title: 'เข้าสู่ระบบด้วย ThaiID ไม่สำเร็จ / ThaiID sign-in failed', message, error: true, back: '/login' });
+    reply.page(status, 'message', { title: 'เข้าสู่ระบบด้วย ThaiID ไม่สำเร็จ / ThaiID sign-in failed', message, error: true, back: '/login' });
 
   app.get<{ Querystring: { interaction?: string; return?: string } }>('/auth/thaiid', {
     schema: {
@@ -57,10 +54,7 @@ export default async function thaiidRoutes(app: FastifyInstance) {
     }
     const citizenIdHash = cipher.lookupHash(claims.pid);
     const [account] = await db.select({ id: accounts.id, status: accounts.status }).from(accounts).where(eq(accounts.citizenIdHash, citizenIdHash));
-    if (account && account.status !== 'active') {
-      return page(reply, 423, 'message', { title: 'เข้าสู่ระบบไม่ได้ / Cannot sign in', error: true, back: '/login',
-        message: `บัญชีของท่านถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / Your account is ${account.status}; ask the SSO admin of your unit.` });
-    }
+    if (account && account.status !== 'active') return reply.cannotSignIn(account.status);
     if (account) {
       await app.startBrowserSession(reply, account.id);
       if (flow.interaction) {
@@ -89,13 +83,13 @@ export default async function thaiidRoutes(app: FastifyInstance) {
   };
   app.get<{ Params: { uid: string } }>(`${STANDIN_PATH}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
     const details = await standin.provider.interactionDetails(request.raw, reply.raw);
-    return page(reply, 200, 'thaid-standin-login', { title: 'ThaiD (stand-in)', action: `${STANDIN_PATH}/interaction/${details.uid}`, pid: samplePid() });
+    return reply.page(200, 'thaid-standin-login', { title: 'ThaiD (stand-in)', action: `${STANDIN_PATH}/interaction/${details.uid}`, pid: samplePid() });
   });
   app.post<{ Params: { uid: string }; Body: Record<string, string> }>(`${STANDIN_PATH}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
     await standin.provider.interactionDetails(request.raw, reply.raw);
     const body = request.body ?? {};
     const pid = String(body.pid ?? '').trim();
-    if (!/^\d{13}$/.test(pid)) return page(reply, 400, 'message', { title: 'ThaiD (stand-in)', message: 'pid must be 13 digits', error: true });
+    if (!/^\d{13}$/.test(pid)) return reply.page(400, 'message', { title: 'ThaiD (stand-in)', message: 'pid must be 13 digits', error: true });
     const text = (name: string) => (typeof body[name] === 'string' && body[name].trim() ? body[name].trim() : undefined);
     standin.people.set(pid, {
       pid, given_name: text('given_name'), family_name: text('family_name'), given_name_en: text('given_name_en'),

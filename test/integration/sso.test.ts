@@ -103,6 +103,16 @@ async function freshBrowser(): Promise<{ context: BrowserContext; page: Page }> 
   return { context, page: await context.newPage() };
 }
 
+/** A new browser signed in to the demo INFO system with a password. */
+async function signedInToInfo(who: TestAccount): Promise<{ context: BrowserContext; page: Page }> {
+  const { context, page } = await freshBrowser();
+  await page.goto(info.url);
+  await page.click('#sign-in');
+  await signInWithPassword(page, who);
+  await page.waitForURL(`${info.url}/`);
+  return { context, page };
+}
+
 describe('single sign-on into a connected system', () => {
   it('signs in with a password: the system sees the person and only their roles there', async () => {
     const staff = await staffWith(['viewer', 'editor']);
@@ -217,11 +227,7 @@ describe('single sign-on into a connected system', () => {
 
   it('logs the person out of the system when their admin takes the right away', async () => {
     const staff = await staffWith(['viewer']);
-    const { context, page } = await freshBrowser();
-    await page.goto(info.url);
-    await page.click('#sign-in');
-    await signInWithPassword(page, staff);
-    await page.waitForURL(`${info.url}/`);
+    const { context, page } = await signedInToInfo(staff);
     const taken = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: laoAdmin.token, json: [] });
     expect(taken.status).toBe(200);
     // Delivered before the admin's call returned.
@@ -267,11 +273,7 @@ describe('the protocol refuses what it must', () => {
 
   it('refuses a replayed authorization code', async () => {
     const staff = await staffWith(['viewer']);
-    const { context, page } = await freshBrowser();
-    await page.goto(info.url);
-    await page.click('#sign-in');
-    await signInWithPassword(page, staff);
-    await page.waitForURL(`${info.url}/`);
+    const { context, page } = await signedInToInfo(staff);
     const used = info.callbacks.at(-1)!;
     const code = new URL(used).searchParams.get('code')!;
     const replay = await fetch(`${h.baseUrl}/oidc/token`, {
