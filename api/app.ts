@@ -52,7 +52,7 @@ declare module 'fastify' {
     /** The OpenID Connect provider of the connected systems. */
     ssoProvider: Provider;
     /** ThaiID as relying party: the real ThaiD when configured, else the stand-in. */
-    thaiid: ThaiIdClient;
+    thaiid: ThaiIdClient | null;
     thaidStandin: ThaidStandin | null;
   }
 }
@@ -120,9 +120,10 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     config: deps.config, db: deps.db, cipher: deps.cipher, signingKeys: deps.sso.signingKeys, cookieKeys: deps.sso.cookieKeys,
   }));
   const thaiidRedirect = `${deps.config.publicUrl}/auth/thaiid/callback`;
-  const standin = deps.config.thaiid.issuer ? null : createThaidStandin(deps.config.publicUrl, thaiidRedirect, deps.config.thaiid.scope, deps.sso.signingKeys);
+  const { issuer, standin: standinWanted } = deps.config.thaiid;
+  const standin = !issuer && standinWanted ? createThaidStandin(deps.config.publicUrl, thaiidRedirect, deps.config.thaiid.scope, deps.sso.signingKeys) : null;
   app.decorate('thaidStandin', standin);
-  app.decorate('thaiid', createThaiIdClient(standin?.settings ?? resolveThaiId(deps.config), thaiidRedirect));
+  app.decorate('thaiid', issuer || standin ? createThaiIdClient(standin?.settings ?? resolveThaiId(deps.config), thaiidRedirect) : null);
 
   await app.register(healthRoutes);
   await app.register(ssoRoutes);

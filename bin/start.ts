@@ -8,7 +8,8 @@ import { activityDepsOf, appDepsOf, ensureBootstrapAdmin, openResources, resumeS
 import { startSsoHousekeeping } from '../lib/sso/backchannel-logout.ts';
 import { connectClient, createWorker, startDevServer, type DevServer } from '../lib/temporal.ts';
 
-const config = loadConfig();
+// All in one on embedded defaults: without a real ThaiD, its local stand-in.
+const config = loadConfig({ THAIID_STANDIN: 'true', ...process.env });
 let devServer: DevServer | undefined;
 if (!config.temporalAddress) {
   devServer = await startDevServer({

@@ -87,6 +87,11 @@ export interface ThaiIdConfig {
   /** Not documented by ThaiD: used only when switched on. */
   usePkce: boolean;
   useNonce: boolean;
+  /**
+   * Without an issuer, run the local stand-in (THAIID_STANDIN=true, what `npm start` does): it
+   * lets anyone sign in as anyone, so a production API without ThaiD has ThaiID switched off.
+   */
+  standin: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -154,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwksUri: env.THAIID_JWKS_URI || undefined,
       usePkce: env.THAIID_USE_PKCE === 'true',
       useNonce: env.THAIID_USE_NONCE === 'true',
+      standin: env.THAIID_STANDIN === 'true',
     },
     campaign: {
       remindBeforeMs: (env.ACCESS_REVIEW_REMIND_BEFORE ?? '7d,1d').split(',').filter((v) => v.trim()).map((v) => parseDuration(v.trim(), 'ACCESS_REVIEW_REMIND_BEFORE')),

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { exportJWK, generateKeyPair } from 'jose';
 import postgres from 'postgres';
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
@@ -60,6 +61,12 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
   }));
 }
 
+/** A signing key shared by the API and the worker, as a deployment configures it. */
+async function signingKeys(): Promise<string> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  return JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: 'bench', alg: 'RS256', use: 'sig' }] });
+}
+
 /**
  * The service as production runs it, on these services: the API in this process, the worker in a
  * process of its own (bin/worker.ts) so that its memory is measured alone.
@@ -68,7 +75,7 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
   const env = {
     DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', PORT: '0', ...extraEnv,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'), SSO_SIGNING_KEYS: await signingKeys(), LOG_LEVEL: 'warn', PORT: '0', ...extraEnv,
   };
   const config = loadConfig(env);
   installTemporalRuntime('warn');

@@ -25,6 +25,7 @@ export default async function thaiidRoutes(app: FastifyInstance) {
       querystring: { type: 'object', properties: { interaction: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' }, return: { type: 'string', maxLength: 2000 } } },
     },
   }, async (request, reply) => {
+    if (!app.thaiid) return reply.page(503, 'message', { title: 'ThaiID', error: true, back: '/login', message: 'การเข้าสู่ระบบด้วย ThaiID ยังไม่เปิดใช้งาน / Sign-in with ThaiID is not configured here (THAIID_ISSUER); use your username and password.' });
     const { url, flow } = await app.thaiid.start({
       ...(request.query.interaction ? { interaction: request.query.interaction } : {}),
       returnTo: safeReturnPath(request.query.return),
@@ -46,6 +47,7 @@ export default async function thaiidRoutes(app: FastifyInstance) {
     if (request.query.state !== flow.state) return failed(reply, 400, 'The state of this sign-in does not match the one started here; start again.');
     let claims: VerifiedClaims;
     try {
+      if (!app.thaiid) throw new ThaiIdError('ThaiID is not configured');
       claims = await app.thaiid.finish(new URL(request.url, config.publicUrl), flow);
     } catch (error) {
       if (!(error instanceof ThaiIdError)) throw error;

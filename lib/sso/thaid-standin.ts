@@ -46,7 +46,7 @@ export function createThaidStandin(publicUrl: string, redirectUri: string, scope
   const issuer = `${publicUrl}${STANDIN_PATH}`;
   const settings: ResolvedThaiIdConfig = {
     issuer, clientId: 'sso-lifecycle-standin', clientSecret: randomBytes(24).toString('base64url'), apiKey: randomBytes(16).toString('hex'),
-    scope, authorizationEndpoint: undefined, tokenEndpoint: undefined, jwksUri: undefined, usePkce: false, useNonce: false,
+    scope, authorizationEndpoint: undefined, tokenEndpoint: undefined, jwksUri: undefined, usePkce: false, useNonce: false, standin: true,
   };
   const people = new Map<string, VerifiedClaims>();
   const provider = new Provider(issuer, {

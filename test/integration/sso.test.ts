@@ -273,7 +273,7 @@ describe('the protocol refuses what it must', () => {
 
   it('refuses a replayed authorization code', async () => {
     const staff = await staffWith(['viewer']);
-    const { context, page } = await signedInToInfo(staff);
+    const { context } = await signedInToInfo(staff);
     const used = info.callbacks.at(-1)!;
     const code = new URL(used).searchParams.get('code')!;
     const replay = await fetch(`${h.baseUrl}/oidc/token`, {
@@ -381,6 +381,20 @@ async function clientBasic(): Promise<string> {
   await info.configure(INFO, res.body.clientSecret);
   return `Basic ${Buffer.from(`${INFO}:${res.body.clientSecret}`).toString('base64')}`;
 }
+
+describe('without a real ThaiD outside `npm start`', () => {
+  it('switches ThaiID off instead of running the stand-in (which would let anyone sign in as anyone)', async () => {
+    const production = await startHarness({ THAIID_STANDIN: 'false' }, { worker: false });
+    try {
+      const start = await production.request('GET', '/auth/thaiid', { headers: { accept: 'text/html' } });
+      expect(start.status).toBe(503);
+      expect(String(start.body)).toMatch(/not configured/);
+      expect((await production.request('GET', '/thaid-standin/.well-known/openid-configuration')).status).toBe(404);
+    } finally {
+      await production.stop();
+    }
+  });
+});
 
 describe('the logs', () => {
   it('hold no citizen ID, client secret, authorization code or verification token', () => {

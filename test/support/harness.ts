@@ -76,7 +76,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-test-'));
   const config = loadConfig({
     DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), SMTP_URL: mail.url,
-    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: await signingKeysForTests(), DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: await signingKeysForTests(), THAIID_STANDIN: 'true', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, PUBLIC_URL: 'http://sso.test',
     LOGIN_RATE_LIMIT_PER_ADDRESS: '1000', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000',
     ...env,
