@@ -1,8 +1,8 @@
 // The storage adapter of the OpenID Connect provider: sessions, grants, codes and tokens in
 // PostgreSQL (table `oidc_payloads`), and connected systems' clients read from `systems`.
 // The provider's adapter contract: https://github.com/panva/node-oidc-provider (lib/adapters).
-import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { and, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { PersonalDataCipher } from '../lib/crypto.ts';
 import type { Db } from './client.ts';
 import { oidcPayloads, systems } from './schema.ts';
@@ -18,6 +18,8 @@ export function clientMetadataOf(system: typeof systems.$inferSelect, cipher: Pe
     post_logout_redirect_uris: oidc.postLogoutRedirectUris,
     ...(oidc.backchannelLogoutUri ? { backchannel_logout_uri: oidc.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
     grant_types: ['authorization_code', 'refresh_token'],
+    // Systems learn when the person actually signed in (single sign-on may reuse an older sign-in).
+    require_auth_time: true,
     response_types: ['code'],
     ...(oidc.public || !oidc.clientSecretEnc
       ? { token_endpoint_auth_method: 'none' }
@@ -63,9 +65,12 @@ export function oidcAdapterFactory(db: Db, cipher: PersonalDataCipher) {
       return { ...row.payload, ...(row.consumedAt ? { consumed: Math.floor(row.consumedAt.getTime() / 1000) } : {}) } as AdapterPayload;
     }
 
+    /** Once only: of two requests redeeming the same code or refresh token at once, one loses. */
     async consume(id: string): Promise<void> {
-      await db.update(oidcPayloads).set({ consumedAt: new Date() })
-        .where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.id, id)));
+      const consumed = await db.update(oidcPayloads).set({ consumedAt: new Date() })
+        .where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.id, id), isNull(oidcPayloads.consumedAt)))
+        .returning({ id: oidcPayloads.id });
+      if (consumed.length === 0) throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async destroy(id: string): Promise<void> {
@@ -73,7 +78,7 @@ export function oidcAdapterFactory(db: Db, cipher: PersonalDataCipher) {
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await db.delete(oidcPayloads).where(eq(oidcPayloads.grantId, grantId));
+      await db.delete(oidcPayloads).where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.grantId, grantId)));
     }
   };
 }

@@ -25,8 +25,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The account a username and password sign in to, or null when either is wrong (one answer for both). */
     checkPassword(username: string, password: string): Promise<{ id: string; status: AccountStatus } | null>;
-    /** The person signed in on this browser, or null. */
-    browserAccount(request: FastifyRequest): Promise<SignedInAccount | null>;
+    /** The person signed in on this browser (and since when), or null. */
+    browserAccount(request: FastifyRequest): Promise<(SignedInAccount & { signedInAt: Date }) | null>;
     startBrowserSession(reply: FastifyReply, accountId: string): Promise<void>;
     endBrowserSession(request: FastifyRequest, reply: FastifyReply): Promise<void>;
     /** Sends a page with a fresh CSRF token in `csrf`. */
@@ -34,10 +34,17 @@ declare module 'fastify' {
   }
 }
 
-/** Only a path on this service: never an absolute or protocol-relative URL (open redirect). */
+/**
+ * Only a path on this service, never another site (open redirect): no control characters (a
+ * browser drops a TAB and reads `/\t/evil` as `//evil`), no backslash, and what it resolves to
+ * must stay on this origin.
+ */
 export function safeReturnPath(value: unknown): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\') || /[\r\n]/.test(value)) return '/';
-  return value;
+  if (typeof value !== 'string' || !value.startsWith('/') || value.includes('\\')) return '/';
+  if ([...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return '/';
+  const resolved = new URL(value, 'http://this.invalid');
+  if (resolved.origin !== 'http://this.invalid') return '/';
+  return resolved.pathname + resolved.search + resolved.hash;
 }
 
 export default fp(async function browserSession(app: FastifyInstance) {
@@ -50,9 +57,10 @@ export default fp(async function browserSession(app: FastifyInstance) {
   app.decorate('browserAccount', async (request: FastifyRequest) => {
     const token = request.cookies[SESSION_COOKIE];
     if (!token) return null;
-    const [row] = await db.select({ accountId: authTokens.accountId }).from(authTokens).where(and(
+    const [row] = await db.select({ accountId: authTokens.accountId, createdAt: authTokens.createdAt }).from(authTokens).where(and(
       eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
-    return row ? loadSignedInAccount(app, row.accountId) : null;
+    const account = row ? await loadSignedInAccount(app, row.accountId) : null;
+    return account ? { ...account, signedInAt: row!.createdAt } : null;
   });
 
   app.decorate('startBrowserSession', async (reply: FastifyReply, accountId: string) => {

@@ -153,10 +153,14 @@ export default async function registrationRoutes(app: FastifyInstance) {
     const data = readSubmission(upload.data);
     const verification = data.identityVerification ? await verifiedIdentity(data.identityVerification) : undefined;
     if (verification) {
-      const errors: FieldError[] = VERIFIED_FIELDS.filter((f) => data[f] !== undefined && data[f] !== (verification.fields[f] ?? undefined))
+      // Locked: what ThaiD returned. A name it did not return is the applicant's to give.
+      const errors: FieldError[] = VERIFIED_FIELDS.filter((f) => verification.fields[f] !== undefined && data[f] !== undefined && data[f] !== verification.fields[f])
         .map((f) => ({ path: `data.${f}`, message: `${f} comes from ThaiID and cannot be edited` }));
       if (errors.length > 0) throw badRequest(errors.map((e) => e.message).join('; '), errors);
       Object.assign(data, verification.fields);
+      const missing: FieldError[] = (['firstNameTh', 'lastNameTh'] as const).filter((f) => !data[f])
+        .map((f) => ({ path: `data.${f}`, message: `${f} is required (ThaiID did not return it)` }));
+      if (missing.length > 0) throw badRequest(missing.map((e) => e.message).join('; '), missing);
     }
     if (upload.files.length < 1) throw invalid('documents', 'attach 1 to 5 evidence documents (PDF, JPEG or PNG)');
     if (!isValidCitizenId(data.citizenId)) throw invalid('data.citizenId', 'citizenId is not a valid Thai citizen ID (check digit)');

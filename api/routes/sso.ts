@@ -74,9 +74,11 @@ export default async function ssoRoutes(app: FastifyInstance) {
         void reply.clearCookie(FRESH_LOGIN_COOKIE, { path: `/interaction/${details.uid}` });
         return finish(request, reply, { login: { accountId: viaThaiId.value, amr: ['thaiid'] } });
       }
-      const fresh = details.prompt.reasons.some((r) => r === 'login_prompt' || r === 'max_age');
-      const signedIn = fresh ? null : await app.browserAccount(request);
-      if (signedIn) return finish(request, reply, { login: { accountId: signedIn.id } });
+      // Only when no session is all that is missing: prompt=login, max_age, id_token_hint or an
+      // acr asked for need the person here now. The sign-in time is the browser's, not now.
+      const onlyNoSession = details.prompt.reasons.every((r) => r === 'no_session');
+      const signedIn = onlyNoSession ? await app.browserAccount(request) : null;
+      if (signedIn) return finish(request, reply, { login: { accountId: signedIn.id, ts: Math.floor(signedIn.signedInAt.getTime() / 1000) } });
       return loginPage(reply, details.uid, await clientName(clientId));
     }
     if (details.prompt.name === 'consent') {

@@ -8,6 +8,7 @@ import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oidcAdapterFactory } from '../../db/oidc-adapter.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { startDemoInfoSystem, type DemoInfoSystem } from '../support/demo-info-system.ts';
 import { PDF, randomCitizenId, uniqueName } from '../support/fixtures.ts';
@@ -82,7 +83,7 @@ beforeAll(async () => {
   info = await startDemoInfoSystem(h.baseUrl);
   const registered = await h.request('PUT', `/api/v1/systems/${INFO}`, { token: h.central.token, json: {
     nameTh: 'ระบบสารสนเทศ', nameEn: 'INFO', url: info.url, roles: ['viewer', 'editor'],
-    oidc: { redirectUris: [info.callbackUrl], backchannelLogoutUri: info.backchannelLogoutUrl },
+    oidc: { redirectUris: [info.callbackUrl, `${info.url}/hold`], backchannelLogoutUri: info.backchannelLogoutUrl },
   } });
   expect(registered.status).toBe(200);
   expect(registered.body.clientId).toBe(INFO);
@@ -154,6 +155,8 @@ describe('single sign-on into a connected system', () => {
     await page.waitForURL(/\/login/);
     await signInWithPassword(page, staff);
     await page.waitForURL(`${h.baseUrl}/`);
+    const signedInAt = Math.floor(Date.now() / 1000);
+    await new Promise((r) => setTimeout(r, 2100));
     const link = page.locator(`a[data-system="${INFO}"]`);
     expect(await link.getAttribute('href')).toBe(info.url);
     expect(await page.textContent('main')).toContain('viewer');
@@ -161,6 +164,9 @@ describe('single sign-on into a connected system', () => {
     await page.click('#sign-in');
     await page.waitForURL(`${info.url}/`);
     expect(await page.textContent('#user')).toBe(staff.username);
+    // auth_time tells when the person signed in (at the portal), not when the system asked.
+    const session = [...info.sessions.values()].find((s) => s.sub === staff.id)!;
+    expect(session.claims.auth_time).toBeLessThanOrEqual(signedInAt);
     await context.close();
   });
 
@@ -285,6 +291,18 @@ describe('the protocol refuses what it must', () => {
     await context.close();
   });
 
+  it('lets a code or refresh token be consumed once, even by two requests at the same moment', async () => {
+    // The provider checks `consumed` and then consumes: the storage must refuse the second.
+    const Adapter = oidcAdapterFactory(h.resources.database.db, h.resources.cipher);
+    const codes = new Adapter('AuthorizationCode');
+    const id = randomUUID();
+    await codes.upsert(id, { accountId: randomUUID(), grantId: randomUUID(), clientId: INFO } as never, 60);
+    const outcomes = await Promise.allSettled([codes.consume(id), codes.consume(id), codes.consume(id)]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.error)).toEqual(['invalid_grant', 'invalid_grant']);
+    expect((await codes.find(id))?.consumed).toBeGreaterThan(0);
+  });
+
   it('refuses a ThaiID callback whose state does not match, and one that never started here', async () => {
     const start = await fetch(`${h.baseUrl}/auth/thaiid`, { redirect: 'manual' });
     const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
@@ -318,7 +336,8 @@ describe('registration with ThaiID', () => {
     await page.goto(`${h.baseUrl}/login`);
     await signInWithThaiIdStandin(page, citizenId);
     await page.waitForURL(/\/register\?verification=/);
-    expect(await page.inputValue('#verified-name')).toBe('สมชาย ใจดี');
+    expect(await page.inputValue('#firstNameTh')).toBe('สมชาย');
+    expect(await page.getAttribute('#lastNameTh', 'readonly')).not.toBeNull();
     expect(await page.locator('#citizenId').count()).toBe(0);
     const username = uniqueName('thaiid');
     await page.fill('#email', `${username}@lao.test`);
@@ -359,6 +378,29 @@ describe('registration with ThaiID', () => {
     await context.close();
   });
 
+  it('asks for the names ThaiD did not return, and accepts them', async () => {
+    const { context, page } = await freshBrowser();
+    await page.goto(`${h.baseUrl}/login`);
+    await page.click('a.thaiid');
+    await page.waitForURL(/\/thaid-standin\/interaction\//);
+    const citizenId = randomCitizenId();
+    secrets.push(citizenId);
+    await page.fill('#pid', citizenId);
+    await page.fill('#given_name', '');
+    await page.fill('#family_name', '');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/register\?verification=/);
+    expect(await page.getAttribute('#firstNameTh', 'readonly')).toBeNull();
+    const verification = new URL(page.url()).searchParams.get('verification')!;
+    secrets.push(verification);
+    const without = await h.submitRegistration({ identityVerification: verification, citizenId: undefined, firstNameTh: undefined, lastNameTh: undefined, unitCode: tree.laoA });
+    expect(without.status).toBe(400);
+    expect(JSON.stringify(without.body.errors)).toMatch(/firstNameTh/);
+    const named = await h.submitRegistration({ identityVerification: verification, citizenId: undefined, firstNameTh: 'สมศรี', lastNameTh: 'มีสุข', unitCode: tree.laoA });
+    expect(named.status).toBe(202);
+    await context.close();
+  });
+
   it('refuses an edited citizen ID next to a ThaiID verification', async () => {
     const { context, page } = await freshBrowser();
     await page.goto(`${h.baseUrl}/login`);
@@ -376,7 +418,7 @@ async function clientBasic(): Promise<string> {
   // The demo's own credentials, from its registration (rotated into a fresh secret here).
   const res = await h.request('PUT', `/api/v1/systems/${INFO}`, { token: h.central.token, json: {
     nameTh: 'ระบบสารสนเทศ', nameEn: 'INFO', url: info.url, roles: ['viewer', 'editor'],
-    oidc: { redirectUris: [info.callbackUrl], backchannelLogoutUri: info.backchannelLogoutUrl, rotateSecret: true },
+    oidc: { redirectUris: [info.callbackUrl, `${info.url}/hold`], backchannelLogoutUri: info.backchannelLogoutUrl, rotateSecret: true },
   } });
   await info.configure(INFO, res.body.clientSecret);
   return `Basic ${Buffer.from(`${INFO}:${res.body.clientSecret}`).toString('base64')}`;
