@@ -378,6 +378,40 @@ describe('registration with ThaiID', () => {
     await context.close();
   });
 
+  it('also works without ThaiID: the form takes the citizen ID and names, and the request is marked as a form', async () => {
+    const { context, page } = await freshBrowser();
+    await page.goto(`${h.baseUrl}/login`);
+    await page.click('a[href="/register"]');
+    await page.waitForURL(`${h.baseUrl}/register`);
+    const username = uniqueName('form');
+    const citizenId = randomCitizenId();
+    secrets.push(citizenId);
+    await page.fill('#citizenId', citizenId);
+    await page.fill('#firstNameTh', 'สมหญิง');
+    await page.fill('#lastNameTh', 'ตั้งใจ');
+    await page.fill('#email', `${username}@lao.test`);
+    await page.fill('#position', 'นักวิชาการคอมพิวเตอร์');
+    await page.selectOption('#unitCode', tree.laoA);
+    await page.fill('#username', username);
+    await page.fill('#password', 'form-password-12');
+    await page.check(`input[value="${INFO}:viewer"]`);
+    await page.setInputFiles('#documents', { name: 'letter.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result.notice');
+    const list = await h.request('GET', `/api/v1/registrations?unitCode=${tree.laoA}&status=pending_approval`, { token: laoAdmin.token });
+    const request = list.body.items.find((r: { username?: string }) => r.username === username);
+    const seen = await h.request('GET', `/api/v1/registrations/${request.id}`, { token: laoAdmin.token });
+    expect(seen.body.applicant).toMatchObject({ identityVerifiedBy: 'form', firstNameTh: 'สมหญิง', requestedAccess: [{ system: INFO, role: 'viewer' }] });
+
+    // A wrong password on the sign-in page says so, on the page.
+    await page.goto(`${h.baseUrl}/login`);
+    await page.fill('#username', username);
+    await page.fill('#password', 'not-the-password');
+    await page.click('button[type=submit]');
+    expect(await page.textContent('.error')).toMatch(/username or password is wrong/);
+    await context.close();
+  });
+
   it('asks for the names ThaiD did not return, and accepts them', async () => {
     const { context, page } = await freshBrowser();
     await page.goto(`${h.baseUrl}/login`);
