@@ -105,22 +105,26 @@ export async function enqueueMails(db: Db, mails: QueuedMail[]): Promise<void> {
 }
 
 /**
- * Sends the unsent rows among these keys, read in one query; each is marked sent as soon as it
- * has gone. Throws after trying them all if any could not be sent (the caller retries).
+ * Sends the unsent rows among these keys, read in one query and marked sent in one (a crash in
+ * between sends them again, with the same Message-ID). Throws after trying them all if any could
+ * not be sent (the caller retries).
  */
 export async function deliverQueuedMany(db: Db, transport: MailTransport, from: string, keys: string[]): Promise<number> {
   if (keys.length === 0) return 0;
   const rows = await db.select().from(mailOutbox).where(and(inArray(mailOutbox.key, keys), isNull(mailOutbox.sentAt)));
   let failure: unknown;
+  const sent: string[] = [];
   for (const row of rows) {
     try {
       await transport.send({ key: row.key, from, to: row.toAddress, subject: row.subject, text: row.textBody, html: row.htmlBody });
+      sent.push(row.key);
     } catch (error) {
       failure = error;
       await db.update(mailOutbox).set({ attempts: sql`${mailOutbox.attempts} + 1`, lastError: String(error).slice(0, 500) }).where(eq(mailOutbox.key, row.key));
-      continue;
     }
-    await db.update(mailOutbox).set({ sentAt: new Date(), attempts: sql`${mailOutbox.attempts} + 1`, lastError: null }).where(eq(mailOutbox.key, row.key));
+  }
+  if (sent.length > 0) {
+    await db.update(mailOutbox).set({ sentAt: new Date(), attempts: sql`${mailOutbox.attempts} + 1`, lastError: null }).where(inArray(mailOutbox.key, sent));
   }
   if (failure) throw failure;
   return rows.length;

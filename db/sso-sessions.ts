@@ -2,17 +2,19 @@
 // away: API tokens revoked, single sign-on sessions, grants and refresh tokens deleted, and a
 // back-channel logout notice queued for every connected system they were signed in to. Whatever
 // they still may open, they open after signing in again, with tokens that carry their new roles.
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
+import { rowsOf } from './org-tree.ts';
 import { authTokens, oidcPayloads, ssoLogoutOutbox, systems } from './schema.ts';
 
 interface SessionPayload { authorizations?: Record<string, { sid?: string }> }
 
 /** Returns how many logout notices were queued. */
 export async function endSignIns(tx: Db, accountId: string, reason: string): Promise<number> {
-  await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.accountId, accountId), isNull(authTokens.revokedAt)));
-  const removed = await tx.delete(oidcPayloads).where(eq(oidcPayloads.accountId, accountId))
-    .returning({ model: oidcPayloads.model, payload: oidcPayloads.payload });
+  // One round trip: API tokens revoked, and every single sign-on artefact deleted and returned.
+  const removed = rowsOf<{ model: string; payload: unknown }>(await tx.execute(sql`
+    with revoked as (update ${authTokens} set revoked_at = now() where account_id = ${accountId} and revoked_at is null)
+    delete from ${oidcPayloads} where account_id = ${accountId} returning model, payload`));
   const notices = removed.filter((r) => r.model === 'Session').flatMap((s) => Object.entries((s.payload as SessionPayload).authorizations ?? {})
     .map(([clientId, auth]) => ({ clientId, sid: auth.sid ?? null })));
   if (notices.length === 0) return 0;
