@@ -11,7 +11,7 @@ import { verifiedFields, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
 import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
 import { safeReturnPath } from '../plugins/browser-session.ts';
 import { throttle } from '../throttle.ts';
-import { systemsOpenTo } from './portal.ts';
+import { recordSurveyResponse, SURVEY_QUESTIONS, systemsOpenTo } from './portal.ts';
 
 type LoginForm = { _csrf?: string; username?: string; password?: string; return?: string };
 
@@ -60,6 +60,28 @@ export default async function pageRoutes(app: FastifyInstance) {
       if (queued > 0) await deliverSsoLogouts(db, sso.logoutSigner, { accountId: me.id });
     }
     return reply.page(200, 'message', { title: 'ออกจากระบบแล้ว / Signed out', message: 'ออกจากระบบทุกระบบเรียบร้อยแล้ว / You are signed out of every system.', back: '/login' });
+  });
+
+  // The satisfaction survey for the signed-in person (the API's questions and rule: one answer a round).
+  app.get('/survey', { schema: { hide: true } }, async (request, reply) => {
+    const me = await app.browserAccount(request);
+    if (!me) return reply.redirect(`/login?return=${encodeURIComponent('/survey')}`, 303);
+    return reply.page(200, 'survey', { title: 'แบบประเมินความพึงพอใจ / Satisfaction survey', round: config.surveyRound, questions: SURVEY_QUESTIONS, scale: [1, 2, 3, 4, 5], csrf: app.csrfToken(reply) });
+  });
+
+  app.post<{ Body: Record<string, string> }>('/survey', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+    const me = await app.browserAccount(request);
+    if (!me) return reply.redirect(`/login?return=${encodeURIComponent('/survey')}`, 303);
+    const body = request.body ?? {};
+    const scores = Object.fromEntries(SURVEY_QUESTIONS.map((q) => [q.id, Number(body[q.id])]));
+    const missing = SURVEY_QUESTIONS.filter((q) => !Number.isInteger(scores[q.id]) || scores[q.id]! < 1 || scores[q.id]! > 5);
+    if (missing.length > 0) {
+      return reply.page(400, 'message', { title: 'แบบประเมินความพึงพอใจ / Satisfaction survey', error: true, back: '/survey',
+        message: `กรุณาให้คะแนน 1–5 ทุกข้อ / Please score every question from 1 to 5 (${missing.map((q) => q.textEn).join('; ')}).` });
+    }
+    const comment = typeof body.comment === 'string' ? body.comment.slice(0, 2000) : undefined;
+    await recordSurveyResponse(db, config.surveyRound, me, { scores, ...(comment ? { comment } : {}) });
+    return reply.page(201, 'message', { title: 'แบบประเมินความพึงพอใจ / Satisfaction survey', message: 'ขอบคุณสำหรับความคิดเห็น / Thank you for your answers.' });
   });
 
   // The applicant follows their request with the tracking code from the mail (the page asks the API).

@@ -31,6 +31,20 @@ export async function systemsOpenTo(db: Db, accountId: string) {
   return [...bySystem.values()];
 }
 
+/** One answer per person and round (the API's and the survey page's), scores already checked 1..5. */
+export async function recordSurveyResponse(db: Db, currentRound: string, me: { id: string; unitCode: string | null },
+  answer: { round?: string; scores: Record<string, number>; comment?: string }): Promise<string> {
+  const round = answer.round ?? currentRound;
+  if (round !== currentRound) throw badRequest(`Round ${round} is not open; the current round is ${currentRound}.`, [{ path: 'round', message: 'not the current round' }]);
+  try {
+    await db.insert(surveyResponses).values({ round, accountId: me.id, unitCode: me.unitCode, scores: answer.scores, comment: answer.comment?.trim() || null });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`You have answered round ${round} already.`);
+    throw error;
+  }
+  return round;
+}
+
 export default async function portalRoutes(app: FastifyInstance) {
   const { db, config } = app.deps;
 
@@ -57,18 +71,7 @@ export default async function portalRoutes(app: FastifyInstance) {
         },
       },
     },
-  }, async (request, reply) => {
-    const me = request.account!;
-    const round = request.body.round ?? config.surveyRound;
-    if (round !== config.surveyRound) throw badRequest(`Round ${round} is not open; the current round is ${config.surveyRound}.`, [{ path: 'round', message: 'not the current round' }]);
-    try {
-      await db.insert(surveyResponses).values({ round, accountId: me.id, unitCode: me.unitCode, scores: request.body.scores, comment: request.body.comment?.trim() || null });
-    } catch (error) {
-      if (isUniqueViolation(error)) throw conflict(`You have answered round ${round} already.`);
-      throw error;
-    }
-    return reply.status(201).send({ round });
-  });
+  }, async (request, reply) => reply.status(201).send({ round: await recordSurveyResponse(db, config.surveyRound, request.account!, request.body) }));
 
   app.get<{ Querystring: { under?: string; round?: string } }>('/survey-results', {
     preValidation: app.requireAdmin,

@@ -249,6 +249,34 @@ describe('single sign-on into a connected system', () => {
   });
 });
 
+describe('the satisfaction survey page', () => {
+  it('takes one answer per round from the signed-in person, and counts it in the admins\' results', async () => {
+    const staff = await staffWith([]);
+    const before = (await h.request('GET', `/api/v1/survey-results?under=${tree.laoA}`, { token: laoAdmin.token })).body.responses;
+    const { context, page } = await freshBrowser();
+    await page.goto(`${h.baseUrl}/survey`);
+    await page.waitForURL(/\/login\?return=%2Fsurvey/);
+    await signInWithPassword(page, staff);
+    await page.waitForURL(`${h.baseUrl}/survey`);
+    const questions = await page.locator('fieldset').count();
+    expect(questions).toBe(5);
+    for (let i = 0; i < questions; i++) await page.locator('fieldset').nth(i).locator('input[value="4"]').check();
+    await page.fill('#comment', 'ใช้งานง่าย');
+    await page.click('button[type=submit]');
+    expect(await page.textContent('main')).toContain('Thank you');
+    const after = (await h.request('GET', `/api/v1/survey-results?under=${tree.laoA}`, { token: laoAdmin.token })).body;
+    expect(after.responses).toBe(before + 1);
+    expect(after.comments).toContain('ใช้งานง่าย');
+
+    await page.goto(`${h.baseUrl}/survey`);
+    for (let i = 0; i < questions; i++) await page.locator('fieldset').nth(i).locator('input[value="2"]').check();
+    await page.click('button[type=submit]');
+    expect(await page.textContent('main')).toMatch(/answered round .* already/);
+    expect((await h.request('GET', `/api/v1/survey-results?under=${tree.laoA}`, { token: laoAdmin.token })).body.responses).toBe(before + 1);
+    await context.close();
+  });
+});
+
 describe('the protocol refuses what it must', () => {
   it('requires PKCE of a public client', async () => {
     const code = uniqueName('PUB').toUpperCase();
