@@ -4,7 +4,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
+import { and, eq, isNull } from 'drizzle-orm';
+import { authTokens } from '../../db/schema.ts';
+import { sha256Hex } from '../../lib/crypto.ts';
 import { rolesAt } from '../../lib/sso/provider.ts';
+import { SESSION_COOKIE } from '../plugins/browser-session.ts';
 import { throttle } from '../throttle.ts';
 
 /** Hands a request to a Koa-based OIDC provider, bodies unread (it parses them itself). */
@@ -34,6 +38,15 @@ type LoginForm = { _csrf?: string; username?: string; password?: string };
 export default async function ssoRoutes(app: FastifyInstance) {
   const { db, config } = app.deps;
   const provider = app.ssoProvider;
+  // Signing out of everything at the provider (a system's "sign out", answered "yes") signs the
+  // browser out of the portal too; otherwise the next system would sign it straight back in.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status !== 303 || !ctx.oidc.params?.logout) return;
+    const token = ctx.cookies.get(SESSION_COOKIE, { signed: false });
+    if (token) await db.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt)));
+    ctx.cookies.set(SESSION_COOKIE, null, { path: '/', signed: false });
+  });
   await mountProvider(app, provider, ['/.well-known/openid-configuration', '/oidc/*']);
   // What the provider refuses, in the service's log (never the tokens themselves).
   for (const event of ['authorization.error', 'grant.error', 'userinfo.error', 'introspection.error', 'revocation.error', 'end_session.error', 'backchannel.error']) {

@@ -3,11 +3,11 @@
 // sign-in interaction is our own (password or ThaiID, api/routes/sso.ts); every artefact lives in
 // PostgreSQL (db/oidc-adapter.ts). A system sees only the person's roles at that system, and only
 // a person with an active right to it gets through (loadExistingGrant, and the consent step).
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
 import { oidcAdapterFactory } from '../../db/oidc-adapter.ts';
-import { accounts, entitlements } from '../../db/schema.ts';
+import { accounts, entitlements, systems } from '../../db/schema.ts';
 import type { Config } from '../config.ts';
 import type { PersonalDataCipher } from '../crypto.ts';
 import type { SigningKeys } from './keys.ts';
@@ -124,6 +124,16 @@ export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys 
       RefreshToken: seconds(config.sso.refreshTokenTtlMs),
       AuthorizationCode: 60,
       Interaction: 600,
+    },
+    // The provider refuses to call private addresses (SSRF protection), but connected systems live
+    // on DLA's internal networks: a back-channel logout URI that DLA central registered may be one.
+    async fetch(url, options) {
+      const target = String(url);
+      if (options?.method === 'POST') {
+        const [registered] = await db.select({ code: systems.code }).from(systems).where(sql`${systems.oidc}->>'backchannelLogoutUri' = ${target}`).limit(1);
+        if (registered) delete (options as { dispatcher?: unknown }).dispatcher;
+      }
+      return globalThis.fetch(url, options);
     },
     renderError(ctx, out) {
       ctx.type = 'html';

@@ -277,6 +277,34 @@ describe('the satisfaction survey page', () => {
   });
 });
 
+describe('signing out', () => {
+  it('from a system (RP-initiated logout): every system hears of it and the portal is signed out too', async () => {
+    const staff = await staffWith(['viewer']);
+    const { context, page } = await signedInToInfo(staff);
+    await page.goto(`${h.baseUrl}/oidc/session/end?client_id=${INFO}`);
+    await page.click('button[name=logout][value=yes]');
+    await page.waitForLoadState();
+    expect(await page.textContent('main')).toContain('Signed out');
+    // Sent by the provider itself, to a system on a private address (registered, so allowed).
+    expect(await until(() => info.logouts.find((l) => l.sub === staff.id), (l) => l !== undefined)).toMatchObject({ verified: true });
+    await page.goto(`${h.baseUrl}/`);
+    await page.waitForURL(/\/login/);
+    await context.close();
+  });
+
+  it('from the portal: every system hears of it', async () => {
+    const staff = await staffWith(['viewer']);
+    const { context, page } = await signedInToInfo(staff);
+    await page.goto(`${h.baseUrl}/`);
+    await page.click('form[action="/logout"] button');
+    expect(await page.textContent('main')).toContain('signed out of every system');
+    expect(info.logouts.find((l) => l.sub === staff.id)).toMatchObject({ verified: true });
+    await page.goto(info.url);
+    expect(await page.textContent('#status')).toBe('signed out');
+    await context.close();
+  });
+});
+
 describe('the protocol refuses what it must', () => {
   it('requires PKCE of a public client', async () => {
     const code = uniqueName('PUB').toUpperCase();
