@@ -3,7 +3,7 @@
 // change commits, and again by the sweeper until the system answers; a notice delivered twice is
 // harmless (the system has no session left to end).
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { importJWK, SignJWT } from 'jose';
 import type { Db } from '../../db/client.ts';
 import { deleteExpiredOidcPayloads } from '../../db/oidc-adapter.ts';
@@ -12,7 +12,12 @@ import type { SigningKeys } from './keys.ts';
 
 export interface LogoutSigner { issuer: string; keys: SigningKeys }
 
-const MAX_ATTEMPTS = 20;
+/**
+ * A notice that failed waits longer each time: tried again from 2^attempts - 1 seconds after it was
+ * queued (1 s, 3 s, 7 s … capped at a day), and given up two days after it was queued.
+ */
+const dueForDelivery = sql`${ssoLogoutOutbox.createdAt} > now() - interval '2 days'
+  and now() >= ${ssoLogoutOutbox.createdAt} + make_interval(secs => least(power(2, ${ssoLogoutOutbox.attempts}) - 1, 86400))`;
 
 async function logoutToken(signer: LogoutSigner, clientId: string, sub: string, sid: string | null): Promise<string> {
   const jwk = signer.keys.keys[0]!;
@@ -29,7 +34,7 @@ export async function deliverSsoLogouts(db: Db, signer: LogoutSigner, options: {
     id: ssoLogoutOutbox.id, clientId: ssoLogoutOutbox.clientId, accountId: ssoLogoutOutbox.accountId, sid: ssoLogoutOutbox.sid,
     uri: sql<string | null>`${systems.oidc}->>'backchannelLogoutUri'`,
   }).from(ssoLogoutOutbox).leftJoin(systems, sql`${systems.oidc}->>'clientId' = ${ssoLogoutOutbox.clientId}`)
-    .where(and(isNull(ssoLogoutOutbox.sentAt), lt(ssoLogoutOutbox.attempts, MAX_ATTEMPTS),
+    .where(and(isNull(ssoLogoutOutbox.sentAt), dueForDelivery,
       ...(options.accountId ? [eq(ssoLogoutOutbox.accountId, options.accountId)] : [])))
     .orderBy(asc(ssoLogoutOutbox.id)).limit(200);
   let delivered = 0;

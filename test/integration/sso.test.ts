@@ -8,7 +8,10 @@ import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
 import { oidcAdapterFactory } from '../../db/oidc-adapter.ts';
+import { ssoLogoutOutbox } from '../../db/schema.ts';
+import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { startDemoInfoSystem, type DemoInfoSystem } from '../support/demo-info-system.ts';
 import { PDF, randomCitizenId, uniqueName } from '../support/fixtures.ts';
@@ -302,6 +305,24 @@ describe('signing out', () => {
     await page.goto(info.url);
     expect(await page.textContent('#status')).toBe('signed out');
     await context.close();
+  });
+});
+
+describe('back-channel logout that cannot be delivered at once', () => {
+  it('is tried again later and later, and given up after two days', async () => {
+    const { db } = h.resources.database;
+    const signer = { issuer: h.config.publicUrl, keys: JSON.parse(h.config.sso.signingKeys!) };
+    const [waiting, stale] = [randomUUID(), randomUUID()];
+    const [row] = await db.insert(ssoLogoutOutbox).values([
+      { clientId: INFO, accountId: waiting, sid: null, reason: 'test', attempts: 5 }, // next try 31 s after it was queued
+      { clientId: INFO, accountId: stale, sid: null, reason: 'test', attempts: 1, createdAt: new Date(Date.now() - 3 * 86_400_000) },
+    ]).returning({ id: ssoLogoutOutbox.id });
+    expect(await deliverSsoLogouts(db, signer, { accountId: waiting })).toBe(0);
+    await db.update(ssoLogoutOutbox).set({ createdAt: new Date(Date.now() - 40_000) }).where(eq(ssoLogoutOutbox.id, row!.id));
+    expect(await deliverSsoLogouts(db, signer, { accountId: waiting })).toBe(1);
+    expect(info.logouts.find((l) => l.sub === waiting)).toMatchObject({ verified: true });
+    expect(await deliverSsoLogouts(db, signer, { accountId: stale })).toBe(0);
+    expect(info.logouts.find((l) => l.sub === stale)).toBeUndefined();
   });
 });
 
