@@ -89,10 +89,7 @@ export interface QueuedMail { key: string; template: string; to: string; rendere
 
 /** Adds a mail to the outbox unless one with the same key is there already. */
 export async function enqueueMail(db: Db, mail: QueuedMail): Promise<void> {
-  await db.insert(mailOutbox).values({
-    key: mail.key, template: mail.template, toAddress: mail.to,
-    subject: mail.rendered.subject, textBody: mail.rendered.text, htmlBody: mail.rendered.html,
-  }).onConflictDoNothing();
+  await enqueueMails(db, [mail]);
 }
 
 /** Adds several mails in one statement (each once per key). */

@@ -6,11 +6,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { exportJWK, generateKeyPair } from 'jose';
 import postgres from 'postgres';
 import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
 import { appDepsOf, openResources } from '../lib/runtime.ts';
+import { generateSigningKey } from '../lib/sso/keys.ts';
 import { connectClient, installTemporalRuntime, startDevServer } from '../lib/temporal.ts';
 import { freePort } from '../test/support/global-setup.ts';
 import { startMailCatcher, type MailCatcher } from '../test/support/smtp.ts';
@@ -61,12 +61,6 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
   }));
 }
 
-/** A signing key shared by the API and the worker, as a deployment configures it. */
-async function signingKeys(): Promise<string> {
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  return JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: 'bench', alg: 'RS256', use: 'sig' }] });
-}
-
 /**
  * The service as production runs it, on these services: the API in this process, the worker in a
  * process of its own (bin/worker.ts) so that its memory is measured alone.
@@ -75,7 +69,9 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
   const env = {
     DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'), SSO_SIGNING_KEYS: await signingKeys(), LOG_LEVEL: 'warn', PORT: '0', ...extraEnv,
+    // One signing key for the API and the worker, as a deployment configures it.
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'), SSO_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
+    LOG_LEVEL: 'warn', PORT: '0', ...extraEnv,
   };
   const config = loadConfig(env);
   installTemporalRuntime('warn');

@@ -2,10 +2,8 @@
 // (the newest two), so that tokens signed before the rotation still verify. Rotate by running it
 // with the current SSO_SIGNING_KEYS in the environment and deploying its output to every process.
 //   SSO_SIGNING_KEYS="$(npm run -s sso:keygen)"
-import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { JWK } from 'jose';
+import { generateSigningKey } from '../lib/sso/keys.ts';
 
 const current = process.env.SSO_SIGNING_KEYS ? (JSON.parse(process.env.SSO_SIGNING_KEYS) as { keys: JWK[] }).keys : [];
-const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-const fresh = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
-console.log(JSON.stringify({ keys: [fresh, ...current.slice(0, 2)] }));
+console.log(JSON.stringify({ keys: [await generateSigningKey(), ...current.slice(0, 2)] }));

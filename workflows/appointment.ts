@@ -9,7 +9,7 @@ import {
 import type { AppointmentActivities, AppointmentMail, AppointmentStep } from '../activities/appointment.ts';
 import type { OrgTreeActivities } from '../activities/org-tree.ts';
 import type { AppointmentStatus } from '../db/schema.ts';
-import { DecisionClock, NOT_AWAITING, type DecisionTimers } from './decision-clock.ts';
+import { DecisionClock, NOT_AWAITING, TransitionLock, type DecisionTimers } from './decision-clock.ts';
 
 export interface AppointmentTimers extends DecisionTimers {
   /** How long before the term ends the appointee and the approvers are reminded. */
@@ -51,28 +51,20 @@ export async function appointment(input: AppointmentInput): Promise<AppointmentS
   let status: AppointmentStatus = 'pending_approval';
   let actingUnitCode = input.actingUnitCode;
   let seq = 0; // step 0, "submitted", was written by the API
-  let transitionInProgress = false;
+  const transition = new TransitionLock();
   const mailsToSend: (() => Promise<unknown>)[] = [];
   const clock = new DecisionClock(timers);
 
   const state = (): AppointmentState => ({ status, actingUnitCode });
   const refuseUnless = (allowed: AppointmentStatus) => {
-    if (transitionInProgress || status !== allowed) {
+    if (transition.busy || status !== allowed) {
       throw ApplicationFailure.create({ type: NOT_AWAITING, message: `the appointment is ${status}`, nonRetryable: true });
     }
   };
   const mail = (template: AppointmentMail, at: number, audience: 'approvers' | 'parties' | 'everyone', kind?: string, noteId?: string | null) =>
     mailsToSend.push(() => act.notifyAppointment({ appointmentId, seq: at, template, audience, unitCode: actingUnitCode, kind, noteId }));
 
-  async function exclusively<T>(work: () => Promise<T>): Promise<T> {
-    if (transitionInProgress) await condition(() => !transitionInProgress);
-    transitionInProgress = true;
-    try {
-      return await work();
-    } finally {
-      transitionInProgress = false;
-    }
-  }
+  const exclusively = <T>(work: () => Promise<T>) => transition.run(work);
 
   async function step(event: string, next: Partial<AppointmentState>, extra: Partial<AppointmentStep> = {}, write = db.recordAppointmentStep) {
     const s: AppointmentStep = { appointmentId, seq: ++seq, event, ...next, ...extra };

@@ -1,8 +1,43 @@
-// The clock every "waiting for an admin" step keeps: a reminder every so often, escalation to the
-// parent unit after a while at one unit, expiry at the end. Deterministic: it reads workflow time.
+// What every "waiting for an admin" flow keeps: the clock (a reminder every so often, escalation to
+// the parent unit after a while at one unit, expiry at the end; it reads workflow time) and the
+// lock that lets one transition run at a time.
+
+import { ApplicationFailure, condition } from '@temporalio/workflow';
 
 /** The failure type of an Update refused because the process no longer awaits it (the API answers 409). */
 export const NOT_AWAITING = 'NotAwaitingDecision';
+
+/**
+ * One transition at a time: an admin's message and a timer's step never write the history
+ * together. While one runs, validators refuse (`busy`) and other work waits its turn (`run`).
+ */
+export class TransitionLock {
+  private running = false;
+
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /**
+   * `failUpdateWithActivityError`: an activity's ApplicationFailure (a missing record, an existing
+   * account) becomes the Update's own failure, so the caller sees its type, not "activity failed".
+   */
+  async run<T>(work: () => Promise<T>, options: { failUpdateWithActivityError?: boolean } = {}): Promise<T> {
+    if (this.running) await condition(() => !this.running);
+    this.running = true;
+    try {
+      return await work();
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (options.failUpdateWithActivityError && cause instanceof ApplicationFailure) {
+        throw ApplicationFailure.create({ type: cause.type ?? 'Failed', message: cause.message, nonRetryable: true });
+      }
+      throw error;
+    } finally {
+      this.running = false;
+    }
+  }
+}
 
 export interface DecisionTimers {
   remindAfterMs: number;

@@ -12,7 +12,7 @@ import type { OrgTreeActivities } from '../activities/org-tree.ts';
 import type { AdminMail, ApplicantMail, RegistrationActivities, RegistrationStep } from '../activities/registration.ts';
 import type { RegistrationTimers } from '../lib/config.ts';
 import type { RegistrationStatus, RequestedAccess } from '../db/schema.ts';
-import { DecisionClock, NOT_AWAITING } from './decision-clock.ts';
+import { DecisionClock, NOT_AWAITING, TransitionLock } from './decision-clock.ts';
 import { registrationActingUnitKey, registrationStatusKey } from './search-attributes.ts';
 
 
@@ -60,8 +60,8 @@ export async function registration(input: RegistrationInput): Promise<Registrati
   let status: RegistrationStatus = 'pending_approval';
   let actingUnitCode = input.actingUnitCode;
   let seq = 0; // step 0, "submitted", was written by the API with the request
-  /** True while a message's transition is being written: further messages wait their turn (409). */
-  let transitionInProgress = false;
+  /** While a message's transition is being written, further messages are refused (409). */
+  const transition = new TransitionLock();
   const mailsToSend: (() => Promise<unknown>)[] = [];
 
   const clock = new DecisionClock(timers);
@@ -74,7 +74,7 @@ export async function registration(input: RegistrationInput): Promise<Registrati
 
   const state = (): RegistrationState => ({ status, actingUnitCode });
   const refuseUnless = (...allowed: RegistrationStatus[]) => {
-    if (transitionInProgress || !allowed.includes(status)) {
+    if (transition.busy || !allowed.includes(status)) {
       throw ApplicationFailure.create({ type: NOT_AWAITING, message: `the request is ${status}`, nonRetryable: true });
     }
   };
@@ -96,19 +96,7 @@ export async function registration(input: RegistrationInput): Promise<Registrati
     mailsToSend.push(() => act.notifyRegistrationAdmins({ registrationId, seq: at, template, unitCode }));
 
   /** Runs a message's transition alone; failures of the activity fail the Update, not the request. */
-  async function exclusively<T>(work: () => Promise<T>): Promise<T> {
-    if (transitionInProgress) await condition(() => !transitionInProgress);
-    transitionInProgress = true;
-    try {
-      return await work();
-    } catch (error) {
-      const cause = (error as { cause?: unknown }).cause;
-      if (cause instanceof ApplicationFailure) throw ApplicationFailure.create({ type: cause.type ?? 'Failed', message: cause.message, nonRetryable: true });
-      throw error;
-    } finally {
-      transitionInProgress = false;
-    }
-  }
+  const exclusively = <T>(work: () => Promise<T>) => transition.run(work, { failUpdateWithActivityError: true });
 
   setHandler(registrationState, state);
 

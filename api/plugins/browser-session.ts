@@ -14,6 +14,8 @@ import { verifyPassword } from '../../lib/passwords.ts';
 import { loadSignedInAccount, type SignedInAccount } from './auth.ts';
 
 export const SESSION_COOKIE = 'sso_session';
+/** Set by the ThaiID callback for the one sign-in interaction it finished (signed, two minutes). */
+export const FRESH_LOGIN_COOKIE = 'sso_fresh_login';
 
 declare module 'fastify' {
   interface FastifyReply {

@@ -8,7 +8,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { authTokens } from '../../db/schema.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
 import { rolesAt } from '../../lib/sso/provider.ts';
-import { SESSION_COOKIE } from '../plugins/browser-session.ts';
+import { FRESH_LOGIN_COOKIE, SESSION_COOKIE } from '../plugins/browser-session.ts';
 import { throttle } from '../throttle.ts';
 
 /** Hands a request to a Koa-based OIDC provider, bodies unread (it parses them itself). */
@@ -29,9 +29,6 @@ export async function mountProvider(app: FastifyInstance, provider: Provider, pa
     for (const path of paths) scope.route({ method: ['GET', 'POST', 'OPTIONS'], url: path, handler: handle, schema: { hide: true } });
   });
 }
-
-/** Set by the ThaiID callback for the one interaction it finished (signed, two minutes). */
-export const FRESH_LOGIN_COOKIE = 'sso_fresh_login';
 
 type LoginForm = { _csrf?: string; username?: string; password?: string };
 

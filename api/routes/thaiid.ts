@@ -4,11 +4,13 @@
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { accounts, identityVerifications } from '../../db/schema.ts';
+import { randomInt } from 'node:crypto';
+import { withCheckDigit } from '../../lib/citizen-id.ts';
 import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
 import { STANDIN_PATH } from '../../lib/sso/thaid-standin.ts';
 import { ThaiIdError, type ThaiIdFlow, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
-import { safeReturnPath } from '../plugins/browser-session.ts';
-import { FRESH_LOGIN_COOKIE, mountProvider } from './sso.ts';
+import { FRESH_LOGIN_COOKIE, safeReturnPath } from '../plugins/browser-session.ts';
+import { mountProvider } from './sso.ts';
 
 const FLOW_COOKIE = 'thaiid_flow';
 const VERIFICATION_TTL_MS = 30 * 60_000;
@@ -78,11 +80,7 @@ export default async function thaiidRoutes(app: FastifyInstance) {
   if (!standin) return;
   // The stand-in issuer (no THAIID_ISSUER configured): its endpoints and its own sign-in page.
   await mountProvider(app, standin.provider, [`${STANDIN_PATH}/*`], STANDIN_PATH);
-  const samplePid = () => {
-    const first12 = `1${String(Math.floor(Math.random() * 1e11)).padStart(11, '0')}`;
-    const sum = [...first12].reduce((acc, d, i) => acc + Number(d) * (13 - i), 0);
-    return first12 + String((11 - (sum % 11)) % 10);
-  };
+  const samplePid = () => withCheckDigit(`1${String(randomInt(1e11)).padStart(11, '0')}`);
   app.get<{ Params: { uid: string } }>(`${STANDIN_PATH}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
     const details = await standin.provider.interactionDetails(request.raw, reply.raw);
     return reply.page(200, 'thaid-standin-login', { title: 'ThaiD (stand-in)', action: `${STANDIN_PATH}/interaction/${details.uid}`, pid: samplePid() });

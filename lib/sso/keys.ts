@@ -3,10 +3,16 @@
 // before the rotation still verify. Without it, one key is generated once and kept in DATA_DIR.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 
 export interface SigningKeys { keys: JWK[] }
+
+/** A new private signing key (RS256) with a key id, as SSO_SIGNING_KEYS holds them. */
+export async function generateSigningKey(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+}
 
 export async function loadSigningKeys(configured: string | undefined, dataDir: string, embedded: boolean): Promise<SigningKeys> {
   if (configured) {
@@ -19,8 +25,7 @@ export async function loadSigningKeys(configured: string | undefined, dataDir: s
   const file = join(dataDir, 'sso-signing-keys.json');
   if (!existsSync(file)) {
     if (!embedded) console.warn(`SSO_SIGNING_KEYS is not set: tokens are signed with the key in ${file}; every process needs the same keys.`);
-    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-    const jwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+    const jwk = await generateSigningKey();
     mkdirSync(dataDir, { recursive: true });
     try {
       writeFileSync(file, JSON.stringify({ keys: [jwk] }), { mode: 0o600, flag: 'wx' });

@@ -4,7 +4,7 @@
 // out of it at once (back-channel logout). Also the protocol's refusals, the portal and
 // registration with ThaiID.
 import { createHmac, randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { eq } from 'drizzle-orm';
 import { oidcAdapterFactory } from '../../db/oidc-adapter.ts';
 import { ssoLogoutOutbox } from '../../db/schema.ts';
 import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
+import { generateSigningKey } from '../../lib/sso/keys.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { startDemoInfoSystem, type DemoInfoSystem } from '../support/demo-info-system.ts';
 import { PDF, randomCitizenId, uniqueName } from '../support/fixtures.ts';
@@ -70,14 +71,10 @@ async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, t
 }
 
 // Two signing keys, as after a rotation: the first signs, both are published.
-async function signingKey() {
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
-}
 let keys: { kid: string }[];
 
 beforeAll(async () => {
-  keys = [await signingKey(), await signingKey()];
+  keys = [await generateSigningKey(), await generateSigningKey()] as { kid: string }[];
   h = await startHarness({ HR_FEED_SECRET: SECRET, SSO_SIGNING_KEYS: JSON.stringify({ keys }) }, { reachable: true });
   tree = await h.seedTree();
   laoAdmin = await h.createAccount(tree.laoA);

@@ -2,7 +2,6 @@
 // real Temporal dev server, a real SMTP server on loopback, and the API listening on a real port.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { accounts } from '../../db/schema.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import { activityDepsOf, appDepsOf, openResources, type Resources } from '../../lib/runtime.ts';
+import { generateSigningKey } from '../../lib/sso/keys.ts';
 import { connectClient, createWorker } from '../../lib/temporal.ts';
 import { PDF, randomCitizenId, uniqueName } from './fixtures.ts';
 import { startMailCatcher, type MailCatcher } from './smtp.ts';
@@ -24,10 +24,7 @@ export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 /** One signing key per test process, as a deployment configures it (every process the same). */
 let testSigningKeys: string | undefined;
 async function signingKeysForTests(): Promise<string> {
-  if (!testSigningKeys) {
-    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-    testSigningKeys = JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' }] });
-  }
+  testSigningKeys ??= JSON.stringify({ keys: [await generateSigningKey()] });
   return testSigningKeys;
 }
 
