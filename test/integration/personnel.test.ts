@@ -48,7 +48,7 @@ async function staffWithRights(unitCode: string, roles = ['viewer']) {
 const rightsOf = async (accountId: string) => (await h.request('GET', `/api/v1/accounts/${accountId}`, { token: h.central.token })).body;
 
 describe('the signed feed', () => {
-  it('suspends a retiree within a second: account, rights and sessions; mails the person and the unit', async () => {
+  it('suspends a retiree within two seconds: account, rights and sessions; mails the person and the unit', async () => {
     const staff = await staffWithRights(tree.laoA);
     const eventId = uniqueName('ret-');
     const started = Date.now();

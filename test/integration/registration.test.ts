@@ -47,7 +47,8 @@ describe('submitting and following a request', () => {
     expect(receipt!.text).toContain(res.body.trackingCode);
     expect(receipt!.text).toMatch(/25\d\d/); // Buddhist-Era year in the Thai part
     expect(receipt!.html).toContain(res.body.trackingCode);
-    const [toAdmin] = await h.mail.waitFor((m) => m.to === laoAdmin.email && m.subject.includes('New registration request'));
+    // This request's mail (its link names the request), not an earlier request's.
+    const [toAdmin] = await h.mail.waitFor((m) => m.to === laoAdmin.email && m.subject.includes('New registration request') && m.text.includes(res.body.id));
     expect(toAdmin!.text).toContain('สมหญิง');
 
     const tracked = await h.request('GET', `/api/v1/registrations/${res.body.id}`, { headers: { 'x-tracking-code': res.body.trackingCode } });
@@ -137,7 +138,8 @@ describe('submitting and following a request', () => {
     const answered = await h.request('POST', `/api/v1/registrations/${res.body.id}/info`, { body: form, headers: code });
     expect(answered.status).toBe(202);
     expect(answered.body.status).toBe('pending_approval');
-    await h.mail.waitFor((m) => m.to === laoAdmin.email && m.subject.includes('New registration request') && m.text.includes(res.username) === false, 1);
+    // The admins hear of this request again: its mail at submission, and one for the answer.
+    await h.mail.waitFor((m) => m.to === laoAdmin.email && m.subject.includes('New registration request') && m.text.includes(res.body.id), 2);
 
     const tracked = await h.request('GET', `/api/v1/registrations/${res.body.id}`, { headers: code });
     expect(tracked.body.status).toBe('pending_approval');
@@ -168,7 +170,8 @@ describe('submitting and following a request', () => {
     expect(res.status).toBe(202);
     const tracked = await h.request('GET', `/api/v1/registrations/${res.body.id}`, { headers: { 'x-tracking-code': res.body.trackingCode } });
     expect(tracked.body.actingUnitCode).toBe(tree.districtA);
-    await h.mail.waitFor((m) => m.to === districtAdmin.email && m.subject.includes('New registration request'));
+    await h.mail.waitFor((m) => m.to === districtAdmin.email && m.subject.includes('New registration request') && m.text.includes(res.body.id));
+    expect(h.mail.mails.some((m) => m.text.includes(res.body.id) && m.subject.includes('New registration request') && m.to !== districtAdmin.email)).toBe(false);
   });
 });
 

@@ -351,17 +351,31 @@ describe('the protocol refuses what it must', () => {
     expect(await res.text()).toMatch(/redirect_uri/);
   });
 
-  it('refuses a replayed authorization code', async () => {
+  it('refuses a replayed authorization code, and revokes the tokens issued from it (RFC 6749 §4.1.2)', async () => {
     const staff = await staffWith(['viewer']);
     const { context } = await signedInToInfo(staff);
     const used = info.callbacks.at(-1)!;
     const code = new URL(used).searchParams.get('code')!;
+    const verifier = info.verifiers.get(used)!;
+    expect(verifier).toMatch(/^[\w-]{43,}$/);
+    const authorization = await clientBasic();
+    // The tokens the system got from that code work, right before the replay.
+    const session = [...info.sessions.values()].find((s) => s.sub === staff.id)!;
+    expect((await oidc.tokenIntrospection(info.config(), session.accessToken!)).active).toBe(true);
+    const refreshed = await oidc.refreshTokenGrant(info.config(), session.refreshToken!);
+    expect((await oidc.tokenIntrospection(info.config(), refreshed.access_token)).active).toBe(true);
+
+    // The same request the system made, with its real PKCE verifier: only "already used" can refuse it.
     const replay = await fetch(`${h.baseUrl}/oidc/token`, {
-      method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: info.callbackUrl, code_verifier: 'x'.repeat(43) }),
-      headers: { authorization: (await clientBasic()) },
+      method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: info.callbackUrl, code_verifier: verifier }),
+      headers: { authorization },
     });
     expect(replay.status).toBe(400);
     expect(((await replay.json()) as { error: string }).error).toBe('invalid_grant');
+    // Every token issued from the code is revoked: access tokens and the refresh token.
+    expect((await oidc.tokenIntrospection(info.config(), session.accessToken!)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(info.config(), refreshed.access_token)).active).toBe(false);
+    await expect(oidc.refreshTokenGrant(info.config(), refreshed.refresh_token ?? session.refreshToken!)).rejects.toMatchObject({ error: 'invalid_grant' });
     await context.close();
   });
 

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 
-export interface DemoSession { sid: string | undefined; sub: string; claims: Record<string, unknown>; idToken: string | undefined; refreshToken: string | undefined }
+export interface DemoSession { sid: string | undefined; sub: string; claims: Record<string, unknown>; idToken: string | undefined; refreshToken: string | undefined; accessToken?: string }
 
 export interface DemoInfoSystem {
   url: string;
@@ -21,6 +21,8 @@ export interface DemoInfoSystem {
   logouts: { sub: string | undefined; sid: string | undefined; verified: boolean; kid?: string; error?: string }[];
   /** The callback URLs it was sent to (to try replaying a code). */
   callbacks: string[];
+  /** The PKCE verifier of each callback URL's sign-in (to replay a code exactly as the system sent it). */
+  verifiers: Map<string, string>;
   config(): oidc.Configuration;
   close(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export async function startDemoInfoSystem(issuer: string, options: { port?: numb
   const sessions = new Map<string, DemoSession>();
   const logouts: DemoInfoSystem['logouts'] = [];
   const callbacks: string[] = [];
+  const verifiers = new Map<string, string>();
   const cookie = (header: string | undefined, name: string) => header?.split(/;\s*/).find((c) => c.startsWith(`${name}=`))?.slice(name.length + 1);
   const page = (body: string) => `<!doctype html><html><head><meta charset="utf-8"><title>INFO (demo)</title></head><body><h1>INFO (demo connected system)</h1>${body}</body></html>`;
 
@@ -66,6 +69,7 @@ export async function startDemoInfoSystem(issuer: string, options: { port?: numb
     const flowId = cookie(request.headers.cookie, 'demo_flow') ?? '';
     const flow = flows.get(flowId);
     flows.delete(flowId);
+    if (flow) verifiers.set(`${url}${request.url}`, flow.verifier);
     if (request.query.error) return reply.status(403).type('text/html').send(page(`<p id="status">refused: <span id="error">${escape(request.query.error)}</span></p>`));
     if (!flow) return reply.status(400).type('text/html').send(page('<p id="status">refused: no sign-in in progress</p>'));
     try {
@@ -74,7 +78,7 @@ export async function startDemoInfoSystem(issuer: string, options: { port?: numb
       });
       const claims = tokens.claims()!;
       const id = randomUUID();
-      sessions.set(id, { sid: claims.sid as string | undefined, sub: claims.sub, claims, idToken: tokens.id_token, refreshToken: tokens.refresh_token });
+      sessions.set(id, { sid: claims.sid as string | undefined, sub: claims.sub, claims, idToken: tokens.id_token, refreshToken: tokens.refresh_token, accessToken: tokens.access_token });
       return reply.header('set-cookie', `demo_session=${id}; Path=/; HttpOnly; SameSite=Lax`).redirect('/', 303);
     } catch (error) {
       const detail = error as Error & { error?: string; error_description?: string };
@@ -102,7 +106,7 @@ export async function startDemoInfoSystem(issuer: string, options: { port?: numb
   url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   callbackUrl = `${url}/callback`;
   return {
-    url, callbackUrl, backchannelLogoutUrl: `${url}/backchannel-logout`, sessions, logouts, callbacks,
+    url, callbackUrl, backchannelLogoutUrl: `${url}/backchannel-logout`, sessions, logouts, callbacks, verifiers,
     async configure(id, secret) {
       clientId = id;
       configuration = await oidc.discovery(new URL(issuer), id, undefined, secret ? oidc.ClientSecretBasic(secret) : oidc.None(),

@@ -2,7 +2,7 @@
 // date (past points skipped), escalation, the rule at the due date, cancellation.
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import type { CampaignActivities } from '../../activities/access-review-campaign.ts';
@@ -14,22 +14,22 @@ const suite = timeSkippingSuite();
 
 interface Call { name: string; at: number; kind?: string; part?: string; status?: string }
 
-function fakeActivities(calls: Call[]): CampaignActivities {
+function fakeActivities(calls: Call[], closing: Promise<void> = Promise.resolve()): CampaignActivities {
   const at = () => Context.current().info.currentAttemptScheduledTimestampMs;
   return {
     async materializeCampaign() { calls.push({ name: 'materialize', at: at() }); return { items: 3, parts: ['P', 'D1', 'D2'] }; },
     async sendReviewDigests({ kind, underUnitCode }) { calls.push({ name: 'digest', at: at(), kind, part: underUnitCode }); return 1; },
     async escalateCampaign({ underUnitCode }) { calls.push({ name: 'escalate', at: at(), part: underUnitCode }); },
     async applyCampaignRule({ underUnitCode }) { calls.push({ name: 'rule', at: at(), part: underUnitCode }); return 1; },
-    async closeCampaign({ status }) { calls.push({ name: 'close', at: at(), status }); },
+    async closeCampaign({ status }) { calls.push({ name: 'close', at: at(), status }); await closing; },
     async createScheduledCampaign() { throw new Error('not in this test'); },
   };
 }
 
-async function run(dueInMs: number, test: (ctx: { handle: Awaited<ReturnType<typeof suite.env.client.workflow.start<typeof accessReviewCampaign>>>; calls: Call[]; start: number; dueAt: number }) => Promise<void>) {
+async function run(dueInMs: number, test: (ctx: { handle: Awaited<ReturnType<typeof suite.env.client.workflow.start<typeof accessReviewCampaign>>>; calls: Call[]; start: number; dueAt: number }) => Promise<void>, closing?: Promise<void>) {
   const calls: Call[] = [];
   const taskQueue = `campaign-${randomUUID()}`;
-  const worker = await Worker.create({ connection: suite.env.nativeConnection, taskQueue, workflowBundle: suite.bundle, activities: fakeActivities(calls) });
+  const worker = await Worker.create({ connection: suite.env.nativeConnection, taskQueue, workflowBundle: suite.bundle, activities: fakeActivities(calls, closing) });
   await worker.runUntil(async () => {
     const start = await suite.env.currentTimeMs();
     const dueAt = start + dueInMs;
@@ -67,15 +67,21 @@ describe('access review campaign workflow', () => {
   }, 60_000);
 
   it('cancels: nothing is applied afterwards, and a second cancel is refused', async () => {
+    // The campaign is held open while it closes, so the second cancel reaches the running workflow.
+    let close!: () => void;
+    const closing = new Promise<void>((resolve) => { close = resolve; });
     await run(30 * DAY, async ({ handle, calls }) => {
       await suite.env.sleep(10 * DAY);
-      await expect(handle.executeUpdate(cancelCampaign, { args: [{ actorAccountId: 'admin' }] })).resolves.toBe('cancelled');
+      const first = await handle.startUpdate(cancelCampaign, { args: [{ actorAccountId: 'admin' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      await expect.poll(() => calls.at(-1)).toMatchObject({ name: 'close', status: 'cancelled' });
+      const again = await handle.executeUpdate(cancelCampaign, { args: [{ actorAccountId: 'admin' }] }).catch((e: unknown) => e);
+      expect(again).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((again as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'NotRunning' });
+      close();
+      await expect(first.result()).resolves.toBe('cancelled');
       await expect(handle.result()).resolves.toBe('cancelled');
       expect(calls.some((c) => c.name === 'rule')).toBe(false);
-      expect(calls.at(-1)).toMatchObject({ name: 'close', status: 'cancelled' });
-      const again = await handle.executeUpdate(cancelCampaign, { args: [{ actorAccountId: 'admin' }] }).catch((e: unknown) => e);
-      expect(again).toBeInstanceOf(Error);
-      void WorkflowUpdateFailedError;
-    });
+      expect(calls.filter((c) => c.name === 'close')).toHaveLength(1);
+    }, closing);
   }, 60_000);
 });

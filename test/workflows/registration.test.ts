@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { describe, expect, it } from 'vitest';
 import type { OrgTreeActivities } from '../../activities/org-tree.ts';
@@ -69,7 +70,9 @@ describe('registration workflow', () => {
         expect.arrayContaining(['registration-submitted', 'registration-arrived', 'registration-approved']));
       expect(rec.deleted).toHaveLength(0); // documents of an approved request stay
       const second = handle.executeUpdate(decideRegistration, { args: [{ decision: 'reject', actorAccountId: 'a', noteId: 'n' }] });
-      await expect(second).rejects.toBeInstanceOf(Error);
+      // An approved request's workflow has ended: the decision finds no process to change (the API's 409).
+      await expect(second).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      expect(rec.approvals).toBe(1);
     });
   });
 
