@@ -12,4 +12,15 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // A focused or skipped test would make CI run a subset without saying so.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-properties': ['error',
+        ...['describe', 'it', 'test'].flatMap((object) => [
+          { object, property: 'only', message: 'A focused test makes the run skip every other test.' },
+          { object, property: 'skip', message: 'A skipped test is a test that never runs: fix it or delete it.' },
+        ])],
+    },
+  },
 );
