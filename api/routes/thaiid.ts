@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { withCheckDigit } from '../../lib/citizen-id.ts';
 import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
 import { STANDIN_PATH } from '../../lib/sso/thaid-standin.ts';
-import { ThaiIdError, type ThaiIdFlow, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
+import { ThaiIdError, ThaiIdUnavailable, type ThaiIdFlow, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
 import { FRESH_LOGIN_COOKIE, safeReturnPath } from '../plugins/browser-session.ts';
 import { mountProvider } from './sso.ts';
 
@@ -20,6 +20,14 @@ export default async function thaiidRoutes(app: FastifyInstance) {
   const secure = config.publicUrl.startsWith('https://');
   const failed = (reply: FastifyReply, status: number, message: string) =>
     reply.page(status, 'message', { title: 'เข้าสู่ระบบด้วย ThaiID ไม่สำเร็จ / ThaiID sign-in failed', message, error: true, back: '/login' });
+  /** ThaiD unreachable or misconfigured: a page saying so, not a 500. */
+  const unavailable = (request: { log: FastifyInstance['log'] }, reply: FastifyReply, error: ThaiIdUnavailable) => {
+    request.log.error({ reason: error.message }, 'ThaiD unavailable');
+    return reply.header('retry-after', '60').page(503, 'message', {
+      title: 'ThaiID ไม่พร้อมใช้งานชั่วคราว / ThaiID is unavailable', error: true, back: '/login',
+      message: 'ขณะนี้ไม่สามารถติดต่อระบบ ThaiD ได้ กรุณาลองใหม่อีกครั้งภายหลัง หรือเข้าสู่ระบบด้วยชื่อผู้ใช้และรหัสผ่าน / ThaiD cannot be reached right now; please try again later, or sign in with your username and password.',
+    });
+  };
 
   app.get<{ Querystring: { interaction?: string; return?: string } }>('/auth/thaiid', {
     schema: {
@@ -28,10 +36,17 @@ export default async function thaiidRoutes(app: FastifyInstance) {
     },
   }, async (request, reply) => {
     if (!app.thaiid) return reply.page(503, 'message', { title: 'ThaiID', error: true, back: '/login', message: 'การเข้าสู่ระบบด้วย ThaiID ยังไม่เปิดใช้งาน / Sign-in with ThaiID is not configured here (THAIID_ISSUER); use your username and password.' });
-    const { url, flow } = await app.thaiid.start({
-      ...(request.query.interaction ? { interaction: request.query.interaction } : {}),
-      returnTo: safeReturnPath(request.query.return),
-    });
+    let started: Awaited<ReturnType<NonNullable<typeof app.thaiid>['start']>>;
+    try {
+      started = await app.thaiid.start({
+        ...(request.query.interaction ? { interaction: request.query.interaction } : {}),
+        returnTo: safeReturnPath(request.query.return),
+      });
+    } catch (error) {
+      if (error instanceof ThaiIdUnavailable) return unavailable(request, reply, error);
+      throw error;
+    }
+    const { url, flow } = started;
     void reply.setCookie(FLOW_COOKIE, JSON.stringify(flow), { path: '/auth/thaiid', httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 600 });
     return reply.redirect(url, 303);
   });
@@ -52,6 +67,7 @@ export default async function thaiidRoutes(app: FastifyInstance) {
       if (!app.thaiid) throw new ThaiIdError('ThaiID is not configured');
       claims = await app.thaiid.finish(new URL(request.url, config.publicUrl), flow);
     } catch (error) {
+      if (error instanceof ThaiIdUnavailable) return unavailable(request, reply, error);
       if (!(error instanceof ThaiIdError)) throw error;
       request.log.warn({ reason: error.message }, 'ThaiID sign-in refused');
       return failed(reply, 400, `ThaiID sign-in could not be verified (${error.message}); start again.`);

@@ -33,6 +33,18 @@ export interface ThaiIdFlow { state: string; nonce?: string; codeVerifier?: stri
 export interface ResolvedThaiIdConfig extends ThaiIdConfig { issuer: string; clientId: string; clientSecret: string }
 
 export class ThaiIdError extends Error {}
+/** ThaiD could not be reached or did not answer as an OpenID provider: the person should try again later. */
+export class ThaiIdUnavailable extends Error {}
+
+/** A failure to reach ThaiD at all, or ThaiD failing (5xx), rather than a sign-in it refused. */
+function unreachable(error: unknown): boolean {
+  for (let e = error as { cause?: unknown; status?: unknown; code?: unknown; name?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.name === 'TypeError' || e.name === 'AbortError' || e.name === 'TimeoutError') return true; // fetch failed
+    if (typeof e.code === 'string' && /^(ECONN|ENOTFOUND|EAI_|ETIMEDOUT|EHOSTUNREACH|UND_ERR)/.test(e.code)) return true;
+    if (typeof e.status === 'number' && e.status >= 500) return true;
+  }
+  return false;
+}
 
 export function createThaiIdClient(settings: ResolvedThaiIdConfig, redirectUri: string) {
   let configuration: Promise<oidc.Configuration> | undefined;
@@ -56,7 +68,10 @@ export function createThaiIdClient(settings: ResolvedThaiIdConfig, redirectUri: 
     } as RequestInit);
     return config;
   }
-  const ready = () => (configuration ??= configure().catch((error: unknown) => { configuration = undefined; throw error; }));
+  const ready = () => (configuration ??= configure().catch((error: unknown) => {
+    configuration = undefined;
+    throw new ThaiIdUnavailable(`ThaiD discovery failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }));
 
   return {
     /** Where to send the browser, and the flow to keep for the callback. */
@@ -83,6 +98,7 @@ export function createThaiIdClient(settings: ResolvedThaiIdConfig, redirectUri: 
           idTokenExpected: settings.scope.split(' ').includes('openid'),
         });
       } catch (error) {
+        if (unreachable(error)) throw new ThaiIdUnavailable(`ThaiD token endpoint: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
         throw new ThaiIdError(error instanceof Error ? error.message : String(error));
       }
       const claims = { ...(tokens as unknown as Record<string, unknown>), ...(tokens.claims() ?? {}) } as Record<string, unknown>;
