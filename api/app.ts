@@ -90,7 +90,7 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
       ? req.headers['x-request-id'] : randomUUID()),
     requestIdHeader: false,
     bodyLimit: 20 * 1024 * 1024,
-    trustProxy: process.env.TRUST_PROXY === 'true',
+    trustProxy: deps.config.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true }, plugins: [] },
   });
   app.decorate('deps', deps);

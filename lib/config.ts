@@ -49,6 +49,8 @@ export interface Config {
   logLevel: string;
   tokenTtlMs: number;
   rateLimits: { loginPerAddress: number; loginPerUsername: number; submissionsPerAddress: number };
+  /** Behind a reverse proxy: client addresses (for throttling) from X-Forwarded-For (TRUST_PROXY=true). */
+  trustProxy: boolean;
   registration: RegistrationTimers;
   appointment: { remindAfterMs: number; escalateAfterMs: number; expireAfterMs: number; termReminderBeforeMs: number };
   /** Reviews of one person's rights after a personnel change: reminders, escalation, deadline. */
@@ -117,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginPerUsername: integer(env, 'LOGIN_RATE_LIMIT_PER_USERNAME', 10),
       submissionsPerAddress: integer(env, 'REGISTRATION_RATE_LIMIT_PER_ADDRESS', 20),
     },
+    trustProxy: env.TRUST_PROXY === 'true',
     registration: {
       remindAfterMs: duration(env, 'REGISTRATION_REMIND_AFTER', '2d'),
       escalateAfterMs: duration(env, 'REGISTRATION_ESCALATE_AFTER', '5d'),

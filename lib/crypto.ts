@@ -37,8 +37,8 @@ export function createCipher(masterKey: Buffer): PersonalDataCipher {
 }
 
 /**
- * ENCRYPTION_KEY when set; otherwise a key generated once and kept in DATA_DIR. That is meant for the
- * embedded mode; against a shared database every process must share the key, so it warns.
+ * ENCRYPTION_KEY when set; otherwise, in the embedded mode only, a key generated once and kept in
+ * DATA_DIR. Against a shared database (DATABASE_URL) a missing key is refused.
  */
 export function loadMasterKey(encryptionKey: string | undefined, dataDir: string, embedded: boolean): Buffer {
   if (encryptionKey) {
@@ -47,8 +47,9 @@ export function loadMasterKey(encryptionKey: string | undefined, dataDir: string
     return key;
   }
   if (!embedded) {
-    console.warn(`ENCRYPTION_KEY is not set: personal data is encrypted with the key in ${join(dataDir, 'encryption.key')}; ` +
-      'every process on this database needs the same key, so set ENCRYPTION_KEY in production.');
+    // Against a shared database every process must use one key: a key of this machine's DATA_DIR would not be it.
+    throw new Error('ENCRYPTION_KEY is not set: with DATABASE_URL every process needs the same key (32 bytes, base64; '
+      + '`openssl rand -base64 32` makes one). Refusing to start.');
   }
   const file = join(dataDir, 'encryption.key');
   if (!existsSync(file)) {

@@ -11,6 +11,7 @@ import { writeAudit } from '../db/audit.ts';
 import { accounts, mailOutbox, OPEN_REGISTRATION_STATUSES, personnelEvents, registrations } from '../db/schema.ts';
 import type { Config } from './config.ts';
 import { createCipher, deriveSecret, loadMasterKey, randomSecret, type PersonalDataCipher } from './crypto.ts';
+import { assertKeyFitsDatabase } from './key-check.ts';
 import type { LogoutSigner } from './sso/backchannel-logout.ts';
 import { loadSigningKeys, type SigningKeys } from './sso/keys.ts';
 import { createDocumentStore, type DocumentStore } from './document-store.ts';
@@ -37,8 +38,10 @@ export async function openResources(config: Config): Promise<Resources> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const masterKey = loadMasterKey(config.encryptionKey, config.dataDir, database.embedded);
   const signingKeys = await loadSigningKeys(config.sso.signingKeys, config.dataDir, database.embedded);
+  const cipher = createCipher(masterKey);
+  await assertKeyFitsDatabase(database.db, cipher).catch(async (error: unknown) => { await database.close(); throw error; });
   return {
-    database, cipher: createCipher(masterKey), documentStore: createDocumentStore(config.dataDir), mail: createMailTransport(config),
+    database, cipher, documentStore: createDocumentStore(config.dataDir), mail: createMailTransport(config),
     sso: { signingKeys, cookieKeys: [deriveSecret(masterKey, 'sso-lifecycle/sso/cookies')], logoutSigner: { issuer: config.publicUrl, keys: signingKeys } },
   };
 }
