@@ -1,14 +1,11 @@
 // SSO admin appointments, account administration and the audit trail, against real PostgreSQL,
 // Temporal and SMTP.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { asc, count, desc, eq } from 'drizzle-orm';
+import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAppointments, auditEvents } from '../../db/schema.ts';
+import { adminAppointments } from '../../db/schema.ts';
 import { complianceScheduleId, ensureSchedules } from '../../lib/schedules.ts';
 import { PDF, PNG } from '../support/fixtures.ts';
-import { startHarness, TEST_ENCRYPTION_KEY, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
+import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 let h: Harness;
 let tree: Tree;
@@ -210,54 +207,5 @@ describe('audit trail', () => {
     expect((await h.request('GET', `/api/v1/audit?unitCode=${tree.laoA}`, { token: sibling.token })).status).toBe(403);
     const staffToken = (await h.createAccount(tree.laoA)).token;
     expect((await h.request('GET', '/api/v1/audit', { token: staffToken })).status).toBe(403);
-  });
-
-  it('audit:verify passes on the real trail, and fails when a row is edited, deleted or reordered', async () => {
-    const verify = async () => {
-      const run = promisify(execFile)(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'audit-verify.ts')], {
-        env: { ...process.env, DATABASE_URL: h.config.databaseUrl, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: h.config.sso.signingKeys, DATA_DIR: h.config.dataDir },
-      });
-      return run.then((r) => ({ code: 0, out: r.stdout + r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }));
-    };
-    const db = h.resources.database.db;
-    const ok = await verify();
-    expect(ok.code, ok.out).toBe(0);
-    expect(ok.out).toMatch(/intact: \d+ events/);
-
-    // Three consecutive events of one chain (others keep appending after them).
-    const [busiest] = await db.select({ chain: auditEvents.chain, n: count() }).from(auditEvents).groupBy(auditEvents.chain).orderBy(desc(count())).limit(1);
-    const [a, b, c] = await db.select().from(auditEvents).where(eq(auditEvents.chain, busiest!.chain)).orderBy(asc(auditEvents.id)).limit(3);
-    expect(c).toBeDefined();
-
-    await db.update(auditEvents).set({ reason: 'rewritten by hand' }).where(eq(auditEvents.id, b!.id));
-    const edited = await verify();
-    expect(edited.code).toBe(1);
-    expect(edited.out).toContain(`event ${b!.id}`);
-    expect(edited.out).toMatch(/edited/);
-    await db.update(auditEvents).set({ reason: b!.reason }).where(eq(auditEvents.id, b!.id));
-    expect((await verify()).code).toBe(0);
-
-    await db.delete(auditEvents).where(eq(auditEvents.id, b!.id));
-    const deleted = await verify();
-    expect(deleted.code).toBe(1);
-    expect(deleted.out).toContain(`event ${c!.id}`); // the next of its chain no longer links
-    await db.insert(auditEvents).values(b!);
-    expect((await verify()).code).toBe(0);
-
-    // Reorder: b's content where a was and a's where b was.
-    const { id: _aId, ...aContent } = a!;
-    const { id: _bId, ...bContent } = b!;
-    await db.update(auditEvents).set({ ...bContent, key: `${bContent.key}#moving` }).where(eq(auditEvents.id, a!.id));
-    await db.update(auditEvents).set(aContent).where(eq(auditEvents.id, b!.id));
-    await db.update(auditEvents).set({ key: bContent.key }).where(eq(auditEvents.id, a!.id));
-    const reordered = await verify();
-    expect(reordered.code).toBe(1);
-    expect(reordered.out).toContain(`event ${a!.id}`);
-    await db.update(auditEvents).set({ key: `${aContent.key}#moving` }).where(eq(auditEvents.id, b!.id));
-    await db.update(auditEvents).set(aContent).where(eq(auditEvents.id, a!.id));
-    await db.update(auditEvents).set(bContent).where(eq(auditEvents.id, b!.id));
-    expect((await verify()).code).toBe(0);
-    const [latest] = await db.select().from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
-    expect(latest!.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
