@@ -91,4 +91,4 @@ it('audit:verify passes on the real trail, and fails when a row is edited, delet
   expect((await verify()).code).toBe(0);
   const [latest] = await db.select().from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
   expect(latest!.hash).toMatch(/^[0-9a-f]{64}$/);
-});
+}, 180_000); // seven runs of audit:verify, each a process of its own

@@ -60,7 +60,8 @@ it('applies every event exactly once although the worker is SIGKILLed mid-burst:
   const suspended = async () => (await db.select({ n: count() }).from(accounts)
     .where(and(inArray(accounts.id, people.map((p) => p.id)), eq(accounts.status, 'suspended'))))[0]!.n;
   // Kill it in the middle of the burst.
-  await expect.poll(suspended, { timeout: 30_000, interval: 20 }).toBeGreaterThanOrEqual(20);
+  // A margin for the worker's start on a loaded machine (it bundles the workflows first).
+  await expect.poll(suspended, { timeout: 90_000, interval: 20 }).toBeGreaterThanOrEqual(20);
   worker.kill('SIGKILL');
   const atKill = await suspended();
   expect(atKill).toBeLessThan(PEOPLE);
@@ -87,4 +88,4 @@ it('applies every event exactly once although the worker is SIGKILLed mid-burst:
   const deliveries = h.mail.mails.filter((m) => m.to.startsWith('leaver')).length;
   expect(deliveries).toBe(PEOPLE + repeated);
   console.log(`fault test: killed the worker with ${atKill} of ${PEOPLE} applied; ${deliveries} deliveries, ${repeated} repeated (same Message-ID)`);
-}, 150_000);
+}, 240_000);
