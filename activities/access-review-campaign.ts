@@ -3,21 +3,22 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import type { Queryable } from '../db/client.ts';
 import { actorOf, writeAudit, writeAuditBatch } from '../db/audit.ts';
-import { rowsOf, subtreeSql } from '../db/org-tree.ts';
+import { rowsOf } from '../db/client.ts';
+import { subtreeSql } from '../db/org-tree.ts';
 import {
   accessReviewItems, accessReviews, accounts, authTokens, entitlements, orgUnits, unitAdmins,
 } from '../db/schema.ts';
 import { accountsWithSsoState, endSignIns } from '../db/sso-sessions.ts';
 import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
-import type { ActivityDeps } from './index.ts';
-import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
+import type { ActivityDeps } from './deps.ts';
+import { deliverQueued, enqueueMail, renderMail } from '../lib/mail.ts';
 
 interface Unit { code: string; parentCode: string | null }
 
 /** The organisation tree in memory (≈ 9,000 units), with the units that have an active admin. */
-async function loadTree(db: Db) {
+async function loadTree(db: Queryable) {
   const units: Unit[] = await db.select({ code: orgUnits.code, parentCode: orgUnits.parentCode }).from(orgUnits);
   const staffed = new Set((await db.selectDistinct({ code: unitAdmins.unitCode }).from(unitAdmins)
     .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId)).where(eq(accounts.status, 'active'))).map((r) => r.code));
@@ -41,7 +42,7 @@ async function loadTree(db: Db) {
 }
 
 /** Sets each item's reviewer unit from a (unit → reviewer) map, in chunks. */
-async function assignReviewers(db: Db, reviewId: string, column: 'unit_code' | 'reviewer_unit_code', mapping: [string, string][], onlyUndecided: boolean) {
+async function assignReviewers(db: Queryable, reviewId: string, column: 'unit_code' | 'reviewer_unit_code', mapping: [string, string][], onlyUndecided: boolean) {
   for (let i = 0; i < mapping.length; i += 2000) {
     const values = sql.join(mapping.slice(i, i + 2000).map(([from, to]) => sql`(${from}, ${to})`), sql`, `);
     await db.execute(sql`
@@ -165,8 +166,8 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
         : children.length > 0 ? sql`${accessReviewItems.unitCode} not in ${subtreeSql(children)}` : sql`true`;
       let applied = 0;
       for (;;) {
-        const done = await db.transaction(async (txRaw) => {
-          const tx = txRaw as unknown as Db;
+        const done = await db.transaction(async (tx) => {
+          
           const items = await tx.select().from(accessReviewItems).where(and(
             eq(accessReviewItems.reviewId, review.id), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false),
             partFilter)).limit(5000);
@@ -215,7 +216,7 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
           scopeUnitCode: input.scopeUnitCode, dueAt, onNoDecision: input.onNoDecision, createdBy: `schedule:${input.name}` })
           .onConflictDoNothing().returning({ id: accessReviews.id });
         if (created.length > 0) {
-          await writeAudit(tx as unknown as Db, { key: `review:${reviewId}:started`, actor: `schedule:${input.name}`, action: 'review.started',
+          await writeAudit(tx, { key: `review:${reviewId}:started`, actor: `schedule:${input.name}`, action: 'review.started',
             subjectType: 'access_review', subjectId: reviewId, unitCode: input.scopeUnitCode, after: { schedule: input.name, dueAt: dueAt.toISOString() } });
         }
       });
@@ -228,7 +229,7 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
         const closed = await tx.update(accessReviews).set({ status: input.status, completedAt: new Date() })
           .where(and(eq(accessReviews.id, input.reviewId), eq(accessReviews.status, 'running'))).returning({ scope: accessReviews.scopeUnitCode });
         if (closed.length > 0) {
-          await writeAudit(tx as unknown as Db, { key: `review:${input.reviewId}:${input.status}`, actorAccountId: input.actorAccountId, actor: actorOf(input.actorAccountId),
+          await writeAudit(tx, { key: `review:${input.reviewId}:${input.status}`, actorAccountId: input.actorAccountId, actor: actorOf(input.actorAccountId),
             action: `review.${input.status}`, subjectType: 'access_review', subjectId: input.reviewId, unitCode: closed[0]!.scope });
         }
       });

@@ -3,8 +3,8 @@
 import { Context } from '@temporalio/activity';
 import { eq } from 'drizzle-orm';
 import { accounts, orgUnits, unitAdmins } from '../db/schema.ts';
-import type { ActivityDeps } from './index.ts';
-import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
+import type { ActivityDeps } from './deps.ts';
+import { deliverQueued, enqueueMail, renderMail } from '../lib/mail.ts';
 
 export function createComplianceActivities({ db, config, mail }: ActivityDeps) {
   return {

@@ -13,8 +13,8 @@ import {
 } from '../db/schema.ts';
 import { endSignIns } from '../db/sso-sessions.ts';
 import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
-import type { ActivityDeps } from './index.ts';
-import { deliverQueuedMany, enqueueMails, renderMail } from './mail.ts';
+import type { ActivityDeps } from './deps.ts';
+import { deliverQueuedMany, enqueueMails, renderMail } from '../lib/mail.ts';
 
 export interface AppliedEvent {
   outcome: string;
@@ -83,8 +83,8 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
       let subjectId: string | undefined;
       /** The mails this run queued; null when the event was applied before (a retry). */
       let mailKeys: string[] | null = null;
-      const applied = await db.transaction(async (txRaw) => {
-        const tx = txRaw as unknown as Db;
+      const applied = await db.transaction(async (tx) => {
+        
         const [ev] = await tx.select().from(personnelEvents).where(eq(personnelEvents.eventId, input.eventId)).for('update');
         if (!ev) throw ApplicationFailure.nonRetryable(`personnel event ${input.eventId} is not stored`, 'PersonnelEventMissing');
         if (ev.status !== 'scheduled') {
@@ -165,7 +165,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
         const replaced = await tx.update(personnelEvents).set({ status: 'superseded', outcome: `replaced by ${input.by} before it took effect` })
           .where(and(eq(personnelEvents.eventId, input.eventId), eq(personnelEvents.status, 'scheduled'))).returning({ eventId: personnelEvents.eventId });
         if (replaced.length > 0) {
-          await writeAudit(tx as unknown as Db, { key: `personnel:${input.eventId}:superseded`, actor: 'system', action: 'personnel.superseded',
+          await writeAudit(tx, { key: `personnel:${input.eventId}:superseded`, actor: 'system', action: 'personnel.superseded',
             subjectType: 'personnel_event', subjectId: input.eventId, reason: input.by });
         }
       });

@@ -8,14 +8,12 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Db } from '../db/client.ts';
 import type { Config } from '../lib/config.ts';
-import type { PersonalDataCipher } from '../lib/crypto.ts';
-import type { DocumentStore } from '../lib/document-store.ts';
-import type { SsoSecrets } from '../lib/runtime.ts';
+import type { SsoSecrets } from '../lib/sso/keys.ts';
+import type { ServiceDeps } from '../services/deps.ts';
 import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
-import { problemSchema } from './problem.ts';
+import { problemSchema } from '../lib/problem.ts';
 import accessReviewCampaignRoutes from './routes/access-review-campaigns.ts';
 import accessReviewRoutes from './routes/access-reviews.ts';
 import accountRoutes from './routes/accounts.ts';
@@ -37,12 +35,10 @@ import { createSsoProvider } from '../lib/sso/provider.ts';
 import { createThaidStandin, type ThaidStandin } from '../lib/sso/thaid-standin.ts';
 import { createThaiIdClient, type ResolvedThaiIdConfig, type ThaiIdClient } from '../lib/sso/thaiid.ts';
 
-export interface AppDeps {
-  config: Config;
-  db: Db;
+/** The services' resources, and what the API itself needs beside them. */
+export interface AppDeps extends ServiceDeps {
+  /** Health checks ask Temporal directly. */
   temporal: Client;
-  cipher: PersonalDataCipher;
-  documentStore: DocumentStore;
   sso: SsoSecrets;
 }
 
@@ -90,7 +86,7 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
       ? req.headers['x-request-id'] : randomUUID()),
     requestIdHeader: false,
     bodyLimit: 20 * 1024 * 1024,
-    trustProxy: process.env.TRUST_PROXY === 'true',
+    trustProxy: deps.config.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true }, plugins: [] },
   });
   app.decorate('deps', deps);

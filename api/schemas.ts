@@ -1,6 +1,6 @@
 // JSON schemas shared by several routes.
 import { PASSWORD_RULE } from '../lib/passwords.ts';
-import { invalid } from './problem.ts';
+import { invalid } from '../lib/problem.ts';
 
 export const uuidParam = (name: string) => ({
   type: 'object', required: [name], properties: { [name]: { type: 'string', format: 'uuid' } },

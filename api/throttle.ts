@@ -1,7 +1,7 @@
 // Throttles built on @fastify/rate-limit's limiter. Its own hooks run only one limit per request,
 // and sign-in needs two (per address and per username), so each limit here is a hook of its own.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Problem } from './problem.ts';
+import { Problem } from '../lib/problem.ts';
 
 export function throttle(app: FastifyInstance, name: string, max: number, key: (request: FastifyRequest) => string) {
   const limiter = app.createRateLimit({ max, timeWindow: 60_000, keyGenerator: (request: FastifyRequest) => `${name}:${key(request)}` });

@@ -3,7 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
-import { badRequest, Problem, type FieldError } from './problem.ts';
+import { badRequest, Problem, type FieldError } from '../lib/problem.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
 // ajv-formats is CommonJS with a default export.

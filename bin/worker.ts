@@ -1,9 +1,7 @@
 // Production entry point: a Temporal worker alone (run as many as the load needs).
 // Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY.
 import { loadConfig } from '../lib/config.ts';
-import { activityDepsOf, openResources } from '../lib/runtime.ts';
-import { startSsoHousekeeping } from '../lib/sso/backchannel-logout.ts';
-import { createWorker } from '../lib/temporal.ts';
+import { closeResources, createServiceWorker, openResources, startHousekeeping } from './system.ts';
 
 const config = loadConfig();
 if (!config.databaseUrl || !config.temporalAddress) {
@@ -11,14 +9,12 @@ if (!config.databaseUrl || !config.temporalAddress) {
   process.exit(2);
 }
 const resources = await openResources(config);
-const { worker, connection } = await createWorker(config.temporalAddress, config, activityDepsOf(resources, config));
-// Back-channel logouts that could not be delivered at once (a system was down) are sent again.
-const stopSweeper = startSsoHousekeeping(resources.database.db, resources.sso.logoutSigner);
+const { worker, connection } = await createServiceWorker(resources, config, config.temporalAddress);
+const stopHousekeeping = startHousekeeping(resources);
 process.once('SIGTERM', () => worker.shutdown());
 process.once('SIGINT', () => worker.shutdown());
 console.log(`worker polling ${config.taskQueue} on ${config.temporalAddress}`);
 await worker.run(); // returns once shutdown has let running tasks finish
-stopSweeper();
+stopHousekeeping();
 await connection.close();
-await resources.database.close();
-resources.mail.close();
+await closeResources(resources);

@@ -4,7 +4,7 @@
 // but at the very end breaks the chain (`npm run audit:verify`).
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
+import type { Queryable } from './client.ts';
 import { auditEvents } from './schema.ts';
 
 export interface AuditEntry {
@@ -37,7 +37,7 @@ export function chainOf(subjectType: string, subjectId: string): number {
 const chainOfTransaction = new WeakMap<object, number>();
 
 /** The chain this transaction appends to, locked until it commits. */
-async function lockChain(db: Db, preferred: number): Promise<number> {
+async function lockChain(db: Queryable, preferred: number): Promise<number> {
   const inTransaction = typeof (db as { rollback?: unknown }).rollback === 'function';
   const held = inTransaction ? chainOfTransaction.get(db) : undefined;
   if (held !== undefined) return held;
@@ -69,7 +69,7 @@ export function auditHash(event: Omit<StoredEvent, 'hash'>): string {
 }
 
 /** Appends an event unless one with the same key exists (a retried step writes nothing twice). */
-export async function writeAudit(db: Db, entry: AuditEntry): Promise<void> {
+export async function writeAudit(db: Queryable, entry: AuditEntry): Promise<void> {
   const chain = await lockChain(db, chainOf(entry.subjectType, entry.subjectId));
   // One round trip: is the key there already, the chain's last hash, and the next id (a gap in
   // the ids when the key exists is harmless: the chain links by hash, not by id).
@@ -101,7 +101,7 @@ export const actorOf = (accountId: string | null | undefined) => (accountId ? `a
 export interface ChainReport { checked: number; broken?: { id: number; problem: string } }
 
 /** Walks every chain in order and names the first event whose hash or link does not hold. */
-export async function verifyAuditChain(db: Db, batch = 5000): Promise<ChainReport> {
+export async function verifyAuditChain(db: Queryable, batch = 5000): Promise<ChainReport> {
   let checked = 0;
   let firstBroken: ChainReport['broken'];
   for (let chain = 0; chain < AUDIT_CHAINS; chain++) {
@@ -138,7 +138,7 @@ export async function verifyAuditChain(db: Db, batch = 5000): Promise<ChainRepor
  * Appends many events at once (a campaign's rule over thousands of rights): one lock, one read of
  * the last hash, the links computed here, inserts in bulk.
  */
-export async function writeAuditBatch(db: Db, entries: AuditEntry[]): Promise<void> {
+export async function writeAuditBatch(db: Queryable, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const chain = await lockChain(db, chainOf(entries[0]!.subjectType, entries[0]!.subjectId));
   const known = new Set<string>();

@@ -1,11 +1,11 @@
 // Questions about the organisation tree (DLA → provincial office → district office → LAO) that
 // several flows ask: who administers a unit, which unit acts for it, what lies below an admin.
 import { and, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
+import { rowsOf, type Queryable } from './client.ts';
 import { accounts, orgUnits, unitAdmins } from './schema.ts';
 
 /** The unit and its ancestors, nearest first. */
-export async function unitChain(db: Db, code: string): Promise<string[]> {
+export async function unitChain(db: Queryable, code: string): Promise<string[]> {
   const rows = await db.execute(sql`
     with recursive chain(code, parent_code, depth) as (
       select code, parent_code, 0 from org_units where code = ${code}
@@ -28,7 +28,7 @@ export function subtreeSql(codes: string[]) {
 }
 
 /** Active accounts designated as SSO admins of the unit; for the root of the tree, DLA central admins too. */
-export async function activeAdminsOf(db: Db, unitCode: string, isRoot: boolean): Promise<{ id: string; email: string }[]> {
+export async function activeAdminsOf(db: Queryable, unitCode: string, isRoot: boolean): Promise<{ id: string; email: string }[]> {
   const designated = await db.select({ id: accounts.id, email: accounts.email })
     .from(unitAdmins).innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
     .where(and(eq(unitAdmins.unitCode, unitCode), eq(accounts.status, 'active')));
@@ -44,7 +44,7 @@ export async function activeAdminsOf(db: Db, unitCode: string, isRoot: boolean):
  * `above`), that has an active admin. A unit with no admin is passed over; when nobody below has one the
  * root (DLA central) acts. Null when there is nowhere further up to go.
  */
-export async function findActingUnit(db: Db, unitCode: string, above: boolean): Promise<string | null> {
+export async function findActingUnit(db: Queryable, unitCode: string, above: boolean): Promise<string | null> {
   const chain = await unitChain(db, unitCode);
   const candidates = above ? chain.slice(1) : chain;
   if (candidates.length === 0) return null;
@@ -55,18 +55,13 @@ export async function findActingUnit(db: Db, unitCode: string, above: boolean): 
 }
 
 /** Units the account administers (active designations only). */
-export async function unitsAdministeredBy(db: Db, accountId: string): Promise<string[]> {
+export async function unitsAdministeredBy(db: Queryable, accountId: string): Promise<string[]> {
   const rows = await db.select({ unitCode: unitAdmins.unitCode }).from(unitAdmins).where(eq(unitAdmins.accountId, accountId));
   return rows.map((r) => r.unitCode);
 }
 
-/** postgres-js returns an array, PGlite an object with `rows`. */
-export function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
-
 /** DLA central must keep at least one active admin: the bootstrap kind or an admin of the root unit. */
-export async function wouldLeaveCentralWithoutAdmin(db: Db, leavingAccountId: string): Promise<boolean> {
+export async function wouldLeaveCentralWithoutAdmin(db: Queryable, leavingAccountId: string): Promise<boolean> {
   const isCentral = (accountId: string | null) => and(eq(accounts.status, 'active'),
     accountId ? eq(accounts.id, accountId) : ne(accounts.id, leavingAccountId),
     or(eq(accounts.centralAdmin, true), and(sql`${unitAdmins.unitCode} is not null`, isNull(orgUnits.parentCode))));

@@ -2,7 +2,7 @@
 // applied at the due date to what nobody decided (workflow), both come through here.
 import { and, eq } from 'drizzle-orm';
 import { actorOf, writeAudit } from './audit.ts';
-import type { Db } from './client.ts';
+import type { Queryable } from './client.ts';
 import { accessReviewItems, entitlements, type ReviewRule } from './schema.ts';
 import { endSignIns } from './sso-sessions.ts';
 
@@ -12,7 +12,7 @@ type Item = typeof accessReviewItems.$inferSelect;
  * keep → the right is active again (at the new unit, after a transfer); revoke → revoked; suspend →
  * suspended, and the person's sign-ins end everywhere at once.
  */
-export async function applyReviewOutcome(db: Db, item: Item, outcome: ReviewRule, by: { accountId: string | null; auto: boolean; justification?: string | null }) {
+export async function applyReviewOutcome(db: Queryable, item: Item, outcome: ReviewRule, by: { accountId: string | null; auto: boolean; justification?: string | null }) {
   const [right] = await db.select().from(entitlements).where(eq(entitlements.id, item.entitlementId));
   if (!right) return;
   const status = outcome === 'keep' ? 'active' : outcome === 'revoke' ? 'revoked' : 'suspended';

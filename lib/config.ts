@@ -44,6 +44,13 @@ export interface Config {
   mailFrom: string;
   hrFeedSecret: string | undefined;
   bootstrapAdminPassword: string | undefined;
+  bootstrapAdminEmail: string | undefined;
+  /** Behind a reverse proxy: client addresses come from X-Forwarded-For. */
+  trustProxy: boolean;
+  /** The embedded Temporal dev server (when TEMPORAL_ADDRESS is unset). */
+  temporalDev: { port: number; uiPort: number; cliPath: string | undefined };
+  /** Workflows a worker keeps in memory between tasks. */
+  workerMaxCachedWorkflows: number;
   encryptionKey: string | undefined;
   publicUrl: string;
   logLevel: string;
@@ -108,6 +115,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: env.MAIL_FROM || 'SSO กรมส่งเสริมการปกครองท้องถิ่น <no-reply@sso.dla.go.th>',
     hrFeedSecret: env.HR_FEED_SECRET || undefined,
     bootstrapAdminPassword: env.BOOTSTRAP_ADMIN_PASSWORD || undefined,
+    bootstrapAdminEmail: env.BOOTSTRAP_ADMIN_EMAIL || undefined,
+    trustProxy: env.TRUST_PROXY === 'true',
+    temporalDev: { port: integer(env, 'TEMPORAL_DEV_PORT', 7233), uiPort: integer(env, 'TEMPORAL_DEV_UI_PORT', 8233), cliPath: env.TEMPORAL_CLI_PATH || undefined },
+    workerMaxCachedWorkflows: integer(env, 'WORKER_MAX_CACHED_WORKFLOWS', 250),
     encryptionKey: env.ENCRYPTION_KEY || undefined,
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     logLevel: env.LOG_LEVEL || 'info',

@@ -12,7 +12,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { and, eq, inArray } from 'drizzle-orm';
 import { accounts, entitlements, orgUnits, unitAdmins } from '../db/schema.ts';
 import { hashPassword } from '../lib/passwords.ts';
-import { randomCitizenId } from '../test/support/fixtures.ts';
+import { randomCitizenId } from './support/fixtures.ts';
 import { peakRssMb, percentile, pool, startBenchService, startBenchServices } from './bench-support.ts';
 
 const RATE = Number(process.env.BENCH_RATE ?? 50);

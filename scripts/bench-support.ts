@@ -7,13 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
-import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
-import { appDepsOf, openResources } from '../lib/runtime.ts';
 import { generateSigningKey } from '../lib/sso/keys.ts';
-import { connectClient, installTemporalRuntime, startDevServer } from '../lib/temporal.ts';
-import { freePort } from '../test/support/global-setup.ts';
-import { startMailCatcher, type MailCatcher } from '../test/support/smtp.ts';
+import { installTemporalRuntime } from '../lib/temporal.ts';
+import { connectClient, createApi, openResources, startEmbeddedTemporal } from '../bin/system.ts';
+import { freePort } from '../lib/net.ts';
+import { startMailCatcher, type MailCatcher } from './support/mail-catcher.ts';
 
 
 export interface BenchServices {
@@ -30,7 +29,7 @@ export async function startBenchServices(): Promise<BenchServices> {
   const pgAdmin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await pgAdmin.unsafe(`create database ${dbName}`);
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
-  const temporal = await startDevServer({ namespace: 'default', dbFile: null, port: await freePort(), uiPort: null, quiet: true });
+  const temporal = await startEmbeddedTemporal(loadConfig({}), { dbFile: null, port: await freePort(), uiPort: null, quiet: true });
   const mail = await startMailCatcher();
   return {
     databaseUrl, temporalAddress: temporal.address, temporalPid: temporal.pid, mail,
@@ -77,7 +76,7 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
   installTemporalRuntime('warn');
   const resources = await openResources(config);
   const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
-  const app = await buildApp(appDepsOf(resources, config, client));
+  const app = await createApi(resources, config, client);
   await app.listen({ port: 0, host: '127.0.0.1' });
   // BENCH_PROFILE_DIR: the worker writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];

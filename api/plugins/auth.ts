@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 import { unitChain, unitsAdministeredBy } from '../../db/org-tree.ts';
 import { accounts, authTokens, orgUnits, unitAdmins } from '../../db/schema.ts';
 import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
-import { forbidden, unauthorized } from '../problem.ts';
+import { forbidden, unauthorized } from '../../lib/problem.ts';
 
 export interface SignedInAccount {
   id: string;

@@ -2,7 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { renderPage } from '../../lib/pages.ts';
 import fp from 'fastify-plugin';
-import { Problem, type FieldError } from '../problem.ts';
+import { Problem, type FieldError } from '../../lib/problem.ts';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',

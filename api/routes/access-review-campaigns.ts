@@ -13,7 +13,7 @@ import type { Config } from '../../lib/config.ts';
 import { accessReviewCampaign, campaignWorkflowId, cancelCampaign } from '../../workflows/access-review-campaign.ts';
 import { scheduledAccessReview } from '../../workflows/access-review-schedule.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
-import { conflict, forbidden, invalid, notFound } from '../problem.ts';
+import { conflict, forbidden, invalid, notFound } from '../../lib/problem.ts';
 import { unitCode, uuidParam } from '../schemas.ts';
 
 interface CampaignBody { name: string; scopeUnitCode: string; durationDays?: number; dueAt?: string; onNoDecision: ReviewRule }
@@ -28,7 +28,7 @@ export async function startCampaign(deps: { db: Db; temporal: Client; config: Co
     const created = await tx.insert(accessReviews).values({ id, kind: 'campaign', name: input.name, scopeUnitCode: input.scopeUnitCode, dueAt: input.dueAt,
       onNoDecision: input.onNoDecision, createdBy: input.createdBy }).onConflictDoNothing().returning({ id: accessReviews.id });
     if (created.length > 0) {
-      await writeAudit(tx as unknown as Db, { key: `review:${id}:started`, actor: input.createdBy, actorAccountId: input.createdBy.startsWith('account:') ? input.createdBy.slice(8) : null,
+      await writeAudit(tx, { key: `review:${id}:started`, actor: input.createdBy, actorAccountId: input.createdBy.startsWith('account:') ? input.createdBy.slice(8) : null,
         action: 'review.started', subjectType: 'access_review', subjectId: id, unitCode: input.scopeUnitCode,
         after: { name: input.name, dueAt: input.dueAt.toISOString(), onNoDecision: input.onNoDecision } });
     }

@@ -3,13 +3,12 @@
 import { and, asc, count, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm';
 import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../../db/client.ts';
 import { subtreeSql } from '../../db/org-tree.ts';
 import { applyReviewOutcome } from '../../db/reviews.ts';
 import { accessReviewItems, accessReviews, accounts } from '../../db/schema.ts';
 import { accessReviewWorkflowId, reviewDecisionsChanged } from '../../workflows/access-review.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
-import { conflict, forbidden, notFound, Problem } from '../problem.ts';
+import { conflict, forbidden, notFound, Problem } from '../../lib/problem.ts';
 import { listQuery, readCursor, toPage, unitCode, uuidParam } from '../schemas.ts';
 
 interface DecisionsBody { decisions: { itemId: string; decision: 'keep' | 'revoke'; justification?: string }[] }
@@ -98,8 +97,8 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
     if (review.status !== 'running' || review.dueAt.getTime() <= Date.now()) throw conflict(`The review is ${review.status === 'running' ? 'past its due date' : review.status}; decisions are closed.`);
     const rejected: { itemId: string; reason: string }[] = [];
     let applied = 0;
-    await db.transaction(async (txRaw) => {
-      const tx = txRaw as unknown as Db;
+    await db.transaction(async (tx) => {
+      
       for (const d of request.body.decisions) {
         const [item] = await tx.select().from(accessReviewItems).where(and(eq(accessReviewItems.id, d.itemId), eq(accessReviewItems.reviewId, review.id)));
         if (!item) { rejected.push({ itemId: d.itemId, reason: 'not an item of this review' }); continue; }

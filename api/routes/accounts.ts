@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { actorOf, writeAudit } from '../../db/audit.ts';
-import type { Db } from '../../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../../db/identity.ts';
 import { subtreeSql, wouldLeaveCentralWithoutAdmin } from '../../db/org-tree.ts';
 import { endSignIns } from '../../db/sso-sessions.ts';
@@ -12,7 +11,7 @@ import { ACCOUNT_STATUSES, accounts, entitlements, orgUnits, systems, type Accou
 import { isValidCitizenId, maskCitizenId } from '../../lib/citizen-id.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
-import { badRequest, conflict, forbidden, invalid, notFound, type FieldError } from '../problem.ts';
+import { badRequest, conflict, forbidden, invalid, notFound, type FieldError } from '../../lib/problem.ts';
 import { citizenId, email, listQuery, password, readCursor, systemCode, thaiName, toPage, unitCode, username, uuidParam } from '../schemas.ts';
 
 interface CreateAccountBody {
@@ -53,7 +52,7 @@ export default async function accountRoutes(app: FastifyInstance) {
           firstNameTh: body.firstNameTh, lastNameTh: body.lastNameTh, firstNameEn: body.firstNameEn ?? null, lastNameEn: body.lastNameEn ?? null,
           email: body.email, phone: body.phone ?? null, position: body.position ?? null, unitCode: body.unitCode,
         });
-        await writeAudit(tx as unknown as Db, {
+        await writeAudit(tx, {
           key: `account:${id}:created`, actorAccountId: request.account!.id, actor: actorOf(request.account!.id),
           action: 'account.created', subjectType: 'account', subjectId: id, unitCode: body.unitCode,
           reason: 'direct creation', after: { username: body.username, unitCode: body.unitCode },
@@ -133,8 +132,8 @@ export default async function accountRoutes(app: FastifyInstance) {
     const me = request.account!;
     const account = await administeredAccount(me, request.params.id);
     if (account.status === 'suspended') return { id: account.id, status: account.status };
-    await db.transaction(async (txRaw) => {
-      const tx = txRaw as unknown as Db;
+    await db.transaction(async (tx) => {
+      
       if (await wouldLeaveCentralWithoutAdmin(tx, account.id)) {
         throw conflict('This is the last active DLA central admin: appoint another before suspending this one.');
       }
@@ -159,7 +158,7 @@ export default async function accountRoutes(app: FastifyInstance) {
     if (account.status === 'active') return { id: account.id, status: account.status };
     await db.transaction(async (tx) => {
       await tx.update(accounts).set({ status: 'active', updatedAt: new Date() }).where(eq(accounts.id, account.id));
-      await writeAudit(tx as unknown as Db, {
+      await writeAudit(tx, {
         key: `account:${account.id}:reactivate:${request.id}`, actorAccountId: me.id, actor: actorOf(me.id), action: 'account.reactivated',
         subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason: request.body.reason,
         before: { status: account.status }, after: { status: 'active' },
@@ -193,8 +192,8 @@ export default async function accountRoutes(app: FastifyInstance) {
     if (errors.length > 0) throw badRequest(errors.map((e) => e.message).join('; '), errors);
     const same = (e: { systemCode: string; role: string; unitCode: string }, w: { system: string; role: string; unitCode: string }) =>
       e.systemCode === w.system && e.role === w.role && e.unitCode === w.unitCode;
-    await db.transaction(async (txRaw) => {
-      const tx = txRaw as unknown as Db;
+    await db.transaction(async (tx) => {
+      
       const current = await tx.select().from(entitlements).where(eq(entitlements.accountId, account.id));
       const view = (rows: typeof current) => rows.filter((e) => e.status !== 'revoked').map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status }));
       for (const e of current) {

@@ -1,22 +1,20 @@
 // SSO admin appointments (หนังสือมอบหมาย): a unit uploads the letter naming its admin; the admins one
 // level up approve. Decisions and revocations are Updates to the appointment's workflow.
 import { randomUUID } from 'node:crypto';
-import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { asc, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { writeAudit } from '../../db/audit.ts';
-import type { Db } from '../../db/client.ts';
 import { isUniqueViolation } from '../../db/identity.ts';
 import { findActingUnit, wouldLeaveCentralWithoutAdmin } from '../../db/org-tree.ts';
 import { accounts, adminAppointments, appointmentEvents, notes, orgUnits } from '../../db/schema.ts';
 import {
-  appointment, appointmentWorkflowId, decideAppointment, revokeAppointment, type AppointmentDecision,
+  appointmentWorkflowId, decideAppointment, revokeAppointment, type AppointmentDecision,
 } from '../../workflows/appointment.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
-import { conflict, forbidden, invalid, notFound, unavailable } from '../problem.ts';
+import { conflict, forbidden, invalid, notFound } from '../../lib/problem.ts';
 import { unitCode, uuidParam } from '../schemas.ts';
 import { readUpload, validator } from '../uploads.ts';
-import { updateWorkflow } from '../workflow-updates.ts';
+import { startAppointment, startOrTakeBack, updateWorkflow } from '../../services/workflows.ts';
 
 interface AppointmentData { accountId: string; termEnd?: string }
 const readAppointment = validator<AppointmentData>({
@@ -30,7 +28,7 @@ const bangkokToday = () => new Date(Date.now() + 7 * 3_600_000).toISOString().sl
 type AppointmentRow = typeof adminAppointments.$inferSelect;
 
 export default async function appointmentRoutes(app: FastifyInstance) {
-  const { db, config, temporal, documentStore } = app.deps;
+  const { db, temporal, documentStore } = app.deps;
 
   async function find(id: string): Promise<AppointmentRow> {
     const [row] = await db.select().from(adminAppointments).where(eq(adminAppointments.id, id));
@@ -91,7 +89,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
           letterSize: letter.content.length, termEnd: data.termEnd ?? null, status: 'pending_approval', actingUnitCode,
         });
         await tx.insert(appointmentEvents).values({ appointmentId: id, seq: 0, event: 'submitted', actorAccountId: me.id, actingUnitCode });
-        await writeAudit(tx as unknown as Db, {
+        await writeAudit(tx, {
           key: `appointment:${id}:0`, actorAccountId: me.id, actor: `account:${me.id}`, action: 'appointment.submitted',
           subjectType: 'appointment', subjectId: id, unitCode: code,
           after: { status: 'pending_approval', accountId: appointee.id, termEnd: data.termEnd ?? null, actingUnitCode, letterSha256: sha256 },
@@ -101,19 +99,12 @@ export default async function appointmentRoutes(app: FastifyInstance) {
       if (isUniqueViolation(error)) throw conflict('An appointment of this person at this unit is already awaiting approval.');
       throw error;
     }
-    try {
-      await temporal.workflow.start(appointment, {
-        taskQueue: config.taskQueue, workflowId: appointmentWorkflowId(id), workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        args: [{ appointmentId: id, unitCode: code, actingUnitCode, termEnd: data.termEnd ?? null, timers: config.appointment }],
-      });
-    } catch (error) {
-      request.log.error({ err: error, appointmentId: id }, 'cannot start the appointment workflow');
+    await startOrTakeBack(request.log, 'appointment', () => startAppointment(app.deps.workflows, { appointmentId: id, unitCode: code, actingUnitCode, termEnd: data.termEnd ?? null }), async () => {
       await db.transaction(async (tx) => {
         await tx.delete(appointmentEvents).where(eq(appointmentEvents.appointmentId, id));
         await tx.delete(adminAppointments).where(eq(adminAppointments.id, id));
       });
-      throw unavailable('The appointment could not be queued; nothing was kept. Please try again shortly.');
-    }
+    });
     return reply.status(202).send({ id, status: 'pending_approval' });
   });
 

@@ -3,7 +3,7 @@ import { and, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { subtreeSql } from '../../db/org-tree.ts';
 import { auditEvents } from '../../db/schema.ts';
-import { forbidden } from '../problem.ts';
+import { forbidden } from '../../lib/problem.ts';
 import { listQuery, readCursor, toPage, unitCode } from '../schemas.ts';
 
 interface AuditQuery { unitCode?: string; accountId?: string; since?: string; limit: number; cursor?: string }

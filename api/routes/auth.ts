@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authTokens } from '../../db/schema.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
 import { loadSignedInAccount } from '../plugins/auth.ts';
-import { Problem, unauthorized } from '../problem.ts';
+import { Problem, unauthorized } from '../../lib/problem.ts';
 import { throttle } from '../throttle.ts';
 
 

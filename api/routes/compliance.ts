@@ -4,7 +4,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { findActingUnit, subtreeSql } from '../../db/org-tree.ts';
 import { accounts, orgUnits, unitAdmins, UNIT_KINDS } from '../../db/schema.ts';
-import { forbidden, notFound } from '../problem.ts';
+import { forbidden, notFound } from '../../lib/problem.ts';
 import { listQuery, readCursor, toPage, unitCode } from '../schemas.ts';
 
 export default async function complianceRoutes(app: FastifyInstance) {

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf, writeAudit } from '../../db/audit.ts';
 import type { Db } from '../../db/client.ts';
 import { accounts, orgUnits, UNIT_KINDS, unitAdmins, type UnitKind } from '../../db/schema.ts';
-import { badRequest, notFound } from '../problem.ts';
+import { badRequest, notFound } from '../../lib/problem.ts';
 import { unitCode } from '../schemas.ts';
 
 interface UnitInput { code: string; parentCode: string | null; kind: UnitKind; nameTh: string; nameEn?: string | null }
@@ -63,7 +63,7 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
           set: { parentCode: sqlExcluded('parent_code'), kind: sqlExcluded('kind'), nameTh: sqlExcluded('name_th'), nameEn: sqlExcluded('name_en'), updatedAt: new Date() },
         });
       }
-      await writeAudit(tx as unknown as Db, {
+      await writeAudit(tx, {
         key: `org-units:${request.id}`, actorAccountId: request.account!.id, actor: actorOf(request.account!.id),
         action: 'org_units.upserted', subjectType: 'org_units', subjectId: units.length === 1 ? units[0]!.code : `${units.length} units`,
         after: { codes: units.slice(0, 100).map((u) => u.code), count: units.length },
@@ -106,7 +106,7 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
     await db.transaction(async (tx) => {
       await tx.delete(unitAdmins).where(eq(unitAdmins.unitCode, code));
       if (ids.length > 0) await tx.insert(unitAdmins).values(ids.map((accountId) => ({ unitCode: code, accountId, source: 'designation' as const })));
-      await writeAudit(tx as unknown as Db, {
+      await writeAudit(tx, {
         key: `unit-admins:${code}:${request.id}`, actorAccountId: request.account!.id, actor: actorOf(request.account!.id),
         action: 'unit_admins.designated', subjectType: 'org_unit', subjectId: code, unitCode: code,
         reason: 'direct designation', before: { admins: before.admins.map((a) => a.accountId) }, after: { admins: ids },

@@ -3,7 +3,6 @@
 import { and, asc, eq, gt, isNull } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { accounts, identityVerifications, orgUnits, systems } from '../../db/schema.ts';
-import type { Db } from '../../db/client.ts';
 import { endSignIns } from '../../db/sso-sessions.ts';
 import { maskCitizenId } from '../../lib/citizen-id.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
@@ -56,7 +55,7 @@ export default async function pageRoutes(app: FastifyInstance) {
     const me = await app.browserAccount(request);
     await app.endBrowserSession(request, reply);
     if (me) {
-      const queued = await db.transaction(async (tx) => endSignIns(tx as unknown as Db, me.id, 'signed out of the portal'));
+      const queued = await db.transaction(async (tx) => endSignIns(tx, me.id, 'signed out of the portal'));
       if (queued > 0) await deliverSsoLogouts(db, sso.logoutSigner, { accountId: me.id });
     }
     return reply.page(200, 'message', { title: 'ออกจากระบบแล้ว / Signed out', message: 'ออกจากระบบทุกระบบเรียบร้อยแล้ว / You are signed out of every system.', back: '/login' });

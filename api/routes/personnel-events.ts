@@ -11,9 +11,9 @@ import { accounts, orgUnits, PERSONNEL_EVENT_TYPES, personnelEvents, type Person
 import { isValidCitizenId } from '../../lib/citizen-id.ts';
 import type { Config } from '../../lib/config.ts';
 import type { PersonalDataCipher } from '../../lib/crypto.ts';
-import { handToPersonWorkflow } from '../../lib/workflow-client.ts';
+import { handToPerson } from '../../services/workflows.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
-import { badRequest, forbidden, notFound, Problem, unauthorized, unavailable, type FieldError } from '../problem.ts';
+import { badRequest, forbidden, notFound, Problem, unauthorized, unavailable, type FieldError } from '../../lib/problem.ts';
 import { checker, validator } from '../uploads.ts';
 
 declare module 'fastify' {
@@ -87,7 +87,7 @@ export async function receivePersonnelEvents(
   const duplicates = valid.length - fresh.length;
   const notified = await Promise.allSettled(chunked(fresh, 50).map(async (chunk) => {
     for (const v of chunk) {
-      await handToPersonWorkflow(temporal, config, v.hash, { eventId: v.e.eventId, type: v.e.type, effectiveDate: v.e.effectiveDate });
+      await handToPerson({ client: temporal, config }, v.hash, { eventId: v.e.eventId, type: v.e.type, effectiveDate: v.e.effectiveDate });
       (v as { sent?: boolean }).sent = true;
     }
   }));

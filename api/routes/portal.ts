@@ -6,7 +6,7 @@ import type { Db } from '../../db/client.ts';
 import { subtreeSql } from '../../db/org-tree.ts';
 import { entitlements, surveyResponses, systems } from '../../db/schema.ts';
 import { isUniqueViolation } from '../../db/identity.ts';
-import { badRequest, conflict, forbidden, notFound } from '../problem.ts';
+import { badRequest, conflict, forbidden, notFound } from '../../lib/problem.ts';
 import { unitCode } from '../schemas.ts';
 
 export const SURVEY_QUESTIONS = [

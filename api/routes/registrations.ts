@@ -4,7 +4,6 @@ import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { writeAudit } from '../../db/audit.ts';
-import type { Db } from '../../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../../db/identity.ts';
 import { findActingUnit, subtreeSql } from '../../db/org-tree.ts';
 import { verifiedFields, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
@@ -12,20 +11,19 @@ import {
   accounts, documents, identityVerifications, notes, OPEN_REGISTRATION_STATUSES, orgUnits, personnelEvents, REGISTRATION_STATUSES, registrationEvents, registrations,
   systems, type RegistrationStatus, type RequestedAccess,
 } from '../../db/schema.ts';
-import { enqueueMail, renderMail } from '../../activities/mail.ts';
+import { enqueueMail, renderMail } from '../../lib/mail.ts';
 import { isValidCitizenId, maskCitizenId } from '../../lib/citizen-id.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
 import { hashPassword } from '../../lib/passwords.ts';
-import { startRegistrationWorkflow } from '../../lib/workflow-client.ts';
+import { startOrTakeBack, startRegistration, submissionMailKey as submissionMailKeyOf, updateWorkflow } from '../../services/workflows.ts';
 import {
   decideRegistration, provideRegistrationInfo, registrationWorkflowId, withdrawRegistration,
   type RegistrationDecision, type RegistrationState,
 } from '../../workflows/registration.ts';
 import type { SignedInAccount } from '../plugins/auth.ts';
-import { badRequest, conflict, forbidden, invalid, notFound, unauthorized, unavailable, type FieldError } from '../problem.ts';
+import { badRequest, conflict, forbidden, invalid, notFound, unauthorized, type FieldError } from '../../lib/problem.ts';
 import { throttle } from '../throttle.ts';
 import { readUpload, validator, type UploadedFile } from '../uploads.ts';
-import { updateWorkflow } from '../workflow-updates.ts';
 import {
   accessList, citizenId, email, listQuery, password, readCursor, thaiName, toPage, unitCode, username, uuidParam,
 } from '../schemas.ts';
@@ -177,10 +175,10 @@ export default async function registrationRoutes(app: FastifyInstance) {
     const stored = await storeDocuments(upload.files);
     const actingUnitCode = (await findActingUnit(db, data.unitCode, false)) ?? data.unitCode;
     const submittedAt = new Date();
-    const submissionMailKey = `registration:${id}:submitted`;
+    const submissionMailKey = submissionMailKeyOf(id);
     try {
-      await db.transaction(async (txRaw) => {
-        const tx = txRaw as unknown as Db;
+      await db.transaction(async (tx) => {
+        
         await tx.insert(registrations).values({
           id, trackingCodeHash: trackingHash(trackingCode), citizenIdEnc: cipher.encrypt(data.citizenId), citizenIdHash,
           firstNameTh: data.firstNameTh, lastNameTh: data.lastNameTh, firstNameEn: data.firstNameEn ?? null, lastNameEn: data.lastNameEn ?? null,
@@ -212,18 +210,13 @@ export default async function registrationRoutes(app: FastifyInstance) {
       if (isUniqueViolation(error)) throw conflict('This citizen ID or username has a request in progress already.');
       throw error;
     }
-    try {
-      await startRegistrationWorkflow(temporal, config.taskQueue, { registrationId: id, actingUnitCode, submissionMailKey, timers: config.registration });
-    } catch (error) {
-      // Without its workflow the request would wait forever: take it back whole, and say so.
-      request.log.error({ err: error, registrationId: id }, 'cannot start the registration workflow');
+    await startOrTakeBack(request.log, 'registration', () => startRegistration(app.deps.workflows, { registrationId: id, actingUnitCode }), async () => {
       await db.transaction(async (tx) => {
         await tx.delete(registrationEvents).where(eq(registrationEvents.registrationId, id));
         await tx.delete(documents).where(eq(documents.registrationId, id));
         await tx.delete(registrations).where(eq(registrations.id, id));
       });
-      throw unavailable('The request could not be queued; nothing was kept. Please submit it again shortly.');
-    }
+    });
     return reply.status(202).send({ id, trackingCode, status: 'pending_approval' });
   });
 

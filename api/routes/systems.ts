@@ -2,7 +2,6 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { actorOf, writeAudit } from '../../db/audit.ts';
-import type { Db } from '../../db/client.ts';
 import { systems } from '../../db/schema.ts';
 import { randomSecret } from '../../lib/crypto.ts';
 import { systemCode } from '../schemas.ts';
@@ -73,7 +72,7 @@ export default async function systemRoutes(app: FastifyInstance) {
       const [after] = await tx.insert(systems).values({ code, ...values })
         .onConflictDoUpdate({ target: systems.code, set: { ...values, updatedAt: sql`now()` } })
         .returning();
-      await writeAudit(tx as unknown as Db, {
+      await writeAudit(tx, {
         key: `system:${code}:${request.id}`, actorAccountId: request.account!.id, actor: actorOf(request.account!.id),
         action: before ? 'system.updated' : 'system.created', subjectType: 'system', subjectId: code,
         before: before ? view(before) : null, after: view(after!),

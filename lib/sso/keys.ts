@@ -8,6 +8,9 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 
 export interface SigningKeys { keys: JWK[] }
 
+/** Who signs back-channel logout tokens: this service as issuer, with the first signing key. */
+export interface LogoutSigner { issuer: string; keys: SigningKeys }
+
 /** A new private signing key (RS256) with a key id, as SSO_SIGNING_KEYS holds them. */
 export async function generateSigningKey(): Promise<JWK> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -34,4 +37,12 @@ export async function loadSigningKeys(configured: string | undefined, dataDir: s
     }
   }
   return JSON.parse(readFileSync(file, 'utf8')) as SigningKeys;
+}
+
+/** What signs tokens and cookies of the single sign-on, the same in every process. */
+export interface SsoSecrets {
+  signingKeys: SigningKeys;
+  /** Keys of the provider's signed cookies, derived from the master key. */
+  cookieKeys: string[];
+  logoutSigner: LogoutSigner;
 }

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { asc, count, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAppointments, auditEvents } from '../../db/schema.ts';
-import { complianceScheduleId, ensureSchedules } from '../../lib/schedules.ts';
-import { PDF, PNG } from '../support/fixtures.ts';
+import { complianceScheduleId, ensureComplianceSchedule } from '../../services/workflows.ts';
+import { PDF, PNG } from '../../scripts/support/fixtures.ts';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 let h: Harness;
@@ -138,8 +138,8 @@ describe('appointing a unit admin', () => {
 
 describe('the weekly compliance digest', () => {
   it("is a Temporal Schedule; a run mails each unit's admins the units they cover that have no admin, once", async () => {
-    await ensureSchedules(h.client, h.config);
-    await ensureSchedules(h.client, h.config); // idempotent: updates, does not duplicate
+    await ensureComplianceSchedule({ client: h.client, config: h.config });
+    await ensureComplianceSchedule({ client: h.client, config: h.config }); // idempotent: updates, does not duplicate
     const handle = h.client.schedule.getHandle(complianceScheduleId(h.config));
     const described = await handle.describe();
     expect(described.spec.timezone).toBe('Asia/Bangkok');

@@ -9,13 +9,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { oidcAdapterFactory } from '../../db/oidc-adapter.ts';
+import { oidcAdapterFactory } from '../../lib/sso/oidc-adapter.ts';
 import { ssoLogoutOutbox } from '../../db/schema.ts';
 import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
 import { generateSigningKey } from '../../lib/sso/keys.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { startDemoInfoSystem, type DemoInfoSystem } from '../support/demo-info-system.ts';
-import { PDF, randomCitizenId, uniqueName } from '../support/fixtures.ts';
+import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 const SECRET = 'sso-test-hr-secret';
