@@ -3,8 +3,8 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { unitChain, unitsAdministeredBy } from '../../db/org-tree.ts';
-import { accounts, authTokens, orgUnits, unitAdmins } from '../../db/schema.ts';
+import { adminScopeOf, mayActFor } from '../../db/org-tree.ts';
+import { accounts, authTokens } from '../../db/schema.ts';
 import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
 import { forbidden, unauthorized } from '../../lib/problem.ts';
 
@@ -44,14 +44,8 @@ export async function loadSignedInAccount(app: FastifyInstance, accountId: strin
     citizenIdHash: accounts.citizenIdHash, centralAdmin: accounts.centralAdmin,
   }).from(accounts).where(eq(accounts.id, accountId));
   if (!account || account.status !== 'active') return null;
-  const adminUnits = await unitsAdministeredBy(db, account.id);
-  const roots = adminUnits.length === 0 ? [] : await db.select({ code: orgUnits.code }).from(unitAdmins)
-    .innerJoin(orgUnits, eq(orgUnits.code, unitAdmins.unitCode))
-    .where(and(eq(unitAdmins.accountId, account.id), isNull(orgUnits.parentCode)));
-  return {
-    id: account.id, username: account.username, unitCode: account.unitCode, citizenIdHash: account.citizenIdHash,
-    adminUnits, central: account.centralAdmin || roots.length > 0,
-  };
+  const scope = await adminScopeOf(db, account.id);
+  return { id: account.id, username: account.username, unitCode: account.unitCode, citizenIdHash: account.citizenIdHash, ...scope };
 }
 
 export default fp(async function auth(app: FastifyInstance) {
@@ -91,12 +85,7 @@ export default fp(async function auth(app: FastifyInstance) {
     return { token, expiresAt };
   });
 
-  app.decorate('mayActFor', async (account: SignedInAccount, unitCode: string) => {
-    if (account.central) return true;
-    if (account.adminUnits.length === 0) return false;
-    const chain = await unitChain(db, unitCode);
-    return chain.some((code) => account.adminUnits.includes(code));
-  });
+  app.decorate('mayActFor', (account: SignedInAccount, unitCode: string) => mayActFor(db, account, unitCode));
 
   app.decorate('rolesOf', (account: SignedInAccount) => [
     'user', ...(account.adminUnits.length > 0 ? ['sso_admin'] : []), ...(account.central ? ['central_admin'] : []),
