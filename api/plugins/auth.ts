@@ -3,21 +3,14 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { adminScopeOf, mayActFor } from '../../db/org-tree.ts';
-import { accounts, authTokens } from '../../db/schema.ts';
+import { mayActFor } from '../../db/org-tree.ts';
+import { loadActor, rolesOf, type Actor } from '../../services/actor.ts';
+import { authTokens } from '../../db/schema.ts';
 import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
 import { forbidden, unauthorized } from '../../lib/problem.ts';
 
-export interface SignedInAccount {
-  id: string;
-  username: string;
-  unitCode: string | null;
-  citizenIdHash: string | null;
-  /** Units where this account is an SSO admin. */
-  adminUnits: string[];
-  /** DLA central: the bootstrap admin, or an admin of the root unit. */
-  central: boolean;
-}
+/** The signed-in account: the services' Actor. */
+export type SignedInAccount = Actor;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,15 +30,8 @@ declare module 'fastify' {
   }
 }
 
-export async function loadSignedInAccount(app: FastifyInstance, accountId: string): Promise<SignedInAccount | null> {
-  const { db } = app.deps;
-  const [account] = await db.select({
-    id: accounts.id, username: accounts.username, unitCode: accounts.unitCode, status: accounts.status,
-    citizenIdHash: accounts.citizenIdHash, centralAdmin: accounts.centralAdmin,
-  }).from(accounts).where(eq(accounts.id, accountId));
-  if (!account || account.status !== 'active') return null;
-  const scope = await adminScopeOf(db, account.id);
-  return { id: account.id, username: account.username, unitCode: account.unitCode, citizenIdHash: account.citizenIdHash, ...scope };
+export function loadSignedInAccount(app: FastifyInstance, accountId: string): Promise<SignedInAccount | null> {
+  return loadActor(app.deps.db, accountId);
 }
 
 export default fp(async function auth(app: FastifyInstance) {
@@ -87,7 +73,5 @@ export default fp(async function auth(app: FastifyInstance) {
 
   app.decorate('mayActFor', (account: SignedInAccount, unitCode: string) => mayActFor(db, account, unitCode));
 
-  app.decorate('rolesOf', (account: SignedInAccount) => [
-    'user', ...(account.adminUnits.length > 0 ? ['sso_admin'] : []), ...(account.central ? ['central_admin'] : []),
-  ]);
+  app.decorate('rolesOf', rolesOf);
 });
