@@ -8,7 +8,9 @@ import { conflict, unavailable } from '../lib/problem.ts';
 import { accessReviewCampaign, campaignWorkflowId } from '../workflows/access-review-campaign.ts';
 import { scheduledAccessReview, type ScheduledReviewInput } from '../workflows/access-review-schedule.ts';
 import { reviewDecisionsChanged, accessReviewWorkflowId } from '../workflows/access-review.ts';
-import { appointment, appointmentWorkflowId } from '../workflows/appointment.ts';
+import {
+  appointment, appointmentWorkflowId, decideAppointment, revokeAppointment, type AppointmentDecision, type AppointmentState,
+} from '../workflows/appointment.ts';
 import { complianceDigest } from '../workflows/compliance.ts';
 import { NOT_AWAITING } from '../workflows/decision-clock.ts';
 import { person, personnelEventReceived, personWorkflowId, type PersonnelNotice } from '../workflows/personnel.ts';
@@ -164,4 +166,13 @@ export async function putReviewSchedule(w: Workflows, cron: string, input: Sched
     action: { type: 'startWorkflow', workflowType: scheduledAccessReview, taskQueue: config.taskQueue, args: [input] },
     memo: { cron },
   });
+}
+
+// Appointments (services/appointments.ts): an admin's decision and a revocation, as Updates of the appointment's workflow.
+export function sendAppointmentDecision(w: Workflows, appointmentId: string, decision: AppointmentDecision): Promise<AppointmentState> {
+  return w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(decideAppointment, { args: [decision] });
+}
+
+export function sendAppointmentRevocation(w: Workflows, appointmentId: string, revocation: { actorAccountId: string; noteId: string }): Promise<AppointmentState> {
+  return w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(revokeAppointment, { args: [revocation] });
 }
