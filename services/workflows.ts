@@ -14,7 +14,10 @@ import {
 import { complianceDigest } from '../workflows/compliance.ts';
 import { NOT_AWAITING } from '../workflows/decision-clock.ts';
 import { person, personnelEventReceived, personWorkflowId, type PersonnelNotice } from '../workflows/personnel.ts';
-import { registration, registrationWorkflowId } from '../workflows/registration.ts';
+import {
+  decideRegistration, provideRegistrationInfo, registration, registrationWorkflowId, withdrawRegistration,
+  type RegistrationDecision, type RegistrationState,
+} from '../workflows/registration.ts';
 import { registrationActingUnitKey, registrationStatusKey } from '../workflows/search-attributes.ts';
 
 /** What the services need of Temporal: the client and where the workers poll. */
@@ -175,4 +178,17 @@ export function sendAppointmentDecision(w: Workflows, appointmentId: string, dec
 
 export function sendAppointmentRevocation(w: Workflows, appointmentId: string, revocation: { actorAccountId: string; noteId: string }): Promise<AppointmentState> {
   return w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(revokeAppointment, { args: [revocation] });
+}
+
+// Registrations (services/registrations.ts): an admin's decision, the applicant's answer and withdrawal, as Updates.
+export function sendRegistrationDecision(w: Workflows, registrationId: string, decision: RegistrationDecision): Promise<RegistrationState> {
+  return w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(decideRegistration, { args: [decision] });
+}
+
+export function sendRegistrationInfo(w: Workflows, registrationId: string, answer: { noteId: string | null }): Promise<RegistrationState> {
+  return w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(provideRegistrationInfo, { args: [answer] });
+}
+
+export function sendRegistrationWithdrawal(w: Workflows, registrationId: string): Promise<RegistrationState> {
+  return w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(withdrawRegistration, { args: [] });
 }
