@@ -1,11 +1,11 @@
 // The one place that starts and messages the workflows from outside them (services, start-up):
 // each workflow's id, options and first input, the schedules the service keeps, and how a
 // workflow's refusal reads to a person.
-import { ScheduleAlreadyRunning, WorkflowUpdateFailedError, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowUpdateFailedError, type Client, type ScheduleOptions } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/common';
 import type { Config } from '../lib/config.ts';
 import { conflict, unavailable } from '../lib/problem.ts';
-import { accessReviewCampaign, campaignWorkflowId } from '../workflows/access-review-campaign.ts';
+import { accessReviewCampaign, campaignWorkflowId, cancelCampaign, type CampaignStatus } from '../workflows/access-review-campaign.ts';
 import { scheduledAccessReview, type ScheduledReviewInput } from '../workflows/access-review-schedule.ts';
 import { reviewDecisionsChanged, accessReviewWorkflowId } from '../workflows/access-review.ts';
 import {
@@ -191,4 +191,47 @@ export function sendRegistrationInfo(w: Workflows, registrationId: string, answe
 
 export function sendRegistrationWithdrawal(w: Workflows, registrationId: string): Promise<RegistrationState> {
   return w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(withdrawRegistration, { args: [] });
+}
+
+// Access review campaigns (services/access-reviews.ts): cancellation as an Update, and the review schedules.
+export function sendCampaignCancellation(w: Workflows, reviewId: string, actorAccountId: string): Promise<CampaignStatus> {
+  return w.client.workflow.getHandle(campaignWorkflowId(reviewId)).executeUpdate(cancelCampaign, { args: [{ actorAccountId }] });
+}
+
+export interface ReviewSchedule extends ScheduledReviewInput { cron: string | null; nextRunAt: Date | null }
+
+/** The access review schedules of this deployment, with what each starts. */
+export async function reviewSchedules(w: Workflows): Promise<ReviewSchedule[]> {
+  const out: ReviewSchedule[] = [];
+  for await (const s of w.client.schedule.list()) {
+    const name = reviewScheduleName(w.config, s.scheduleId);
+    if (name === null) continue;
+    const described = await w.client.schedule.getHandle(s.scheduleId).describe();
+    const args = (described.action as { args?: [ScheduledReviewInput] }).args?.[0];
+    if (!args) continue;
+    out.push({ ...args, name, cron: (described.memo as { cron?: string } | undefined)?.cron ?? null, nextRunAt: described.info.nextActionTimes[0] ?? null });
+  }
+  return out;
+}
+
+/** What the schedule starts, or null when there is no such schedule. */
+export async function reviewScheduleInput(w: Workflows, name: string): Promise<ScheduledReviewInput | null> {
+  try {
+    const described = await w.client.schedule.getHandle(reviewScheduleId(w.config, name)).describe();
+    return (described.action as { args?: [ScheduledReviewInput] }).args?.[0] ?? null;
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) return null;
+    throw error;
+  }
+}
+
+/** Deletes the schedule; false when there was none. */
+export async function removeReviewSchedule(w: Workflows, name: string): Promise<boolean> {
+  try {
+    await w.client.schedule.getHandle(reviewScheduleId(w.config, name)).delete();
+    return true;
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) return false;
+    throw error;
+  }
 }
