@@ -94,7 +94,7 @@ export function createAppointmentActivities({ db, config, mail }: ActivityDeps) 
       const rendered = renderMail(input.template, {
         kind: input.kind, [`is_${input.kind ?? 'none'}`]: true, unitNameTh: unit?.nameTh ?? a.unitCode, actingUnitNameTh: acting?.nameTh ?? input.unitCode,
         appointeeName: appointee ? `${appointee.firstNameTh} ${appointee.lastNameTh}` : '', termEnd: a.termEnd, reason: note?.text ?? null,
-        submittedAt: a.submittedAt.toISOString(), link: `${config.publicUrl}/api/v1/admin-appointments/${a.id}`,
+        submittedAt: a.submittedAt.toISOString(), link: `${config.publicUrl}/admin/appointments/${a.id}`,
       });
       for (const [id, to] of recipients) {
         const key = `appointment:${a.id}:${input.seq}:${input.template}:${id}`;

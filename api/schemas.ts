@@ -1,6 +1,7 @@
 // JSON schemas shared by several routes.
 import { PASSWORD_RULE } from '../lib/passwords.ts';
 import { invalid } from '../lib/problem.ts';
+import { UNIT_KINDS } from '../db/schema.ts';
 
 export const uuidParam = (name: string) => ({
   type: 'object', required: [name], properties: { [name]: { type: 'string', format: 'uuid' } },
@@ -45,3 +46,12 @@ export function toPage<R, I>(rows: R[], limit: number, item: (row: R) => I, curs
   const page = rows.slice(0, limit);
   return { items: page.map(item), nextCursor: rows.length > limit ? encodeCursor(cursorOf(page[page.length - 1]!)) : null };
 }
+
+/** One unit of the tree as `PUT /org-units` takes it (the console's CSV import checks its rows against it too). */
+export const orgUnitItem = {
+  type: 'object', required: ['code', 'kind', 'nameTh'], additionalProperties: false,
+  properties: {
+    code: unitCode, parentCode: { anyOf: [unitCode, { type: 'null' }] }, kind: { type: 'string', enum: [...UNIT_KINDS] },
+    nameTh: { type: 'string', minLength: 1, maxLength: 200 }, nameEn: { type: ['string', 'null'], maxLength: 200 },
+  },
+} as const;

@@ -143,3 +143,20 @@ export async function wouldLeaveCentralWithoutAdmin(db: Queryable, leavingAccoun
   if ((await central(eq(accounts.id, leavingAccountId))).length === 0) return false; // not central: nothing to keep
   return (await central(ne(accounts.id, leavingAccountId))).length === 0;
 }
+
+// Compliance (appointments flow): the units without an active SSO admin, and who covers each.
+
+export interface AdminGap { code: string; parentCode: string | null; kind: string; nameTh: string; coveredBy: string | null }
+
+/**
+ * The units without an active SSO admin at or below `roots` (everywhere when omitted), by code, each
+ * with the unit covering it: the one that acts above it (`OrgTree.above`); null for a root.
+ */
+export async function adminGaps(db: Queryable, roots?: string[]): Promise<AdminGap[]> {
+  const tree = await loadOrgTree(db);
+  const staffed = await staffedUnits(db);
+  const units = await db.select({ code: orgUnits.code, parentCode: orgUnits.parentCode, kind: orgUnits.kind, nameTh: orgUnits.nameTh })
+    .from(orgUnits).where(roots ? sql`${orgUnits.code} in ${subtreeSql(roots)}` : undefined);
+  return units.filter((u) => !staffed.has(u.code)).sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
+    .map((u) => ({ ...u, coveredBy: u.parentCode ? tree.above(u.code) : null }));
+}
