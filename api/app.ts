@@ -1,9 +1,10 @@
 // The Fastify application: plugins first, then one route file per part of the contract.
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { DestinationStream } from 'pino';
+import compress from '@fastify/compress';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -31,6 +32,8 @@ import pageRoutes from './routes/pages.ts';
 import ssoRoutes from './routes/sso.ts';
 import thaiidRoutes from './routes/thaiid.ts';
 import browserSessionPlugin from './plugins/browser-session.ts';
+import consolePages from './console/index.ts';
+import assetRoutes from './routes/assets.ts';
 import { createSsoProvider } from '../lib/sso/provider.ts';
 import { createThaidStandin, type ThaidStandin } from '../lib/sso/thaid-standin.ts';
 import { createThaiIdClient, type ResolvedThaiIdConfig, type ThaiIdClient } from '../lib/sso/thaiid.ts';
@@ -71,6 +74,24 @@ function resolveThaiId(config: Config): ResolvedThaiIdConfig {
   return { ...config.thaiid, issuer, clientId, clientSecret };
 }
 
+/**
+ * Every HTML page: scripts, styles, frames and forms only from this service, never framed by
+ * another site, no referrer leaving it, and HSTS where it is served over https (form-action is left open: the sign-in form's answer
+ * redirects on to the connected system, and browsers apply form-action to those redirects). The API docs
+ * (/docs) bring their own inline scripts and are left as the library serves them.
+ */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; object-src 'self'; "
+  + "frame-ancestors 'none'; base-uri 'none'";
+function isPage(url: string, contentType: unknown): boolean {
+  return typeof contentType === 'string' && contentType.startsWith('text/html') && !url.startsWith('/docs');
+}
+function pageHeaders(reply: FastifyReply, publicUrl: string): void {
+  // A page that set its own policy (the provider's form_post and logout pages) keeps it.
+  if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', CSP);
+  void reply.header('referrer-policy', 'same-origin').header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY');
+  if (publicUrl.startsWith('https://')) void reply.header('strict-transport-security', 'max-age=31536000');
+}
+
 export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 
 /** Personal data and secrets never reach the logs: these are cut from every logged request. */
@@ -91,8 +112,11 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   });
   app.decorate('deps', deps);
   app.addHook('onSend', async (request, reply) => { void reply.header('x-request-id', request.id); });
+  app.addHook('onSend', async (request, reply) => { if (isPage(request.url, reply.getHeader('content-type'))) pageHeaders(reply, deps.config.publicUrl); });
   app.addSchema(problemSchema);
 
+  // Pages and lists compressed (a district office on a slow line); the provider's and health answers are small.
+  await app.register(compress, { global: true, threshold: 1024, encodings: ['br', 'gzip'] });
   await app.register(problemsPlugin);
   await app.register(swagger, {
     openapi: {
@@ -122,6 +146,8 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   app.decorate('thaiid', issuer || standin ? createThaiIdClient(standin?.settings ?? resolveThaiId(deps.config), thaiidRedirect) : null);
 
   await app.register(healthRoutes);
+  await app.register(assetRoutes);
+  await app.register(consolePages);
   await app.register(ssoRoutes);
   await app.register(thaiidRoutes);
   await app.register(pageRoutes);
