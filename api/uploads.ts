@@ -1,29 +1,19 @@
 // Multipart uploads: a JSON part named `data` and files judged by their content, never by their name.
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
-import { badRequest, Problem, type FieldError } from '../lib/problem.ts';
+import { badRequest, fieldErrorsOf, Problem, type FieldError } from '../lib/problem.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as { default: (a: Ajv) => Ajv };
 addFormats.default(ajv);
 
-function ajvFieldErrors(errors: ErrorObject[] | null | undefined, root = 'data'): FieldError[] {
-  return (errors ?? []).map((e) => {
-    const params = e.params as { missingProperty?: string; additionalProperty?: string };
-    const name = params.missingProperty ?? params.additionalProperty;
-    const path = [root, e.instancePath.replace(/^\//, '').replace(/\//g, '.'), name].filter(Boolean).join('.');
-    const message = params.additionalProperty ? `${path} is not a known field` : `${path} ${e.message ?? 'is invalid'}`;
-    return { path, message };
-  });
-}
-
 /** Checks a value against `schema` (compiled once): the problems, under `root`, or none. */
 export function checker(schema: object): (value: unknown, root?: string) => FieldError[] {
   const validate = ajv.compile(schema);
-  return (value, root = 'data') => (validate(value) ? [] : ajvFieldErrors(validate.errors, root));
+  return (value, root = 'data') => (validate(value) ? [] : fieldErrorsOf(validate.errors, root));
 }
 
 /** Validates `value` against `schema` (compiled once), or throws a 400 listing every problem. */
