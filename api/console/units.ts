@@ -170,8 +170,9 @@ export default async function unitPages(app: FastifyInstance) {
     try {
       if (!file || typeof file === 'string') throw badRequest('เลือกไฟล์ CSV / Choose a CSV file.');
       const { units, errors } = readTreeCsv(file.content);
-      if (errors.length === 0) errors.push(...await checkOrgUnits(app.deps, request.admin!, units));
       const rowOf = (path: string) => Number.parseInt(path.split('.')[0]!, 10);
+      errors.push(...await checkOrgUnits(app.deps, request.admin!, units));
+      errors.sort((a, b) => rowOf(a.path) - rowOf(b.path));
       const problems = errors.slice(0, 200).map((e) => ({ row: rowOf(e.path) + 2, code: units[rowOf(e.path)]?.code ?? '', message: e.message }));
       return reply.consolePage(errors.length > 0 ? 400 : 200, 'admin-tree-preview', {
         title: 'ตรวจสอบก่อนนำเข้า / Check before importing', fileName: file.fileName, count: units.length,
