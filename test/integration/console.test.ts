@@ -54,7 +54,7 @@ describe('the console', () => {
     const escalates = new Intl.DateTimeFormat('th-TH-u-ca-buddhist', { dateStyle: 'long', timeZone: 'Asia/Bangkok' })
       .format(new Date(Date.now() + 5 * 86_400_000));
     expect(await row.textContent()).toContain(escalates);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
     await expectAccessible(page);
     await context.close();
   });

@@ -23,9 +23,8 @@ export async function signedInPage(browser: Browser, baseUrl: string, account: {
 /** axe-core on the page as it stands: no serious or critical violation. (Run through the debugger, so the page's CSP does not apply.) */
 export async function expectAccessible(page: Page): Promise<void> {
   await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run();
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
+  const violations = await page.evaluate(`axe.run().then((r) => r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`) as string[];
   expect(violations, `axe-core on ${page.url()}`).toEqual([]);
 }
