@@ -31,6 +31,7 @@ import systemRoutes from './routes/systems.ts';
 import pageRoutes from './routes/pages.ts';
 import ssoRoutes from './routes/sso.ts';
 import thaiidRoutes from './routes/thaiid.ts';
+import trackRoutes from './routes/track.ts';
 import browserSessionPlugin from './plugins/browser-session.ts';
 import consolePages from './console/index.ts';
 import assetRoutes from './routes/assets.ts';
@@ -151,6 +152,7 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   await app.register(ssoRoutes);
   await app.register(thaiidRoutes);
   await app.register(pageRoutes);
+  await app.register(trackRoutes);
   await app.register(async (api) => {
     await api.register(authRoutes);
     await api.register(orgUnitRoutes);

@@ -68,6 +68,7 @@ export default fp(async function consolePages(app: FastifyInstance) {
     }));
     // Each flow's pages (one line each: `await admin.register(import('./<flow>.ts'));`).
     // flow pages:
+    await admin.register(import('./registrations.ts'));
     await admin.register(import('./appointments.ts'));
     await admin.register(import('./units.ts'));
   }, { prefix: '/admin' });
