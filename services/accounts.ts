@@ -2,12 +2,12 @@
 // and what an SSO admin does to the accounts of their units — suspend, reactivate, set rights —
 // each with a reason, audited, at once (sign-ins end when access is lost).
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gt, ilike, inArray, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, ilike, inArray, ne, or, sql } from 'drizzle-orm';
 import { actorOf, writeAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../db/identity.ts';
 import { mayActFor, subtreeSql, withinScopeSql, wouldLeaveCentralWithoutAdmin } from '../db/org-tree.ts';
-import { accounts, entitlements, orgUnits, systems, type AccountStatus } from '../db/schema.ts';
+import { accounts, auditEvents, authTokens, entitlements, orgUnits, personnelEvents, systems, type AccountStatus } from '../db/schema.ts';
 import { endSignIns } from '../db/sso-sessions.ts';
 import { isValidCitizenId, maskCitizenId } from '../lib/citizen-id.ts';
 import { hashPassword } from '../lib/passwords.ts';
@@ -223,4 +223,95 @@ export async function setEntitlements(deps: SignInDeps, actor: Actor, id: string
   await deliverLogouts(deps, account.id);
   const rights = await db.select().from(entitlements).where(and(eq(entitlements.accountId, account.id), ne(entitlements.status, 'revoked')));
   return { id: account.id, entitlements: rightsView(rights) };
+}
+
+// The console's account page (issue 11): everything an admin needs to know about one account, and
+// the corrections they make there.
+
+/** An account as its admin sees it: status, unit, rights, what HR reported, what was done to it, its recent sign-ins. */
+export async function accountDossier(deps: ServiceDeps, actor: Actor, id: string) {
+  const { db } = deps;
+  const account = await viewAccount(deps, actor, id);
+  const [row] = await db.select({ citizenIdHash: accounts.citizenIdHash, firstNameEn: accounts.firstNameEn, lastNameEn: accounts.lastNameEn,
+    unitNameTh: orgUnits.nameTh }).from(accounts).leftJoin(orgUnits, eq(orgUnits.code, accounts.unitCode)).where(eq(accounts.id, id));
+  const reported = row?.citizenIdHash ? await db.select({
+    eventId: personnelEvents.eventId, type: personnelEvents.type, effectiveDate: personnelEvents.effectiveDate, toUnitCode: personnelEvents.toUnitCode,
+    newPosition: personnelEvents.newPosition, status: personnelEvents.status, outcome: personnelEvents.outcome, receivedAt: personnelEvents.receivedAt,
+  }).from(personnelEvents).where(eq(personnelEvents.citizenIdHash, row.citizenIdHash)).orderBy(desc(personnelEvents.receivedAt)).limit(20) : [];
+  const history = await db.select({ at: auditEvents.at, actor: auditEvents.actor, action: auditEvents.action, reason: auditEvents.reason,
+    before: auditEvents.before, after: auditEvents.after }).from(auditEvents)
+    .where(and(eq(auditEvents.subjectType, 'account'), eq(auditEvents.subjectId, id))).orderBy(desc(auditEvents.id)).limit(20);
+  // Every sign-in (password or ThaiID, the API or a browser) is a token; a system's sign-in rides on the browser's.
+  const signIns = await db.select({ at: authTokens.createdAt, expiresAt: authTokens.expiresAt, revokedAt: authTokens.revokedAt })
+    .from(authTokens).where(eq(authTokens.accountId, id)).orderBy(desc(authTokens.createdAt)).limit(10);
+  return {
+    ...account, firstNameEn: row?.firstNameEn ?? null, lastNameEn: row?.lastNameEn ?? null, unitNameTh: row?.unitNameTh ?? null,
+    reported, history, signIns,
+    mayChange: account.id !== actor.id && (account.unitCode ? await mayActFor(db, actor, account.unitCode) : actor.central),
+  };
+}
+
+/** Grants one right (active at once) or removes one (revoked; the person's sign-ins end), with a reason, audited. */
+export async function changeRight(deps: SignInDeps, actor: Actor, id: string, change: Right & { change: 'grant' | 'remove'; reason: string }) {
+  const { db } = deps;
+  const reason = reasonOf(change.reason);
+  const account = await administeredAccount(db, actor, id);
+  const right = { system: change.system, role: change.role, unitCode: change.unitCode };
+  await checkRights(db, actor, [right]);
+  const match = and(eq(entitlements.accountId, account.id), eq(entitlements.systemCode, right.system), eq(entitlements.role, right.role), eq(entitlements.unitCode, right.unitCode));
+  const changed = await db.transaction(async (tx) => {
+    const [current] = await tx.select().from(entitlements).where(match);
+    if (change.change === 'grant') {
+      if (current?.status === 'active') return false;
+      await tx.insert(entitlements).values({ accountId: account.id, systemCode: right.system, role: right.role, unitCode: right.unitCode, status: 'active' })
+        .onConflictDoUpdate({ target: [entitlements.accountId, entitlements.systemCode, entitlements.role, entitlements.unitCode], set: { status: 'active', updatedAt: new Date() } });
+    } else {
+      if (!current || current.status === 'revoked') return false;
+      await tx.update(entitlements).set({ status: 'revoked', updatedAt: new Date() }).where(eq(entitlements.id, current.id));
+      if (current.status === 'active') await endSignIns(tx, account.id, `rights changed by ${actor.id}`);
+    }
+    await writeAudit(tx, {
+      key: `account:${account.id}:right:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id),
+      action: change.change === 'grant' ? 'account.right_granted' : 'account.right_removed',
+      subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason,
+      before: current ? { ...right, status: current.status } : null, after: { ...right, status: change.change === 'grant' ? 'active' : 'revoked' },
+    });
+    return true;
+  });
+  if (changed && change.change === 'remove') await deliverLogouts(deps, account.id);
+  return { id: account.id, changed };
+}
+
+export interface DetailsCorrection { email?: string | undefined; firstNameTh?: string | undefined; lastNameTh?: string | undefined; firstNameEn?: string | undefined; lastNameEn?: string | undefined; reason: string }
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Corrects the e-mail address or the names, with a reason; audited with what they were. */
+export async function correctAccountDetails(deps: ServiceDeps, actor: Actor, id: string, input: DetailsCorrection) {
+  const reason = reasonOf(input.reason);
+  const account = await administeredAccount(deps.db, actor, id);
+  const errors: FieldError[] = [];
+  const wanted: Partial<Record<'email' | 'firstNameTh' | 'lastNameTh' | 'firstNameEn' | 'lastNameEn', string | null>> = {};
+  for (const field of ['email', 'firstNameTh', 'lastNameTh', 'firstNameEn', 'lastNameEn'] as const) {
+    const value = input[field]?.trim();
+    if (value === undefined) continue;
+    const optional = field === 'firstNameEn' || field === 'lastNameEn';
+    if (!value && !optional) errors.push({ path: field, message: `${field} may not be empty` });
+    else if (value.length > (field === 'email' ? 254 : 100)) errors.push({ path: field, message: `${field} is too long` });
+    else if (field === 'email' && !EMAIL.test(value)) errors.push({ path: field, message: 'email is not an e-mail address' });
+    else if ((value || null) !== account[field]) wanted[field] = value || null;
+  }
+  if (errors.length > 0) throw badRequest(errors.map((e) => e.message).join('; '), errors);
+  const fields = Object.keys(wanted) as (keyof typeof wanted)[];
+  if (fields.length === 0) return { id: account.id, changed: [] as string[] };
+  await deps.db.transaction(async (tx) => {
+    // Only the English names may be emptied (null); the others were checked non-empty above.
+    await tx.update(accounts).set({ ...(wanted as Partial<typeof accounts.$inferInsert>), updatedAt: new Date() }).where(eq(accounts.id, account.id));
+    await writeAudit(tx, {
+      key: `account:${account.id}:details:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id), action: 'account.details_corrected',
+      subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason,
+      before: Object.fromEntries(fields.map((f) => [f, account[f]])), after: wanted,
+    });
+  });
+  return { id: account.id, changed: fields };
 }

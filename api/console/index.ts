@@ -71,5 +71,6 @@ export default fp(async function consolePages(app: FastifyInstance) {
     await admin.register(import('./registrations.ts'));
     await admin.register(import('./appointments.ts'));
     await admin.register(import('./units.ts'));
+    await admin.register(import('./accounts.ts'));
   }, { prefix: '/admin' });
 });
