@@ -149,6 +149,8 @@ export async function viewReview(deps: ServiceDeps, actor: Actor, id: string) {
 export interface ReviewItem {
   id: string; accountId: string; username: string; system: string; role: string; unitCode: string; reviewerUnitCode: string;
   decision: 'keep' | 'revoke' | null; decidedBy: string | null; decidedAt: string | null; justification: string | null; autoApplied: boolean;
+  /** After a transfer: where a kept right moves. */
+  moveToUnitCode: string | null;
 }
 
 /** The review's items this admin reviews, by id: `limit + 1` rows after `after`, for the caller to page. */
@@ -169,7 +171,7 @@ export async function listReviewItems(deps: ServiceDeps, actor: Actor, id: strin
   return rows.map(({ item, username }) => ({
     id: item.id, accountId: item.accountId, username, system: item.systemCode, role: item.role, unitCode: item.unitCode,
     reviewerUnitCode: item.reviewerUnitCode, decision: item.decision, decidedBy: item.decidedBy, decidedAt: item.decidedAt?.toISOString() ?? null,
-    justification: item.justification, autoApplied: item.autoApplied,
+    justification: item.justification, autoApplied: item.autoApplied, moveToUnitCode: item.moveToUnitCode,
   }));
 }
 
@@ -273,4 +275,48 @@ export async function deleteReviewSchedule(deps: ServiceDeps, actor: Actor, name
 function scheduleUnreachable(error: unknown): Problem {
   if (error instanceof Problem) return error;
   return unavailable('The workflow service is not reachable; try again shortly.');
+}
+
+// The console's pages of person reviews (after a transfer or a change of duties).
+
+export interface PersonReviewListItem {
+  id: string; name: string; cause: string | null; scopeUnitCode: string; dueAt: Date; undecided: number;
+  subject: { username: string; name: string } | null;
+}
+
+/**
+ * The running person reviews with items waiting for the actor's units, soonest due first:
+ * `limit + 1` rows after `after`, for the caller to page.
+ */
+export async function listPersonReviews(deps: ServiceDeps, actor: Actor, query: { limit: number; after?: { dueAt: string; id: string } | undefined }): Promise<PersonReviewListItem[]> {
+  const { db } = deps;
+  const { limit, after } = query;
+  const rows = await db.select({
+    id: accessReviews.id, name: accessReviews.name, cause: accessReviews.cause, scopeUnitCode: accessReviews.scopeUnitCode, dueAt: accessReviews.dueAt,
+    undecided: count(), username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh,
+  }).from(accessReviews).innerJoin(accessReviewItems, eq(accessReviewItems.reviewId, accessReviews.id))
+    .leftJoin(accounts, eq(accounts.id, accessReviews.subjectAccountId))
+    .where(and(
+      eq(accessReviews.kind, 'person'), eq(accessReviews.status, 'running'),
+      isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false), visibleTo(actor),
+      after ? sql`(${accessReviews.dueAt}, ${accessReviews.id}) > (${new Date(after.dueAt)}, ${after.id})` : undefined,
+    ))
+    .groupBy(accessReviews.id, accounts.id).orderBy(asc(accessReviews.dueAt), asc(accessReviews.id)).limit(limit + 1);
+  return rows.map((r) => ({
+    id: r.id, name: r.name, cause: r.cause, scopeUnitCode: r.scopeUnitCode, dueAt: r.dueAt, undecided: r.undecided,
+    subject: r.username ? { username: r.username, name: `${r.firstNameTh} ${r.lastNameTh}` } : null,
+  }));
+}
+
+/** One review as its reviewer decides it: the review, whose rights they are, and the items the actor reviews (up to 200). */
+export async function reviewToDecide(deps: ServiceDeps, actor: Actor, id: string) {
+  const review = await viewReview(deps, actor, id);
+  const [subject] = review.subjectAccountId
+    ? await deps.db.select({ username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh, unitCode: accounts.unitCode })
+      .from(accounts).where(eq(accounts.id, review.subjectAccountId)) : [];
+  const items = await listReviewItems(deps, actor, id, { limit: 200 });
+  return {
+    review, items: items.slice(0, 200),
+    subject: subject ? { username: subject.username, name: `${subject.firstNameTh} ${subject.lastNameTh}`, unitCode: subject.unitCode } : null,
+  };
 }

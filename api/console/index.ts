@@ -72,5 +72,6 @@ export default fp(async function consolePages(app: FastifyInstance) {
     await admin.register(import('./appointments.ts'));
     await admin.register(import('./units.ts'));
     await admin.register(import('./accounts.ts'));
+    await admin.register(import('./reviews.ts'));
   }, { prefix: '/admin' });
 });
