@@ -1,8 +1,10 @@
 // The console's registration pages and the applicant's tracking page, in Chromium on a phone-sized
 // screen, end to end on the real services: mail links, evidence in the page, asking for information,
 // the applicant's answer without JavaScript, approval, and the portal afterwards.
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { registrations } from '../../db/schema.ts';
 import { PDF, PNG } from '../../scripts/support/fixtures.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
@@ -215,5 +217,28 @@ describe('registration in the console and on the tracking page', () => {
     await applicant.page.waitForSelector('#status[data-status="withdrawn"]');
     expect(await applicant.page.locator('#withdraw').count()).toBe(0);
     await applicant.context.close();
+  });
+
+  it('keeps names verified by ThaiID locked when the applicant answers', async () => {
+    const res = await h.submitRegistration({ unitCode: tree.laoA });
+    const id: string = res.body.id;
+    // As if submitted through ThaiID (the ThaiID flow itself is tested in sso.test.ts).
+    await h.resources.database.db.update(registrations).set({ identityVerifiedBy: 'thaiid' }).where(eq(registrations.id, id));
+    expect((await h.request('POST', `/api/v1/registrations/${id}/decision`, { token: laoAdmin.token, json: { decision: 'request_info', reason: 'แก้อีเมล' } })).status).toBe(200);
+
+    const applicant = await phone();
+    await applicant.page.goto(`${h.baseUrl}/track/${id}`);
+    await applicant.page.fill('#trackingCode', res.body.trackingCode);
+    await applicant.page.click('#track button[type=submit]');
+    await applicant.page.waitForSelector('#status[data-status="info_requested"]');
+    for (const field of ['#firstNameTh', '#lastNameTh', '#firstNameEn', '#lastNameEn']) expect(await applicant.page.getAttribute(field, 'readonly')).not.toBeNull();
+    expect(await applicant.page.getAttribute('#email', 'readonly')).toBeNull();
+    await applicant.context.close();
+
+    const form = new FormData();
+    form.append('data', JSON.stringify({ firstNameTh: 'ชื่อใหม่' }));
+    const refused = await h.request('POST', `/api/v1/registrations/${id}/info`, { body: form, headers: { 'x-tracking-code': res.body.trackingCode } });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toMatch(/ThaiID/);
   });
 });
