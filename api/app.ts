@@ -54,6 +54,7 @@ declare module 'fastify' {
     /** ThaiID as relying party: the real ThaiD when configured, else the stand-in. */
     thaiid: ThaiIdClient | null;
     thaidStandin: ThaidStandin | null;
+    routeTable: { method: string; url: string }[];
   }
 }
 
@@ -112,6 +113,12 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true }, plugins: [] },
   });
   app.decorate('deps', deps);
+  // The route table, as registered: what the authorisation matrix tests walk, so a new route is tested by being added.
+  const routeTable: { method: string; url: string }[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
+  });
   app.addHook('onSend', async (request, reply) => { void reply.header('x-request-id', request.id); });
   app.addHook('onSend', async (request, reply) => { if (isPage(request.url, reply.getHeader('content-type'))) pageHeaders(reply, deps.config.publicUrl); });
   app.addSchema(problemSchema);
