@@ -7,7 +7,7 @@ import { actorOf, writeAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../db/identity.ts';
 import { mayActFor, subtreeSql, withinScopeSql, wouldLeaveCentralWithoutAdmin } from '../db/org-tree.ts';
-import { accounts, auditEvents, authTokens, entitlements, orgUnits, personnelEvents, systems, type AccountStatus } from '../db/schema.ts';
+import { accounts, auditEvents, entitlements, orgUnits, personnelEvents, signInEvents, systems, type AccountStatus } from '../db/schema.ts';
 import { endSignIns } from '../db/sso-sessions.ts';
 import { isValidCitizenId, maskCitizenId } from '../lib/citizen-id.ts';
 import { hashPassword } from '../lib/passwords.ts';
@@ -241,9 +241,10 @@ export async function accountDossier(deps: ServiceDeps, actor: Actor, id: string
   const history = await db.select({ at: auditEvents.at, actor: auditEvents.actor, action: auditEvents.action, reason: auditEvents.reason,
     before: auditEvents.before, after: auditEvents.after }).from(auditEvents)
     .where(and(eq(auditEvents.subjectType, 'account'), eq(auditEvents.subjectId, id))).orderBy(desc(auditEvents.id)).limit(20);
-  // Every sign-in (password or ThaiID, the API or a browser) is a token; a system's sign-in rides on the browser's.
-  const signIns = await db.select({ at: authTokens.createdAt, expiresAt: authTokens.expiresAt, revokedAt: authTokens.revokedAt })
-    .from(authTokens).where(eq(authTokens.accountId, id)).orderBy(desc(authTokens.createdAt)).limit(10);
+  // Sign-ins with a password or ThaiID (a system opened on the browser's sign-in is not a new one).
+  const signIns = await db.select({ at: signInEvents.at, method: signInEvents.method, clientId: signInEvents.clientId, systemNameTh: systems.nameTh })
+    .from(signInEvents).leftJoin(systems, sql`${systems.oidc}->>'clientId' = ${signInEvents.clientId}`)
+    .where(eq(signInEvents.accountId, id)).orderBy(desc(signInEvents.at)).limit(10);
   return {
     ...account, firstNameEn: row?.firstNameEn ?? null, lastNameEn: row?.lastNameEn ?? null, unitNameTh: row?.unitNameTh ?? null,
     reported, history, signIns,

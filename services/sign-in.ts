@@ -3,7 +3,7 @@
 // sign-ins everywhere with the back-channel logouts that follow.
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Queryable } from '../db/client.ts';
-import { accounts, authTokens, identityVerifications, type AccountStatus } from '../db/schema.ts';
+import { accounts, authTokens, identityVerifications, signInEvents, type AccountStatus, type SignInMethod } from '../db/schema.ts';
 import { endSignIns } from '../db/sso-sessions.ts';
 import { randomSecret, sha256Hex } from '../lib/crypto.ts';
 import { verifyPassword } from '../lib/passwords.ts';
@@ -24,6 +24,9 @@ export const cannotSignIn = (status: AccountStatus) => new Problem(423, 'Locked'
   `บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / This account is ${status}; ask the SSO admin of your unit.`);
 
 export interface SignedIn { account: Actor; token: string; expiresAt: Date }
+
+/** Where a sign-in happens: for a connected system (its OIDC client id), or the portal or API (none). */
+export interface SignInContext { system?: string | undefined }
 
 /** A new sign-in token (stored hashed), valid for TOKEN_TTL. */
 export async function issueToken(deps: Pick<ServiceDeps, 'db' | 'config'>, accountId: string): Promise<{ token: string; expiresAt: Date }> {
@@ -62,29 +65,32 @@ async function checkPassword(db: Queryable, username: string, password: string):
   return account && ok ? { id: account.id, status: account.status } : null;
 }
 
-async function signIn(deps: ServiceDeps, account: { id: string; status: AccountStatus }): Promise<SignedIn> {
+/** The sign-in of an account whose credentials held: refused unless active, recorded (when, how, for which system). */
+async function signIn(deps: ServiceDeps, account: { id: string; status: AccountStatus }, method: SignInMethod, context: SignInContext): Promise<SignedIn> {
   if (account.status !== 'active') throw cannotSignIn(account.status);
   const actor = await loadActor(deps.db, account.id);
   if (!actor) throw cannotSignIn(account.status);
-  return { account: actor, ...(await issueToken(deps, account.id)) };
+  const issued = await issueToken(deps, account.id);
+  await deps.db.insert(signInEvents).values({ accountId: account.id, method, clientId: context.system ?? null });
+  return { account: actor, ...issued };
 }
 
 /** Signs in with a username and password: 401 for an unknown user or a wrong password alike, 423 for an account that may not. */
-export async function signInWithPassword(deps: ServiceDeps, input: { username: string; password: string }): Promise<SignedIn> {
+export async function signInWithPassword(deps: ServiceDeps, input: { username: string; password: string }, context: SignInContext = {}): Promise<SignedIn> {
   const account = await checkPassword(deps.db, input.username, input.password);
   if (!account) throw unauthorized(WRONG_CREDENTIALS);
-  return signIn(deps, account);
+  return signIn(deps, account, 'password', context);
 }
 
 /**
  * Signs in the person ThaiD verified, found by their citizen ID's keyed hash; a person without an
  * account gets a one-time verification (30 minutes) that fills and locks the registration form.
  */
-export async function signInWithThaiId(deps: ServiceDeps, claims: VerifiedClaims): Promise<{ signedIn: SignedIn } | { verification: string }> {
+export async function signInWithThaiId(deps: ServiceDeps, claims: VerifiedClaims, context: SignInContext = {}): Promise<{ signedIn: SignedIn } | { verification: string }> {
   const { db, cipher } = deps;
   const citizenIdHash = cipher.lookupHash(claims.pid);
   const [account] = await db.select({ id: accounts.id, status: accounts.status }).from(accounts).where(eq(accounts.citizenIdHash, citizenIdHash));
-  if (account) return { signedIn: await signIn(deps, account) };
+  if (account) return { signedIn: await signIn(deps, account, 'thaiid', context) };
   const verification = randomSecret(32);
   await db.insert(identityVerifications).values({
     tokenHash: sha256Hex(verification), provider: 'thaiid', citizenIdHash, claimsEnc: cipher.encrypt(JSON.stringify(claims)),

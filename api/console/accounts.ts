@@ -21,6 +21,8 @@ const ACTION_NAMES: Record<string, string> = {
   'account.details_corrected': 'แก้ไขข้อมูล / details corrected',
 };
 
+const METHOD_NAMES: Record<string, string> = { password: 'รหัสผ่าน / password', thaiid: 'ThaiID' };
+
 const DONE: Record<string, string> = {
   suspended: 'ระงับบัญชีแล้ว การเข้าสู่ระบบทั้งหมดสิ้นสุดลง / The account is suspended; every sign-in ended.',
   reactivated: 'เปิดใช้งานบัญชีแล้ว / The account is active again.',
@@ -68,7 +70,7 @@ export default async function accountPages(app: FastifyInstance) {
         statusName: STATUS_NAMES[account.status] ?? account.status, active: account.status === 'active',
         rights: account.entitlements.filter((e) => e.status !== 'revoked').map((e) => ({ ...e, statusName: STATUS_NAMES[e.status] ?? e.status })),
         history: account.history.map((e) => ({ ...e, actionName: ACTION_NAMES[e.action] ?? e.action })),
-        signIns: account.signIns.map((s) => ({ ...s, ended: s.revokedAt ?? (s.expiresAt < new Date() ? s.expiresAt : null) })),
+        signIns: account.signIns.map((s) => ({ ...s, methodName: METHOD_NAMES[s.method] ?? s.method })),
         offered: catalogue.flatMap((s) => s.roles.map((role) => ({ value: `${s.code}:${role}`, label: `${s.nameTh} (${s.code}) · ${role}` }))),
         done: request.query.done && Object.hasOwn(DONE, request.query.done) ? DONE[request.query.done] : null,
       });

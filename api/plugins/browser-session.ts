@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { renderPage } from '../../lib/pages.ts';
 import { Problem } from '../../lib/problem.ts';
-import { revokeToken, signedInWith, signInWithPassword, type SignedIn } from '../../services/sign-in.ts';
+import { revokeToken, signedInWith, signInWithPassword, type SignedIn, type SignInContext } from '../../services/sign-in.ts';
 import type { SignedInAccount } from './auth.ts';
 
 export const SESSION_COOKIE = 'sso_session';
@@ -33,7 +33,7 @@ declare module 'fastify' {
      * The sign-in form posted (username, password): the person, now signed in on this browser; or
      * null when the answer is sent already (the form again with its error, or the refusal page).
      */
-    signInFromForm(request: FastifyRequest, reply: FastifyReply, formAgain: FormAgain): Promise<SignedIn | null>;
+    signInFromForm(request: FastifyRequest, reply: FastifyReply, formAgain: FormAgain, context?: SignInContext): Promise<SignedIn | null>;
     endBrowserSession(request: FastifyRequest, reply: FastifyReply): Promise<void>;
     /** Sends a page with a fresh CSRF token in `csrf`. */
     csrfToken(reply: FastifyReply): string;
@@ -69,11 +69,11 @@ export default fp(async function browserSession(app: FastifyInstance) {
     void reply.setCookie(SESSION_COOKIE, signedIn.token, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: Math.floor(config.tokenTtlMs / 1000) });
   });
 
-  app.decorate('signInFromForm', async (request: FastifyRequest, reply: FastifyReply, formAgain: FormAgain) => {
+  app.decorate('signInFromForm', async (request: FastifyRequest, reply: FastifyReply, formAgain: FormAgain, context: SignInContext = {}) => {
     const body = (request.body ?? {}) as { username?: unknown; password?: unknown };
     const username = String(body.username ?? '').trim();
     try {
-      const signedIn = await signInWithPassword(app.deps, { username, password: String(body.password ?? '') });
+      const signedIn = await signInWithPassword(app.deps, { username, password: String(body.password ?? '') }, context);
       app.keepBrowserSession(reply, signedIn);
       return signedIn;
     } catch (error) {

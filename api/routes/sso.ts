@@ -96,7 +96,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
   }, async (request, reply) => {
     const details = await provider.interactionDetails(request.raw, reply.raw);
     const client = await clientName(details.params.client_id);
-    const signedIn = await app.signInFromForm(request, reply, (status, extra) => loginPage(reply, details.uid, client, status, extra));
+    const signedIn = await app.signInFromForm(request, reply, (status, extra) => loginPage(reply, details.uid, client, status, extra), { system: String(details.params.client_id) });
     if (!signedIn) return reply;
     return finish(request, reply, { login: { accountId: signedIn.account.id, amr: ['pwd'] } });
   });

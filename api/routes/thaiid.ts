@@ -56,7 +56,10 @@ export default async function thaiidRoutes(app: FastifyInstance) {
     }
     let outcome: Awaited<ReturnType<typeof signInWithThaiId>>;
     try {
-      outcome = await signInWithThaiId(app.deps, claims);
+      // For a connected system's sign-in: which system (the interaction's client), for the record.
+      const interaction = flow.interaction ? await app.ssoProvider.Interaction.find(flow.interaction) : undefined;
+      const system = interaction?.params.client_id;
+      outcome = await signInWithThaiId(app.deps, claims, { system: typeof system === 'string' ? system : undefined });
     } catch (error) {
       if (error instanceof Problem) return reply.signInRefused(error);
       throw error;

@@ -62,6 +62,8 @@ describe('accounts in the console', () => {
     await page.goto(`/admin/accounts/${staff.id}`);
     expect(await page.getAttribute('#account-status', 'data-status')).toBe('active');
     await expectAccessible(page);
+    // The person's sign-in on the sign-in page is on record: when, with a password, not for a system.
+    expect(await page.textContent('main')).toContain('รหัสผ่าน / password');
 
     // A right: reviewed first, applied on confirmation.
     await page.selectOption('#grant-right', `${SYSTEM}:planner`);
