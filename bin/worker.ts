@@ -1,9 +1,9 @@
 // Production entry point: a Temporal worker alone (run as many as the load needs).
 // Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY.
-import { loadConfig } from '../lib/config.ts';
+import { loadConfigOrExit } from '../lib/config.ts';
 import { closeResources, createServiceWorker, openResources, startHousekeeping } from './system.ts';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 if (!config.databaseUrl || !config.temporalAddress) {
   console.error('bin/worker.ts runs against shared services: set DATABASE_URL and TEMPORAL_ADDRESS (or use `npm start`).');
   process.exit(2);
