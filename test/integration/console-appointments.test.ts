@@ -36,7 +36,7 @@ describe('appointing an LAO admin in the console', () => {
   let appointmentId: string;
 
   it('a district office admin uploads the letter on the LAO\'s page; a form without its CSRF token is refused', async () => {
-    const { context, page } = await signedInPage(browser, h.baseUrl, districtAAdmin);
+    const { context, page } = await signedInPage(browser, h.baseUrl, districtAAdmin, { phone: true });
     const answer = await page.goto(`/admin/units/${tree.laoA}`);
     expect(answer!.status()).toBe(200);
     expect(await page.textContent('main')).toContain('หน่วยงานนี้ยังไม่มีผู้ดูแลระบบ SSO');
@@ -86,7 +86,8 @@ describe('appointing an LAO admin in the console', () => {
     expect(await listedCodes(page)).toContain(`(${tree.laoA})`);
 
     await page.goto('/admin/appointments');
-    await Promise.all([page.waitForURL(`**/admin/appointments/${appointmentId}`), page.click(`a[href="/admin/appointments/${appointmentId}"]`)]);
+    await Promise.all([page.waitForNavigation(), page.click(`a[href="/admin/appointments/${appointmentId}"]`)]);
+    expect(page.url()).toBe(`${h.baseUrl}/admin/appointments/${appointmentId}`);
     const frame = page.locator('iframe.document');
     expect(await frame.getAttribute('src')).toBe(`/admin/appointments/${appointmentId}/letter`);
     const letter = await context.request.get(`/admin/appointments/${appointmentId}/letter`);
@@ -97,7 +98,8 @@ describe('appointing an LAO admin in the console', () => {
     expect(Buffer.from(await letter.body()).equals(PDF)).toBe(true);
     await expectAccessible(page);
 
-    await Promise.all([page.waitForURL(/\?done=approved$/), page.click('#approve')]);
+    await Promise.all([page.waitForNavigation({ timeout: 60_000 }), page.click('#approve')]);
+    expect(page.url(), await page.textContent('main') ?? '').toMatch(/\?done=approved$/);
     expect(await page.textContent('main')).toContain('อนุมัติแล้ว / approved');
     await h.mail.waitFor((m) => m.to === appointee.email && m.subject.includes('SSO admin appointment approved'));
 
@@ -123,7 +125,8 @@ describe('appointing an LAO admin in the console', () => {
 
     await page.fill('#revoke-reason', 'ย้ายไปหน่วยงานอื่น');
     await page.check('input[name=confirm]');
-    await Promise.all([page.waitForURL(/\?done=revoked$/), page.click('#revoke')]);
+    await Promise.all([page.waitForNavigation({ timeout: 60_000 }), page.click('#revoke')]);
+    expect(page.url(), await page.textContent('main') ?? '').toMatch(/\?done=revoked$/);
     expect((await h.request('GET', `/api/v1/org-units/${tree.laoA}`)).body.admins).toEqual([]);
     await page.goto('/admin/compliance');
     expect(await listedCodes(page)).toContain(`(${tree.laoA})`);
