@@ -16,7 +16,7 @@ export async function mountProvider(app: FastifyInstance, provider: Provider, pa
         raw.originalUrl = raw.url;
         raw.url = raw.url!.slice(mountPath.length) || '/';
       }
-      callback(raw, reply.raw);
+      void callback(raw, reply.raw);
     };
     for (const path of paths) scope.route({ method: ['GET', 'POST', 'OPTIONS'], url: path, handler: handle, schema: { hide: true } });
   });

@@ -75,6 +75,18 @@ describe('accounts in the console', () => {
     const granted = await h.request('GET', `/api/v1/accounts/${staff.id}`, { token: laoAdmin.token });
     expect(granted.body.entitlements).toContainEqual({ system: SYSTEM, role: 'planner', unitCode: tree.laoA, status: 'active' });
 
+    // A correction of the e-mail address, with its reason.
+    const corrected = `${staff.username}@corrected.example`;
+    await page.fill('#email', corrected);
+    await page.fill('#details-reason', 'อีเมลเดิมพิมพ์ผิด');
+    await Promise.all([page.waitForURL(/\?done=corrected$/), page.click('form[action$="/details"] button[type=submit]')]);
+    expect((await h.request('GET', `/api/v1/accounts/${staff.id}`, { token: laoAdmin.token })).body.email).toBe(corrected);
+
+    // A form posted without its CSRF token is refused, and changes nothing.
+    const forged = await context.request.post(`/admin/accounts/${staff.id}/suspend`, { form: { reason: 'forged', confirm: 'yes' }, maxRedirects: 0 });
+    expect(forged.status()).toBe(403);
+    expect((await h.request('GET', `/api/v1/accounts/${staff.id}`, { token: laoAdmin.token })).body.status).toBe('active');
+
     // Suspension: confirmed with a required checkbox.
     await page.fill('#suspend-reason', 'ลาออกจากราชการ');
     await page.check('input[name=confirm]');
