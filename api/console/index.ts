@@ -24,6 +24,7 @@ const MENU = [
   { href: '/admin', label: 'งานที่รอ / Waiting' },
   { href: '/admin/registrations', label: 'คำขอลงทะเบียน / Registrations' },
   { href: '/admin/appointments', label: 'ผู้ดูแลระบบ / Appointments' },
+  { href: '/admin/reviews', label: 'ทบทวนสิทธิ์ / Reviews' },
   { href: '/admin/accounts', label: 'บัญชีผู้ใช้ / Accounts' },
   { href: '/admin/units', label: 'หน่วยงาน / Units' },
   { href: '/admin/compliance', label: 'หน่วยงานไม่มีผู้ดูแล / Without admin' },
