@@ -9,7 +9,9 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { Ajv } from 'ajv';
 import type { Config } from '../lib/config.ts';
+import { christianEraKeyword } from '../lib/dates.ts';
 import type { SsoSecrets } from '../lib/sso/keys.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import authPlugin from './plugins/auth.ts';
@@ -106,12 +108,18 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
       level: deps.config.logLevel, redact: REDACT, ...(options.logStream ? { stream: options.logStream } : {}),
       serializers: { req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ id: req.id, method: req.method, url: loggedUrl(req.url), remoteAddress: req.ip }) },
     },
-    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id'])
-      ? req.headers['x-request-id'] : randomUUID()),
+    // The request id is the server's own, always (a client's could pick what the audit or a retry takes for one act);
+    // a caller's X-Request-Id is kept beside it in the log lines, to find their call.
+    genReqId: () => randomUUID(),
     requestIdHeader: false,
+    childLoggerFactory: (logger, bindings, childOptions, req) => {
+      const given = req.headers['x-request-id'];
+      const clientRequestId = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : undefined;
+      return logger.child(clientRequestId ? { ...bindings, clientRequestId } : bindings, childOptions);
+    },
     bodyLimit: 20 * 1024 * 1024,
     trustProxy: deps.config.trustProxy,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true }, plugins: [] },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true }, plugins: [(ajv: Ajv) => ajv.addKeyword(christianEraKeyword)] },
   });
   app.decorate('deps', deps);
   // The route table, as registered: what the authorisation matrix tests walk, so a new route is tested by being added.

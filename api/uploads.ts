@@ -4,12 +4,14 @@ import addFormatsModule from 'ajv-formats';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
+import { christianEraKeyword } from '../lib/dates.ts';
 import { badRequest, fieldErrorsOf, Problem, type FieldError } from '../lib/problem.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as { default: (a: Ajv) => Ajv };
 addFormats.default(ajv);
+ajv.addKeyword(christianEraKeyword);
 
 /** Checks a value against `schema` (compiled once): the problems, under `root`, or none. */
 export function checker(schema: object): (value: unknown, root?: string) => FieldError[] {

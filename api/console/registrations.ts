@@ -34,7 +34,7 @@ export default async function registrationPages(app: FastifyInstance) {
     try {
       const rows = await listRegistrations(deps, request.admin!, {
         status, unitCode: filters.unitCode || undefined, search: filters.search || undefined, limit: PAGE_SIZE,
-        after: readCursor<{ t: string; id: string }>(cursor),
+        after: readCursor<{ t: string; id: string }>(cursor, { t: 'time', id: 'uuid' }),
       });
       const page = toPage(rows, PAGE_SIZE, (r) => ({ ...r, statusLabel: STATUS_LABELS[r.status] ?? r.status }), (last) => ({ t: last.submittedAt, id: last.id }));
       const next = page.nextCursor ? `/admin/registrations?${new URLSearchParams({ ...filters, cursor: page.nextCursor })}` : null;

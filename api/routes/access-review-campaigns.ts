@@ -18,7 +18,7 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
         type: 'object', required: ['name', 'scopeUnitCode', 'onNoDecision'], additionalProperties: false,
         properties: {
           name: { type: 'string', minLength: 1, maxLength: 200 }, scopeUnitCode: unitCode, onNoDecision: rule,
-          durationDays: { type: 'integer', minimum: 1, maximum: 365 }, dueAt: { type: 'string', format: 'date-time' },
+          durationDays: { type: 'integer', minimum: 1, maximum: 365 }, dueAt: { type: 'string', format: 'date-time', christianEra: true },
         },
       },
     },

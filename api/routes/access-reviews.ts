@@ -18,7 +18,7 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { unitCode: unit, decided, limit, cursor } = request.query;
-    const rows = await listReviewItems(app.deps, request.account!, request.params.id, { unitCode: unit, decided, limit, after: readCursor<{ id: string }>(cursor) });
+    const rows = await listReviewItems(app.deps, request.account!, request.params.id, { unitCode: unit, decided, limit, after: readCursor<{ id: string }>(cursor, { id: 'uuid' }) });
     return toPage(rows, limit, (item) => item, (last) => ({ id: last.id }));
   });
 

@@ -35,7 +35,7 @@ export default async function accountRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { cursor, ...query } = request.query;
-    const after = readCursor<{ username: string }>(cursor);
+    const after = readCursor<{ username: string }>(cursor, { username: 'string' });
     const rows = await findAccounts(app.deps, request.account!, { ...query, afterUsername: after?.username });
     return toPage(rows, query.limit, (a) => a, (last) => ({ username: last.username }));
   });

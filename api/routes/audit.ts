@@ -18,7 +18,7 @@ export default async function auditRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { unitCode: unit, accountId, since, limit, cursor } = request.query;
-    const rows = await listAuditEvents(app.deps, request.account!, { unitCode: unit, accountId, since, limit, before: readCursor<{ id: number }>(cursor) });
+    const rows = await listAuditEvents(app.deps, request.account!, { unitCode: unit, accountId, since, limit, before: readCursor<{ id: number }>(cursor, { id: 'integer' }) });
     return toPage(rows, limit, (e) => e, (last) => ({ id: last.id }));
   });
 }

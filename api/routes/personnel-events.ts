@@ -25,7 +25,7 @@ const eventSchema = {
     eventId: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[\\x21-\\x7e]+$' },
     type: { type: 'string', enum: [...PERSONNEL_EVENT_TYPES] },
     citizenId: { type: 'string', pattern: '^[0-9]{13}$' },
-    effectiveDate: { type: 'string', format: 'date' },
+    effectiveDate: { type: 'string', format: 'date', christianEra: true },
     toUnitCode: { type: 'string', minLength: 1, maxLength: 32 },
     newPosition: { type: 'string', minLength: 1, maxLength: 200 },
     note: { type: 'string', maxLength: 2000 },
@@ -124,7 +124,7 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { status, limit, cursor } = request.query;
-    const rows = await listPersonnelEvents(app.deps, request.account!, { status, limit, after: readCursor<PersonnelEventPosition>(cursor) });
+    const rows = await listPersonnelEvents(app.deps, request.account!, { status, limit, after: readCursor<PersonnelEventPosition>(cursor, { receivedAt: 'time', eventId: 'string' }) });
     return toPage(rows, limit, (r) => r.item, (last) => last.position);
   });
 
