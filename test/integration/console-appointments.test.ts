@@ -65,7 +65,7 @@ describe('appointing an LAO admin in the console', () => {
     const [mail] = await h.mail.waitFor((m) => m.to === districtAAdmin.email && m.subject.includes('SSO admin appointment awaiting approval'));
     expect(mail!.text).toContain(`${h.config.publicUrl}/admin/appointments/${appointmentId}`);
     expect(mail!.text).not.toContain('/api/');
-  });
+  }, 120_000);
 
   it('a sibling district admin gets 403 on the other district\'s pages', async () => {
     const { context, page } = await signedInPage(browser, h.baseUrl, districtBAdmin);
@@ -78,7 +78,7 @@ describe('appointing an LAO admin in the console', () => {
     await page.goto('/admin/appointments');
     expect(await page.locator(`a[href="/admin/appointments/${appointmentId}"]`).count()).toBe(0);
     await context.close();
-  });
+  }, 120_000);
 
   it('the province admin sees the letter in the page, approves, and the LAO leaves the compliance list', async () => {
     const { context, page } = await signedInPage(browser, h.baseUrl, provinceAdmin);
@@ -113,7 +113,7 @@ describe('appointing an LAO admin in the console', () => {
     expect(await page.locator(`a[href="/admin/appointments/${appointmentId}"]`).count()).toBe(1);
     expect(await page.textContent('main')).toContain(appointee.username);
     await context.close();
-  });
+  }, 120_000);
 
   it('revocation needs a reason and the confirmation box; it ends the role at once', async () => {
     const { context, page } = await signedInPage(browser, h.baseUrl, provinceAdmin);
@@ -131,7 +131,7 @@ describe('appointing an LAO admin in the console', () => {
     await page.goto('/admin/compliance');
     expect(await listedCodes(page)).toContain(`(${tree.laoA})`);
     await context.close();
-  });
+  }, 120_000);
 });
 
 describe('units without an SSO admin as CSV', () => {
@@ -150,7 +150,7 @@ describe('units without an SSO admin as CSV', () => {
     expect(text).toContain(`"${code}","'=HYPERLINK(""http://evil.example"",""x"")","sao","${tree.districtB}","${tree.districtB}"`);
     expect(text).not.toMatch(new RegExp(`^"${tree.districtA}",`, 'm')); // staffed
     await context.close();
-  });
+  }, 120_000);
 });
 
 describe('importing the tree from CSV', () => {
@@ -183,5 +183,5 @@ describe('importing the tree from CSV', () => {
     expect(await page.textContent('main')).toContain('1 units created or updated');
     expect((await h.request('GET', `/api/v1/org-units/${good}`)).body).toMatchObject({ code: good, parentCode: tree.districtA, kind: 'sao', nameEn: 'Imported SAO' });
     await context.close();
-  });
+  }, 120_000);
 });
