@@ -11,6 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Ajv } from 'ajv';
 import type { Config } from '../lib/config.ts';
+import { REDACT } from '../lib/log.ts';
 import { christianEraKeyword } from '../lib/dates.ts';
 import type { SsoSecrets } from '../lib/sso/keys.ts';
 import type { ServiceDeps } from '../services/deps.ts';
@@ -98,9 +99,6 @@ function pageHeaders(reply: FastifyReply, publicUrl: string): void {
 }
 
 export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
-
-/** Personal data and secrets never reach the logs: these are cut from every logged request. */
-const REDACT = ['req.headers.authorization', 'req.headers["x-tracking-code"]', 'req.headers["x-hr-signature"]', 'req.headers.cookie', 'req.headers["x-imauth-apikey"]'];
 
 export async function buildApp(deps: AppDeps, options: { logStream?: DestinationStream } = {}): Promise<FastifyInstance> {
   const app = Fastify({

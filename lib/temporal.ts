@@ -6,8 +6,11 @@ import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributeType } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
+import {
+  DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogEntry, type LogLevel, type WorkflowBundle,
+} from '@temporalio/worker';
 import type { Config } from './config.ts';
+import { createLogger, type Log } from './log.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -100,10 +103,12 @@ export function installTemporalRuntime(logLevel: string, options: { sdkMetricsAd
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level: LogLevel = logLevel === 'debug' || logLevel === 'trace' ? 'INFO' : 'WARN';
+  const log = createLogger(logLevel, 'temporal');
   try {
     Runtime.install({
       shutdownSignals: [],
-      logger: new DefaultLogger(level),
+      // The SDK's and its core's logs (forwarded below) as JSON lines of our own, redacted the same way.
+      logger: new DefaultLogger(level, (entry) => forwardToPino(log, entry)),
       telemetryOptions: {
         logging: { filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'INFO' : 'ERROR' }), forward: {} },
         // The SDK's worker metrics (task slots, poll latencies, sticky cache…), on a loopback port the worker's /metrics reads.
@@ -113,6 +118,11 @@ export function installTemporalRuntime(logLevel: string, options: { sdkMetricsAd
   } catch {
     // Already installed by the host (tests install their own).
   }
+}
+
+const PINO_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+function forwardToPino(log: Log, entry: LogEntry): void {
+  log[PINO_LEVELS[entry.level]]({ ...entry.meta }, entry.message);
 }
 
 /** A worker of the task queue, running these activities and the workflows of `workflowsPath`. */

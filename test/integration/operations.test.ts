@@ -52,14 +52,16 @@ describe('a worker process', () => {
   let worker: ChildProcess | undefined;
   afterAll(() => { worker?.kill('SIGKILL'); });
 
-  it('answers live, then ready once it polls its task queue, and its metrics with the Temporal SDK\'s', async () => {
+  it('answers live, then ready once it polls its task queue, and its metrics with the Temporal SDK\'s; it logs JSON', async () => {
     const port = await freePort();
     worker = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'worker.ts')], {
       env: { ...process.env, DATABASE_URL: h.config.databaseUrl, TEMPORAL_ADDRESS: h.config.temporalAddress, TEMPORAL_TASK_QUEUE: h.config.taskQueue,
         SMTP_URL: h.mail.url, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: h.config.sso.signingKeys, DATA_DIR: h.config.dataDir,
-        PUBLIC_URL: h.config.publicUrl, LOG_LEVEL: 'warn', WORKER_HTTP_PORT: String(port), HOST: '127.0.0.1' },
-      stdio: ['ignore', 'ignore', 'inherit'],
+        PUBLIC_URL: h.config.publicUrl, LOG_LEVEL: 'info', WORKER_HTTP_PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
+    let stdout = '';
+    worker.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
     const exited = new Promise<number | null>((resolve) => worker!.once('exit', resolve));
     const base = `http://127.0.0.1:${port}`;
     const get = (path: string) => fetch(base + path).then(async (r) => ({ status: r.status, text: await r.text() }), () => null);
@@ -82,5 +84,9 @@ describe('a worker process', () => {
 
     worker.kill('SIGTERM');
     expect(await exited).toBe(0);
+    // Its logs are JSON lines, one logger for the process and one for the Temporal SDK.
+    const lines = stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { name: string; msg: string });
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['worker polling its task queue', 'worker stopped']));
+    expect(lines.every((l) => l.name === 'worker' || l.name === 'temporal')).toBe(true);
   });
 });
