@@ -9,6 +9,7 @@ import { writeAudit } from '../db/audit.ts';
 import { isUniqueViolation } from '../db/identity.ts';
 import { findActingUnit, mayActFor, withinScopeSql, wouldLeaveCentralWithoutAdmin } from '../db/org-tree.ts';
 import { accounts, adminAppointments, appointmentEvents, notes, orgUnits, type AppointmentStatus } from '../db/schema.ts';
+import { buddhistEraProblem } from '../lib/dates.ts';
 import { conflict, forbidden, invalid, notFound, Problem } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -57,7 +58,11 @@ export async function uploadAppointmentLetter(deps: ServiceDeps, actor: Actor, u
   }
   if (!UUID.test(input.accountId)) throw invalid('data.accountId', 'accountId must be an account id');
   const termEnd = input.termEnd || null;
-  if (termEnd && !DAY.test(termEnd)) throw invalid('data.termEnd', 'termEnd must be a date, YYYY-MM-DD');
+  if (termEnd && !(DAY.test(termEnd) && new Date(Date.parse(`${termEnd}T00:00:00Z`) || 0).toISOString().startsWith(termEnd))) {
+    throw invalid('data.termEnd', 'termEnd must be a date, YYYY-MM-DD');
+  }
+  const era = termEnd ? buddhistEraProblem(termEnd) : null;
+  if (era) throw invalid('data.termEnd', `termEnd ${era}`);
   if (termEnd && termEnd < bangkokToday()) throw invalid('data.termEnd', 'termEnd lies in the past');
   const [appointee] = await db.select().from(accounts).where(eq(accounts.id, input.accountId));
   if (!appointee) throw invalid('data.accountId', `account ${input.accountId} does not exist`);

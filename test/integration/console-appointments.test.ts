@@ -50,6 +50,13 @@ describe('appointing an LAO admin in the console', () => {
     });
     expect((await context.request.post(`/admin/units/${tree.laoA}/appointments`, { multipart: form(), maxRedirects: 0 })).status()).toBe(403);
     expect((await context.request.post(`/admin/units/${tree.laoA}/appointments`, { multipart: form('forged'), maxRedirects: 0 })).status()).toBe(403);
+    // With the page's token the form passes the CSRF check, and the service judges it: a Buddhist-Era term end is refused.
+    const csrf = await page.locator('form[enctype] input[name=_csrf]').inputValue();
+    const buddhistEra = await context.request.post(`/admin/units/${tree.laoA}/appointments`, {
+      multipart: { ...form(csrf), termEnd: '2642-09-30' }, headers: { accept: 'text/html' }, maxRedirects: 0,
+    });
+    expect(buddhistEra.status()).toBe(400);
+    expect(await buddhistEra.text()).toContain('likely 2099-09-30');
 
     await page.selectOption('#accountId', appointee.id);
     await page.setInputFiles('#letter', { name: 'คำสั่งแต่งตั้ง.pdf', mimeType: 'application/pdf', buffer: PDF });
