@@ -57,6 +57,7 @@ export const NAME_FIXES: { code: string; field: 'th' | 'en'; wrong: string; righ
   { code: '8419', field: 'en', wrong: 'Chai Buri', right: 'Vibhavadi' },
   { code: '9310', field: 'th', wrong: 'ป่าพยอม', right: 'ป่าพะยอม' },
   { code: '9508', field: 'th', wrong: 'กรงปีนัง', right: 'กรงปินัง' },
+  { code: '9603', field: 'en', wrong: 'Tak Bai', right: 'Bacho' },
 ];
 
 /** The package's version, named in the audit trail and the README. */
