@@ -95,6 +95,7 @@ export function createAppointmentActivities({ db, config, mail }: ActivityDeps) 
         kind: input.kind, [`is_${input.kind ?? 'none'}`]: true, unitNameTh: unit?.nameTh ?? a.unitCode, actingUnitNameTh: acting?.nameTh ?? input.unitCode,
         appointeeName: appointee ? `${appointee.firstNameTh} ${appointee.lastNameTh}` : '', termEnd: a.termEnd, reason: note?.text ?? null,
         submittedAt: a.submittedAt.toISOString(), link: `${config.publicUrl}/admin/appointments/${a.id}`,
+        uploadLink: `${config.publicUrl}/admin/units/${encodeURIComponent(a.unitCode)}#upload`,
       });
       for (const [id, to] of recipients) {
         const key = `appointment:${a.id}:${input.seq}:${input.template}:${id}`;

@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, isNull, like } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { writeAudit } from '../db/audit.ts';
+import type { Queryable } from '../db/client.ts';
+import { accountOfActor, writeAudit } from '../db/audit.ts';
 import { activeAdminsOf, findActingUnit } from '../db/org-tree.ts';
 import {
   accessReviewItems, accessReviews, accounts, entitlements, mailOutbox, orgUnits, personnelEvents, unitAdmins,
@@ -29,14 +29,14 @@ const TYPE_TH: Record<PersonnelEventType, string> = {
 
 export function createPersonnelActivities({ db, config, mail, logoutSigner }: ActivityDeps) {
   /** Whose admins review a person's rights at `unitCode`: never the person themselves. */
-  async function reviewerUnitFor(tx: Db, unitCode: string, subjectId: string): Promise<string> {
+  async function reviewerUnitFor(tx: Queryable, unitCode: string, subjectId: string): Promise<string> {
     const acting = (await findActingUnit(tx, unitCode, false)) ?? unitCode;
     const admins = await activeAdminsOf(tx, acting, false);
     if (admins.length > 0 && admins.every((a) => a.id === subjectId)) return (await findActingUnit(tx, acting, true)) ?? acting;
     return acting;
   }
 
-  async function openReview(tx: Db, input: { accountId: string; unitCode: string; cause: string; name: string; expireAfterMs: number;
+  async function openReview(tx: Queryable, input: { accountId: string; unitCode: string; cause: string; name: string; expireAfterMs: number;
     rights: (typeof entitlements.$inferSelect)[]; moveTo?: string }): Promise<AppliedEvent['review']> {
     if (input.rights.length === 0) return undefined;
     const reviewId = randomUUID();
@@ -53,7 +53,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
     return { reviewId, reviewerUnitCode, dueAt: dueAt.getTime() };
   }
 
-  async function queueMails(tx: Db, eventId: string, type: PersonnelEventType, account: typeof accounts.$inferSelect, outcome: string, unitCodes: string[]): Promise<string[]> {
+  async function queueMails(tx: Queryable, eventId: string, type: PersonnelEventType, account: typeof accounts.$inferSelect, outcome: string, unitCodes: string[]): Promise<string[]> {
     const units = await tx.select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentCode: orgUnits.parentCode }).from(orgUnits).where(inArray(orgUnits.code, unitCodes));
     const recipients = new Map<string, string>([[account.id, account.email]]);
     for (const unit of units) for (const admin of await activeAdminsOf(tx, (await findActingUnit(tx, unit.code, false)) ?? unit.code, !unit.parentCode)) recipients.set(admin.id, admin.email);
@@ -142,7 +142,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
         mailKeys = await queueMails(tx, ev.eventId, ev.type, account, outcome, [...new Set([account.unitCode, ev.toUnitCode].filter((c): c is string => !!c))]);
         // Last: the audit chain's lock is held from here to the commit, so keep that short.
         await writeAudit(tx, {
-          key: `personnel:${ev.eventId}`, actor: ev.source, actorAccountId: ev.source.startsWith('account:') ? ev.source.slice(8) : null,
+          key: `personnel:${ev.eventId}`, actor: ev.source, actorAccountId: accountOfActor(ev.source),
           action: `personnel.${ev.type}`, subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason: ev.eventId,
           before: { status: account.status, unitCode: account.unitCode, rights: live.map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status })) },
           after: { status: accountChange.status ?? account.status, unitCode: accountChange.unitCode ?? account.unitCode, reviewId: review?.reviewId ?? null },

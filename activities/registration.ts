@@ -155,7 +155,7 @@ export function createRegistrationActivities({ db, config, mail, documentStore }
         await send(`registration:${r.id}:${input.seq}:admin:${admin.id}`, input.template, admin.email, {
           firstNameTh: r.firstNameTh, lastNameTh: r.lastNameTh, position: r.position, unitNameTh, actingUnitNameTh,
           submittedAt: r.submittedAt.toISOString(),
-          reviewUrl: `${config.publicUrl}/api/v1/registrations/${r.id}`,
+          reviewUrl: `${config.publicUrl}/admin/registrations/${r.id}`,
         });
       }
       return admins.length;

@@ -12,3 +12,16 @@ export function throttle(app: FastifyInstance, name: string, max: number, key: (
     throw new Problem(429, 'Too Many Requests', `Too many attempts; try again in ${result.ttlInSeconds} s.`);
   };
 }
+
+/**
+ * The sign-in throttles of every sign-in door (API, sign-in page, a system's sign-in): per address
+ * before anything is read, per username once the body is. Doors share the counts (one store).
+ */
+export function loginThrottles(app: FastifyInstance) {
+  const { loginPerAddress, loginPerUsername } = app.deps.config.rateLimits;
+  return {
+    perAddress: throttle(app, 'login-address', loginPerAddress, (r) => r.ip),
+    perUsername: throttle(app, 'login-username', loginPerUsername,
+      (r) => String((r.body as { username?: unknown } | undefined)?.username ?? '').trim().toLowerCase()),
+  };
+}

@@ -1,9 +1,9 @@
 // Production entry point: the HTTP API alone (scale it apart from the worker).
 // Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY.
-import { loadConfig } from '../lib/config.ts';
+import { loadConfigOrExit } from '../lib/config.ts';
 import { closeResources, connectClient, createApi, openResources, prepareSystem } from './system.ts';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 if (!config.databaseUrl || !config.temporalAddress) {
   console.error('bin/api.ts runs against shared services: set DATABASE_URL and TEMPORAL_ADDRESS (or use `npm start`).');
   process.exit(2);

@@ -1,7 +1,7 @@
 // Everything in one process on embedded defaults: the API, a worker, and (unless TEMPORAL_ADDRESS
 // is set) a Temporal dev server persisted in DATA_DIR. `npm start`.
 import { join } from 'node:path';
-import { loadConfig } from '../lib/config.ts';
+import { loadConfigOrExit } from '../lib/config.ts';
 import type { DevServer } from '../lib/temporal.ts';
 import { describeLoad, loadThailandOfficesIfEmpty } from '../services/thailand-offices.ts';
 import {
@@ -9,7 +9,7 @@ import {
 } from './system.ts';
 
 // All in one on embedded defaults: without a real ThaiD, its local stand-in.
-const config = loadConfig({ THAIID_STANDIN: 'true', ...process.env });
+const config = loadConfigOrExit({ THAIID_STANDIN: 'true', ...process.env });
 let devServer: DevServer | undefined;
 if (!config.temporalAddress) devServer = await startEmbeddedTemporal(config);
 const temporalAddress = config.temporalAddress ?? devServer!.address;

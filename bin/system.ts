@@ -2,6 +2,7 @@
 // (bin/start.ts all in one, bin/api.ts, bin/worker.ts, the tests and the benchmarks), so the API,
 // the worker and the start-up chores are built the same way everywhere.
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
@@ -14,9 +15,11 @@ import type { Config } from '../lib/config.ts';
 import { createCipher, deriveSecret, loadMasterKey, type PersonalDataCipher } from '../lib/crypto.ts';
 import { createDocumentStore, type DocumentStore } from '../lib/document-store.ts';
 import { createMailTransport, type MailTransport } from '../lib/mail.ts';
+import { METRICS_CONTENT_TYPE, createWorkerMetrics } from '../lib/metrics.ts';
+import { freePort } from '../lib/net.ts';
 import { startSsoHousekeeping } from '../lib/sso/backchannel-logout.ts';
 import { loadSigningKeys, type SsoSecrets } from '../lib/sso/keys.ts';
-import { connectClient, createWorker, startDevServer, type DevServer } from '../lib/temporal.ts';
+import { connectClient, createWorker, installTemporalRuntime, startDevServer, type DevServer } from '../lib/temporal.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { prepare, resumeFlows } from '../services/startup.ts';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
@@ -91,6 +94,43 @@ export async function prepareSystem(resources: Resources, config: Config, client
     return null;
   });
   return { bootstrap, resumed };
+}
+
+/**
+ * The worker process's own HTTP port (WORKER_HTTP_PORT): live while the process runs, ready while
+ * its worker runs and polls the task queue, and its metrics with the Temporal SDK's own (exported
+ * by the SDK on a loopback port of their own, read at each scrape). Call before the worker is created.
+ */
+export async function startWorkerHttp(config: Config): Promise<{ serve(worker: Worker): Promise<number>; close(): Promise<void> }> {
+  const sdkMetricsAddress = `127.0.0.1:${await freePort()}`;
+  installTemporalRuntime(config.logLevel, { sdkMetricsAddress });
+  const server = createServer();
+  return {
+    async serve(worker) {
+      const metrics = createWorkerMetrics(() => worker.getState(), `http://${sdkMetricsAddress}/metrics`);
+      server.on('request', (request, response) => {
+        const answer = (status: number, body: string, type = 'application/json') => response.writeHead(status, { 'content-type': type }).end(body);
+        const path = (request.url ?? '/').split('?')[0];
+        if (request.method !== 'GET') return answer(405, JSON.stringify({ status: 'method not allowed' }));
+        if (path === '/health/live') return answer(200, JSON.stringify({ status: 'up' }));
+        if (path === '/health/ready') {
+          const { runState, workflowPollerState, activityPollerState } = worker.getStatus();
+          const ready = runState === 'RUNNING' && workflowPollerState === 'POLLING' && activityPollerState === 'POLLING';
+          return answer(ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'not ready', worker: runState, workflowPoller: workflowPollerState, activityPoller: activityPollerState }));
+        }
+        if (path === '/metrics') {
+          return void metrics.render().then((text) => answer(200, text, METRICS_CONTENT_TYPE), () => answer(500, JSON.stringify({ status: 'metrics failed' })));
+        }
+        return answer(404, JSON.stringify({ status: 'not found' }));
+      });
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.workerHttpPort, config.host, () => resolve()));
+      return (server.address() as { port: number }).port;
+    },
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // a scraper's kept-alive connection would hold the close
+    }),
+  };
 }
 
 export { connectClient };

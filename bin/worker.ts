@@ -1,20 +1,23 @@
 // Production entry point: a Temporal worker alone (run as many as the load needs).
-// Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY.
-import { loadConfig } from '../lib/config.ts';
-import { closeResources, createServiceWorker, openResources, startHousekeeping } from './system.ts';
+// Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY; answers health and metrics on WORKER_HTTP_PORT.
+import { loadConfigOrExit } from '../lib/config.ts';
+import { closeResources, createServiceWorker, openResources, startHousekeeping, startWorkerHttp } from './system.ts';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 if (!config.databaseUrl || !config.temporalAddress) {
   console.error('bin/worker.ts runs against shared services: set DATABASE_URL and TEMPORAL_ADDRESS (or use `npm start`).');
   process.exit(2);
 }
+const http = await startWorkerHttp(config);
 const resources = await openResources(config);
 const { worker, connection } = await createServiceWorker(resources, config, config.temporalAddress);
+const httpPort = await http.serve(worker);
 const stopHousekeeping = startHousekeeping(resources);
 process.once('SIGTERM', () => worker.shutdown());
 process.once('SIGINT', () => worker.shutdown());
-console.log(`worker polling ${config.taskQueue} on ${config.temporalAddress}`);
+console.log(`worker polling ${config.taskQueue} on ${config.temporalAddress}; health and metrics on port ${httpPort}`);
 await worker.run(); // returns once shutdown has let running tasks finish
 stopHousekeeping();
+await http.close();
 await connection.close();
 await closeResources(resources);

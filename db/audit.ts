@@ -96,7 +96,11 @@ function normalise(value: unknown): unknown {
   return value === undefined || value === null ? null : JSON.parse(JSON.stringify(value));
 }
 
-export const actorOf = (accountId: string | null | undefined) => (accountId ? `account:${accountId}` : 'system');
+const ACCOUNT_ACTOR = 'account:';
+/** The actor an account's act is written under (`account:<id>`), `system` for a workflow's own. */
+export const actorOf = (accountId: string | null | undefined) => (accountId ? `${ACCOUNT_ACTOR}${accountId}` : 'system');
+/** The account behind an actor written by `actorOf`, or null (`system`, `hr-feed`, `schedule:<name>`, `applicant`). */
+export const accountOfActor = (actor: string): string | null => (actor.startsWith(ACCOUNT_ACTOR) ? actor.slice(ACCOUNT_ACTOR.length) : null);
 
 export interface ChainReport { checked: number; broken?: { id: number; problem: string } }
 

@@ -160,3 +160,29 @@ export async function adminGaps(db: Queryable, roots?: string[]): Promise<AdminG
   return units.filter((u) => !staffed.has(u.code)).sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
     .map((u) => ({ ...u, coveredBy: u.parentCode ? tree.above(u.code) : null }));
 }
+
+// Access review campaigns (access-review-campaign flow): a campaign fans out over parts of its
+// scope, the scope unit's children (the provinces under DLA, the districts under a province) and the
+// scope unit itself, so that each call is of bounded size.
+
+/** The parts of a campaign over `scopeUnitCode`: the scope unit first, then its children. */
+export function campaignParts(tree: OrgTree, scopeUnitCode: string): string[] {
+  return [scopeUnitCode, ...tree.childrenOf(scopeUnitCode)];
+}
+
+/**
+ * `column in part` as SQL: a child's part is its subtree; the scope unit's part is whatever lies
+ * outside its children's subtrees (itself, and units above it that items escalated to).
+ */
+export async function campaignPartSql(db: Queryable, scopeUnitCode: string, partUnitCode: string, column: SQL | { getSQL(): SQL }): Promise<SQL> {
+  if (partUnitCode !== scopeUnitCode) return sql`${column} in ${subtreeSql([partUnitCode])}`;
+  const children = (await db.select({ code: orgUnits.code }).from(orgUnits).where(eq(orgUnits.parentCode, scopeUnitCode))).map((u) => u.code);
+  return children.length > 0 ? sql`${column} not in ${subtreeSql(children)}` : sql`true`;
+}
+
+/** The active DLA central admins among `accountIds`. */
+export async function centralAmong(db: Queryable, accountIds: string[]): Promise<Set<string>> {
+  if (accountIds.length === 0) return new Set();
+  const rows = await db.select({ id: accounts.id }).from(accounts).where(and(inArray(accounts.id, accountIds), eq(accounts.status, 'active'), isCentralSql()));
+  return new Set(rows.map((r) => r.id));
+}

@@ -1,9 +1,9 @@
 // What a review decision does to a right, in one place: the admins' decisions (API), and the rule
 // applied at the due date to what nobody decided (workflow), both come through here.
 import { and, eq } from 'drizzle-orm';
-import { actorOf, writeAudit } from './audit.ts';
-import type { Queryable } from './client.ts';
-import { accessReviewItems, entitlements, type ReviewRule } from './schema.ts';
+import { accountOfActor, actorOf, writeAudit } from './audit.ts';
+import type { Db, Queryable } from './client.ts';
+import { accessReviewItems, accessReviews, entitlements, type ReviewRule } from './schema.ts';
 import { endSignIns } from './sso-sessions.ts';
 
 type Item = typeof accessReviewItems.$inferSelect;
@@ -39,5 +39,24 @@ export async function applyReviewOutcome(db: Queryable, item: Item, outcome: Rev
     subjectType: 'account', subjectId: right.accountId, unitCode: right.unitCode, reason: by.justification ?? (by.auto ? `no decision by the due date (review ${item.reviewId})` : null),
     before: { system: right.systemCode, role: right.role, unitCode: right.unitCode, status: right.status },
     after: { system: right.systemCode, role: right.role, unitCode, status },
+  });
+}
+
+export interface CampaignRecord { id: string; name: string; scopeUnitCode: string; dueAt: Date; onNoDecision: ReviewRule; createdBy: string; schedule?: string }
+
+/**
+ * A campaign's record and its `review.started` event, in one transaction; once per id (a
+ * schedule's retried run finds it made). `createdBy` is the actor: `account:<id>` or `schedule:<name>`.
+ * Returns whether this call made it.
+ */
+export async function createCampaignRecord(db: Db, input: CampaignRecord): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const created = await tx.insert(accessReviews).values({ id: input.id, kind: 'campaign', name: input.name, scopeUnitCode: input.scopeUnitCode,
+      dueAt: input.dueAt, onNoDecision: input.onNoDecision, createdBy: input.createdBy }).onConflictDoNothing().returning({ id: accessReviews.id });
+    if (created.length === 0) return false;
+    await writeAudit(tx, { key: `review:${input.id}:started`, actor: input.createdBy, actorAccountId: accountOfActor(input.createdBy),
+      action: 'review.started', subjectType: 'access_review', subjectId: input.id, unitCode: input.scopeUnitCode,
+      after: { name: input.name, dueAt: input.dueAt.toISOString(), onNoDecision: input.onNoDecision, schedule: input.schedule } });
+    return true;
   });
 }

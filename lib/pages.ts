@@ -13,7 +13,7 @@ function template(name: string): Handlebars.TemplateDelegate {
   return page;
 }
 
-/** A whole HTML document: the page's template inside the layout. `title` is required. */
-export function renderPage(name: string, data: Record<string, unknown> & { title: string }): string {
-  return template('layout')({ ...data, body: template(name)(data) });
+/** A whole HTML document: the page's template inside a layout (the console has its own). `title` is required. */
+export function renderPage(name: string, data: Record<string, unknown> & { title: string }, layout: 'layout' | 'console-layout' = 'layout'): string {
+  return template(layout)({ ...data, body: template(name)(data) });
 }

@@ -21,6 +21,7 @@ export const handlebars = Handlebars.create();
 handlebars.registerHelper('thaiDate', (value: unknown) => formatThaiDateTime(value as string));
 handlebars.registerHelper('thaiDay', (value: unknown) => formatThaiDay(value as string));
 handlebars.registerHelper('englishDate', (value: unknown) => formatEnglishDateTime(value as string));
+handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 handlebars.registerHelper('join', (value: unknown) => (Array.isArray(value) ? value.join(', ') : ''));
 
 /** The source of `templates/<kind>/<name>.hbs` (names are checked: no path ever comes from a request). */

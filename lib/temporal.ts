@@ -96,7 +96,7 @@ let runtimeInstalled = false;
  * Our processes stop their workers themselves (after draining HTTP), so the SDK must not act on
  * SIGTERM on its own; its chatty INFO logs are kept to warnings unless LOG_LEVEL asks for more.
  */
-export function installTemporalRuntime(logLevel: string): void {
+export function installTemporalRuntime(logLevel: string, options: { sdkMetricsAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level: LogLevel = logLevel === 'debug' || logLevel === 'trace' ? 'INFO' : 'WARN';
@@ -104,7 +104,11 @@ export function installTemporalRuntime(logLevel: string): void {
     Runtime.install({
       shutdownSignals: [],
       logger: new DefaultLogger(level),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'INFO' : 'ERROR' }), forward: {} } },
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'INFO' : 'ERROR' }), forward: {} },
+        // The SDK's worker metrics (task slots, poll latencies, sticky cache…), on a loopback port the worker's /metrics reads.
+        ...(options.sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress, useSecondsForDurations: true } } } : {}),
+      },
     });
   } catch {
     // Already installed by the host (tests install their own).

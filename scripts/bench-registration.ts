@@ -22,7 +22,7 @@ const services = await startBenchServices();
 const { databaseUrl, temporalAddress, mail } = services;
 const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
 const config = loadConfig({
-  DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: mail.url, DATA_DIR: dataDir, PORT: '0',
+  DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: mail.url, DATA_DIR: dataDir, PORT: '0', PUBLIC_URL: 'http://127.0.0.1',
   ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn',
   REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000000', LOGIN_RATE_LIMIT_PER_ADDRESS: '1000000',
 });

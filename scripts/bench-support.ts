@@ -9,7 +9,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
 import { loadConfig } from '../lib/config.ts';
 import { generateSigningKey } from '../lib/sso/keys.ts';
-import { installTemporalRuntime } from '../lib/temporal.ts';
 import { connectClient, createApi, openResources, startEmbeddedTemporal } from '../bin/system.ts';
 import { freePort } from '../lib/net.ts';
 import { startMailCatcher, type MailCatcher } from './support/mail-catcher.ts';
@@ -62,7 +61,10 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
 
 /**
  * The service as production runs it, on these services: the API in this process, the worker in a
- * process of its own (bin/worker.ts) so that its memory is measured alone.
+ * process of its own (bin/worker.ts) so that its memory is measured alone. This process installs
+ * no Temporal runtime (the API's client needs none): an installed runtime forwards its logs from a
+ * native thread that keeps the process alive until a native connection closes, and a bench that
+ * opens none would never exit.
  */
 export async function startBenchService(services: BenchServices, extraEnv: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
@@ -70,10 +72,9 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
     DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
     // One signing key for the API and the worker, as a deployment configures it.
     ENCRYPTION_KEY: randomBytes(32).toString('base64'), SSO_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
-    LOG_LEVEL: 'warn', PORT: '0', ...extraEnv,
+    LOG_LEVEL: 'warn', PORT: '0', PUBLIC_URL: 'http://127.0.0.1', ...extraEnv,
   };
   const config = loadConfig(env);
-  installTemporalRuntime('warn');
   const resources = await openResources(config);
   const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
   const app = await createApi(resources, config, client);

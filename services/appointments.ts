@@ -3,12 +3,13 @@
 // the appointment's workflow (services/workflows.ts).
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, asc, desc, eq, lt, or } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, or } from 'drizzle-orm';
+import { fileTypeFromBuffer } from 'file-type';
 import { writeAudit } from '../db/audit.ts';
 import { isUniqueViolation } from '../db/identity.ts';
 import { findActingUnit, mayActFor, withinScopeSql, wouldLeaveCentralWithoutAdmin } from '../db/org-tree.ts';
 import { accounts, adminAppointments, appointmentEvents, notes, orgUnits, type AppointmentStatus } from '../db/schema.ts';
-import { conflict, forbidden, invalid, notFound } from '../lib/problem.ts';
+import { conflict, forbidden, invalid, notFound, Problem } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import {
@@ -64,6 +65,10 @@ export async function uploadAppointmentLetter(deps: ServiceDeps, actor: Actor, u
   if (appointee.status !== 'active') throw invalid('data.accountId', `the appointee's account is ${appointee.status}`);
   // Approvers: the admins one level up (or further up where a unit has none); DLA central approves its own.
   const actingUnitCode = unit.parentCode ? (await findActingUnit(db, unitCode, true))! : unitCode;
+  // Judged by its content, whatever its name (the API's upload parser checks the same before).
+  if ((await fileTypeFromBuffer(input.letter.content))?.mime !== 'application/pdf') {
+    throw new Problem(415, 'Unsupported Media Type', `${input.letter.fileName || 'The letter'} is not application/pdf (judged by its content).`);
+  }
   const sha256 = await documentStore.put(input.letter.content);
   const id = randomUUID();
   try {
@@ -96,6 +101,12 @@ export interface AppointmentView {
   id: string; unitCode: string; accountId: string; submittedBy: string; status: AppointmentStatus; termEnd: string | null;
   actingUnitCode: string; submittedAt: string; decidedAt: string | null; endedAt: string | null;
   letter: { fileName: string; size: number; url: string };
+  appointee: { username: string; name: string };
+  unitNameTh: string;
+  actingUnitNameTh: string;
+  /** What the viewer may do with it now. */
+  mayDecide: boolean;
+  mayRevoke: boolean;
   history: { at: string; event: string; actor: string; note: string | null }[];
 }
 
@@ -107,11 +118,21 @@ export async function viewAppointment(deps: ServiceDeps, actor: Actor, id: strin
   const events = await db.select({ e: appointmentEvents, username: accounts.username }).from(appointmentEvents)
     .leftJoin(accounts, eq(accounts.id, appointmentEvents.actorAccountId))
     .where(eq(appointmentEvents.appointmentId, row.id)).orderBy(asc(appointmentEvents.seq));
+  const [appointee] = await db.select({ username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh })
+    .from(accounts).where(eq(accounts.id, row.accountId));
+  const units = await db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentCode: orgUnits.parentCode }).from(orgUnits)
+    .where(inArray(orgUnits.code, [row.unitCode, row.actingUnitCode]));
+  const unit = units.find((u) => u.code === row.unitCode);
   return {
     id: row.id, unitCode: row.unitCode, accountId: row.accountId, submittedBy: row.submittedBy, status: row.status,
     termEnd: row.termEnd, actingUnitCode: row.actingUnitCode, submittedAt: row.submittedAt.toISOString(),
     decidedAt: row.decidedAt?.toISOString() ?? null, endedAt: row.endedAt?.toISOString() ?? null,
     letter: { fileName: row.letterFileName, size: row.letterSize, url: `/api/v1/admin-appointments/${row.id}/letter` },
+    appointee: { username: appointee?.username ?? '', name: appointee ? `${appointee.firstNameTh} ${appointee.lastNameTh}` : '' },
+    unitNameTh: unit?.nameTh ?? row.unitCode,
+    actingUnitNameTh: units.find((u) => u.code === row.actingUnitCode)?.nameTh ?? row.actingUnitCode,
+    mayDecide: row.status === 'pending_approval' && !(await decisionRefusal(deps, actor, row)),
+    mayRevoke: row.status === 'approved' && !(await revocationRefusal(deps, actor, row, unit?.parentCode ?? null)),
     history: events.map(({ e, username }) => ({ at: e.at.toISOString(), event: e.event, actor: username ?? 'system', note: e.note })),
   };
 }
@@ -167,13 +188,28 @@ async function withNote<T>(deps: ServiceDeps, text: string | undefined, send: (n
   }
 }
 
+/** Why the actor may not decide this appointment (not of the acting unit or above, or their own), or null. */
+async function decisionRefusal(deps: ServiceDeps, actor: Actor, row: AppointmentRow): Promise<Problem | null> {
+  if (!(await mayActFor(deps.db, actor, row.actingUnitCode))) {
+    return forbidden(`This appointment awaits the admins of ${row.actingUnitCode}; you are not one of them or above them.`);
+  }
+  if (actor.id === row.accountId || actor.id === row.submittedBy) return forbidden('Nobody approves an appointment of their own.');
+  return null;
+}
+
+/** Why the actor may not revoke this appointment (not above the unit, or their own), or null. */
+async function revocationRefusal(deps: ServiceDeps, actor: Actor, row: AppointmentRow, parentCode: string | null): Promise<Problem | null> {
+  const above = parentCode ? await mayActFor(deps.db, actor, parentCode) : actor.central;
+  if (!above) return forbidden('Only the admins above the unit may revoke its admin.');
+  if (actor.id === row.accountId) return forbidden('Nobody revokes their own appointment here; ask the admins above your unit.');
+  return null;
+}
+
 /** The admins of the acting unit or above approve or reject (with a reason); nobody decides their own. */
 export async function decideAppointment(deps: ServiceDeps, actor: Actor, id: string, input: { decision: 'approve' | 'reject'; reason?: string | undefined }, log: Log): Promise<{ status: AppointmentStatus }> {
   const row = await find(deps, id);
-  if (!(await mayActFor(deps.db, actor, row.actingUnitCode))) {
-    throw forbidden(`This appointment awaits the admins of ${row.actingUnitCode}; you are not one of them or above them.`);
-  }
-  if (actor.id === row.accountId || actor.id === row.submittedBy) throw forbidden('Nobody approves an appointment of their own.');
+  const refusal = await decisionRefusal(deps, actor, row);
+  if (refusal) throw refusal;
   const reason = input.reason?.trim() || undefined;
   if (input.decision === 'reject' && !reason) throw invalid('reason', 'reason is required when rejecting');
   const state = await withNote(deps, reason, (noteId) => updateWorkflow(log, 'appointment',
@@ -189,9 +225,8 @@ export async function revokeAppointment(deps: ServiceDeps, actor: Actor, id: str
   const { db } = deps;
   const row = await find(deps, id);
   const [unit] = await db.select({ parentCode: orgUnits.parentCode }).from(orgUnits).where(eq(orgUnits.code, row.unitCode));
-  const above = unit?.parentCode ? await mayActFor(db, actor, unit.parentCode) : actor.central;
-  if (!above) throw forbidden('Only the admins above the unit may revoke its admin.');
-  if (actor.id === row.accountId) throw forbidden('Nobody revokes their own appointment here; ask the admins above your unit.');
+  const refusal = await revocationRefusal(deps, actor, row, unit?.parentCode ?? null);
+  if (refusal) throw refusal;
   const reason = input.reason.trim();
   if (!reason) throw invalid('reason', 'reason is required');
   if (row.status !== 'approved') throw conflict(`The appointment is ${row.status}.`);

@@ -1,7 +1,7 @@
 // The organisation tree and each unit's SSO admins: DLA central maintains both; every admin browses
 // the units in their scope and sees which have no admin (the 2023 letter asks every unit to appoint one).
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { actorOf, writeAudit } from '../db/audit.ts';
 import { adminGaps, mayActFor, type AdminGap } from '../db/org-tree.ts';
 import { accounts, adminAppointments, orgUnits, UNIT_KINDS, unitAdmins, type UnitKind } from '../db/schema.ts';
@@ -33,7 +33,8 @@ export async function viewUnit(deps: ServiceDeps, code: string) {
  * What a batch of units would do to the tree, before anything is written: a code given twice, a unit
  * its own parent, a parent that is neither in the batch nor known, a loop. Errors are per row (`<index>.<field>`).
  */
-export async function checkOrgUnits(deps: ServiceDeps, units: UnitInput[]): Promise<FieldError[]> {
+export async function checkOrgUnits(deps: ServiceDeps, actor: Actor, units: UnitInput[]): Promise<FieldError[]> {
+  requireCentral(actor);
   const errors: FieldError[] = [];
   const firstRow = new Map<string, number>();
   units.forEach((u, i) => {
@@ -62,7 +63,7 @@ export async function checkOrgUnits(deps: ServiceDeps, units: UnitInput[]): Prom
 /** Creates or updates units in one transaction, audited; the whole batch or nothing. */
 export async function putOrgUnits(deps: ServiceDeps, actor: Actor, units: UnitInput[]): Promise<{ upserted: number }> {
   requireCentral(actor);
-  const errors = await checkOrgUnits(deps, units);
+  const errors = await checkOrgUnits(deps, actor, units);
   if (errors.length > 0) throw badRequest(errors.map((e) => e.message).slice(0, 5).join('; '), errors);
   await deps.db.transaction(async (tx) => {
     for (let i = 0; i < units.length; i += 1000) {
@@ -183,6 +184,16 @@ export async function browseUnit(deps: ServiceDeps, actor: Actor, code: string, 
     appointable: appointable.map((a) => ({ id: a.id, username: a.username, name: `${a.firstNameTh} ${a.lastNameTh}` })),
     parentVisible: unit.parentCode !== null && await mayActFor(db, actor, unit.parentCode),
   };
+}
+
+/** Where an admin starts browsing the tree: the units they administer, and the roots for DLA central. */
+export async function unitsAdministered(deps: ServiceDeps, actor: Actor): Promise<{ code: string; kind: UnitKind; nameTh: string }[]> {
+  const { db } = deps;
+  const columns = { code: orgUnits.code, kind: orgUnits.kind, nameTh: orgUnits.nameTh };
+  const roots = actor.central ? await db.select(columns).from(orgUnits).where(isNull(orgUnits.parentCode)) : [];
+  const own = actor.adminUnits.length === 0 ? [] : await db.select(columns).from(orgUnits).where(inArray(orgUnits.code, actor.adminUnits));
+  const seen = new Set<string>();
+  return [...roots, ...own.sort((a, b) => (a.code < b.code ? -1 : 1))].filter((u) => !seen.has(u.code) && seen.add(u.code));
 }
 
 /** The value an upsert proposed, for ON CONFLICT DO UPDATE. */

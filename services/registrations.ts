@@ -334,8 +334,13 @@ export async function provideRegistrationInfo(
 ): Promise<{ id: string; status: RegistrationStatus }> {
   const row = await applicantsRequest(deps, trackingCode, id);
   if (row.status !== 'info_requested') throw conflict(`The request is ${row.status}; nothing was asked of you.`);
-  const { note, requestedAccess, ...person } = data;
-  if (Object.keys(data).length === 0 && files.length === 0) throw badRequest('Send what changed: data fields, a note or documents.');
+  // Only what differs from the request counts as a change (a form sends every field).
+  const { note, requestedAccess: access, ...given } = data;
+  const person = Object.fromEntries(Object.entries(given).filter(([f, v]) => v !== (row[f as keyof typeof given] ?? undefined))) as typeof given;
+  const sameAccess = access !== undefined && access.length === row.requestedAccess.length
+    && access.every((a) => row.requestedAccess.some((r) => r.system === a.system && r.role === a.role));
+  const requestedAccess = sameAccess ? undefined : access;
+  if (Object.keys(person).length === 0 && !requestedAccess && !note && files.length === 0) throw badRequest('Send what changed: data fields, a note or documents.');
   if (row.identityVerifiedBy === 'thaiid') {
     const errors: FieldError[] = VERIFIED_FIELDS.filter((f) => f !== 'citizenId' && person[f] !== undefined && person[f] !== row[f])
       .map((f) => ({ path: `data.${f}`, message: `${f} comes from ThaiID and cannot be edited` }));
@@ -360,4 +365,10 @@ export async function withdrawRegistration(deps: ServiceDeps, trackingCode: stri
   const row = await applicantsRequest(deps, trackingCode, id);
   const state = await updateWorkflow(log, 'request', () => sendRegistrationWithdrawal(deps.workflows, row.id));
   return { id: row.id, status: state.status };
+}
+
+/** The connected systems and their roles, for the forms that pick access (the applicant's answer, an approval). */
+export async function accessChoices(deps: ServiceDeps): Promise<{ system: string; nameTh: string; role: string }[]> {
+  const catalogue = await deps.db.select({ code: systems.code, nameTh: systems.nameTh, roles: systems.roles }).from(systems).orderBy(asc(systems.code));
+  return catalogue.flatMap((s) => s.roles.map((role) => ({ system: s.code, nameTh: s.nameTh, role })));
 }

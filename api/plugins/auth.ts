@@ -1,12 +1,10 @@
 // Bearer tokens (stored hashed, expiring, revocable) and the admin scope that follows the tree:
 // an SSO admin acts for their unit and every unit below it; DLA central acts everywhere.
-import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { mayActFor } from '../../db/org-tree.ts';
 import { loadActor, rolesOf, type Actor } from '../../services/actor.ts';
-import { authTokens } from '../../db/schema.ts';
-import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
+import { issueToken, tokenHolder } from '../../services/sign-in.ts';
 import { forbidden, unauthorized } from '../../lib/problem.ts';
 
 /** The signed-in account: the services' Actor. */
@@ -35,7 +33,7 @@ export function loadSignedInAccount(app: FastifyInstance, accountId: string): Pr
 }
 
 export default fp(async function auth(app: FastifyInstance) {
-  const { db, config } = app.deps;
+  const { db } = app.deps;
   app.decorateRequest('account', null);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
@@ -45,8 +43,7 @@ export default fp(async function auth(app: FastifyInstance) {
     if (!header) return;
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw unauthorized('The Authorization header must be "Bearer <token>".');
-    const [token] = await db.select({ accountId: authTokens.accountId }).from(authTokens).where(and(
-      eq(authTokens.tokenHash, sha256Hex(match[1]!)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
+    const token = await tokenHolder(db, match[1]!);
     if (!token) throw unauthorized('The token is unknown, expired or revoked; sign in again.');
     request.account = await loadSignedInAccount(app, token.accountId);
     if (!request.account) throw unauthorized('The account is no longer active.');
@@ -64,12 +61,7 @@ export default fp(async function auth(app: FastifyInstance) {
     if (!request.account.central) throw forbidden('Only DLA central admins may do this.');
   });
 
-  app.decorate('issueToken', async (accountId: string) => {
-    const token = randomSecret(32);
-    const expiresAt = new Date(Date.now() + config.tokenTtlMs);
-    await db.insert(authTokens).values({ tokenHash: sha256Hex(token), accountId, expiresAt });
-    return { token, expiresAt };
-  });
+  app.decorate('issueToken', (accountId: string) => issueToken(app.deps, accountId));
 
   app.decorate('mayActFor', (account: SignedInAccount, unitCode: string) => mayActFor(db, account, unitCode));
 

@@ -12,7 +12,7 @@ import { readUpload, validator } from '../uploads.ts';
 interface AppointmentData { accountId: string; termEnd?: string }
 const readAppointment = validator<AppointmentData>({
   type: 'object', required: ['accountId'], additionalProperties: false,
-  properties: { accountId: { type: 'string', format: 'uuid' }, termEnd: { type: 'string', format: 'date' } },
+  properties: { accountId: { type: 'string', format: 'uuid' }, termEnd: { type: 'string', format: 'date', christianEra: true } },
 });
 
 /** A file name as a Content-Disposition parameter: nothing that could break out of the quotes. */
@@ -49,7 +49,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { status, limit, cursor } = request.query;
-    const rows = await listAppointments(app.deps, request.account!, { status, limit, after: readCursor(cursor) });
+    const rows = await listAppointments(app.deps, request.account!, { status, limit, after: readCursor<{ submittedAt: string; id: string }>(cursor, { submittedAt: 'time', id: 'uuid' }) });
     return toPage(rows, limit, (r) => r, (last) => ({ submittedAt: last.submittedAt, id: last.id }));
   });
 

@@ -13,7 +13,7 @@ export default async function complianceRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { under, limit, cursor } = request.query;
-    const after = readCursor<{ code: string }>(cursor)?.code;
+    const after = readCursor<{ code: string }>(cursor, { code: 'string' })?.code;
     const gaps = await unitsWithoutAdmin(app.deps, request.account!, { under, limit: limit + 1, after });
     return { under: gaps.under, total: gaps.total, counts: gaps.counts, ...toPage(gaps.items, limit, (u) => u, (last) => ({ code: last.code })) };
   });

@@ -70,7 +70,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { status, unitCode: unitFilter, search, limit, cursor } = request.query;
-    const rows = await listRegistrations(deps, request.account!, { status, unitCode: unitFilter, search, limit, after: readCursor<{ t: string; id: string }>(cursor) });
+    const rows = await listRegistrations(deps, request.account!, { status, unitCode: unitFilter, search, limit, after: readCursor<{ t: string; id: string }>(cursor, { t: 'time', id: 'uuid' }) });
     return toPage(rows, limit, (r) => r, (last) => ({ t: last.submittedAt, id: last.id }));
   });
 

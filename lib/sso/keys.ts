@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { signingKeysProblem } from '../config.ts';
 
 export interface SigningKeys { keys: JWK[] }
 
@@ -19,11 +20,9 @@ export async function generateSigningKey(): Promise<JWK> {
 
 export async function loadSigningKeys(configured: string | undefined, dataDir: string, embedded: boolean): Promise<SigningKeys> {
   if (configured) {
-    const parsed = JSON.parse(configured) as { keys?: JWK[] };
-    if (!Array.isArray(parsed.keys) || parsed.keys.length === 0 || parsed.keys.some((k) => !k.d || !k.kid)) {
-      throw new Error('SSO_SIGNING_KEYS must be a JWKS {"keys":[...]} of private keys, each with a kid; the first one signs');
-    }
-    return { keys: parsed.keys };
+    const problem = signingKeysProblem(configured);
+    if (problem) throw new Error(`SSO_SIGNING_KEYS ${problem}`);
+    return { keys: (JSON.parse(configured) as { keys: JWK[] }).keys };
   }
   const file = join(dataDir, 'sso-signing-keys.json');
   if (!existsSync(file)) {

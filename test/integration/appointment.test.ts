@@ -111,6 +111,19 @@ describe('appointing a unit admin', () => {
     await h.mail.waitFor((m) => m.to === other.email && m.text.includes('หนังสือไม่ได้ลงนาม'));
   });
 
+  it('lists the appointments awaiting the admin, in their scope only', async () => {
+    const appointee = await h.createAccount(tree.laoA2);
+    const submitted = await upload(tree.laoA2, districtAAdmin.token, { accountId: appointee.id });
+    expect(submitted.status).toBe(202);
+    const ids = async (token: string) => (await h.request('GET', '/api/v1/admin-appointments', { token })).body.items.map((a: { id: string }) => a.id);
+    expect(await ids(provinceAdmin.token)).toContain(submitted.body.id);
+    expect(await ids(districtAAdmin.token)).toContain(submitted.body.id); // awaiting their unit (though they may not decide their own)
+    expect(await ids(laoAAdmin.token)).not.toContain(submitted.body.id);
+    expect((await h.request('GET', '/api/v1/admin-appointments', { token: appointee.token })).status).toBe(403);
+    expect((await h.request('POST', `/api/v1/admin-appointments/${submitted.body.id}/decision`, { token: h.central.token, json: { decision: 'reject', reason: 'ทดสอบ' } })).body).toEqual({ status: 'rejected' });
+    expect(await ids(provinceAdmin.token)).not.toContain(submitted.body.id);
+  });
+
   it('bad input → 4xx and nothing changed', async () => {
     const clerk = await h.createAccount(tree.districtB);
     const someone = await h.createAccount(tree.districtB);

@@ -34,6 +34,8 @@ export interface Tree { root: string; province: string; districtA: string; distr
 
 export interface Harness {
   baseUrl: string;
+  /** The API in this process (its route table, for the authorisation matrices). */
+  app: FastifyInstance;
   config: Config;
   resources: Resources;
   client: Client;
@@ -107,7 +109,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   central.token = await login(central.username, central.password);
 
   const harness: Harness = {
-    baseUrl, config, resources, client, mail, central, request, login, logs,
+    baseUrl, app, config, resources, client, mail, central, request, login, logs,
     async seedTree() {
       const p = uniqueName('u').toUpperCase();
       const tree: Tree = { root: `${p}-DLA`, province: `${p}-P41`, districtA: `${p}-D01`, districtB: `${p}-D02`, laoA: `${p}-S01`, laoA2: `${p}-S03`, laoB: `${p}-S02` };
