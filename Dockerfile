@@ -16,6 +16,7 @@ COPY bin ./bin
 COPY db ./db
 COPY lib ./lib
 COPY services ./services
+COPY scripts/org-load-thailand.ts ./scripts/org-load-thailand.ts
 COPY templates ./templates
 COPY workflows ./workflows
 # DATA_DIR in compose: a new named volume mounted here takes this directory's owner, so the

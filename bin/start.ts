@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../lib/config.ts';
 import type { DevServer } from '../lib/temporal.ts';
+import { describeLoad, loadThailandOfficesIfEmpty } from '../services/thailand-offices.ts';
 import {
   closeResources, connectClient, createApi, createServiceWorker, openResources, prepareSystem, startEmbeddedTemporal, startHousekeeping,
 } from './system.ts';
@@ -13,6 +14,7 @@ let devServer: DevServer | undefined;
 if (!config.temporalAddress) devServer = await startEmbeddedTemporal(config);
 const temporalAddress = config.temporalAddress ?? devServer!.address;
 const resources = await openResources(config);
+const offices = await loadThailandOfficesIfEmpty(resources.database); // a real country to start from
 const client = await connectClient(temporalAddress, config.temporalNamespace);
 const { worker, connection } = await createServiceWorker(resources, config, temporalAddress);
 const app = await createApi(resources, config, client);
@@ -31,10 +33,11 @@ const lines = [
   `  Single sign-on ${config.publicUrl}/.well-known/openid-configuration`,
   `  ThaiID         ${config.thaiid.issuer ?? `${config.publicUrl}/thaid-standin   (a local STAND-IN for ThaiD: it verifies nothing; set THAIID_ISSUER for the real one)`}`,
   `  Mail           ${config.smtpUrl ? `SMTP ${new URL(config.smtpUrl).host}` : `.eml files in ${join(config.dataDir, 'outbox')}`}`,
+  ...(offices ? [`  Offices        ${describeLoad(offices)}`] : []),
 ];
 if (bootstrap.created) {
   lines.push(bootstrap.password
-    ? `  First admin    username "admin", password ${bootstrap.password}   (shown once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`
+    ? `  First admin    username "admin", password ${bootstrap.password}   (${resources.database.embedded ? `kept in ${join(config.dataDir, 'admin-password')}` : 'shown once'}; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`
     : `  First admin    username "admin", password from BOOTSTRAP_ADMIN_PASSWORD`);
 }
 console.log(lines.join('\n'));

@@ -1,6 +1,7 @@
 // The composition root: how the parts are wired into a running system. Every entry point uses it
 // (bin/start.ts all in one, bin/api.ts, bin/worker.ts, the tests and the benchmarks), so the API,
 // the worker and the start-up chores are built the same way everywhere.
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -85,6 +86,8 @@ export function startHousekeeping(resources: Resources, onError?: (error: unknow
 export async function prepareSystem(resources: Resources, config: Config, client: Client, log: { error(o: object, m: string): void }) {
   const workflows = { client, config };
   const bootstrap = await prepare(resources.database.db, workflows);
+  // Embedded mode keeps a generated first password beside encryption.key, for `npm run demo` (and whoever missed the start-up lines).
+  if (bootstrap.password && resources.database.embedded) writeFileSync(join(config.dataDir, 'admin-password'), `${bootstrap.password}\n`, { mode: 0o600 });
   // In the background: there may be thousands of events dated ahead.
   const resumed = resumeFlows(resources.database.db, workflows).catch((error: unknown) => {
     log.error({ err: error }, 'cannot resume flows saved without their workflow');

@@ -15,6 +15,8 @@ export const orgUnits = pgTable('org_units', {
   kind: text('kind').$type<UnitKind>().notNull(),
   nameTh: text('name_th').notNull(),
   nameEn: text('name_en'),
+  /** The DOPA area code (TIS 1099) of the province or district an office serves: `41`, `4101`. */
+  dopaCode: text('dopa_code'),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [index('org_units_parent_idx').on(t.parentCode)]);

@@ -24,7 +24,7 @@ export async function viewUnit(deps: ServiceDeps, code: string) {
     .from(unitAdmins).innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
     .where(and(eq(unitAdmins.unitCode, code), eq(accounts.status, 'active')));
   return {
-    code: unit.code, parentCode: unit.parentCode, kind: unit.kind, nameTh: unit.nameTh, nameEn: unit.nameEn,
+    code: unit.code, parentCode: unit.parentCode, kind: unit.kind, nameTh: unit.nameTh, nameEn: unit.nameEn, dopaCode: unit.dopaCode,
     admins: admins.map((a) => ({ ...a, since: a.since.toISOString() })),
   };
 }
