@@ -66,7 +66,8 @@ export default async function accountPages(app: FastifyInstance) {
       const account = await accountDossier(app.deps, request.admin!, request.params.id);
       const catalogue = account.mayChange ? await listSystems(app.deps) : [];
       return reply.consolePage(200, 'admin-account', {
-        title: `บัญชี / Account: ${account.firstNameTh} ${account.lastNameTh} (${account.username})`, ...account,
+        // The username (one unbreakable word) is in the details below: in the heading it would overflow a phone.
+        title: `บัญชี / Account: ${account.firstNameTh} ${account.lastNameTh}`, ...account,
         statusName: STATUS_NAMES[account.status] ?? account.status, active: account.status === 'active',
         rights: account.entitlements.filter((e) => e.status !== 'revoked').map((e) => ({ ...e, statusName: STATUS_NAMES[e.status] ?? e.status })),
         history: account.history.map((e) => ({ ...e, actionName: ACTION_NAMES[e.action] ?? e.action })),

@@ -49,7 +49,9 @@ describe('accounts in the console', () => {
     await person.page.goto('/');
     expect(person.page.url()).toBe(`${h.baseUrl}/`);
 
-    const { context, page } = await signedInPage(browser, h.baseUrl, laoAdmin);
+    // On a 360-px phone.
+    const { context, page } = await signedInPage(browser, h.baseUrl, laoAdmin, { phone: true });
+    await page.setViewportSize({ width: 360, height: 740 });
     await page.goto('/admin/accounts');
     await page.fill('#q', staff.username);
     await Promise.all([page.waitForURL(/\/admin\/accounts\?q=/), page.click('form.search button[type=submit]')]);
@@ -64,6 +66,8 @@ describe('accounts in the console', () => {
     await expectAccessible(page);
     // The person's sign-in on the sign-in page is on record: when, with a password, not for a system.
     expect(await page.textContent('main')).toContain('รหัสผ่าน / password');
+    // Nothing on the page overflows the phone's width.
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
 
     // A right: reviewed first, applied on confirmation.
     await page.selectOption('#grant-right', `${SYSTEM}:planner`);
