@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { renderPage } from '../../lib/pages.ts';
 import fp from 'fastify-plugin';
 import { fieldErrorsOf, Problem, type FieldError } from '../../lib/problem.ts';
+import { isDatabaseUnreachable, withoutQueryValues } from '../../lib/query-errors.ts';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
@@ -27,11 +28,15 @@ export default fp(async function problems(app: FastifyInstance) {
       detail = errors?.map((e) => e.message).join('; ') ?? error.message;
     } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode; detail = error.message;
+    } else if (isDatabaseUnreachable(error)) {
+      status = 503; detail = 'The database cannot be reached just now: nothing was changed, send the request again in a minute.';
+      request.log.error({ err: withoutQueryValues(error) }, 'database unreachable');
     } else {
       status = 500; detail = 'Something went wrong on our side; the request id helps us find it.';
-      request.log.error({ err: error }, 'unhandled error');
+      request.log.error({ err: withoutQueryValues(error) }, 'unhandled error');
     }
     if (status === 429) reply.header('retry-after', reply.getHeader('retry-after') ?? '60');
+    if (status === 503) reply.header('retry-after', reply.getHeader('retry-after') ?? '30');
     if (wantsPage(request)) {
       void reply.status(status).type('text/html; charset=utf-8')
         .send(renderPage('message', { title: TITLES[status] ?? 'Error', message: detail, error: true }));
