@@ -1,23 +1,21 @@
 // "What waits for me": the console's home. For an admin's units and everything below them, what
 // waits for a decision, oldest first, with when each escalates or expires (the workflows' own clock,
 // read from the recorded steps), and the units still without an SSO admin.
-import { and, asc, count, desc, eq, inArray, isNull, notExists, sql } from 'drizzle-orm';
-import { subtreeSql, withinScopeSql } from '../db/org-tree.ts';
+import { and, asc, count, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { withinScopeSql } from '../db/org-tree.ts';
 import {
-  accessReviewItems, accessReviews, accounts, adminAppointments, appointmentEvents, orgUnits, registrationEvents, registrations, unitAdmins,
+  accessReviewItems, accessReviews, accounts, adminAppointments, appointmentEvents, orgUnits, registrationEvents, registrations,
   OPEN_REGISTRATION_STATUSES,
 } from '../db/schema.ts';
 import { deadlinesFrom } from '../workflows/deadlines.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
+import { unitsWithoutAdmin } from './org-units.ts';
 
 const SHOWN = 20;
 
-/** Units with no active SSO admin (a condition over org_units). */
-const unstaffedSql = () => notExists(
-  sql`(select 1 from ${unitAdmins} ua join ${accounts} a on a.id = ua.account_id where ua.unit_code = ${orgUnits.code} and a.status = 'active')`);
-
-export async function whatWaits({ db, config }: ServiceDeps, actor: Actor) {
+export async function whatWaits(deps: ServiceDeps, actor: Actor) {
+  const { db, config } = deps;
   const regScope = withinScopeSql(actor, registrations.actingUnitCode);
   const regWhere = and(inArray(registrations.status, [...OPEN_REGISTRATION_STATUSES]), regScope);
   const [regCount] = await db.select({ n: count() }).from(registrations).where(regWhere);
@@ -44,10 +42,7 @@ export async function whatWaits({ db, config }: ServiceDeps, actor: Actor) {
     .where(and(eq(accessReviews.kind, 'person'), eq(accessReviews.status, 'running'), undecided))
     .groupBy(accessReviews.id).orderBy(asc(accessReviews.dueAt)).limit(SHOWN);
 
-  const unitScope = actor.central ? undefined : sql`${orgUnits.code} in ${subtreeSql(actor.adminUnits)}`;
-  const [unstaffedCount] = await db.select({ n: count() }).from(orgUnits).where(and(unstaffedSql(), unitScope));
-  const unstaffed = await db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh }).from(orgUnits)
-    .where(and(unstaffedSql(), unitScope)).orderBy(asc(orgUnits.code)).limit(SHOWN);
+  const unstaffed = await unitsWithoutAdmin(deps, actor, { limit: SHOWN });
 
   const mine = actor.adminUnits.length === 0 ? [] : await db.select({ code: orgUnits.code, name: orgUnits.nameTh }).from(orgUnits)
     .where(inArray(orgUnits.code, actor.adminUnits)).orderBy(desc(orgUnits.code));
@@ -70,6 +65,6 @@ export async function whatWaits({ db, config }: ServiceDeps, actor: Actor) {
       })),
     },
     reviews: { count: reviewRows.length, items: reviewRows },
-    unstaffed: { count: unstaffedCount?.n ?? 0, items: unstaffed, more: (unstaffedCount?.n ?? 0) > unstaffed.length },
+    unstaffed: { count: unstaffed.total, items: unstaffed.items, more: unstaffed.total > unstaffed.items.length },
   };
 }
