@@ -63,9 +63,11 @@ export async function resumeFlows(db: Db, workflows: Workflows): Promise<Resumed
   for (const c of running) await startedAlready(() => startCampaign(workflows, { reviewId: c.id, dueAt: c.dueAt }));
 
   // Personnel events stored but never handed over: the workflow ignores one it already waits for.
-  const scheduled = await db.select({ eventId: personnelEvents.eventId, type: personnelEvents.type, effectiveDate: personnelEvents.effectiveDate, hash: personnelEvents.citizenIdHash })
+  const scheduled = await db.select({ eventId: personnelEvents.eventId, type: personnelEvents.type, effectiveDate: personnelEvents.effectiveDate, hash: personnelEvents.citizenIdHash, source: personnelEvents.source })
     .from(personnelEvents).where(eq(personnelEvents.status, 'scheduled'));
-  for (const e of scheduled) await handToPerson(workflows, e.hash, { eventId: e.eventId, type: e.type, effectiveDate: e.effectiveDate });
+  for (const e of scheduled) {
+    await handToPerson(workflows, e.hash, { eventId: e.eventId, type: e.type, effectiveDate: e.effectiveDate, ...(e.source === 'hr-feed' ? {} : { byAdmin: true }) });
+  }
 
   return { registrations: stuck.length, appointments: pending.length, campaigns: running.length, personnelEvents: scheduled.length };
 }

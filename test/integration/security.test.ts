@@ -1,7 +1,14 @@
 // Issue 13 (security): each finding fixed here has its regression test, against the real services.
 import { createHmac } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
+import Fastify from 'fastify';
+import postgres from 'postgres';
+import { drizzle } from 'drizzle-orm/postgres-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.ts';
+import problemsPlugin from '../../api/plugins/problems.ts';
+import { chainOf, writeAudit } from '../../db/audit.ts';
+import { rowsOf } from '../../db/client.ts';
 import { auditEvents } from '../../db/schema.ts';
 import { uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
@@ -87,5 +94,125 @@ describe('20: list cursors', () => {
       expect(res.status, path).toBe(400);
       expect(res.body.errors, path).toEqual([{ path: 'cursor', message: expect.any(String) }]);
     }
+  });
+});
+
+describe('11: audit chains', () => {
+  it('never fork when events are written outside a transaction, all at once', async () => {
+    const { db } = h.resources.database;
+    const subjectId = uniqueName('fork-');
+    await Promise.all(Array.from({ length: 12 }, (_, i) => writeAudit(db, {
+      key: `${subjectId}:${i}`, actor: 'system', action: 'test.parallel', subjectType: 'test', subjectId,
+    })));
+    const forks = rowsOf<{ prev: string | null; n: number }>(await db.execute(sql`select prev_hash as prev, count(*)::int as n from audit_events
+      where chain = ${chainOf('test', subjectId)} group by prev_hash having count(*) > 1`));
+    expect(forks).toEqual([]);
+  });
+});
+
+describe('13: personal data in failed queries', () => {
+  const personal = 'somchai.jaidee@lao.test';
+
+  it('logs a failed query with its SQL and without the values it was given', async () => {
+    const { db } = h.resources.database;
+    const lines: string[] = [];
+    const app = Fastify({ logger: { stream: { write: (line: string) => { lines.push(line); } } } });
+    await app.register(problemsPlugin);
+    app.get('/fails', async () => db.execute(sql`select ${personal}::int as n`));
+    const res = await app.inject({ method: 'GET', url: '/fails' });
+    await app.close();
+    expect(res.statusCode).toBe(500);
+    const logged = lines.join('\n');
+    expect(logged).toContain('select $1::int');
+    expect(logged).not.toContain(personal);
+    expect(res.body).not.toContain(personal);
+  });
+
+  it('fails an activity without the values of its query', async () => {
+    const r = h.resources;
+    const activities = createActivities({ db: r.database.db, config: h.config, mail: r.mail, documentStore: r.documentStore, logoutSigner: r.sso.logoutSigner });
+    const failure = await activities.undecidedItems({ reviewId: personal }).then(() => null, (error: unknown) => error as Error);
+    expect(failure).toBeInstanceOf(Error);
+    expect(`${failure!.message} ${JSON.stringify(failure)} ${String(failure!.stack)} ${String((failure as { cause?: unknown }).cause)}`).not.toContain(personal);
+    expect(failure!.message).toContain('access_review_items');
+  });
+});
+
+describe('16: what is down answers 503 with Retry-After', () => {
+  it('answers 503 with Retry-After, not 500, when PostgreSQL cannot be reached', async () => {
+    const client = postgres('postgres://postgres@127.0.0.1:1/none', { max: 1, connect_timeout: 2, onnotice: () => {} });
+    const down = drizzle(client);
+    const app = Fastify({ logger: false });
+    await app.register(problemsPlugin);
+    app.get('/down', async () => down.execute(sql`select 1`));
+    const res = await app.inject({ method: 'GET', url: '/down' });
+    await app.close();
+    await client.end({ timeout: 1 });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBeDefined();
+  });
+});
+
+describe('2: an admin\'s report against the signed feed', () => {
+  it('refuses a report about oneself', async () => {
+    const res = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
+      json: { events: [{ eventId: uniqueName('self-'), type: 'retirement', citizenId: laoAdmin.citizenId, effectiveDate: inDays(400) }] } });
+    expect(res.status).toBe(202);
+    expect(res.body.accepted).toBe(0);
+    expect(res.body.rejected[0].errors).toEqual([{ path: 'events.0.citizenId', message: expect.stringContaining('yourself') }]);
+  });
+
+  it('never replaces a waiting event of the HR feed', async () => {
+    const staff = await h.createAccount(tree.laoA);
+    const hrEvent = uniqueName('hr-');
+    expect((await signedPost({ events: [{ eventId: hrEvent, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(30) }] })).body.accepted).toBe(1);
+    const adminEvent = uniqueName('adm-');
+    const report = await h.request('POST', '/api/v1/personnel-events', { token: districtAdmin.token,
+      json: { events: [{ eventId: adminEvent, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(3000) }] } });
+    expect(report.body.accepted).toBe(1);
+    // Another admin's report of the same type may replace the admin's own (a corrected date).
+    const corrected = uniqueName('adm-');
+    await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
+      json: { events: [{ eventId: corrected, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(2000) }] } });
+    await expect.poll(async () => (await h.request('GET', `/api/v1/personnel-events/${adminEvent}`, { token: h.central.token })).body.status,
+      { timeout: 10_000, interval: 100 }).toBe('superseded');
+    expect((await h.request('GET', `/api/v1/personnel-events/${hrEvent}`, { token: h.central.token })).body.status).toBe('scheduled');
+  });
+});
+
+describe('3: event ids are the sender\'s', () => {
+  it('lets HR use an id an admin used before: HR\'s event is not a duplicate', async () => {
+    const [someone, leaver] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoA)]);
+    const eventId = uniqueName('shared-');
+    const early = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
+      json: { events: [{ eventId, type: 'role_change', citizenId: someone.citizenId, effectiveDate: inDays(3000) }] } });
+    expect(early.body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    const hr = await signedPost({ events: [{ eventId, type: 'retirement', citizenId: leaver.citizenId, effectiveDate: inDays(1) }] });
+    expect(hr.body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    expect((await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body).toMatchObject({ eventId, type: 'retirement' });
+    expect((await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: laoAdmin.token })).body).toMatchObject({ eventId, type: 'role_change' });
+    // The admin's own repeat is still a duplicate.
+    const again = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
+      json: { events: [{ eventId, type: 'role_change', citizenId: someone.citizenId, effectiveDate: inDays(3000) }] } });
+    expect(again.body).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+  });
+});
+
+describe('9: a review decision never undoes a later, stronger state', () => {
+  it('keeps a right that HR suspended after the review began suspended', async () => {
+    const staff = await h.createAccount(tree.laoA);
+    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: h.central.token, json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }] });
+    const roleChange = uniqueName('rc-');
+    await signedPost({ events: [{ eventId: roleChange, type: 'role_change', citizenId: staff.citizenId, effectiveDate: inDays(0) }] });
+    const eventOf = async (id: string) => (await h.request('GET', `/api/v1/personnel-events/${id}`, { token: h.central.token })).body;
+    await expect.poll(async () => (await eventOf(roleChange)).reviewId, { timeout: 10_000, interval: 100 }).toEqual(expect.any(String));
+    const { reviewId } = await eventOf(roleChange);
+    await signedPost({ events: [{ eventId: uniqueName('ret-'), type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(0) }] });
+    const accountOf = async () => (await h.request('GET', `/api/v1/accounts/${staff.id}`, { token: h.central.token })).body;
+    await expect.poll(async () => (await accountOf()).status, { timeout: 10_000, interval: 100 }).toBe('suspended');
+    const items = (await h.request('GET', `/api/v1/access-reviews/${reviewId}/items`, { token: laoAdmin.token })).body.items;
+    const kept = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: laoAdmin.token, json: { decisions: [{ itemId: items[0].id, decision: 'keep' }] } });
+    expect(kept.body).toEqual({ applied: 1, rejected: [] });
+    expect((await accountOf()).entitlements).toEqual([{ system: 'INFO', role: 'viewer', unitCode: tree.laoA, status: 'suspended' }]);
   });
 });
