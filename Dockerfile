@@ -15,8 +15,12 @@ COPY activities ./activities
 COPY bin ./bin
 COPY db ./db
 COPY lib ./lib
+COPY services ./services
+COPY scripts/org-load-thailand.ts ./scripts/org-load-thailand.ts
 COPY templates ./templates
 COPY workflows ./workflows
+# Signing keys from the image itself: docker compose run --rm --no-deps api node scripts/sso-keygen.ts
+COPY scripts/sso-keygen.ts ./scripts/sso-keygen.ts
 # DATA_DIR in compose: a new named volume mounted here takes this directory's owner, so the
 # unprivileged `node` user can write the evidence documents.
 RUN mkdir -p /data && chown node:node /data

@@ -11,7 +11,7 @@ export default defineConfig({
     hookTimeout: 180_000,
     fileParallelism: true,
     maxWorkers: 2,
-    // A focused test (`.only`) fails the run in CI instead of quietly running a subset.
+    // A focused test (`.only`) fails the run in CI instead of running a subset (lint refuses it too).
     allowOnly: !process.env.CI,
   },
 });

@@ -3,52 +3,27 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
 import { actorOf, writeAudit, writeAuditBatch } from '../db/audit.ts';
-import { rowsOf, subtreeSql } from '../db/org-tree.ts';
-import {
-  accessReviewItems, accessReviews, accounts, authTokens, entitlements, orgUnits, unitAdmins,
-} from '../db/schema.ts';
+import { rowsOf, type Queryable } from '../db/client.ts';
+import { campaignPartSql, campaignParts, centralAdmins, centralAmong, loadOrgTree, subtreeSql } from '../db/org-tree.ts';
+import { createCampaignRecord } from '../db/reviews.ts';
+import { accessReviewItems, accessReviews, accounts, authTokens, entitlements, orgUnits, unitAdmins } from '../db/schema.ts';
 import { accountsWithSsoState, endSignIns } from '../db/sso-sessions.ts';
 import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
-import type { ActivityDeps } from './index.ts';
-import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
-
-interface Unit { code: string; parentCode: string | null }
-
-/** The organisation tree in memory (≈ 9,000 units), with the units that have an active admin. */
-async function loadTree(db: Db) {
-  const units: Unit[] = await db.select({ code: orgUnits.code, parentCode: orgUnits.parentCode }).from(orgUnits);
-  const staffed = new Set((await db.selectDistinct({ code: unitAdmins.unitCode }).from(unitAdmins)
-    .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId)).where(eq(accounts.status, 'active'))).map((r) => r.code));
-  const parentOf = new Map(units.map((u) => [u.code, u.parentCode]));
-  /** The nearest unit at or above `code` with an admin; the root when none has one. */
-  const acting = (code: string): string => {
-    let at: string | null | undefined = code;
-    let last = code;
-    for (let depth = 0; at && depth < 32; depth++) {
-      if (staffed.has(at)) return at;
-      last = at;
-      at = parentOf.get(at);
-    }
-    return last;
-  };
-  const above = (code: string): string => {
-    const parent = parentOf.get(code);
-    return parent ? acting(parent) : code;
-  };
-  return { units, parentOf, acting, above };
-}
+import type { ActivityDeps } from './deps.ts';
+import { deliverQueued, enqueueMail, renderMail } from '../lib/mail.ts';
 
 /** Sets each item's reviewer unit from a (unit → reviewer) map, in chunks. */
-async function assignReviewers(db: Db, reviewId: string, column: 'unit_code' | 'reviewer_unit_code', mapping: [string, string][], onlyUndecided: boolean) {
+async function assignReviewers(db: Queryable, reviewId: string, column: 'unit_code' | 'reviewer_unit_code', mapping: [string, string][],
+  only: { onlyUndecided: boolean; onlyAdminsOfReviewer?: boolean }) {
   for (let i = 0; i < mapping.length; i += 2000) {
     const values = sql.join(mapping.slice(i, i + 2000).map(([from, to]) => sql`(${from}, ${to})`), sql`, `);
     await db.execute(sql`
       update access_review_items i set reviewer_unit_code = m.reviewer
       from (values ${values}) as m(unit, reviewer)
       where i.review_id = ${reviewId} and i.${sql.raw(column)} = m.unit and i.reviewer_unit_code <> m.reviewer
-      ${onlyUndecided ? sql`and i.decision is null and i.auto_applied = false` : sql``}`);
+      ${only.onlyUndecided ? sql`and i.decision is null and i.auto_applied = false` : sql``}
+      ${only.onlyAdminsOfReviewer ? sql`and exists (select 1 from unit_admins ua where ua.account_id = i.account_id and ua.unit_code = m.unit)` : sql``}`);
   }
 }
 
@@ -69,22 +44,16 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
         where e.status = 'active' and a.status = 'active' and e.unit_code in ${subtreeSql([review.scopeUnitCode])}
         on conflict do nothing`);
       Context.current().heartbeat();
-      const tree = await loadTree(db);
+      const tree = await loadOrgTree(db);
       const inScope = rowsOf<{ code: string }>(await db.execute(sql`select code from ${subtreeSql([review.scopeUnitCode])} s`)).map((r) => r.code);
-      await assignReviewers(db, review.id, 'unit_code', inScope.map((code) => [code, tree.acting(code)] as [string, string]).filter(([a, b]) => a !== b), false);
+      await assignReviewers(db, review.id, 'unit_code', inScope.map((code) => [code, tree.acting(code)] as [string, string]).filter(([a, b]) => a !== b), { onlyUndecided: false });
       // An admin's own rights go to the admins of the unit above.
-      await db.execute(sql`
-        update access_review_items i set reviewer_unit_code = coalesce(
-          (with recursive up(code, parent_code, depth) as (
-             select code, parent_code, 0 from org_units where code = (select parent_code from org_units where code = i.reviewer_unit_code)
-             union all select u.code, u.parent_code, up.depth + 1 from org_units u join up on u.code = up.parent_code where up.depth < 32)
-           select up.code from up where exists (select 1 from unit_admins ua join accounts a on a.id = ua.account_id
-             where ua.unit_code = up.code and a.status = 'active') order by up.depth limit 1),
-          (select coalesce(parent_code, code) from org_units where code = i.reviewer_unit_code))
-        where i.review_id = ${review.id} and exists (select 1 from unit_admins ua where ua.account_id = i.account_id and ua.unit_code = i.reviewer_unit_code)`);
+      const ownReviewers = rowsOf<{ unit: string }>(await db.execute(sql`select distinct i.reviewer_unit_code as unit from access_review_items i
+        where i.review_id = ${review.id} and exists (select 1 from unit_admins ua where ua.account_id = i.account_id and ua.unit_code = i.reviewer_unit_code)`));
+      await assignReviewers(db, review.id, 'reviewer_unit_code', ownReviewers.map((r) => [r.unit, tree.above(r.unit)] as [string, string]).filter(([a, b]) => a !== b),
+        { onlyUndecided: false, onlyAdminsOfReviewer: true });
       const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems).where(eq(accessReviewItems.reviewId, review.id));
-      const children = tree.units.filter((u) => u.parentCode === review.scopeUnitCode).map((u) => u.code);
-      return { items: n, parts: [review.scopeUnitCode, ...children] };
+      return { items: n, parts: campaignParts(tree, review.scopeUnitCode) };
     },
 
     /**
@@ -95,12 +64,7 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
     async sendReviewDigests(input: { reviewId: string; seq: number; kind: 'new' | 'reminder' | 'escalated'; underUnitCode: string }): Promise<number> {
       const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId));
       if (!review || review.status !== 'running') return 0;
-      // The scope unit's own part takes every reviewer outside its children's subtrees (itself, and
-      // units above it that items escalated to).
-      const children = (await db.select({ code: orgUnits.code }).from(orgUnits).where(eq(orgUnits.parentCode, review.scopeUnitCode))).map((u) => u.code);
-      const within = input.underUnitCode !== review.scopeUnitCode
-        ? sql`${accessReviewItems.reviewerUnitCode} in ${subtreeSql([input.underUnitCode])}`
-        : children.length > 0 ? sql`${accessReviewItems.reviewerUnitCode} not in ${subtreeSql(children)}` : sql`true`;
+      const within = await campaignPartSql(db, review.scopeUnitCode, input.underUnitCode, accessReviewItems.reviewerUnitCode);
       const perUnit = await db.select({ unit: accessReviewItems.reviewerUnitCode, n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems)
         .where(and(eq(accessReviewItems.reviewId, review.id), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false), within))
         .groupBy(accessReviewItems.reviewerUnitCode);
@@ -108,11 +72,13 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
       const admins = await db.select({ unitCode: unitAdmins.unitCode, id: accounts.id, email: accounts.email }).from(unitAdmins)
         .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
         .where(and(inArray(unitAdmins.unitCode, perUnit.map((u) => u.unit)), eq(accounts.status, 'active')));
-      const rootUnits = new Set((await db.select({ code: orgUnits.code }).from(orgUnits)
-        .where(and(inArray(orgUnits.code, perUnit.map((u) => u.unit)), isNull(orgUnits.parentCode)))).map((u) => u.code));
-      if (rootUnits.size > 0) {
-        for (const c of await db.select({ id: accounts.id, email: accounts.email }).from(accounts).where(and(eq(accounts.centralAdmin, true), eq(accounts.status, 'active')))) {
-          for (const unitCode of rootUnits) admins.push({ unitCode, id: c.id, email: c.email });
+      // The root unit's reviewers are DLA central too (each admin once per unit).
+      const rootUnits = (await db.select({ code: orgUnits.code }).from(orgUnits)
+        .where(and(inArray(orgUnits.code, perUnit.map((u) => u.unit)), isNull(orgUnits.parentCode)))).map((u) => u.code);
+      if (rootUnits.length > 0) {
+        const central = await centralAdmins(db);
+        for (const unitCode of rootUnits) {
+          for (const c of central) if (!admins.some((a) => a.id === c.id && a.unitCode === unitCode)) admins.push({ unitCode, id: c.id, email: c.email });
         }
       }
       const byAdmin = new Map<string, { email: string; count: number }>();
@@ -136,15 +102,14 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
 
     /** Undecided items of this part (by the unit holding the right) move to the admins of the unit above their reviewer. */
     async escalateCampaign(input: { reviewId: string; underUnitCode: string }): Promise<void> {
-      const tree = await loadTree(db);
       const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId));
-      const children = review && input.underUnitCode === review.scopeUnitCode
-        ? (await db.select({ code: orgUnits.code }).from(orgUnits).where(eq(orgUnits.parentCode, review.scopeUnitCode))).map((u) => u.code) : [];
+      if (!review) return;
+      const tree = await loadOrgTree(db);
+      const part = await campaignPartSql(db, review.scopeUnitCode, input.underUnitCode, accessReviewItems.unitCode);
       const rows = await db.selectDistinct({ unit: accessReviewItems.reviewerUnitCode }).from(accessReviewItems)
-        .where(and(eq(accessReviewItems.reviewId, input.reviewId), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false),
-          children.length > 0 ? sql`${accessReviewItems.unitCode} not in ${subtreeSql(children)}` : sql`${accessReviewItems.unitCode} in ${subtreeSql([input.underUnitCode])}`));
+        .where(and(eq(accessReviewItems.reviewId, input.reviewId), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false), part));
       const mapping = rows.map((r) => [r.unit, tree.above(r.unit)] as [string, string]).filter(([a, b]) => a !== b);
-      await assignReviewers(db, input.reviewId, 'reviewer_unit_code', mapping, true);
+      await assignReviewers(db, input.reviewId, 'reviewer_unit_code', mapping, { onlyUndecided: true });
       if (mapping.length > 0) {
         await writeAudit(db, { key: `review:${input.reviewId}:escalated:${input.underUnitCode}`, actor: 'system', action: 'review.escalated',
           subjectType: 'access_review', subjectId: input.reviewId, unitCode: input.underUnitCode, after: { units: mapping.length } });
@@ -158,23 +123,17 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
     async applyCampaignRule(input: { reviewId: string; underUnitCode: string }): Promise<number> {
       const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId));
       if (!review || review.status !== 'running') return 0;
-      // Each item belongs to one part: the scope unit's part holds what is not under its children.
-      const children = input.underUnitCode === review.scopeUnitCode
-        ? (await db.select({ code: orgUnits.code }).from(orgUnits).where(eq(orgUnits.parentCode, review.scopeUnitCode))).map((u) => u.code) : [];
-      const partFilter = input.underUnitCode !== review.scopeUnitCode ? sql`${accessReviewItems.unitCode} in ${subtreeSql([input.underUnitCode])}`
-        : children.length > 0 ? sql`${accessReviewItems.unitCode} not in ${subtreeSql(children)}` : sql`true`;
+      // Each item belongs to one part (by the unit holding the right).
+      const partFilter = await campaignPartSql(db, review.scopeUnitCode, input.underUnitCode, accessReviewItems.unitCode);
       let applied = 0;
       for (;;) {
-        const done = await db.transaction(async (txRaw) => {
-          const tx = txRaw as unknown as Db;
+        const done = await db.transaction(async (tx) => {
+          
           const items = await tx.select().from(accessReviewItems).where(and(
             eq(accessReviewItems.reviewId, review.id), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false),
             partFilter)).limit(5000);
           if (items.length === 0) return true;
-          const central = new Set((await tx.execute(sql`
-            select a.id from accounts a where a.status = 'active' and a.id in (${sql.join([...new Set(items.map((i) => i.accountId))].map((id) => sql`${id}`), sql`, `)})
-            and (a.central_admin or exists (select 1 from unit_admins ua join org_units u on u.code = ua.unit_code where ua.account_id = a.id and u.parent_code is null))`)
-            .then((r) => rowsOf<{ id: string }>(r))).map((r) => r.id));
+          const central = await centralAmong(tx, [...new Set(items.map((i) => i.accountId))]);
           const affected = items.filter((i) => review.onNoDecision !== 'keep' && !central.has(i.accountId));
           const status = review.onNoDecision === 'revoke' ? 'revoked' : 'suspended';
           if (affected.length > 0) {
@@ -210,15 +169,8 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
     async createScheduledCampaign(input: { name: string; scopeUnitCode: string; durationDays: number; onNoDecision: 'revoke' | 'suspend' | 'keep'; createdBy: string; runId: string }) {
       const reviewId = createHash('sha256').update(input.runId).digest('hex').replace(/^(.{8})(.{4})(.{3})(.{3})(.{12}).*$/, '$1-$2-4$3-8$4-$5');
       const dueAt = new Date(Date.now() + input.durationDays * 86_400_000);
-      await db.transaction(async (tx) => {
-        const created = await tx.insert(accessReviews).values({ id: reviewId, kind: 'campaign', name: `${input.name} ${dueAt.toISOString().slice(0, 10)}`,
-          scopeUnitCode: input.scopeUnitCode, dueAt, onNoDecision: input.onNoDecision, createdBy: `schedule:${input.name}` })
-          .onConflictDoNothing().returning({ id: accessReviews.id });
-        if (created.length > 0) {
-          await writeAudit(tx as unknown as Db, { key: `review:${reviewId}:started`, actor: `schedule:${input.name}`, action: 'review.started',
-            subjectType: 'access_review', subjectId: reviewId, unitCode: input.scopeUnitCode, after: { schedule: input.name, dueAt: dueAt.toISOString() } });
-        }
-      });
+      await createCampaignRecord(db, { id: reviewId, name: `${input.name} ${dueAt.toISOString().slice(0, 10)}`, scopeUnitCode: input.scopeUnitCode,
+        dueAt, onNoDecision: input.onNoDecision, createdBy: `schedule:${input.name}`, schedule: input.name });
       const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, reviewId));
       return { reviewId, input: { reviewId, dueAt: review!.dueAt.getTime(), remindBeforeMs: config.campaign.remindBeforeMs, escalateBeforeMs: config.campaign.escalateBeforeMs } };
     },
@@ -228,7 +180,7 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
         const closed = await tx.update(accessReviews).set({ status: input.status, completedAt: new Date() })
           .where(and(eq(accessReviews.id, input.reviewId), eq(accessReviews.status, 'running'))).returning({ scope: accessReviews.scopeUnitCode });
         if (closed.length > 0) {
-          await writeAudit(tx as unknown as Db, { key: `review:${input.reviewId}:${input.status}`, actorAccountId: input.actorAccountId, actor: actorOf(input.actorAccountId),
+          await writeAudit(tx, { key: `review:${input.reviewId}:${input.status}`, actorAccountId: input.actorAccountId, actor: actorOf(input.actorAccountId),
             action: `review.${input.status}`, subjectType: 'access_review', subjectId: input.reviewId, unitCode: closed[0]!.scope });
         }
       });

@@ -1,13 +1,12 @@
 // The I/O of access reviews: who reviews, reminders, escalation, and the rule at the due date.
 import { and, count, eq, isNull } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
 import { writeAudit } from '../db/audit.ts';
 import { activeAdminsOf } from '../db/org-tree.ts';
 import { applyReviewOutcome } from '../db/reviews.ts';
 import { accessReviewItems, accessReviews, accounts, orgUnits } from '../db/schema.ts';
 import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
-import type { ActivityDeps } from './index.ts';
-import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
+import type { ActivityDeps } from './deps.ts';
+import { deliverQueued, enqueueMail, renderMail } from '../lib/mail.ts';
 
 export function createAccessReviewActivities({ db, config, mail, logoutSigner }: ActivityDeps) {
   const undecided = (reviewId: string) => and(eq(accessReviewItems.reviewId, reviewId), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false));
@@ -54,7 +53,7 @@ export function createAccessReviewActivities({ db, config, mail, logoutSigner }:
         const moved = await tx.update(accessReviewItems).set({ reviewerUnitCode: input.toUnitCode })
           .where(and(undecided(input.reviewId), eq(accessReviewItems.reviewerUnitCode, input.fromUnitCode))).returning({ id: accessReviewItems.id });
         if (moved.length > 0) {
-          await writeAudit(tx as unknown as Db, { key: `review:${input.reviewId}:escalated:${input.fromUnitCode}`, actor: 'system', action: 'review.escalated',
+          await writeAudit(tx, { key: `review:${input.reviewId}:escalated:${input.fromUnitCode}`, actor: 'system', action: 'review.escalated',
             subjectType: 'access_review', subjectId: input.reviewId, unitCode: input.toUnitCode, after: { items: moved.length, from: input.fromUnitCode, to: input.toUnitCode } });
         }
       });
@@ -62,8 +61,8 @@ export function createAccessReviewActivities({ db, config, mail, logoutSigner }:
 
     /** Closes the review; at the due date the rule settles every undecided item, each audited. */
     async completeReview(input: { reviewId: string; ruleApplied: boolean }): Promise<number> {
-      const settled = await db.transaction(async (txRaw) => {
-        const tx = txRaw as unknown as Db;
+      const settled = await db.transaction(async (tx) => {
+        
         const [review] = await tx.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId)).for('update');
         if (!review || review.status !== 'running') return 0;
         const open = input.ruleApplied ? await tx.select().from(accessReviewItems).where(undecided(input.reviewId)) : [];

@@ -1,12 +1,12 @@
 // The I/O of the appointment flow, each step idempotent by (appointment, seq).
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import type { Queryable } from '../db/client.ts';
 import { actorOf, writeAudit } from '../db/audit.ts';
 import { activeAdminsOf } from '../db/org-tree.ts';
 import { accounts, adminAppointments, appointmentEvents, notes, orgUnits, unitAdmins, type AppointmentStatus } from '../db/schema.ts';
-import type { ActivityDeps } from './index.ts';
-import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
+import type { ActivityDeps } from './deps.ts';
+import { deliverQueued, enqueueMail, renderMail } from '../lib/mail.ts';
 
 export interface AppointmentStep {
   appointmentId: string;
@@ -21,7 +21,7 @@ export interface AppointmentStep {
 export type AppointmentMail = 'appointment-awaiting' | 'appointment-received' | 'appointment-decided' | 'appointment-ended' | 'appointment-term-ending';
 
 /** Writes one step and the appointment's new state, once. Returns the row when this call wrote it. */
-async function recordStep(db: Db, step: AppointmentStep) {
+async function recordStep(db: Queryable, step: AppointmentStep) {
   const [note] = step.noteId ? await db.select({ text: notes.text }).from(notes).where(eq(notes.id, step.noteId)) : [];
   const inserted = await db.insert(appointmentEvents).values({
     appointmentId: step.appointmentId, seq: step.seq, event: step.event, actorAccountId: step.actorAccountId ?? null,
@@ -49,13 +49,13 @@ async function recordStep(db: Db, step: AppointmentStep) {
 export function createAppointmentActivities({ db, config, mail }: ActivityDeps) {
   return {
     async recordAppointmentStep(step: AppointmentStep): Promise<void> {
-      await db.transaction(async (tx) => { await recordStep(tx as unknown as Db, step); });
+      await db.transaction(async (tx) => { await recordStep(tx, step); });
     },
 
     /** Approval: the appointee is an SSO admin of the unit from this moment. */
     async grantAppointment(step: AppointmentStep): Promise<void> {
-      await db.transaction(async (txRaw) => {
-        const tx = txRaw as unknown as Db;
+      await db.transaction(async (tx) => {
+        
         const appointment = await recordStep(tx, { ...step, status: 'approved' });
         if (!appointment) return;
         await tx.insert(unitAdmins).values({ unitCode: appointment.unitCode, accountId: appointment.accountId, source: 'appointment', appointmentId: appointment.id })
@@ -65,8 +65,8 @@ export function createAppointmentActivities({ db, config, mail }: ActivityDeps) 
 
     /** Revocation or the end of the term: the role ends at once. */
     async endAppointment(step: AppointmentStep): Promise<void> {
-      await db.transaction(async (txRaw) => {
-        const tx = txRaw as unknown as Db;
+      await db.transaction(async (tx) => {
+        
         const appointment = await recordStep(tx, step);
         if (!appointment) return;
         await tx.delete(unitAdmins).where(and(eq(unitAdmins.unitCode, appointment.unitCode), eq(unitAdmins.accountId, appointment.accountId),
@@ -94,7 +94,8 @@ export function createAppointmentActivities({ db, config, mail }: ActivityDeps) 
       const rendered = renderMail(input.template, {
         kind: input.kind, [`is_${input.kind ?? 'none'}`]: true, unitNameTh: unit?.nameTh ?? a.unitCode, actingUnitNameTh: acting?.nameTh ?? input.unitCode,
         appointeeName: appointee ? `${appointee.firstNameTh} ${appointee.lastNameTh}` : '', termEnd: a.termEnd, reason: note?.text ?? null,
-        submittedAt: a.submittedAt.toISOString(), link: `${config.publicUrl}/api/v1/admin-appointments/${a.id}`,
+        submittedAt: a.submittedAt.toISOString(), link: `${config.publicUrl}/admin/appointments/${a.id}`,
+        uploadLink: `${config.publicUrl}/admin/units/${encodeURIComponent(a.unitCode)}#upload`,
       });
       for (const [id, to] of recipients) {
         const key = `appointment:${a.id}:${input.seq}:${input.template}:${id}`;

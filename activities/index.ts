@@ -1,9 +1,6 @@
 // Every activity the worker runs, built from the process's shared resources.
-import type { Db } from '../db/client.ts';
-import type { Config } from '../lib/config.ts';
-import type { DocumentStore } from '../lib/document-store.ts';
-import type { LogoutSigner } from '../lib/sso/backchannel-logout.ts';
-import type { MailTransport } from './mail.ts';
+import { withoutQueryValues } from '../lib/query-errors.ts';
+import type { ActivityDeps } from './deps.ts';
 import { createCampaignActivities } from './access-review-campaign.ts';
 import { createAccessReviewActivities } from './access-review.ts';
 import { createAppointmentActivities } from './appointment.ts';
@@ -12,17 +9,19 @@ import { createOrgTreeActivities } from './org-tree.ts';
 import { createPersonnelActivities } from './personnel.ts';
 import { createRegistrationActivities } from './registration.ts';
 
-export interface ActivityDeps {
-  db: Db;
-  config: Config;
-  mail: MailTransport;
-  documentStore: DocumentStore;
-  /** Signs the back-channel logout notices sent when a person's sign-ins end. */
-  logoutSigner: LogoutSigner;
+/** Each activity, its failures without a query's bound values (Temporal keeps and shows what an activity throws). */
+function withoutQueryValuesInFailures<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(Object.entries(activities).map(([name, run]) => [name, async (...args: never[]) => {
+    try {
+      return await run(...args);
+    } catch (error) {
+      throw withoutQueryValues(error);
+    }
+  }])) as T;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return withoutQueryValuesInFailures({
     ...createOrgTreeActivities(deps),
     ...createRegistrationActivities(deps),
     ...createAppointmentActivities(deps),
@@ -30,7 +29,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createPersonnelActivities(deps),
     ...createAccessReviewActivities(deps),
     ...createCampaignActivities(deps),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+export type { ActivityDeps } from './deps.ts';

@@ -1,6 +1,6 @@
 // Questions about the organisation tree that workflows ask while they run.
 import { findActingUnit } from '../db/org-tree.ts';
-import type { ActivityDeps } from './index.ts';
+import type { ActivityDeps } from './deps.ts';
 
 export function createOrgTreeActivities({ db }: ActivityDeps) {
   return {

@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, isNull, like } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { writeAudit } from '../db/audit.ts';
+import type { Queryable } from '../db/client.ts';
+import { accountOfActor, writeAudit } from '../db/audit.ts';
 import { activeAdminsOf, findActingUnit } from '../db/org-tree.ts';
 import {
   accessReviewItems, accessReviews, accounts, entitlements, mailOutbox, orgUnits, personnelEvents, unitAdmins,
@@ -13,8 +13,8 @@ import {
 } from '../db/schema.ts';
 import { endSignIns } from '../db/sso-sessions.ts';
 import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
-import type { ActivityDeps } from './index.ts';
-import { deliverQueuedMany, enqueueMails, renderMail } from './mail.ts';
+import type { ActivityDeps } from './deps.ts';
+import { deliverQueuedMany, enqueueMails, renderMail } from '../lib/mail.ts';
 
 export interface AppliedEvent {
   outcome: string;
@@ -29,14 +29,14 @@ const TYPE_TH: Record<PersonnelEventType, string> = {
 
 export function createPersonnelActivities({ db, config, mail, logoutSigner }: ActivityDeps) {
   /** Whose admins review a person's rights at `unitCode`: never the person themselves. */
-  async function reviewerUnitFor(tx: Db, unitCode: string, subjectId: string): Promise<string> {
+  async function reviewerUnitFor(tx: Queryable, unitCode: string, subjectId: string): Promise<string> {
     const acting = (await findActingUnit(tx, unitCode, false)) ?? unitCode;
     const admins = await activeAdminsOf(tx, acting, false);
     if (admins.length > 0 && admins.every((a) => a.id === subjectId)) return (await findActingUnit(tx, acting, true)) ?? acting;
     return acting;
   }
 
-  async function openReview(tx: Db, input: { accountId: string; unitCode: string; cause: string; name: string; expireAfterMs: number;
+  async function openReview(tx: Queryable, input: { accountId: string; unitCode: string; cause: string; name: string; expireAfterMs: number;
     rights: (typeof entitlements.$inferSelect)[]; moveTo?: string }): Promise<AppliedEvent['review']> {
     if (input.rights.length === 0) return undefined;
     const reviewId = randomUUID();
@@ -53,7 +53,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
     return { reviewId, reviewerUnitCode, dueAt: dueAt.getTime() };
   }
 
-  async function queueMails(tx: Db, eventId: string, type: PersonnelEventType, account: typeof accounts.$inferSelect, outcome: string, unitCodes: string[]): Promise<string[]> {
+  async function queueMails(tx: Queryable, eventId: string, type: PersonnelEventType, account: typeof accounts.$inferSelect, outcome: string, unitCodes: string[]): Promise<string[]> {
     const units = await tx.select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentCode: orgUnits.parentCode }).from(orgUnits).where(inArray(orgUnits.code, unitCodes));
     const recipients = new Map<string, string>([[account.id, account.email]]);
     for (const unit of units) for (const admin of await activeAdminsOf(tx, (await findActingUnit(tx, unit.code, false)) ?? unit.code, !unit.parentCode)) recipients.set(admin.id, admin.email);
@@ -83,8 +83,8 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
       let subjectId: string | undefined;
       /** The mails this run queued; null when the event was applied before (a retry). */
       let mailKeys: string[] | null = null;
-      const applied = await db.transaction(async (txRaw) => {
-        const tx = txRaw as unknown as Db;
+      const applied = await db.transaction(async (tx) => {
+        
         const [ev] = await tx.select().from(personnelEvents).where(eq(personnelEvents.eventId, input.eventId)).for('update');
         if (!ev) throw ApplicationFailure.nonRetryable(`personnel event ${input.eventId} is not stored`, 'PersonnelEventMissing');
         if (ev.status !== 'scheduled') {
@@ -142,7 +142,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
         mailKeys = await queueMails(tx, ev.eventId, ev.type, account, outcome, [...new Set([account.unitCode, ev.toUnitCode].filter((c): c is string => !!c))]);
         // Last: the audit chain's lock is held from here to the commit, so keep that short.
         await writeAudit(tx, {
-          key: `personnel:${ev.eventId}`, actor: ev.source, actorAccountId: ev.source.startsWith('account:') ? ev.source.slice(8) : null,
+          key: `personnel:${ev.eventId}`, actor: ev.source, actorAccountId: accountOfActor(ev.source),
           action: `personnel.${ev.type}`, subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason: ev.eventId,
           before: { status: account.status, unitCode: account.unitCode, rights: live.map((e) => ({ system: e.systemCode, role: e.role, unitCode: e.unitCode, status: e.status })) },
           after: { status: accountChange.status ?? account.status, unitCode: accountChange.unitCode ?? account.unitCode, reviewId: review?.reviewId ?? null },
@@ -165,7 +165,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
         const replaced = await tx.update(personnelEvents).set({ status: 'superseded', outcome: `replaced by ${input.by} before it took effect` })
           .where(and(eq(personnelEvents.eventId, input.eventId), eq(personnelEvents.status, 'scheduled'))).returning({ eventId: personnelEvents.eventId });
         if (replaced.length > 0) {
-          await writeAudit(tx as unknown as Db, { key: `personnel:${input.eventId}:superseded`, actor: 'system', action: 'personnel.superseded',
+          await writeAudit(tx, { key: `personnel:${input.eventId}:superseded`, actor: 'system', action: 'personnel.superseded',
             subjectType: 'personnel_event', subjectId: input.eventId, reason: input.by });
         }
       });

@@ -3,15 +3,15 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import type { Queryable } from '../db/client.ts';
 import { actorOf, writeAudit } from '../db/audit.ts';
 import { activeAdminsOf } from '../db/org-tree.ts';
 import {
   accounts, documents, entitlements, notes, orgUnits, registrationEvents, registrations,
   type RegistrationStatus, type RequestedAccess,
 } from '../db/schema.ts';
-import type { ActivityDeps } from './index.ts';
-import { deliverQueued, enqueueMail, renderMail } from './mail.ts';
+import type { ActivityDeps } from './deps.ts';
+import { deliverQueued, enqueueMail, renderMail } from '../lib/mail.ts';
 
 export interface RegistrationStep {
   registrationId: string;
@@ -29,14 +29,14 @@ export type AdminMail = 'registration-arrived' | 'registration-reminder' | 'regi
 
 const FINAL: RegistrationStatus[] = ['approved', 'rejected', 'expired', 'withdrawn'];
 
-async function noteText(db: Db, noteId: string | null | undefined): Promise<string | null> {
+async function noteText(db: Queryable, noteId: string | null | undefined): Promise<string | null> {
   if (!noteId) return null;
   const [note] = await db.select({ text: notes.text }).from(notes).where(eq(notes.id, noteId));
   return note?.text ?? null;
 }
 
 /** Writes one step of the history and the request's new state, once. Returns false when already written. */
-async function recordStep(db: Db, step: RegistrationStep, extra: Partial<typeof registrations.$inferInsert> = {}): Promise<boolean> {
+async function recordStep(db: Queryable, step: RegistrationStep, extra: Partial<typeof registrations.$inferInsert> = {}): Promise<boolean> {
   const reason = await noteText(db, step.noteId);
   const inserted = await db.insert(registrationEvents).values({
     registrationId: step.registrationId, seq: step.seq, event: step.event,
@@ -84,7 +84,7 @@ export function createRegistrationActivities({ db, config, mail, documentStore }
 
   return {
     async recordRegistrationStep(step: RegistrationStep): Promise<void> {
-      await db.transaction(async (tx) => { await recordStep(tx as unknown as Db, step); });
+      await db.transaction(async (tx) => { await recordStep(tx, step); });
     },
 
     /**
@@ -92,8 +92,8 @@ export function createRegistrationActivities({ db, config, mail, documentStore }
      * made once, in one transaction with the request's new state.
      */
     async approveRegistration(input: RegistrationStep & { access: RequestedAccess[] | null }): Promise<{ accountId: string }> {
-      return db.transaction(async (txRaw) => {
-        const tx = txRaw as unknown as Db;
+      return db.transaction(async (tx) => {
+        
         const [existing] = await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.registrationId, input.registrationId));
         if (existing) return { accountId: existing.id };
         const [reg] = await tx.select().from(registrations).where(eq(registrations.id, input.registrationId)).for('update');
@@ -155,7 +155,7 @@ export function createRegistrationActivities({ db, config, mail, documentStore }
         await send(`registration:${r.id}:${input.seq}:admin:${admin.id}`, input.template, admin.email, {
           firstNameTh: r.firstNameTh, lastNameTh: r.lastNameTh, position: r.position, unitNameTh, actingUnitNameTh,
           submittedAt: r.submittedAt.toISOString(),
-          reviewUrl: `${config.publicUrl}/api/v1/registrations/${r.id}`,
+          reviewUrl: `${config.publicUrl}/admin/registrations/${r.id}`,
         });
       }
       return admins.length;

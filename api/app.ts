@@ -1,21 +1,23 @@
 // The Fastify application: plugins first, then one route file per part of the contract.
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { DestinationStream } from 'pino';
+import compress from '@fastify/compress';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Db } from '../db/client.ts';
+import type { Ajv } from 'ajv';
 import type { Config } from '../lib/config.ts';
-import type { PersonalDataCipher } from '../lib/crypto.ts';
-import type { DocumentStore } from '../lib/document-store.ts';
-import type { SsoSecrets } from '../lib/runtime.ts';
+import { REDACT } from '../lib/log.ts';
+import { christianEraKeyword } from '../lib/dates.ts';
+import type { SsoSecrets } from '../lib/sso/keys.ts';
+import type { ServiceDeps } from '../services/deps.ts';
 import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
-import { problemSchema } from './problem.ts';
+import { problemSchema } from '../lib/problem.ts';
 import accessReviewCampaignRoutes from './routes/access-review-campaigns.ts';
 import accessReviewRoutes from './routes/access-reviews.ts';
 import accountRoutes from './routes/accounts.ts';
@@ -26,23 +28,25 @@ import complianceRoutes from './routes/compliance.ts';
 import auditRoutes from './routes/audit.ts';
 import authRoutes from './routes/auth.ts';
 import healthRoutes from './routes/health.ts';
+import metricsRoutes from './routes/metrics.ts';
 import orgUnitRoutes from './routes/org-units.ts';
 import registrationRoutes from './routes/registrations.ts';
 import systemRoutes from './routes/systems.ts';
 import pageRoutes from './routes/pages.ts';
 import ssoRoutes from './routes/sso.ts';
 import thaiidRoutes from './routes/thaiid.ts';
+import trackRoutes from './routes/track.ts';
 import browserSessionPlugin from './plugins/browser-session.ts';
+import consolePages from './console/index.ts';
+import assetRoutes from './routes/assets.ts';
 import { createSsoProvider } from '../lib/sso/provider.ts';
 import { createThaidStandin, type ThaidStandin } from '../lib/sso/thaid-standin.ts';
 import { createThaiIdClient, type ResolvedThaiIdConfig, type ThaiIdClient } from '../lib/sso/thaiid.ts';
 
-export interface AppDeps {
-  config: Config;
-  db: Db;
+/** The services' resources, and what the API itself needs beside them. */
+export interface AppDeps extends ServiceDeps {
+  /** Health checks ask Temporal directly. */
   temporal: Client;
-  cipher: PersonalDataCipher;
-  documentStore: DocumentStore;
   sso: SsoSecrets;
 }
 
@@ -54,6 +58,7 @@ declare module 'fastify' {
     /** ThaiID as relying party: the real ThaiD when configured, else the stand-in. */
     thaiid: ThaiIdClient | null;
     thaidStandin: ThaidStandin | null;
+    routeTable: { method: string; url: string }[];
   }
 }
 
@@ -75,10 +80,25 @@ function resolveThaiId(config: Config): ResolvedThaiIdConfig {
   return { ...config.thaiid, issuer, clientId, clientSecret };
 }
 
-export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
+/**
+ * Every HTML page: scripts, styles, frames and forms only from this service, never framed by
+ * another site, no referrer leaving it, and HSTS where it is served over https (form-action is left open: the sign-in form's answer
+ * redirects on to the connected system, and browsers apply form-action to those redirects). The API docs
+ * (/docs) bring their own inline scripts and are left as the library serves them.
+ */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; object-src 'self'; "
+  + "frame-ancestors 'none'; base-uri 'none'";
+function isPage(url: string, contentType: unknown): boolean {
+  return typeof contentType === 'string' && contentType.startsWith('text/html') && !url.startsWith('/docs');
+}
+function pageHeaders(reply: FastifyReply, publicUrl: string): void {
+  // A page that set its own policy (the provider's form_post and logout pages) keeps it.
+  if (!reply.hasHeader('content-security-policy')) void reply.header('content-security-policy', CSP);
+  void reply.header('referrer-policy', 'same-origin').header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY');
+  if (publicUrl.startsWith('https://')) void reply.header('strict-transport-security', 'max-age=31536000');
+}
 
-/** Personal data and secrets never reach the logs: these are cut from every logged request. */
-const REDACT = ['req.headers.authorization', 'req.headers["x-tracking-code"]', 'req.headers["x-hr-signature"]', 'req.headers.cookie', 'req.headers["x-imauth-apikey"]'];
+export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 
 export async function buildApp(deps: AppDeps, options: { logStream?: DestinationStream } = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -86,18 +106,34 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
       level: deps.config.logLevel, redact: REDACT, ...(options.logStream ? { stream: options.logStream } : {}),
       serializers: { req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ id: req.id, method: req.method, url: loggedUrl(req.url), remoteAddress: req.ip }) },
     },
-    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id'])
-      ? req.headers['x-request-id'] : randomUUID()),
+    // The request id is the server's own, always (a client's could pick what the audit or a retry takes for one act);
+    // a caller's X-Request-Id is kept beside it in the log lines, to find their call.
+    genReqId: () => randomUUID(),
     requestIdHeader: false,
+    childLoggerFactory: (logger, bindings, childOptions, req) => {
+      const given = req.headers['x-request-id'];
+      const clientRequestId = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : undefined;
+      return logger.child(clientRequestId ? { ...bindings, clientRequestId } : bindings, childOptions);
+    },
     bodyLimit: 20 * 1024 * 1024,
     trustProxy: deps.config.trustProxy,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true }, plugins: [] },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true }, plugins: [(ajv: Ajv) => ajv.addKeyword(christianEraKeyword)] },
   });
   app.decorate('deps', deps);
+  // The route table, as registered: what the authorisation matrix tests walk, so a new route is tested by being added.
+  const routeTable: { method: string; url: string }[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
+  });
   app.addHook('onSend', async (request, reply) => { void reply.header('x-request-id', request.id); });
+  app.addHook('onSend', async (request, reply) => { if (isPage(request.url, reply.getHeader('content-type'))) pageHeaders(reply, deps.config.publicUrl); });
   app.addSchema(problemSchema);
 
+  // Pages and lists compressed (a district office on a slow line); the provider's and health answers are small.
+  await app.register(compress, { global: true, threshold: 1024, encodings: ['br', 'gzip'] });
   await app.register(problemsPlugin);
+  await app.register(metricsRoutes);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -126,9 +162,12 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   app.decorate('thaiid', issuer || standin ? createThaiIdClient(standin?.settings ?? resolveThaiId(deps.config), thaiidRedirect) : null);
 
   await app.register(healthRoutes);
+  await app.register(assetRoutes);
+  await app.register(consolePages);
   await app.register(ssoRoutes);
   await app.register(thaiidRoutes);
   await app.register(pageRoutes);
+  await app.register(trackRoutes);
   await app.register(async (api) => {
     await api.register(authRoutes);
     await api.register(orgUnitRoutes);

@@ -1,6 +1,7 @@
 // JSON schemas shared by several routes.
 import { PASSWORD_RULE } from '../lib/passwords.ts';
-import { invalid } from './problem.ts';
+import { invalid } from '../lib/problem.ts';
+import { UNIT_KINDS } from '../db/schema.ts';
 
 export const uuidParam = (name: string) => ({
   type: 'object', required: [name], properties: { [name]: { type: 'string', format: 'uuid' } },
@@ -30,14 +31,39 @@ export const listQuery = {
 /** Opaque cursors for keyset pagination. */
 const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** Where a list resumes: the cursor a previous page gave, or a 400 for one this API never made. */
-export function readCursor<T>(cursor: string | undefined): T | undefined {
+/** What each field of a cursor holds: checked before it reaches a query (a forged value would fail there, a 500). */
+export type CursorField = 'string' | 'uuid' | 'time' | 'integer';
+/** An ISO time, or PostgreSQL's text of a timestamptz (`2026-11-28 01:44:38.123456+00`). */
+const TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+const isCalendarDay = (day: string) => {
+  const at = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(at) && new Date(at).toISOString().startsWith(day);
+};
+const CURSOR_FIELD: Record<CursorField, (v: unknown) => boolean> = {
+  string: (v) => typeof v === 'string',
+  uuid: (v) => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
+  time: (v) => typeof v === 'string' && TIME.test(v) && isCalendarDay(v.slice(0, 10)),
+  integer: (v) => Number.isSafeInteger(v),
+};
+
+/**
+ * Where a list resumes: the cursor a previous page gave, of the fields `shape` names, or a 400 for
+ * one this API never made.
+ */
+export function readCursor<T>(cursor: string | undefined, shape: { [K in keyof T]-?: CursorField }): T | undefined {
   if (!cursor) return undefined;
+  const refuse = () => invalid('cursor', 'cursor is not one this API returned');
+  let value: unknown;
   try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as T;
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw invalid('cursor', 'cursor is not one this API returned');
+    throw refuse();
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse();
+  const fields = value as Record<string, unknown>;
+  const wanted = Object.entries(shape) as [string, CursorField][];
+  if (Object.keys(fields).length !== wanted.length || !wanted.every(([name, kind]) => CURSOR_FIELD[kind](fields[name]))) throw refuse();
+  return value as T;
 }
 
 /** A page of `limit` items from rows fetched with `limit + 1`, and the cursor after its last row. */
@@ -45,3 +71,12 @@ export function toPage<R, I>(rows: R[], limit: number, item: (row: R) => I, curs
   const page = rows.slice(0, limit);
   return { items: page.map(item), nextCursor: rows.length > limit ? encodeCursor(cursorOf(page[page.length - 1]!)) : null };
 }
+
+/** One unit of the tree as `PUT /org-units` takes it (the console's CSV import checks its rows against it too). */
+export const orgUnitItem = {
+  type: 'object', required: ['code', 'kind', 'nameTh'], additionalProperties: false,
+  properties: {
+    code: unitCode, parentCode: { anyOf: [unitCode, { type: 'null' }] }, kind: { type: 'string', enum: [...UNIT_KINDS] },
+    nameTh: { type: 'string', minLength: 1, maxLength: 200 }, nameEn: { type: ['string', 'null'], maxLength: 200 },
+  },
+} as const;

@@ -1,7 +1,7 @@
 // Throttles built on @fastify/rate-limit's limiter. Its own hooks run only one limit per request,
 // and sign-in needs two (per address and per username), so each limit here is a hook of its own.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Problem } from './problem.ts';
+import { Problem } from '../lib/problem.ts';
 
 export function throttle(app: FastifyInstance, name: string, max: number, key: (request: FastifyRequest) => string) {
   const limiter = app.createRateLimit({ max, timeWindow: 60_000, keyGenerator: (request: FastifyRequest) => `${name}:${key(request)}` });
@@ -10,5 +10,18 @@ export function throttle(app: FastifyInstance, name: string, max: number, key: (
     if (result.isAllowed || !result.isExceeded) return;
     reply.header('retry-after', String(result.ttlInSeconds));
     throw new Problem(429, 'Too Many Requests', `Too many attempts; try again in ${result.ttlInSeconds} s.`);
+  };
+}
+
+/**
+ * The sign-in throttles of every sign-in door (API, sign-in page, a system's sign-in): per address
+ * before anything is read, per username once the body is. Doors share the counts (one store).
+ */
+export function loginThrottles(app: FastifyInstance) {
+  const { loginPerAddress, loginPerUsername } = app.deps.config.rateLimits;
+  return {
+    perAddress: throttle(app, 'login-address', loginPerAddress, (r) => r.ip),
+    perUsername: throttle(app, 'login-username', loginPerUsername,
+      (r) => String((r.body as { username?: unknown } | undefined)?.username ?? '').trim().toLowerCase()),
   };
 }

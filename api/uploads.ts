@@ -1,29 +1,22 @@
 // Multipart uploads: a JSON part named `data` and files judged by their content, never by their name.
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
-import { badRequest, Problem, type FieldError } from './problem.ts';
+import { christianEraKeyword } from '../lib/dates.ts';
+import { badRequest, fieldErrorsOf, Problem, type FieldError } from '../lib/problem.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as { default: (a: Ajv) => Ajv };
 addFormats.default(ajv);
-
-function ajvFieldErrors(errors: ErrorObject[] | null | undefined, root = 'data'): FieldError[] {
-  return (errors ?? []).map((e) => {
-    const params = e.params as { missingProperty?: string; additionalProperty?: string };
-    const name = params.missingProperty ?? params.additionalProperty;
-    const path = [root, e.instancePath.replace(/^\//, '').replace(/\//g, '.'), name].filter(Boolean).join('.');
-    const message = params.additionalProperty ? `${path} is not a known field` : `${path} ${e.message ?? 'is invalid'}`;
-    return { path, message };
-  });
-}
+ajv.addKeyword(christianEraKeyword);
 
 /** Checks a value against `schema` (compiled once): the problems, under `root`, or none. */
 export function checker(schema: object): (value: unknown, root?: string) => FieldError[] {
   const validate = ajv.compile(schema);
-  return (value, root = 'data') => (validate(value) ? [] : ajvFieldErrors(validate.errors, root));
+  return (value, root = 'data') => (validate(value) ? [] : fieldErrorsOf(validate.errors, root));
 }
 
 /** Validates `value` against `schema` (compiled once), or throws a 400 listing every problem. */
@@ -40,6 +33,17 @@ export interface UploadedFile { fieldName: string; fileName: string; mediaType: 
 
 export interface Upload { data: unknown; files: UploadedFile[] }
 
+/** A file part, judged by its content: one of `accept`, else 415; named `fileField`, else 400. */
+export async function readFilePart(part: MultipartFile, content: Buffer, accept: readonly string[], fileField: string): Promise<UploadedFile> {
+  if (part.fieldname !== fileField) throw badRequest(`Unexpected file part "${part.fieldname}"; files go in "${fileField}".`, [{ path: part.fieldname, message: 'unexpected file' }]);
+  if (content.length === 0) throw badRequest(`${part.filename || 'A file'} is empty.`, [{ path: fileField, message: 'empty file' }]);
+  const detected = await fileTypeFromBuffer(content);
+  if (!detected || !accept.includes(detected.mime)) {
+    throw new Problem(415, 'Unsupported Media Type', `${part.filename || 'A file'} is not ${accept.join(', ')} (judged by its content).`);
+  }
+  return { fieldName: part.fieldname, fileName: (part.filename || `document.${detected.ext}`).slice(0, 200), mediaType: detected.mime, content };
+}
+
 /**
  * Reads the whole multipart body. Size and count limits come from @fastify/multipart (413); files
  * whose content is not one of `accept` are refused (415), whatever their name or declared type.
@@ -53,14 +57,7 @@ export async function readUpload(request: FastifyRequest, accept: readonly strin
   const files: UploadedFile[] = [];
   for await (const part of request.parts()) {
     if (part.type === 'file') {
-      const content = await part.toBuffer();
-      if (part.fieldname !== fileField) throw badRequest(`Unexpected file part "${part.fieldname}"; files go in "${fileField}".`, [{ path: part.fieldname, message: 'unexpected file' }]);
-      if (content.length === 0) throw badRequest(`${part.filename || 'A file'} is empty.`, [{ path: fileField, message: 'empty file' }]);
-      const detected = await fileTypeFromBuffer(content);
-      if (!detected || !accept.includes(detected.mime)) {
-        throw new Problem(415, 'Unsupported Media Type', `${part.filename || 'A file'} is not ${accept.join(', ')} (judged by its content).`);
-      }
-      files.push({ fieldName: part.fieldname, fileName: (part.filename || `document.${detected.ext}`).slice(0, 200), mediaType: detected.mime, content });
+      files.push(await readFilePart(part, await part.toBuffer(), accept, fileField));
     } else if (part.fieldname === 'data') {
       if (sawData) throw badRequest('Send one part named "data".', [{ path: 'data', message: 'repeated' }]);
       sawData = true;

@@ -1,24 +1,30 @@
 // Production entry point: a Temporal worker alone (run as many as the load needs).
-// Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY.
-import { loadConfig } from '../lib/config.ts';
-import { activityDepsOf, openResources } from '../lib/runtime.ts';
-import { startSsoHousekeeping } from '../lib/sso/backchannel-logout.ts';
-import { createWorker } from '../lib/temporal.ts';
+// Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY; answers health and metrics on WORKER_HTTP_PORT.
+import { loadConfigOrExit } from '../lib/config.ts';
+import { createLogger } from '../lib/log.ts';
+import { closeResources, createServiceWorker, openResources, startHousekeeping, startWorkerHttp } from './system.ts';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 if (!config.databaseUrl || !config.temporalAddress) {
   console.error('bin/worker.ts runs against shared services: set DATABASE_URL and TEMPORAL_ADDRESS (or use `npm start`).');
   process.exit(2);
 }
+const log = createLogger(config.logLevel, 'worker');
+const http = await startWorkerHttp(config);
 const resources = await openResources(config);
-const { worker, connection } = await createWorker(config.temporalAddress, config, activityDepsOf(resources, config));
-// Back-channel logouts that could not be delivered at once (a system was down) are sent again.
-const stopSweeper = startSsoHousekeeping(resources.database.db, resources.sso.logoutSigner);
-process.once('SIGTERM', () => worker.shutdown());
-process.once('SIGINT', () => worker.shutdown());
-console.log(`worker polling ${config.taskQueue} on ${config.temporalAddress}`);
+const { worker, connection } = await createServiceWorker(resources, config, config.temporalAddress);
+const httpPort = await http.serve(worker);
+const stopHousekeeping = startHousekeeping(resources, (error) => log.warn({ err: error }, 'back-channel logout sweep failed'));
+function stop(signal: string) {
+  log.info({ signal }, 'stopping: running tasks finish first');
+  worker.shutdown();
+}
+process.once('SIGTERM', () => stop('SIGTERM'));
+process.once('SIGINT', () => stop('SIGINT'));
+log.info({ taskQueue: config.taskQueue, temporalAddress: config.temporalAddress, httpPort }, 'worker polling its task queue');
 await worker.run(); // returns once shutdown has let running tasks finish
-stopSweeper();
+stopHousekeeping();
+await http.close();
 await connection.close();
-await resources.database.close();
-resources.mail.close();
+await closeResources(resources);
+log.info('worker stopped');

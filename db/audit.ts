@@ -4,7 +4,7 @@
 // but at the very end breaks the chain (`npm run audit:verify`).
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
+import type { Queryable, Tx } from './client.ts';
 import { auditEvents } from './schema.ts';
 
 export interface AuditEntry {
@@ -36,13 +36,14 @@ export function chainOf(subjectType: string, subjectId: string): number {
 
 const chainOfTransaction = new WeakMap<object, number>();
 
+const isTransaction = (db: Queryable): db is Tx => typeof (db as { rollback?: unknown }).rollback === 'function';
+
 /** The chain this transaction appends to, locked until it commits. */
-async function lockChain(db: Db, preferred: number): Promise<number> {
-  const inTransaction = typeof (db as { rollback?: unknown }).rollback === 'function';
-  const held = inTransaction ? chainOfTransaction.get(db) : undefined;
+async function lockChain(tx: Tx, preferred: number): Promise<number> {
+  const held = chainOfTransaction.get(tx);
   if (held !== undefined) return held;
-  await db.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK + preferred})`);
-  if (inTransaction) chainOfTransaction.set(db, preferred);
+  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK + preferred})`);
+  chainOfTransaction.set(tx, preferred);
   return preferred;
 }
 
@@ -69,7 +70,9 @@ export function auditHash(event: Omit<StoredEvent, 'hash'>): string {
 }
 
 /** Appends an event unless one with the same key exists (a retried step writes nothing twice). */
-export async function writeAudit(db: Db, entry: AuditEntry): Promise<void> {
+export async function writeAudit(db: Queryable, entry: AuditEntry): Promise<void> {
+  // Outside a transaction the lock would end with its own statement and two writers would link to one previous event (a fork).
+  if (!isTransaction(db)) return db.transaction((tx) => writeAudit(tx, entry));
   const chain = await lockChain(db, chainOf(entry.subjectType, entry.subjectId));
   // One round trip: is the key there already, the chain's last hash, and the next id (a gap in
   // the ids when the key exists is harmless: the chain links by hash, not by id).
@@ -96,12 +99,16 @@ function normalise(value: unknown): unknown {
   return value === undefined || value === null ? null : JSON.parse(JSON.stringify(value));
 }
 
-export const actorOf = (accountId: string | null | undefined) => (accountId ? `account:${accountId}` : 'system');
+const ACCOUNT_ACTOR = 'account:';
+/** The actor an account's act is written under (`account:<id>`), `system` for a workflow's own. */
+export const actorOf = (accountId: string | null | undefined) => (accountId ? `${ACCOUNT_ACTOR}${accountId}` : 'system');
+/** The account behind an actor written by `actorOf`, or null (`system`, `hr-feed`, `schedule:<name>`, `applicant`). */
+export const accountOfActor = (actor: string): string | null => (actor.startsWith(ACCOUNT_ACTOR) ? actor.slice(ACCOUNT_ACTOR.length) : null);
 
 export interface ChainReport { checked: number; broken?: { id: number; problem: string } }
 
 /** Walks every chain in order and names the first event whose hash or link does not hold. */
-export async function verifyAuditChain(db: Db, batch = 5000): Promise<ChainReport> {
+export async function verifyAuditChain(db: Queryable, batch = 5000): Promise<ChainReport> {
   let checked = 0;
   let firstBroken: ChainReport['broken'];
   for (let chain = 0; chain < AUDIT_CHAINS; chain++) {
@@ -138,8 +145,9 @@ export async function verifyAuditChain(db: Db, batch = 5000): Promise<ChainRepor
  * Appends many events at once (a campaign's rule over thousands of rights): one lock, one read of
  * the last hash, the links computed here, inserts in bulk.
  */
-export async function writeAuditBatch(db: Db, entries: AuditEntry[]): Promise<void> {
+export async function writeAuditBatch(db: Queryable, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  if (!isTransaction(db)) return db.transaction((tx) => writeAuditBatch(tx, entries));
   const chain = await lockChain(db, chainOf(entries[0]!.subjectType, entries[0]!.subjectId));
   const known = new Set<string>();
   for (let i = 0; i < entries.length; i += 5000) {

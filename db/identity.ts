@@ -1,6 +1,6 @@
 // One person, one account: the checks that registration and direct account creation share.
 import { and, eq, inArray, ne, or, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
+import type { Queryable } from './client.ts';
 import { accounts, OPEN_REGISTRATION_STATUSES, registrations } from './schema.ts';
 
 export type IdentityConflict = 'citizen-has-account' | 'citizen-has-open-request' | 'username-taken';
@@ -11,7 +11,7 @@ export const CONFLICT_MESSAGES: Record<IdentityConflict, string> = {
   'username-taken': 'This username is taken; choose another.',
 };
 
-export async function findIdentityConflict(db: Db, citizenIdHash: string, username: string, exceptRegistrationId?: string): Promise<IdentityConflict | null> {
+export async function findIdentityConflict(db: Queryable, citizenIdHash: string, username: string, exceptRegistrationId?: string): Promise<IdentityConflict | null> {
   const byAccount = await db.select({ citizenIdHash: accounts.citizenIdHash }).from(accounts)
     .where(or(eq(accounts.citizenIdHash, citizenIdHash), eq(sql`lower(${accounts.username})`, username.toLowerCase())));
   if (byAccount.some((a) => a.citizenIdHash === citizenIdHash)) return 'citizen-has-account';

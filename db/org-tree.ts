@@ -1,11 +1,13 @@
-// Questions about the organisation tree (DLA → provincial office → district office → LAO) that
-// several flows ask: who administers a unit, which unit acts for it, what lies below an admin.
-import { and, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
+// The one model of the organisation tree (DLA → provincial office → district office → LAO) and the
+// rules every flow asks of it: which unit acts for a unit (the nearest with an SSO admin, else the
+// root), who is DLA central, who may act for a unit, what lies below an admin. Each rule is written
+// once here, in SQL for one request or over the tree loaded in memory for a whole-tree job.
+import { and, eq, inArray, ne, or, sql, type SQL } from 'drizzle-orm';
+import { rowsOf, type Queryable } from './client.ts';
 import { accounts, orgUnits, unitAdmins } from './schema.ts';
 
 /** The unit and its ancestors, nearest first. */
-export async function unitChain(db: Db, code: string): Promise<string[]> {
+export async function unitChain(db: Queryable, code: string): Promise<string[]> {
   const rows = await db.execute(sql`
     with recursive chain(code, parent_code, depth) as (
       select code, parent_code, 0 from org_units where code = ${code}
@@ -27,16 +29,18 @@ export function subtreeSql(codes: string[]) {
     ) select code from sub)`;
 }
 
-/** Active accounts designated as SSO admins of the unit; for the root of the tree, DLA central admins too. */
-export async function activeAdminsOf(db: Db, unitCode: string, isRoot: boolean): Promise<{ id: string; email: string }[]> {
-  const designated = await db.select({ id: accounts.id, email: accounts.email })
+/** The rule of every escalation: in `chain` (a unit and its ancestors, nearest first), the first unit with an admin, else the top. */
+export function nearestStaffed(chain: readonly string[], staffed: (code: string) => boolean): string | null {
+  if (chain.length === 0) return null;
+  return chain.find(staffed) ?? chain[chain.length - 1]!;
+}
+
+/** Units with an active SSO admin, among `codes` (all units when omitted). */
+export async function staffedUnits(db: Queryable, codes?: string[]): Promise<Set<string>> {
+  const rows = await db.selectDistinct({ unitCode: unitAdmins.unitCode })
     .from(unitAdmins).innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
-    .where(and(eq(unitAdmins.unitCode, unitCode), eq(accounts.status, 'active')));
-  if (!isRoot) return designated;
-  const central = await db.select({ id: accounts.id, email: accounts.email }).from(accounts)
-    .where(and(eq(accounts.centralAdmin, true), eq(accounts.status, 'active')));
-  const seen = new Set(designated.map((a) => a.id));
-  return [...designated, ...central.filter((a) => !seen.has(a.id))];
+    .where(and(eq(accounts.status, 'active'), codes ? inArray(unitAdmins.unitCode, codes) : undefined));
+  return new Set(rows.map((r) => r.unitCode));
 }
 
 /**
@@ -44,36 +48,141 @@ export async function activeAdminsOf(db: Db, unitCode: string, isRoot: boolean):
  * `above`), that has an active admin. A unit with no admin is passed over; when nobody below has one the
  * root (DLA central) acts. Null when there is nowhere further up to go.
  */
-export async function findActingUnit(db: Db, unitCode: string, above: boolean): Promise<string | null> {
+export async function findActingUnit(db: Queryable, unitCode: string, above: boolean): Promise<string | null> {
   const chain = await unitChain(db, unitCode);
   const candidates = above ? chain.slice(1) : chain;
   if (candidates.length === 0) return null;
-  const withAdmins = new Set((await db.selectDistinct({ unitCode: unitAdmins.unitCode })
+  const staffed = await staffedUnits(db, candidates);
+  return nearestStaffed(candidates, (c) => staffed.has(c));
+}
+
+export interface OrgTree {
+  units: { code: string; parentCode: string | null }[];
+  parentOf: Map<string, string | null>;
+  /** The unit and its ancestors, nearest first. */
+  chain(code: string): string[];
+  /** The unit that acts for `code`: itself or the nearest above with an admin, else the root. */
+  acting(code: string): string;
+  /** The unit that acts above `code` (for an admin's own affairs, or an escalation); the unit itself at the root. */
+  above(code: string): string;
+  /** The unit's children. */
+  childrenOf(code: string): string[];
+}
+
+/** The whole tree in memory (≈ 9,000 units) with its staffed units, for jobs over the whole country. */
+export async function loadOrgTree(db: Queryable): Promise<OrgTree> {
+  const units = await db.select({ code: orgUnits.code, parentCode: orgUnits.parentCode }).from(orgUnits);
+  const staffed = await staffedUnits(db);
+  const parentOf = new Map(units.map((u) => [u.code, u.parentCode]));
+  const children = new Map<string, string[]>();
+  for (const u of units) if (u.parentCode) children.set(u.parentCode, [...(children.get(u.parentCode) ?? []), u.code]);
+  const chain = (code: string): string[] => {
+    const out: string[] = [];
+    for (let at: string | null | undefined = code; at && out.length < 32; at = parentOf.get(at)) out.push(at);
+    return out;
+  };
+  const acting = (code: string) => nearestStaffed(chain(code), (c) => staffed.has(c)) ?? code;
+  return {
+    units, parentOf, chain, acting,
+    above: (code) => { const parent = parentOf.get(code); return parent ? acting(parent) : code; },
+    childrenOf: (code) => children.get(code) ?? [],
+  };
+}
+
+/** DLA central: an account flagged central (the bootstrap admin) or an admin of a root unit. */
+function isCentralSql(): SQL {
+  return or(eq(accounts.centralAdmin, true), sql`exists (select 1 from ${unitAdmins} ua join ${orgUnits} ou on ou.code = ua.unit_code
+    where ua.account_id = ${accounts.id} and ou.parent_code is null)`)!;
+}
+
+/** Active DLA central admins. */
+export async function centralAdmins(db: Queryable): Promise<{ id: string; email: string }[]> {
+  return db.select({ id: accounts.id, email: accounts.email }).from(accounts).where(and(eq(accounts.status, 'active'), isCentralSql()));
+}
+
+/** Active accounts designated as SSO admins of the unit; for the root of the tree, DLA central admins too. */
+export async function activeAdminsOf(db: Queryable, unitCode: string, isRoot: boolean): Promise<{ id: string; email: string }[]> {
+  const designated = await db.select({ id: accounts.id, email: accounts.email })
     .from(unitAdmins).innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
-    .where(and(inArray(unitAdmins.unitCode, candidates), eq(accounts.status, 'active')))).map((r) => r.unitCode));
-  return candidates.find((c) => withAdmins.has(c)) ?? candidates[candidates.length - 1]!;
+    .where(and(eq(unitAdmins.unitCode, unitCode), eq(accounts.status, 'active')));
+  if (!isRoot) return designated;
+  const seen = new Set(designated.map((a) => a.id));
+  return [...designated, ...(await centralAdmins(db)).filter((a) => !seen.has(a.id))];
 }
 
-/** Units the account administers (active designations only). */
-export async function unitsAdministeredBy(db: Db, accountId: string): Promise<string[]> {
+/** What an account may administer: the units it is SSO admin of, and whether it is DLA central. */
+export interface AdminScope {
+  adminUnits: string[];
+  central: boolean;
+}
+
+/** The account's admin scope (its designations, and central by flag or by administering a root). */
+export async function adminScopeOf(db: Queryable, accountId: string): Promise<AdminScope> {
   const rows = await db.select({ unitCode: unitAdmins.unitCode }).from(unitAdmins).where(eq(unitAdmins.accountId, accountId));
-  return rows.map((r) => r.unitCode);
+  const [central] = await db.select({ id: accounts.id }).from(accounts).where(and(eq(accounts.id, accountId), isCentralSql()));
+  return { adminUnits: rows.map((r) => r.unitCode), central: central !== undefined };
 }
 
-/** postgres-js returns an array, PGlite an object with `rows`. */
-export function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+/** May this scope act for `unitCode`: DLA central everywhere, an admin for their units and every unit below. */
+export async function mayActFor(db: Queryable, scope: AdminScope, unitCode: string): Promise<boolean> {
+  if (scope.central) return true;
+  if (scope.adminUnits.length === 0) return false;
+  const chain = await unitChain(db, unitCode);
+  return chain.some((code) => scope.adminUnits.includes(code));
+}
+
+/** The admin's units as SQL: `column in (subtree)`, nothing to filter for DLA central. */
+export function withinScopeSql(scope: AdminScope, column: SQL | { getSQL(): SQL }): SQL | undefined {
+  if (scope.central) return undefined;
+  return scope.adminUnits.length > 0 ? sql`${column} in ${subtreeSql(scope.adminUnits)}` : sql`false`;
 }
 
 /** DLA central must keep at least one active admin: the bootstrap kind or an admin of the root unit. */
-export async function wouldLeaveCentralWithoutAdmin(db: Db, leavingAccountId: string): Promise<boolean> {
-  const isCentral = (accountId: string | null) => and(eq(accounts.status, 'active'),
-    accountId ? eq(accounts.id, accountId) : ne(accounts.id, leavingAccountId),
-    or(eq(accounts.centralAdmin, true), and(sql`${unitAdmins.unitCode} is not null`, isNull(orgUnits.parentCode))));
-  const central = (accountId: string | null) => db.selectDistinct({ id: accounts.id }).from(accounts)
-    .leftJoin(unitAdmins, eq(unitAdmins.accountId, accounts.id))
-    .leftJoin(orgUnits, eq(orgUnits.code, unitAdmins.unitCode))
-    .where(isCentral(accountId)).limit(1);
-  if ((await central(leavingAccountId)).length === 0) return false; // not central: nothing to keep
-  return (await central(null)).length === 0;
+export async function wouldLeaveCentralWithoutAdmin(db: Queryable, leavingAccountId: string): Promise<boolean> {
+  const central = (only: SQL) => db.select({ id: accounts.id }).from(accounts).where(and(eq(accounts.status, 'active'), only, isCentralSql())).limit(1);
+  if ((await central(eq(accounts.id, leavingAccountId))).length === 0) return false; // not central: nothing to keep
+  return (await central(ne(accounts.id, leavingAccountId))).length === 0;
+}
+
+// Compliance (appointments flow): the units without an active SSO admin, and who covers each.
+
+export interface AdminGap { code: string; parentCode: string | null; kind: string; nameTh: string; coveredBy: string | null }
+
+/**
+ * The units without an active SSO admin at or below `roots` (everywhere when omitted), by code, each
+ * with the unit covering it: the one that acts above it (`OrgTree.above`); null for a root.
+ */
+export async function adminGaps(db: Queryable, roots?: string[]): Promise<AdminGap[]> {
+  const tree = await loadOrgTree(db);
+  const staffed = await staffedUnits(db);
+  const units = await db.select({ code: orgUnits.code, parentCode: orgUnits.parentCode, kind: orgUnits.kind, nameTh: orgUnits.nameTh })
+    .from(orgUnits).where(roots ? sql`${orgUnits.code} in ${subtreeSql(roots)}` : undefined);
+  return units.filter((u) => !staffed.has(u.code)).sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
+    .map((u) => ({ ...u, coveredBy: u.parentCode ? tree.above(u.code) : null }));
+}
+
+// Access review campaigns (access-review-campaign flow): a campaign fans out over parts of its
+// scope, the scope unit's children (the provinces under DLA, the districts under a province) and the
+// scope unit itself, so that each call is of bounded size.
+
+/** The parts of a campaign over `scopeUnitCode`: the scope unit first, then its children. */
+export function campaignParts(tree: OrgTree, scopeUnitCode: string): string[] {
+  return [scopeUnitCode, ...tree.childrenOf(scopeUnitCode)];
+}
+
+/**
+ * `column in part` as SQL: a child's part is its subtree; the scope unit's part is whatever lies
+ * outside its children's subtrees (itself, and units above it that items escalated to).
+ */
+export async function campaignPartSql(db: Queryable, scopeUnitCode: string, partUnitCode: string, column: SQL | { getSQL(): SQL }): Promise<SQL> {
+  if (partUnitCode !== scopeUnitCode) return sql`${column} in ${subtreeSql([partUnitCode])}`;
+  const children = (await db.select({ code: orgUnits.code }).from(orgUnits).where(eq(orgUnits.parentCode, scopeUnitCode))).map((u) => u.code);
+  return children.length > 0 ? sql`${column} not in ${subtreeSql(children)}` : sql`true`;
+}
+
+/** The active DLA central admins among `accountIds`. */
+export async function centralAmong(db: Queryable, accountIds: string[]): Promise<Set<string>> {
+  if (accountIds.length === 0) return new Set();
+  const rows = await db.select({ id: accounts.id }).from(accounts).where(and(inArray(accounts.id, accountIds), eq(accounts.status, 'active'), isCentralSql()));
+  return new Set(rows.map((r) => r.id));
 }

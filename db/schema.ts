@@ -15,6 +15,8 @@ export const orgUnits = pgTable('org_units', {
   kind: text('kind').$type<UnitKind>().notNull(),
   nameTh: text('name_th').notNull(),
   nameEn: text('name_en'),
+  /** The DOPA area code (TIS 1099) of the province or district an office serves: `41`, `4101`. */
+  dopaCode: text('dopa_code'),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [index('org_units_parent_idx').on(t.parentCode)]);
@@ -390,3 +392,17 @@ export const identityVerifications = pgTable('identity_verifications', {
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   usedAt: timestamp('used_at', { withTimezone: true }),
 });
+
+// Sign-ins (the console's account page, issue 11).
+export const SIGN_IN_METHODS = ['password', 'thaiid'] as const;
+export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
+
+/** Each sign-in with a password or ThaiID: when, how, and into which connected system (its OIDC client), if any. */
+export const signInEvents = pgTable('sign_in_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  accountId: uuid('account_id').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  method: text('method').$type<SignInMethod>().notNull(),
+  /** The connected system signed in to; null for the portal or the API. */
+  clientId: text('client_id'),
+}, (t) => [index('sign_in_events_account_idx').on(t.accountId, t.at)]);

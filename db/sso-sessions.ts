@@ -3,14 +3,13 @@
 // back-channel logout notice queued for every connected system they were signed in to. Whatever
 // they still may open, they open after signing in again, with tokens that carry their new roles.
 import { and, inArray, sql } from 'drizzle-orm';
-import type { Db } from './client.ts';
-import { rowsOf } from './org-tree.ts';
+import { rowsOf, type Queryable } from './client.ts';
 import { authTokens, oidcPayloads, ssoLogoutOutbox, systems } from './schema.ts';
 
 interface SessionPayload { authorizations?: Record<string, { sid?: string }> }
 
 /** Returns how many logout notices were queued. */
-export async function endSignIns(tx: Db, accountId: string, reason: string): Promise<number> {
+export async function endSignIns(tx: Queryable, accountId: string, reason: string): Promise<number> {
   // One round trip: API tokens revoked, and every single sign-on artefact deleted and returned.
   const removed = rowsOf<{ model: string; payload: unknown }>(await tx.execute(sql`
     with revoked as (update ${authTokens} set revoked_at = now() where account_id = ${accountId} and revoked_at is null)
@@ -27,7 +26,7 @@ export async function endSignIns(tx: Db, accountId: string, reason: string): Pro
 }
 
 /** Of these accounts, those with anything of the single sign-on stored (most have nothing). */
-export async function accountsWithSsoState(tx: Db, accountIds: string[]): Promise<string[]> {
+export async function accountsWithSsoState(tx: Queryable, accountIds: string[]): Promise<string[]> {
   if (accountIds.length === 0) return [];
   const rows = await tx.selectDistinct({ accountId: oidcPayloads.accountId }).from(oidcPayloads).where(inArray(oidcPayloads.accountId, accountIds));
   return rows.map((r) => r.accountId!);

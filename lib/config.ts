@@ -1,25 +1,178 @@
-// One configuration surface for every process (API, worker, all-in-one), read from the environment.
+// One configuration surface for every process (API, worker, all-in-one), read from the environment
+// and checked at load: every malformed value is named at once, one line per variable, and the
+// entry points stop on them (loadConfigOrExit) before opening anything.
 import { resolve } from 'node:path';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
 
 /** Parses durations such as `500ms`, `90s`, `15m`, `36h`, `2d` into milliseconds. */
 export function parseDuration(text: string, name = 'duration'): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
+  const match = DURATION.exec(text);
   if (!match) throw new Error(`${name} must look like 90s, 15m, 36h or 2d (got "${text}")`);
   return Math.round(Number(match[1]) * UNITS[match[2]!]!);
 }
 
-function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
-  return parseDuration(env[name] ?? fallback, name);
+/** pino's levels, and `silent`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every problem of the configuration, one line per variable: `PORT: must be a whole number 0–65535 (got "x")`. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number (got "${raw}")`);
-  return value;
+/** Why a SSO_SIGNING_KEYS value is not a JWKS of private signing keys, or undefined when it is one. */
+export function signingKeysProblem(text: string): string | undefined {
+  const wanted = 'must be a JWKS {"keys":[...]} of private keys, each with a kid; the first one signs';
+  try {
+    const parsed = JSON.parse(text) as { keys?: unknown };
+    const keys = parsed?.keys;
+    if (!Array.isArray(keys) || keys.length === 0) return wanted;
+    if (keys.some((k: unknown) => typeof k !== 'object' || k === null || !(k as { d?: unknown }).d || !(k as { kid?: unknown }).kid)) return wanted;
+    return undefined;
+  } catch {
+    return `${wanted} (not JSON)`;
+  }
+}
+
+/** Reads variables, recording what is wrong instead of stopping at the first problem. */
+class Reader {
+  readonly problems: string[] = [];
+  private readonly env: NodeJS.ProcessEnv;
+  constructor(env: NodeJS.ProcessEnv) {
+    this.env = env;
+  }
+
+  /** The value, or undefined when unset or empty. */
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  problem(name: string, what: string, got?: string): void {
+    this.problems.push(`${name}: ${what}${got === undefined ? '' : ` (got "${got}")`}`);
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  integer(name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || value > max) {
+      this.problem(name, max === Number.MAX_SAFE_INTEGER ? 'must be a whole number' : `must be a whole number 0–${max}`, raw);
+      return fallback;
+    }
+    return value;
+  }
+
+  port(name: string, fallback: number): number {
+    return this.integer(name, fallback, 65_535);
+  }
+
+  duration(name: string, fallback: string): number {
+    const raw = this.raw(name) ?? fallback;
+    if (!DURATION.test(raw)) {
+      this.problem(name, 'must be a duration such as 90s, 15m, 36h or 2d', raw);
+      return parseDuration(fallback);
+    }
+    return parseDuration(raw);
+  }
+
+  durations(name: string, fallback: string): number[] {
+    const raw = this.raw(name) ?? fallback;
+    const parts = raw.split(',').map((v) => v.trim()).filter((v) => v);
+    if (parts.some((v) => !DURATION.test(v))) {
+      this.problem(name, 'must be durations such as 7d,1d (comma-separated)', raw);
+      return fallback.split(',').map((v) => parseDuration(v));
+    }
+    return parts.map((v) => parseDuration(v));
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if (raw !== 'true' && raw !== 'false') {
+      this.problem(name, 'must be true or false', raw);
+      return fallback;
+    }
+    return raw === 'true';
+  }
+
+  /** An absolute URL with one of these schemes. */
+  url(name: string, schemes: string[] = ['http', 'https']): string | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    let url: URL | undefined;
+    try { url = new URL(raw); } catch { /* reported below */ }
+    if (!url || !schemes.includes(url.protocol.slice(0, -1)) || !url.host) {
+      this.problem(name, `must be a ${schemes.join(' or ')} URL`, raw);
+      return undefined;
+    }
+    return raw;
+  }
+
+  /** host:port, as Temporal's frontend is addressed. */
+  address(name: string): string | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    const match = /^(?:\[[0-9a-fA-F:]+\]|[\w.-]+):(\d{1,5})$/.exec(raw);
+    if (!match || Number(match[1]) > 65_535) {
+      this.problem(name, 'must be host:port, e.g. temporal:7233', raw);
+      return undefined;
+    }
+    return raw;
+  }
+
+  /** Five fields: minute hour day-of-month month day-of-week. */
+  cron(name: string, fallback: string): string {
+    const raw = this.raw(name) ?? fallback;
+    const fields = raw.trim().split(/\s+/);
+    if (fields.length !== 5 || fields.some((f) => !/^[\w*,/-]+$/.test(f))) {
+      this.problem(name, 'must be a cron expression of five fields (minute hour day month weekday)', raw);
+      return fallback;
+    }
+    return raw;
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if (!(values as readonly string[]).includes(raw)) {
+      this.problem(name, `must be one of ${values.join(', ')}`, raw);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  /** A secret key: 32 bytes, base64. The value itself is never repeated in the message. */
+  key32(name: string): string | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw.trim()) || Buffer.from(raw, 'base64').length !== 32) {
+      this.problem(name, `must be 32 bytes, base64-encoded (openssl rand -base64 32); got ${raw.length} characters`);
+      return undefined;
+    }
+    return raw;
+  }
+
+  signingKeys(name: string): string | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    const problem = signingKeysProblem(raw);
+    if (problem) {
+      this.problem(name, problem);
+      return undefined;
+    }
+    return raw;
+  }
 }
 
 export interface RegistrationTimers {
@@ -44,6 +197,15 @@ export interface Config {
   mailFrom: string;
   hrFeedSecret: string | undefined;
   bootstrapAdminPassword: string | undefined;
+  bootstrapAdminEmail: string | undefined;
+  /** Behind a reverse proxy: client addresses come from X-Forwarded-For. */
+  trustProxy: boolean;
+  /** The embedded Temporal dev server (when TEMPORAL_ADDRESS is unset). */
+  temporalDev: { port: number; uiPort: number; cliPath: string | undefined };
+  /** Workflows a worker keeps in memory between tasks. */
+  workerMaxCachedWorkflows: number;
+  /** The worker's own HTTP port: /health/live, /health/ready and /metrics. */
+  workerHttpPort: number;
   encryptionKey: string | undefined;
   publicUrl: string;
   logLevel: string;
@@ -96,77 +258,110 @@ export interface ThaiIdConfig {
   standin: boolean;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const port = integer(env, 'PORT', 3000);
-  return {
+export interface LoadOptions {
+  /** A process that serves people or sends mail (default) needs PUBLIC_URL on a shared database; a script that only reads it does not. */
+  serving?: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
+  const read = new Reader(env);
+  const port = read.port('PORT', 3000);
+  const databaseUrl = read.url('DATABASE_URL', ['postgres', 'postgresql']);
+  const publicUrl = read.url('PUBLIC_URL');
+  // Links in mails and the issuer of the single sign-on: a shared deployment must say where it is reached.
+  if (options.serving !== false && read.raw('DATABASE_URL') !== undefined && read.raw('PUBLIC_URL') === undefined) {
+    read.problem('PUBLIC_URL', 'must be set when DATABASE_URL is (the address people reach this service at, e.g. https://sso.example.go.th)');
+  }
+  const config: Config = {
     port,
-    host: env.HOST ?? '0.0.0.0',
-    dataDir: resolve(env.DATA_DIR ?? './data'),
-    databaseUrl: env.DATABASE_URL || undefined,
-    temporalAddress: env.TEMPORAL_ADDRESS || undefined,
-    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
-    taskQueue: env.TEMPORAL_TASK_QUEUE || 'sso-lifecycle',
-    smtpUrl: env.SMTP_URL || undefined,
-    mailFrom: env.MAIL_FROM || 'SSO กรมส่งเสริมการปกครองท้องถิ่น <no-reply@sso.dla.go.th>',
-    hrFeedSecret: env.HR_FEED_SECRET || undefined,
-    bootstrapAdminPassword: env.BOOTSTRAP_ADMIN_PASSWORD || undefined,
-    encryptionKey: env.ENCRYPTION_KEY || undefined,
-    publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
-    logLevel: env.LOG_LEVEL || 'info',
-    tokenTtlMs: duration(env, 'TOKEN_TTL', '8h'),
+    host: read.string('HOST', '0.0.0.0'),
+    dataDir: resolve(read.string('DATA_DIR', './data')),
+    databaseUrl,
+    temporalAddress: read.address('TEMPORAL_ADDRESS'),
+    temporalNamespace: read.string('TEMPORAL_NAMESPACE', 'default'),
+    taskQueue: read.string('TEMPORAL_TASK_QUEUE', 'sso-lifecycle'),
+    smtpUrl: read.url('SMTP_URL', ['smtp', 'smtps']),
+    mailFrom: read.string('MAIL_FROM', 'SSO กรมส่งเสริมการปกครองท้องถิ่น <no-reply@sso.dla.go.th>'),
+    hrFeedSecret: read.raw('HR_FEED_SECRET'),
+    bootstrapAdminPassword: read.raw('BOOTSTRAP_ADMIN_PASSWORD'),
+    bootstrapAdminEmail: read.raw('BOOTSTRAP_ADMIN_EMAIL'),
+    trustProxy: read.boolean('TRUST_PROXY', false),
+    temporalDev: { port: read.port('TEMPORAL_DEV_PORT', 7233), uiPort: read.port('TEMPORAL_DEV_UI_PORT', 8233), cliPath: read.raw('TEMPORAL_CLI_PATH') },
+    workerMaxCachedWorkflows: read.integer('WORKER_MAX_CACHED_WORKFLOWS', 250),
+    workerHttpPort: read.port('WORKER_HTTP_PORT', 9464),
+    encryptionKey: read.key32('ENCRYPTION_KEY'),
+    publicUrl: (publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    tokenTtlMs: read.duration('TOKEN_TTL', '8h'),
     rateLimits: {
-      loginPerAddress: integer(env, 'LOGIN_RATE_LIMIT_PER_ADDRESS', 30),
-      loginPerUsername: integer(env, 'LOGIN_RATE_LIMIT_PER_USERNAME', 10),
-      submissionsPerAddress: integer(env, 'REGISTRATION_RATE_LIMIT_PER_ADDRESS', 20),
+      loginPerAddress: read.integer('LOGIN_RATE_LIMIT_PER_ADDRESS', 30),
+      loginPerUsername: read.integer('LOGIN_RATE_LIMIT_PER_USERNAME', 10),
+      submissionsPerAddress: read.integer('REGISTRATION_RATE_LIMIT_PER_ADDRESS', 20),
     },
     trustProxy: env.TRUST_PROXY === 'true',
     registration: {
-      remindAfterMs: duration(env, 'REGISTRATION_REMIND_AFTER', '2d'),
-      escalateAfterMs: duration(env, 'REGISTRATION_ESCALATE_AFTER', '5d'),
-      expireAfterMs: duration(env, 'REGISTRATION_EXPIRE_AFTER', '30d'),
-      documentRetentionMs: duration(env, 'REGISTRATION_DOCUMENT_RETENTION_AFTER', '90d'),
+      remindAfterMs: read.duration('REGISTRATION_REMIND_AFTER', '2d'),
+      escalateAfterMs: read.duration('REGISTRATION_ESCALATE_AFTER', '5d'),
+      expireAfterMs: read.duration('REGISTRATION_EXPIRE_AFTER', '30d'),
+      documentRetentionMs: read.duration('REGISTRATION_DOCUMENT_RETENTION_AFTER', '90d'),
     },
     appointment: {
-      remindAfterMs: duration(env, 'APPOINTMENT_REMIND_AFTER', '2d'),
-      escalateAfterMs: duration(env, 'APPOINTMENT_ESCALATE_AFTER', '5d'),
-      expireAfterMs: duration(env, 'APPOINTMENT_EXPIRE_AFTER', '30d'),
-      termReminderBeforeMs: duration(env, 'APPOINTMENT_TERM_REMINDER_BEFORE', '30d'),
+      remindAfterMs: read.duration('APPOINTMENT_REMIND_AFTER', '2d'),
+      escalateAfterMs: read.duration('APPOINTMENT_ESCALATE_AFTER', '5d'),
+      expireAfterMs: read.duration('APPOINTMENT_EXPIRE_AFTER', '30d'),
+      termReminderBeforeMs: read.duration('APPOINTMENT_TERM_REMINDER_BEFORE', '30d'),
     },
-    complianceDigestCron: env.COMPLIANCE_DIGEST_CRON || '0 8 * * 1',
-    surveyRound: env.SURVEY_ROUND || String(new Date(Date.now() + 7 * 3_600_000).getUTCFullYear() + 543),
+    complianceDigestCron: read.cron('COMPLIANCE_DIGEST_CRON', '0 8 * * 1'),
+    surveyRound: read.string('SURVEY_ROUND', String(new Date(Date.now() + 7 * 3_600_000).getUTCFullYear() + 543)),
     roleChangeReview: {
-      remindAfterMs: duration(env, 'ROLE_CHANGE_REMIND_AFTER', '2d'),
-      escalateAfterMs: duration(env, 'ROLE_CHANGE_ESCALATE_AFTER', '5d'),
-      expireAfterMs: duration(env, 'ROLE_CHANGE_EXPIRE_AFTER', '14d'),
+      remindAfterMs: read.duration('ROLE_CHANGE_REMIND_AFTER', '2d'),
+      escalateAfterMs: read.duration('ROLE_CHANGE_ESCALATE_AFTER', '5d'),
+      expireAfterMs: read.duration('ROLE_CHANGE_EXPIRE_AFTER', '14d'),
     },
     transferReview: {
-      remindAfterMs: duration(env, 'TRANSFER_REMIND_AFTER', '2d'),
-      escalateAfterMs: duration(env, 'TRANSFER_ESCALATE_AFTER', '5d'),
-      expireAfterMs: duration(env, 'TRANSFER_EXPIRE_AFTER', '14d'),
+      remindAfterMs: read.duration('TRANSFER_REMIND_AFTER', '2d'),
+      escalateAfterMs: read.duration('TRANSFER_ESCALATE_AFTER', '5d'),
+      expireAfterMs: read.duration('TRANSFER_EXPIRE_AFTER', '14d'),
     },
-    personIdleMs: duration(env, 'PERSONNEL_IDLE_CLOSE_AFTER', '10m'),
+    personIdleMs: read.duration('PERSONNEL_IDLE_CLOSE_AFTER', '10m'),
     sso: {
-      signingKeys: env.SSO_SIGNING_KEYS || undefined,
-      sessionTtlMs: duration(env, 'SSO_SESSION_TTL', '8h'),
-      accessTokenTtlMs: duration(env, 'SSO_ACCESS_TOKEN_TTL', '10m'),
-      refreshTokenTtlMs: duration(env, 'SSO_REFRESH_TOKEN_TTL', '8h'),
+      signingKeys: read.signingKeys('SSO_SIGNING_KEYS'),
+      sessionTtlMs: read.duration('SSO_SESSION_TTL', '8h'),
+      accessTokenTtlMs: read.duration('SSO_ACCESS_TOKEN_TTL', '10m'),
+      refreshTokenTtlMs: read.duration('SSO_REFRESH_TOKEN_TTL', '8h'),
     },
     thaiid: {
-      issuer: env.THAIID_ISSUER || undefined,
-      clientId: env.THAIID_CLIENT_ID || undefined,
-      clientSecret: env.THAIID_CLIENT_SECRET || undefined,
-      apiKey: env.THAIID_API_KEY || undefined,
-      scope: env.THAIID_SCOPE || 'openid pid given_name family_name given_name_en family_name_en birthdate',
-      authorizationEndpoint: env.THAIID_AUTHORIZATION_ENDPOINT || undefined,
-      tokenEndpoint: env.THAIID_TOKEN_ENDPOINT || undefined,
-      jwksUri: env.THAIID_JWKS_URI || undefined,
-      usePkce: env.THAIID_USE_PKCE === 'true',
-      useNonce: env.THAIID_USE_NONCE === 'true',
-      standin: env.THAIID_STANDIN === 'true',
+      issuer: read.url('THAIID_ISSUER'),
+      clientId: read.raw('THAIID_CLIENT_ID'),
+      clientSecret: read.raw('THAIID_CLIENT_SECRET'),
+      apiKey: read.raw('THAIID_API_KEY'),
+      scope: read.string('THAIID_SCOPE', 'openid pid given_name family_name given_name_en family_name_en birthdate'),
+      authorizationEndpoint: read.url('THAIID_AUTHORIZATION_ENDPOINT'),
+      tokenEndpoint: read.url('THAIID_TOKEN_ENDPOINT'),
+      jwksUri: read.url('THAIID_JWKS_URI'),
+      usePkce: read.boolean('THAIID_USE_PKCE', false),
+      useNonce: read.boolean('THAIID_USE_NONCE', false),
+      standin: read.boolean('THAIID_STANDIN', false),
     },
     campaign: {
-      remindBeforeMs: (env.ACCESS_REVIEW_REMIND_BEFORE ?? '7d,1d').split(',').filter((v) => v.trim()).map((v) => parseDuration(v.trim(), 'ACCESS_REVIEW_REMIND_BEFORE')),
-      escalateBeforeMs: duration(env, 'ACCESS_REVIEW_ESCALATE_BEFORE', '2d'),
+      remindBeforeMs: read.durations('ACCESS_REVIEW_REMIND_BEFORE', '7d,1d'),
+      escalateBeforeMs: read.duration('ACCESS_REVIEW_ESCALATE_BEFORE', '2d'),
     },
   };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
+/**
+ * What every entry point calls: the configuration, or the problems printed one line per variable
+ * and exit code 2, without a stack trace.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
+  try {
+    return loadConfig(env, options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
 }

@@ -5,11 +5,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities/index.ts';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
+import { TypedSearchAttributes, type SearchAttributeType } from '@temporalio/common';
+import {
+  DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogEntry, type LogLevel, type WorkflowBundle,
+} from '@temporalio/worker';
 import type { Config } from './config.ts';
+import { createLogger, type Log } from './log.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -29,17 +30,21 @@ export interface DevServerOptions {
   uiPort: number | null;
   /** Keep the server's own error output out of the console (tests, benchmarks). */
   quiet?: boolean;
+  /** Search attributes the workflows set, declared at start. */
+  searchAttributes: readonly { name: string; type: SearchAttributeType }[];
+  /** The `temporal` CLI; by default the pinned one in tools/bin. */
+  binary?: string | undefined;
 }
 
 /** Starts `temporal server start-dev` from the pinned binary, with our search attributes declared. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
-  const binary = process.env.TEMPORAL_CLI_PATH ?? join(root, 'tools', 'bin', 'temporal');
+  const binary = options.binary ?? join(root, 'tools', 'bin', 'temporal');
   const args = [
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--namespace', options.namespace, '--log-level', 'error',
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']),
-    ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
+    ...options.searchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
   ];
   const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', options.quiet ? 'ignore' : 'inherit'] });
   let exited = false;
@@ -77,9 +82,9 @@ export async function connectClient(address: string, namespace: string): Promise
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;
-/** The workflow code, bundled once per process. */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: join(root, 'workflows', 'index.ts'), logger: quietBundlerLogger });
+/** The workflow code (`workflowsPath`, an index of every workflow), bundled once per process. */
+export function workflowBundle(workflowsPath: string): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
   return bundle;
 }
 
@@ -94,32 +99,44 @@ let runtimeInstalled = false;
  * Our processes stop their workers themselves (after draining HTTP), so the SDK must not act on
  * SIGTERM on its own; its chatty INFO logs are kept to warnings unless LOG_LEVEL asks for more.
  */
-export function installTemporalRuntime(logLevel: string): void {
+export function installTemporalRuntime(logLevel: string, options: { sdkMetricsAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level: LogLevel = logLevel === 'debug' || logLevel === 'trace' ? 'INFO' : 'WARN';
+  const log = createLogger(logLevel, 'temporal');
   try {
     Runtime.install({
       shutdownSignals: [],
-      logger: new DefaultLogger(level),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'INFO' : 'ERROR' }), forward: {} } },
+      // The SDK's and its core's logs (forwarded below) as JSON lines of our own, redacted the same way.
+      logger: new DefaultLogger(level, (entry) => forwardToPino(log, entry)),
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'INFO' : 'ERROR' }), forward: {} },
+        // The SDK's worker metrics (task slots, poll latencies, sticky cache…), on a loopback port the worker's /metrics reads.
+        ...(options.sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress, useSecondsForDurations: true } } } : {}),
+      },
     });
   } catch {
     // Already installed by the host (tests install their own).
   }
 }
 
-export async function createWorker(address: string, config: Config, deps: ActivityDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
+const PINO_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+function forwardToPino(log: Log, entry: LogEntry): void {
+  log[PINO_LEVELS[entry.level]]({ ...entry.meta }, entry.message);
+}
+
+/** A worker of the task queue, running these activities and the workflows of `workflowsPath`. */
+export async function createWorker(address: string, config: Config, workflowsPath: string, activities: object): Promise<{ worker: Worker; connection: NativeConnection }> {
   installTemporalRuntime(config.logLevel);
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities(deps),
+    workflowBundle: await workflowBundle(workflowsPath),
+    activities,
     // Thousands of people's workflows may wait at once; keep a bounded number in memory.
-    maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 250),
+    maxCachedWorkflows: config.workerMaxCachedWorkflows,
     maxConcurrentLocalActivityExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,
   });

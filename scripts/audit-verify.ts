@@ -2,9 +2,9 @@
 // (DATABASE_URL, or the embedded one in DATA_DIR). Exits 1 naming the first broken event.
 import { openDatabase } from '../db/client.ts';
 import { verifyAuditChain } from '../db/audit.ts';
-import { loadConfig } from '../lib/config.ts';
+import { loadConfigOrExit } from '../lib/config.ts';
 
-const config = loadConfig();
+const config = loadConfigOrExit(process.env, { serving: false });
 const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 try {
   const report = await verifyAuditChain(database.db);

@@ -12,7 +12,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { and, eq, inArray } from 'drizzle-orm';
 import { accounts, entitlements, orgUnits, unitAdmins } from '../db/schema.ts';
 import { hashPassword } from '../lib/passwords.ts';
-import { randomCitizenId } from '../test/support/fixtures.ts';
+import { randomCitizenId } from './support/fixtures.ts';
+import { installTemporalRuntime } from '../lib/temporal.ts';
 import { peakRssMb, percentile, pool, startBenchService, startBenchServices } from './bench-support.ts';
 
 const RATE = Number(process.env.BENCH_RATE ?? 50);
@@ -109,7 +110,9 @@ const burstSeconds = (performance.now() - burstStart) / 1000;
 const burstRate = (BURST - left) / burstSeconds;
 console.log(`  burst of ${BURST}         accepted in ${accepted.toFixed(1)} s; all suspended after ${burstSeconds.toFixed(1)} s (${burstRate.toFixed(0)}/s)${left ? `, ${left} never` : ''}; worker peak RSS ${peakRssMb(worker.pid!)} MB`);
 
-// 3. Ceiling: the same server, a workflow that does nothing.
+// 3. Ceiling: the same server, a workflow that does nothing (a worker here: its runtime's logs kept to warnings;
+// closing its connection shuts the runtime down, so the process exits).
+installTemporalRuntime('warn');
 const connection = await NativeConnection.connect({ address: config.temporalAddress! });
 const noopWorker = await Worker.create({ connection, taskQueue: 'bench-noop', workflowsPath: join(import.meta.dirname, 'bench-noop-workflow.ts') });
 const ceilingRun = noopWorker.run();

@@ -8,13 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { buildApp } from '../api/app.ts';
 import { accounts } from '../db/schema.ts';
 import { loadConfig } from '../lib/config.ts';
 import { hashPassword } from '../lib/passwords.ts';
-import { activityDepsOf, appDepsOf, openResources } from '../lib/runtime.ts';
-import { connectClient, createWorker } from '../lib/temporal.ts';
-import { PDF, randomCitizenId } from '../test/support/fixtures.ts';
+import { connectClient, createApi, createServiceWorker, openResources } from '../bin/system.ts';
+import { PDF, randomCitizenId } from './support/fixtures.ts';
 import { peakRssMb, percentile, pool, startBenchServices } from './bench-support.ts';
 
 const N = Number(process.env.BENCH_N ?? 400);
@@ -24,15 +22,15 @@ const services = await startBenchServices();
 const { databaseUrl, temporalAddress, mail } = services;
 const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
 const config = loadConfig({
-  DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: mail.url, DATA_DIR: dataDir, PORT: '0',
+  DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: mail.url, DATA_DIR: dataDir, PORT: '0', PUBLIC_URL: 'http://127.0.0.1',
   ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn',
   REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000000', LOGIN_RATE_LIMIT_PER_ADDRESS: '1000000',
 });
 const resources = await openResources(config);
 const client = await connectClient(temporalAddress, 'default');
-const { worker, connection } = await createWorker(temporalAddress, config, activityDepsOf(resources, config));
+const { worker, connection } = await createServiceWorker(resources, config, temporalAddress);
 const workerRun = worker.run();
-const app = await buildApp(appDepsOf(resources, config, client));
+const app = await createApi(resources, config, client);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`;
 const json = async (method: string, path: string, body?: unknown, token?: string) => {

@@ -7,13 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
-import { buildApp } from '../api/app.ts';
 import { loadConfig } from '../lib/config.ts';
-import { appDepsOf, openResources } from '../lib/runtime.ts';
 import { generateSigningKey } from '../lib/sso/keys.ts';
-import { connectClient, installTemporalRuntime, startDevServer } from '../lib/temporal.ts';
-import { freePort } from '../test/support/global-setup.ts';
-import { startMailCatcher, type MailCatcher } from '../test/support/smtp.ts';
+import { connectClient, createApi, openResources, startEmbeddedTemporal } from '../bin/system.ts';
+import { freePort } from '../lib/net.ts';
+import { startMailCatcher, type MailCatcher } from './support/mail-catcher.ts';
 
 
 export interface BenchServices {
@@ -30,7 +28,7 @@ export async function startBenchServices(): Promise<BenchServices> {
   const pgAdmin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await pgAdmin.unsafe(`create database ${dbName}`);
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
-  const temporal = await startDevServer({ namespace: 'default', dbFile: null, port: await freePort(), uiPort: null, quiet: true });
+  const temporal = await startEmbeddedTemporal(loadConfig({}), { dbFile: null, port: await freePort(), uiPort: null, quiet: true });
   const mail = await startMailCatcher();
   return {
     databaseUrl, temporalAddress: temporal.address, temporalPid: temporal.pid, mail,
@@ -63,7 +61,10 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
 
 /**
  * The service as production runs it, on these services: the API in this process, the worker in a
- * process of its own (bin/worker.ts) so that its memory is measured alone.
+ * process of its own (bin/worker.ts) so that its memory is measured alone. This process installs
+ * no Temporal runtime (the API's client needs none): an installed runtime forwards its logs from a
+ * native thread that keeps the process alive until a native connection closes, and a bench that
+ * opens none would never exit.
  */
 export async function startBenchService(services: BenchServices, extraEnv: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
@@ -71,13 +72,12 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
     DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
     // One signing key for the API and the worker, as a deployment configures it.
     ENCRYPTION_KEY: randomBytes(32).toString('base64'), SSO_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
-    LOG_LEVEL: 'warn', PORT: '0', ...extraEnv,
+    LOG_LEVEL: 'warn', PORT: '0', PUBLIC_URL: 'http://127.0.0.1', ...extraEnv,
   };
   const config = loadConfig(env);
-  installTemporalRuntime('warn');
   const resources = await openResources(config);
   const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
-  const app = await buildApp(appDepsOf(resources, config, client));
+  const app = await createApi(resources, config, client);
   await app.listen({ port: 0, host: '127.0.0.1' });
   // BENCH_PROFILE_DIR: the worker writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];

@@ -94,3 +94,4 @@ export class DecisionClock {
     return null;
   }
 }
+

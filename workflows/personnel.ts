@@ -1,6 +1,7 @@
 // Personnel changes (the HR feed): one workflow per person, which applies that person's events in
 // effective-date order, each at 00:00 Asia/Bangkok of its date (at once when that is past).
-// A newer event of the same type replaces one still waiting (a corrected retirement date).
+// A newer event of the same type replaces one still waiting (a corrected retirement date), except that an admin's
+// report never replaces one of the signed feed.
 // The workflow id comes from the keyed hash of the citizen ID; events carry ids and dates only.
 import {
   allHandlersFinished, condition, continueAsNew, defineSignal, ParentClosePolicy, proxyLocalActivities, setHandler,
@@ -12,7 +13,11 @@ import type { PersonnelEventType } from '../db/schema.ts';
 import type { ReviewTimers } from '../lib/config.ts';
 import { accessReview, accessReviewWorkflowId } from './access-review.ts';
 
-export interface PersonnelNotice { eventId: string; type: PersonnelEventType; effectiveDate: string }
+export interface PersonnelNotice {
+  eventId: string; type: PersonnelEventType; effectiveDate: string;
+  /** Reported by an admin (not the signed HR feed): it never replaces an event of the feed. Absent in older histories. */
+  byAdmin?: boolean;
+}
 
 export interface PersonInput {
   personKey: string;
@@ -45,7 +50,9 @@ export async function person(input: PersonInput): Promise<void> {
 
   setHandler(personnelEventReceived, (notice) => {
     if (pending.some((p) => p.eventId === notice.eventId)) return; // sent again: already waiting
-    const older = pending.findIndex((p) => p.type === notice.type);
+    // An admin's report replaces only another admin's report: what the signed feed says stays (an admin would
+    // otherwise cancel HR's retirement of themselves or of anyone by reporting a later one).
+    const older = pending.findIndex((p) => p.type === notice.type && !(notice.byAdmin && !p.byAdmin));
     if (older >= 0) replaced.push({ eventId: pending.splice(older, 1)[0]!.eventId, by: notice.eventId });
     pending.push(notice);
     // Effective-date order; arrival order among equals (sort is stable).

@@ -1,23 +1,14 @@
 // Bearer tokens (stored hashed, expiring, revocable) and the admin scope that follows the tree:
 // an SSO admin acts for their unit and every unit below it; DLA central acts everywhere.
-import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { unitChain, unitsAdministeredBy } from '../../db/org-tree.ts';
-import { accounts, authTokens, orgUnits, unitAdmins } from '../../db/schema.ts';
-import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
-import { forbidden, unauthorized } from '../problem.ts';
+import { mayActFor } from '../../db/org-tree.ts';
+import { loadActor, rolesOf, type Actor } from '../../services/actor.ts';
+import { issueToken, tokenHolder } from '../../services/sign-in.ts';
+import { forbidden, unauthorized } from '../../lib/problem.ts';
 
-export interface SignedInAccount {
-  id: string;
-  username: string;
-  unitCode: string | null;
-  citizenIdHash: string | null;
-  /** Units where this account is an SSO admin. */
-  adminUnits: string[];
-  /** DLA central: the bootstrap admin, or an admin of the root unit. */
-  central: boolean;
-}
+/** The signed-in account: the services' Actor. */
+export type SignedInAccount = Actor;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,25 +28,12 @@ declare module 'fastify' {
   }
 }
 
-export async function loadSignedInAccount(app: FastifyInstance, accountId: string): Promise<SignedInAccount | null> {
-  const { db } = app.deps;
-  const [account] = await db.select({
-    id: accounts.id, username: accounts.username, unitCode: accounts.unitCode, status: accounts.status,
-    citizenIdHash: accounts.citizenIdHash, centralAdmin: accounts.centralAdmin,
-  }).from(accounts).where(eq(accounts.id, accountId));
-  if (!account || account.status !== 'active') return null;
-  const adminUnits = await unitsAdministeredBy(db, account.id);
-  const roots = adminUnits.length === 0 ? [] : await db.select({ code: orgUnits.code }).from(unitAdmins)
-    .innerJoin(orgUnits, eq(orgUnits.code, unitAdmins.unitCode))
-    .where(and(eq(unitAdmins.accountId, account.id), isNull(orgUnits.parentCode)));
-  return {
-    id: account.id, username: account.username, unitCode: account.unitCode, citizenIdHash: account.citizenIdHash,
-    adminUnits, central: account.centralAdmin || roots.length > 0,
-  };
+export function loadSignedInAccount(app: FastifyInstance, accountId: string): Promise<SignedInAccount | null> {
+  return loadActor(app.deps.db, accountId);
 }
 
 export default fp(async function auth(app: FastifyInstance) {
-  const { db, config } = app.deps;
+  const { db } = app.deps;
   app.decorateRequest('account', null);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
@@ -65,8 +43,7 @@ export default fp(async function auth(app: FastifyInstance) {
     if (!header) return;
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw unauthorized('The Authorization header must be "Bearer <token>".');
-    const [token] = await db.select({ accountId: authTokens.accountId }).from(authTokens).where(and(
-      eq(authTokens.tokenHash, sha256Hex(match[1]!)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
+    const token = await tokenHolder(db, match[1]!);
     if (!token) throw unauthorized('The token is unknown, expired or revoked; sign in again.');
     request.account = await loadSignedInAccount(app, token.accountId);
     if (!request.account) throw unauthorized('The account is no longer active.');
@@ -84,21 +61,9 @@ export default fp(async function auth(app: FastifyInstance) {
     if (!request.account.central) throw forbidden('Only DLA central admins may do this.');
   });
 
-  app.decorate('issueToken', async (accountId: string) => {
-    const token = randomSecret(32);
-    const expiresAt = new Date(Date.now() + config.tokenTtlMs);
-    await db.insert(authTokens).values({ tokenHash: sha256Hex(token), accountId, expiresAt });
-    return { token, expiresAt };
-  });
+  app.decorate('issueToken', (accountId: string) => issueToken(app.deps, accountId));
 
-  app.decorate('mayActFor', async (account: SignedInAccount, unitCode: string) => {
-    if (account.central) return true;
-    if (account.adminUnits.length === 0) return false;
-    const chain = await unitChain(db, unitCode);
-    return chain.some((code) => account.adminUnits.includes(code));
-  });
+  app.decorate('mayActFor', (account: SignedInAccount, unitCode: string) => mayActFor(db, account, unitCode));
 
-  app.decorate('rolesOf', (account: SignedInAccount) => [
-    'user', ...(account.adminUnits.length > 0 ? ['sso_admin'] : []), ...(account.central ? ['central_admin'] : []),
-  ]);
+  app.decorate('rolesOf', rolesOf);
 });

@@ -2,26 +2,14 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { renderPage } from '../../lib/pages.ts';
 import fp from 'fastify-plugin';
-import { Problem, type FieldError } from '../problem.ts';
+import { fieldErrorsOf, Problem, type FieldError } from '../../lib/problem.ts';
+import { isDatabaseUnreachable, withoutQueryValues } from '../../lib/query-errors.ts';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
   406: 'Not Acceptable', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type', 423: 'Locked',
   429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
-
-function fieldErrors(error: FastifyError): FieldError[] | undefined {
-  if (!error.validation) return undefined;
-  return error.validation.map((v) => {
-    const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
-    const extra = (v.params as { additionalProperty?: string } | undefined)?.additionalProperty;
-    const base = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
-    const name = missing ?? extra;
-    const path = [base, name].filter(Boolean).join('.') || (error.validationContext ?? 'body');
-    const message = extra ? `${extra} is not a known field` : `${path} ${v.message ?? 'is invalid'}`;
-    return { path, message };
-  });
-}
 
 /** A browser on one of the pages (not the API) is answered with a page, not JSON. */
 function wantsPage(request: FastifyRequest): boolean {
@@ -36,15 +24,19 @@ export default fp(async function problems(app: FastifyInstance) {
     if (error instanceof Problem) {
       status = error.status; detail = error.message; errors = error.errors;
     } else if (error.validation) {
-      status = 400; errors = fieldErrors(error);
+      status = 400; errors = fieldErrorsOf(error.validation, '', error.validationContext ?? 'body');
       detail = errors?.map((e) => e.message).join('; ') ?? error.message;
     } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode; detail = error.message;
+    } else if (isDatabaseUnreachable(error)) {
+      status = 503; detail = 'The database cannot be reached just now: nothing was changed, send the request again in a minute.';
+      request.log.error({ err: withoutQueryValues(error) }, 'database unreachable');
     } else {
       status = 500; detail = 'Something went wrong on our side; the request id helps us find it.';
-      request.log.error({ err: error }, 'unhandled error');
+      request.log.error({ err: withoutQueryValues(error) }, 'unhandled error');
     }
     if (status === 429) reply.header('retry-after', reply.getHeader('retry-after') ?? '60');
+    if (status === 503) reply.header('retry-after', reply.getHeader('retry-after') ?? '30');
     if (wantsPage(request)) {
       void reply.status(status).type('text/html; charset=utf-8')
         .send(renderPage('message', { title: TITLES[status] ?? 'Error', message: detail, error: true }));

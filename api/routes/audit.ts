@@ -1,16 +1,11 @@
-// The audit trail, for admins: what happened in the units they administer (DLA central: everywhere).
-import { and, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
+// The audit trail, for admins: what happened in the units they administer (services/audit.ts).
 import type { FastifyInstance } from 'fastify';
-import { subtreeSql } from '../../db/org-tree.ts';
-import { auditEvents } from '../../db/schema.ts';
-import { forbidden } from '../problem.ts';
+import { listAuditEvents } from '../../services/audit.ts';
 import { listQuery, readCursor, toPage, unitCode } from '../schemas.ts';
 
 interface AuditQuery { unitCode?: string; accountId?: string; since?: string; limit: number; cursor?: string }
 
 export default async function auditRoutes(app: FastifyInstance) {
-  const { db } = app.deps;
-
   app.get<{ Querystring: AuditQuery }>('/audit', {
     preValidation: app.requireAdmin,
     schema: {
@@ -22,20 +17,8 @@ export default async function auditRoutes(app: FastifyInstance) {
       },
     },
   }, async (request) => {
-    const me = request.account!;
-    const { unitCode: unit, accountId, since, limit } = request.query;
-    if (unit && !(await app.mayActFor(me, unit))) throw forbidden(`You do not administer ${unit} or a unit above it.`);
-    const before = readCursor<{ id: number }>(request.query.cursor);
-    const rows = await db.select().from(auditEvents).where(and(
-      me.central ? undefined : sql`${auditEvents.unitCode} in ${subtreeSql(me.adminUnits)}`,
-      unit ? sql`${auditEvents.unitCode} in ${subtreeSql([unit])}` : undefined,
-      accountId ? or(eq(auditEvents.actorAccountId, accountId), and(eq(auditEvents.subjectType, 'account'), eq(auditEvents.subjectId, accountId))) : undefined,
-      since ? gte(auditEvents.at, new Date(since)) : undefined,
-      before ? lt(auditEvents.id, before.id) : undefined,
-    )).orderBy(desc(auditEvents.id)).limit(limit + 1);
-    return toPage(rows, limit, (e) => ({
-      id: e.id, at: e.at.toISOString(), actor: e.actor, actorAccountId: e.actorAccountId, action: e.action,
-      subjectType: e.subjectType, subjectId: e.subjectId, unitCode: e.unitCode, reason: e.reason, before: e.before, after: e.after, hash: e.hash,
-    }), (last) => ({ id: last.id }));
+    const { unitCode: unit, accountId, since, limit, cursor } = request.query;
+    const rows = await listAuditEvents(app.deps, request.account!, { unitCode: unit, accountId, since, limit, before: readCursor<{ id: number }>(cursor, { id: 'integer' }) });
+    return toPage(rows, limit, (e) => e, (last) => ({ id: last.id }));
   });
 }

@@ -1,23 +1,18 @@
 // Sign-in with username and password. Unknown user and wrong password get the same answer;
 // attempts are throttled per address and per username.
-import { and, eq, isNull } from 'drizzle-orm';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authTokens } from '../../db/schema.ts';
-import { sha256Hex } from '../../lib/crypto.ts';
-import { loadSignedInAccount } from '../plugins/auth.ts';
-import { Problem, unauthorized } from '../problem.ts';
-import { throttle } from '../throttle.ts';
-
+import type { FastifyInstance } from 'fastify';
+import { rolesOf } from '../../services/actor.ts';
+import { revokeToken, signInWithPassword } from '../../services/sign-in.ts';
+import { loginThrottles } from '../throttle.ts';
 
 interface LoginBody { username: string; password: string }
 
 export default async function authRoutes(app: FastifyInstance) {
-  const { db, config } = app.deps;
+  const throttles = loginThrottles(app);
 
   app.post<{ Body: LoginBody }>('/auth/login', {
-    onRequest: throttle(app, 'login-address', config.rateLimits.loginPerAddress, (r) => r.ip),
-    preHandler: throttle(app, 'login-username', config.rateLimits.loginPerUsername,
-      (r: FastifyRequest) => String((r.body as LoginBody | undefined)?.username ?? '').toLowerCase()),
+    onRequest: throttles.perAddress,
+    preHandler: throttles.perUsername,
     schema: {
       tags: ['sign-in'],
       body: {
@@ -26,19 +21,13 @@ export default async function authRoutes(app: FastifyInstance) {
       },
     },
   }, async (request) => {
-    const { username, password } = request.body;
-    const account = await app.checkPassword(username, password);
-    if (!account) throw unauthorized('The username or password is wrong.');
-    if (account.status !== 'active') throw new Problem(423, 'Locked', `This account is ${account.status}; ask the SSO admin of your unit.`);
-    const signedIn = await loadSignedInAccount(app, account.id);
-    const { token, expiresAt } = await app.issueToken(account.id);
-    return { token, expiresAt: expiresAt.toISOString(), account: { id: account.id, username: signedIn!.username, roles: app.rolesOf(signedIn!) } };
+    const { account, token, expiresAt } = await signInWithPassword(app.deps, request.body);
+    return { token, expiresAt: expiresAt.toISOString(), account: { id: account.id, username: account.username, roles: rolesOf(account) } };
   });
 
   app.post('/auth/logout', { preValidation: app.requireAccount, schema: { tags: ['sign-in'], security: [{ bearer: [] }] } }, async (request, reply) => {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')![1]!;
-    await db.update(authTokens).set({ revokedAt: new Date() })
-      .where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt)));
+    await revokeToken(app.deps.db, token);
     return reply.send({ status: 'signed_out' });
   });
 }

@@ -2,46 +2,26 @@
 // (discovery at /.well-known/openid-configuration, endpoints under /oidc), and its sign-in
 // interaction, which is this service's own: the browser's existing sign-in, a password, or ThaiID.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
-import { and, eq, isNull } from 'drizzle-orm';
-import { authTokens } from '../../db/schema.ts';
-import { sha256Hex } from '../../lib/crypto.ts';
+import { mountProvider } from '../../lib/sso/mount-provider.ts';
 import { rolesAt } from '../../lib/sso/provider.ts';
+import { revokeToken } from '../../services/sign-in.ts';
 import { FRESH_LOGIN_COOKIE, SESSION_COOKIE } from '../plugins/browser-session.ts';
-import { throttle } from '../throttle.ts';
-
-/** Hands a request to a Koa-based OIDC provider, bodies unread (it parses them itself). */
-export async function mountProvider(app: FastifyInstance, provider: Provider, paths: string[], mountPath = '') {
-  const callback = provider.callback();
-  await app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (_request, _payload, done) => { done(null); });
-    const handle = async (request: FastifyRequest, reply: FastifyReply) => {
-      reply.hijack();
-      const raw = request.raw as typeof request.raw & { originalUrl?: string };
-      if (mountPath) {
-        raw.originalUrl = raw.url;
-        raw.url = raw.url!.slice(mountPath.length) || '/';
-      }
-      callback(raw, reply.raw);
-    };
-    for (const path of paths) scope.route({ method: ['GET', 'POST', 'OPTIONS'], url: path, handler: handle, schema: { hide: true } });
-  });
-}
+import { loginThrottles } from '../throttle.ts';
 
 type LoginForm = { _csrf?: string; username?: string; password?: string };
 
 export default async function ssoRoutes(app: FastifyInstance) {
-  const { db, config } = app.deps;
+  const { db } = app.deps;
   const provider = app.ssoProvider;
+  const throttles = loginThrottles(app);
   // Signing out of everything at the provider (a system's "sign out", answered "yes") signs the
   // browser out of the portal too; otherwise the next system would sign it straight back in.
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status !== 303 || !ctx.oidc.params?.logout) return;
     const token = ctx.cookies.get(SESSION_COOKIE, { signed: false });
-    if (token) await db.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt)));
+    if (token) await revokeToken(db, token);
     ctx.cookies.set(SESSION_COOKIE, null, { path: '/', signed: false });
   });
   await mountProvider(app, provider, ['/.well-known/openid-configuration', '/oidc/*']);
@@ -111,19 +91,13 @@ export default async function ssoRoutes(app: FastifyInstance) {
 
   app.post<{ Params: { uid: string }; Body: LoginForm }>('/interaction/:uid/login', {
     schema: { hide: true },
-    onRequest: throttle(app, 'login-address', config.rateLimits.loginPerAddress, (r) => r.ip),
-    preHandler: [app.csrfProtection, throttle(app, 'login-username', config.rateLimits.loginPerUsername,
-      (r: FastifyRequest) => String((r.body as LoginForm | undefined)?.username ?? '').toLowerCase())],
+    onRequest: throttles.perAddress,
+    preHandler: [app.csrfProtection, throttles.perUsername],
   }, async (request, reply) => {
     const details = await provider.interactionDetails(request.raw, reply.raw);
     const client = await clientName(details.params.client_id);
-    const username = String(request.body?.username ?? '').trim();
-    const account = await app.checkPassword(username, String(request.body?.password ?? ''));
-    if (!account) {
-      return loginPage(reply, details.uid, client, 401, { username, error: 'ชื่อผู้ใช้งานหรือรหัสผ่านไม่ถูกต้อง / The username or password is wrong.' });
-    }
-    if (account.status !== 'active') return reply.cannotSignIn(account.status);
-    await app.startBrowserSession(reply, account.id);
-    return finish(request, reply, { login: { accountId: account.id, amr: ['pwd'] } });
+    const signedIn = await app.signInFromForm(request, reply, (status, extra) => loginPage(reply, details.uid, client, status, extra), { system: String(details.params.client_id) });
+    if (!signedIn) return reply;
+    return finish(request, reply, { login: { accountId: signedIn.account.id, amr: ['pwd'] } });
   });
 }

@@ -1,22 +1,20 @@
 // Sign-in and registration through ThaiID: GET /auth/thaiid sends the browser to ThaiD (or to the
 // local stand-in), GET /auth/thaiid/callback finishes. The citizen ID (`pid`) finds the account by
 // keyed hash; a person without one goes to registration with the verified claims filled in.
-import { eq } from 'drizzle-orm';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { accounts, identityVerifications } from '../../db/schema.ts';
 import { randomInt } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { withCheckDigit } from '../../lib/citizen-id.ts';
-import { randomSecret, sha256Hex } from '../../lib/crypto.ts';
+import { Problem } from '../../lib/problem.ts';
+import { mountProvider } from '../../lib/sso/mount-provider.ts';
 import { STANDIN_PATH } from '../../lib/sso/thaid-standin.ts';
 import { ThaiIdError, ThaiIdUnavailable, type ThaiIdFlow, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
+import { signInWithThaiId } from '../../services/sign-in.ts';
 import { FRESH_LOGIN_COOKIE, safeReturnPath } from '../plugins/browser-session.ts';
-import { mountProvider } from './sso.ts';
 
 const FLOW_COOKIE = 'thaiid_flow';
-const VERIFICATION_TTL_MS = 30 * 60_000;
 
 export default async function thaiidRoutes(app: FastifyInstance) {
-  const { db, config, cipher } = app.deps;
+  const { config } = app.deps;
   const secure = config.publicUrl.startsWith('https://');
   const failed = (reply: FastifyReply, status: number, message: string) =>
     reply.page(status, 'message', { title: 'เข้าสู่ระบบด้วย ThaiID ไม่สำเร็จ / ThaiID sign-in failed', message, error: true, back: '/login' });
@@ -72,24 +70,25 @@ export default async function thaiidRoutes(app: FastifyInstance) {
       request.log.warn({ reason: error.message }, 'ThaiID sign-in refused');
       return failed(reply, 400, `ThaiID sign-in could not be verified (${error.message}); start again.`);
     }
-    const citizenIdHash = cipher.lookupHash(claims.pid);
-    const [account] = await db.select({ id: accounts.id, status: accounts.status }).from(accounts).where(eq(accounts.citizenIdHash, citizenIdHash));
-    if (account && account.status !== 'active') return reply.cannotSignIn(account.status);
-    if (account) {
-      await app.startBrowserSession(reply, account.id);
-      if (flow.interaction) {
-        void reply.setCookie(FRESH_LOGIN_COOKIE, account.id, { path: `/interaction/${flow.interaction}`, httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 120 });
-      }
-      // Back to the connected system's sign-in, which now finds this browser signed in.
-      return reply.redirect(flow.interaction ? `/interaction/${encodeURIComponent(flow.interaction)}` : safeReturnPath(flow.returnTo), 303);
+    let outcome: Awaited<ReturnType<typeof signInWithThaiId>>;
+    try {
+      // For a connected system's sign-in: which system (the interaction's client), for the record.
+      const interaction = flow.interaction ? await app.ssoProvider.Interaction.find(flow.interaction) : undefined;
+      const system = interaction?.params.client_id;
+      outcome = await signInWithThaiId(app.deps, claims, { system: typeof system === 'string' ? system : undefined });
+    } catch (error) {
+      if (error instanceof Problem) return reply.signInRefused(error);
+      throw error;
     }
     // No account yet: registration, with what ThaiD verified filled in and locked.
-    const token = randomSecret(32);
-    await db.insert(identityVerifications).values({
-      tokenHash: sha256Hex(token), provider: 'thaiid', citizenIdHash, claimsEnc: cipher.encrypt(JSON.stringify(claims)),
-      expiresAt: new Date(Date.now() + VERIFICATION_TTL_MS),
-    });
-    return reply.redirect(`/register?verification=${encodeURIComponent(token)}`, 303);
+    if ('verification' in outcome) return reply.redirect(`/register?verification=${encodeURIComponent(outcome.verification)}`, 303);
+    const { account } = outcome.signedIn;
+    app.keepBrowserSession(reply, outcome.signedIn);
+    if (flow.interaction) {
+      void reply.setCookie(FRESH_LOGIN_COOKIE, account.id, { path: `/interaction/${flow.interaction}`, httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 120 });
+    }
+    // Back to the connected system's sign-in, which now finds this browser signed in.
+    return reply.redirect(flow.interaction ? `/interaction/${encodeURIComponent(flow.interaction)}` : safeReturnPath(flow.returnTo), 303);
   });
 
   const standin = app.thaidStandin;

@@ -6,11 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { importJWK, SignJWT } from 'jose';
 import type { Db } from '../../db/client.ts';
-import { deleteExpiredOidcPayloads } from '../../db/oidc-adapter.ts';
+import { deleteExpiredOidcPayloads } from './oidc-adapter.ts';
 import { ssoLogoutOutbox, systems } from '../../db/schema.ts';
-import type { SigningKeys } from './keys.ts';
+import type { LogoutSigner } from './keys.ts';
+export type { LogoutSigner };
 
-export interface LogoutSigner { issuer: string; keys: SigningKeys }
+
 
 /**
  * A notice that failed waits longer each time: tried again from 2^attempts - 1 seconds after it was

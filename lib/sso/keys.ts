@@ -5,8 +5,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { signingKeysProblem } from '../config.ts';
 
 export interface SigningKeys { keys: JWK[] }
+
+/** Who signs back-channel logout tokens: this service as issuer, with the first signing key. */
+export interface LogoutSigner { issuer: string; keys: SigningKeys }
 
 /** A new private signing key (RS256) with a key id, as SSO_SIGNING_KEYS holds them. */
 export async function generateSigningKey(): Promise<JWK> {
@@ -16,11 +20,9 @@ export async function generateSigningKey(): Promise<JWK> {
 
 export async function loadSigningKeys(configured: string | undefined, dataDir: string, embedded: boolean): Promise<SigningKeys> {
   if (configured) {
-    const parsed = JSON.parse(configured) as { keys?: JWK[] };
-    if (!Array.isArray(parsed.keys) || parsed.keys.length === 0 || parsed.keys.some((k) => !k.d || !k.kid)) {
-      throw new Error('SSO_SIGNING_KEYS must be a JWKS {"keys":[...]} of private keys, each with a kid; the first one signs');
-    }
-    return { keys: parsed.keys };
+    const problem = signingKeysProblem(configured);
+    if (problem) throw new Error(`SSO_SIGNING_KEYS ${problem}`);
+    return { keys: (JSON.parse(configured) as { keys: JWK[] }).keys };
   }
   const file = join(dataDir, 'sso-signing-keys.json');
   if (!existsSync(file)) {
@@ -34,4 +36,12 @@ export async function loadSigningKeys(configured: string | undefined, dataDir: s
     }
   }
   return JSON.parse(readFileSync(file, 'utf8')) as SigningKeys;
+}
+
+/** What signs tokens and cookies of the single sign-on, the same in every process. */
+export interface SsoSecrets {
+  signingKeys: SigningKeys;
+  /** Keys of the provider's signed cookies, derived from the master key. */
+  cookieKeys: string[];
+  logoutSigner: LogoutSigner;
 }

@@ -6,7 +6,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Db } from '../../db/client.ts';
-import { oidcAdapterFactory } from '../../db/oidc-adapter.ts';
+import { oidcAdapterFactory } from './oidc-adapter.ts';
 import { accounts, entitlements, systems } from '../../db/schema.ts';
 import type { Config } from '../config.ts';
 import type { PersonalDataCipher } from '../crypto.ts';
@@ -141,6 +141,6 @@ export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys 
     },
   };
   const provider = new Provider(config.publicUrl, configuration);
-  provider.proxy = process.env.TRUST_PROXY === 'true';
+  provider.proxy = config.trustProxy;
   return provider;
 }

@@ -1,7 +1,7 @@
 // Organisation units, connected systems, accounts, the API's own documents and health, sign-in
 // throttling, and what never reaches the logs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomCitizenId, withWrongCheckDigit } from '../support/fixtures.ts';
+import { randomCitizenId, withWrongCheckDigit } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 let h: Harness;

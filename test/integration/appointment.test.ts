@@ -2,10 +2,10 @@
 // Temporal and SMTP.
 import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAppointments } from '../../db/schema.ts';
-import { complianceScheduleId, ensureSchedules } from '../../lib/schedules.ts';
-import { PDF, PNG } from '../support/fixtures.ts';
-import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
+import { adminAppointments, auditEvents } from '../../db/schema.ts';
+import { complianceScheduleId, ensureComplianceSchedule } from '../../services/workflows.ts';
+import { PDF, PNG } from '../../scripts/support/fixtures.ts';
+import { startHarness, TEST_ENCRYPTION_KEY, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 let h: Harness;
 let tree: Tree;
@@ -108,6 +108,19 @@ describe('appointing a unit admin', () => {
     await h.mail.waitFor((m) => m.to === other.email && m.text.includes('หนังสือไม่ได้ลงนาม'));
   });
 
+  it('lists the appointments awaiting the admin, in their scope only', async () => {
+    const appointee = await h.createAccount(tree.laoA2);
+    const submitted = await upload(tree.laoA2, districtAAdmin.token, { accountId: appointee.id });
+    expect(submitted.status).toBe(202);
+    const ids = async (token: string) => (await h.request('GET', '/api/v1/admin-appointments', { token })).body.items.map((a: { id: string }) => a.id);
+    expect(await ids(provinceAdmin.token)).toContain(submitted.body.id);
+    expect(await ids(districtAAdmin.token)).toContain(submitted.body.id); // awaiting their unit (though they may not decide their own)
+    expect(await ids(laoAAdmin.token)).not.toContain(submitted.body.id);
+    expect((await h.request('GET', '/api/v1/admin-appointments', { token: appointee.token })).status).toBe(403);
+    expect((await h.request('POST', `/api/v1/admin-appointments/${submitted.body.id}/decision`, { token: h.central.token, json: { decision: 'reject', reason: 'ทดสอบ' } })).body).toEqual({ status: 'rejected' });
+    expect(await ids(provinceAdmin.token)).not.toContain(submitted.body.id);
+  });
+
   it('bad input → 4xx and nothing changed', async () => {
     const clerk = await h.createAccount(tree.districtB);
     const someone = await h.createAccount(tree.districtB);
@@ -135,8 +148,8 @@ describe('appointing a unit admin', () => {
 
 describe('the weekly compliance digest', () => {
   it("is a Temporal Schedule; a run mails each unit's admins the units they cover that have no admin, once", async () => {
-    await ensureSchedules(h.client, h.config);
-    await ensureSchedules(h.client, h.config); // idempotent: updates, does not duplicate
+    await ensureComplianceSchedule({ client: h.client, config: h.config });
+    await ensureComplianceSchedule({ client: h.client, config: h.config }); // idempotent: updates, does not duplicate
     const handle = h.client.schedule.getHandle(complianceScheduleId(h.config));
     const described = await handle.describe();
     expect(described.spec.timezone).toBe('Asia/Bangkok');

@@ -9,7 +9,7 @@ import { and, count, eq, inArray, like } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { accounts, auditEvents, entitlements } from '../../db/schema.ts';
 import { hashPassword } from '../../lib/passwords.ts';
-import { randomCitizenId, uniqueName } from '../support/fixtures.ts';
+import { randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness, type Tree } from '../support/harness.ts';
 
 const SECRET = 'fault-test-secret';

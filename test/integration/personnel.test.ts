@@ -4,8 +4,8 @@ import { createHmac } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entitlements, personnelEvents } from '../../db/schema.ts';
-import { randomCitizenId, uniqueName, withWrongCheckDigit } from '../support/fixtures.ts';
-import { resumeScheduledPersonnelEvents } from '../../lib/runtime.ts';
+import { randomCitizenId, uniqueName, withWrongCheckDigit } from '../../scripts/support/fixtures.ts';
+import { resumeFlows } from '../../services/startup.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 const SECRET = 'hr-feed-secret-for-tests';
@@ -198,7 +198,7 @@ describe('after a crash', () => {
       citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId), effectiveDate: today(), source: 'hr-feed' });
     await new Promise((r) => setTimeout(r, 500));
     expect((await rightsOf(staff.id)).status).toBe('active');
-    expect(await resumeScheduledPersonnelEvents(h.resources, h.client, h.config)).toBeGreaterThanOrEqual(1);
+    expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).personnelEvents).toBeGreaterThanOrEqual(1);
     await expect.poll(async () => (await rightsOf(staff.id)).status, { timeout: 5000 }).toBe('suspended');
     expect((await eventStatus(eventId)).body.status).toBe('applied');
   });

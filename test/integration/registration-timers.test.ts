@@ -1,6 +1,6 @@
 // Reminders, escalation up the tree and expiry on the real Temporal server, with timers of seconds.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { uniqueName } from '../support/fixtures.ts';
+import { uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 let h: Harness;

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { accounts, registrations } from '../../db/schema.ts';
 import { workflowBundle } from '../../lib/temporal.ts';
-import { DISGUISED_PDF, JPEG, PDF, PNG, randomCitizenId, withWrongCheckDigit } from '../support/fixtures.ts';
+import { WORKFLOWS_PATH } from '../../bin/system.ts';
+import { DISGUISED_PDF, JPEG, PDF, PNG, randomCitizenId, withWrongCheckDigit } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 let h: Harness;
@@ -319,7 +320,7 @@ describe('sign-in', () => {
 describe('replay', () => {
   it('replays every history these tests recorded against the current code', async () => {
     const histories = h.client.workflow.list({ query: `TaskQueue = "${h.config.taskQueue}"` }).intoHistories();
-    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories);
+    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle(WORKFLOWS_PATH) }, histories);
     let replayed = 0;
     for await (const result of results) {
       expect(result.error, `${result.workflowId}: ${String(result.error)}`).toBeUndefined();

@@ -5,9 +5,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PDF, randomCitizenId, uniqueName } from '../support/fixtures.ts';
-import { freePort } from '../support/global-setup.ts';
-import { startMailCatcher, type MailCatcher } from '../support/smtp.ts';
+import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
+import { freePort } from '../../lib/net.ts';
+import { startMailCatcher, type MailCatcher } from '../../scripts/support/mail-catcher.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 let dataDir: string;

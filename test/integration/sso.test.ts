@@ -9,13 +9,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { oidcAdapterFactory } from '../../db/oidc-adapter.ts';
-import { ssoLogoutOutbox } from '../../db/schema.ts';
+import { oidcAdapterFactory } from '../../lib/sso/oidc-adapter.ts';
+import { signInEvents, ssoLogoutOutbox } from '../../db/schema.ts';
 import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
 import { generateSigningKey } from '../../lib/sso/keys.ts';
 import { launchBrowser } from '../support/browser.ts';
-import { startDemoInfoSystem, type DemoInfoSystem } from '../support/demo-info-system.ts';
-import { PDF, randomCitizenId, uniqueName } from '../support/fixtures.ts';
+import { startDemoInfoSystem, type DemoInfoSystem } from '../../scripts/support/demo-info-system.ts';
+import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 const SECRET = 'sso-test-hr-secret';
@@ -205,6 +205,9 @@ describe('single sign-on into a connected system', () => {
     await signInWithThaiIdStandin(page, citizenId);
     await page.waitForURL(`${info.url}/`);
     expect(await page.textContent('#user')).toBe(staff.username);
+    // Recorded for the admin console: a ThaiID sign-in, into INFO.
+    const recorded = await h.resources.database.db.select().from(signInEvents).where(eq(signInEvents.accountId, staff.id));
+    expect(recorded).toContainEqual(expect.objectContaining({ method: 'thaiid', clientId: INFO }));
     const session = [...info.sessions.values()].find((s) => s.sub === staff.id)!;
     expect(session.sid).toBeTruthy();
 

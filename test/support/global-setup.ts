@@ -1,28 +1,18 @@
 // Once per test run: a fresh PostgreSQL database (dropped at the end) and one real Temporal dev
 // server shared by every file (per-file servers have caused connection resets).
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../db/client.ts';
-import { startDevServer } from '../../lib/temporal.ts';
+import { startEmbeddedTemporal } from '../../bin/system.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { freePort } from '../../lib/net.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
     temporalAddress: string;
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export default async function setup(project: TestProject) {
@@ -36,7 +26,7 @@ export default async function setup(project: TestProject) {
   const migrated = await openDatabase({ databaseUrl, dataDir: '/tmp' });
   await migrated.close();
 
-  const temporal = await startDevServer({ namespace: 'default', dbFile: null, port: await freePort(), uiPort: null, quiet: true });
+  const temporal = await startEmbeddedTemporal(loadConfig({}), { dbFile: null, port: await freePort(), uiPort: null, quiet: true });
   const temporalAddress = temporal.address;
   project.provide('databaseUrl', databaseUrl);
   project.provide('temporalAddress', temporalAddress);

@@ -1,7 +1,6 @@
 // The service as it runs in production, in-process: real PostgreSQL (the run's database), the run's
 // real Temporal dev server, a real SMTP server on loopback, and the API listening on a real port.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,15 +8,14 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
-import { buildApp } from '../../api/app.ts';
 import { accounts } from '../../db/schema.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { hashPassword } from '../../lib/passwords.ts';
-import { activityDepsOf, appDepsOf, openResources, type Resources } from '../../lib/runtime.ts';
+import { closeResources, connectClient, createApi, createServiceWorker, openResources, type Resources } from '../../bin/system.ts';
+import { freePort } from '../../lib/net.ts';
 import { generateSigningKey } from '../../lib/sso/keys.ts';
-import { connectClient, createWorker } from '../../lib/temporal.ts';
-import { PDF, randomCitizenId, uniqueName } from './fixtures.ts';
-import { startMailCatcher, type MailCatcher } from './smtp.ts';
+import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
+import { startMailCatcher, type MailCatcher } from '../../scripts/support/mail-catcher.ts';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -36,6 +34,8 @@ export interface Tree { root: string; province: string; districtA: string; distr
 
 export interface Harness {
   baseUrl: string;
+  /** The API in this process (its route table, for the authorisation matrices). */
+  app: FastifyInstance;
   config: Config;
   resources: Resources;
   client: Client;
@@ -51,15 +51,6 @@ export interface Harness {
   designateAdmins(unitCode: string, accounts: TestAccount[]): Promise<void>;
   submitRegistration(overrides?: Record<string, unknown>, files?: { name: string; type: string; content: Buffer }[]): Promise<Response & { citizenId: string; email: string; username: string; password: string }>;
   stop(): Promise<void>;
-}
-
-/** A port free right now (for a server whose public URL must be known before it starts). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**
@@ -81,12 +72,12 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   const resources = await openResources(config);
   const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
   // Without an in-process worker, a test runs its own (bin/worker.ts) as a process it can kill.
-  const inProcess: { worker: Worker; connection: NativeConnection } | undefined = options.worker === false ? undefined : await createWorker(config.temporalAddress!, config, activityDepsOf(resources, config));
+  const inProcess: { worker: Worker; connection: NativeConnection } | undefined = options.worker === false ? undefined : await createServiceWorker(resources, config, config.temporalAddress!);
   const workerRun = inProcess?.worker.run();
   // Every log line the API writes, kept for the tests to read (and out of the test output).
   const logs: string[] = [];
   const logStream = { write: (line: string) => { logs.push(line); } };
-  const app: FastifyInstance = await buildApp(appDepsOf(resources, config, client), { logStream });
+  const app: FastifyInstance = await createApi(resources, config, client, { logStream });
   await app.listen({ port, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 
@@ -118,7 +109,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   central.token = await login(central.username, central.password);
 
   const harness: Harness = {
-    baseUrl, config, resources, client, mail, central, request, login, logs,
+    baseUrl, app, config, resources, client, mail, central, request, login, logs,
     async seedTree() {
       const p = uniqueName('u').toUpperCase();
       const tree: Tree = { root: `${p}-DLA`, province: `${p}-P41`, districtA: `${p}-D01`, districtB: `${p}-D02`, laoA: `${p}-S01`, laoA2: `${p}-S03`, laoB: `${p}-S02` };
@@ -169,8 +160,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       await workerRun;
       await inProcess?.connection.close();
       await client.connection.close();
-      await resources.database.close();
-      resources.mail.close();
+      await closeResources(resources);
       await mail.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

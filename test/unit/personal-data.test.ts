@@ -1,7 +1,7 @@
 // Pure logic: citizen IDs, the cipher for personal data, durations, mail rendering.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { renderMail } from '../../activities/mail.ts';
+import { renderMail } from '../../lib/mail.ts';
 import { isValidCitizenId, maskCitizenId, withCheckDigit } from '../../lib/citizen-id.ts';
 import { parseDuration } from '../../lib/config.ts';
 import { createCipher } from '../../lib/crypto.ts';

@@ -1,7 +1,7 @@
 // A demo connected system ("INFO") that signs people in through the service's single sign-on,
 // as a real system would: openid-client for the code flow (state, nonce, PKCE), and a
 // back-channel logout endpoint that verifies the logout token against the provider's keys.
-// Run it beside `npm start` with `node test/support/demo-info-system.ts` (see the README).
+// Run it beside `npm start` with `node scripts/support/demo-info-system.ts` (see the README).
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -117,7 +117,7 @@ export async function startDemoInfoSystem(issuer: string, options: { port?: numb
   };
 }
 
-// Standalone: node test/support/demo-info-system.ts — registers itself as INFO with the service.
+// Standalone: node scripts/support/demo-info-system.ts — registers itself as INFO with the service.
 if (import.meta.main) {
   const issuer = process.env.SSO_URL ?? 'http://localhost:3000';
   const token = process.env.ADMIN_TOKEN;

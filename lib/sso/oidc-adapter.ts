@@ -3,9 +3,9 @@
 // The provider's adapter contract: https://github.com/panva/node-oidc-provider (lib/adapters).
 import { and, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { PersonalDataCipher } from '../lib/crypto.ts';
-import type { Db } from './client.ts';
-import { oidcPayloads, systems } from './schema.ts';
+import type { PersonalDataCipher } from '../crypto.ts';
+import type { Db } from '../../db/client.ts';
+import { oidcPayloads, systems } from '../../db/schema.ts';
 
 /** The client metadata the provider sees for a connected system (its code is its client id). */
 export function clientMetadataOf(system: typeof systems.$inferSelect, cipher: PersonalDataCipher): AdapterPayload | undefined {

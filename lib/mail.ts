@@ -1,21 +1,14 @@
 // Mail goes through the outbox table: a row per (key), sent once. A retried activity finds the row
 // already sent and does nothing, so no one receives the same mail twice.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import nodemailer from 'nodemailer';
-import type { Config } from '../lib/config.ts';
-import type { Db } from '../db/client.ts';
+import type { Config } from './config.ts';
+import type { Queryable } from '../db/client.ts';
 import { mailOutbox } from '../db/schema.ts';
-
-const templatesDir = join(import.meta.dirname, '..', 'templates', 'mail');
-
-const hbs = Handlebars.create();
-const thaiDate = new Intl.DateTimeFormat('th-TH-u-ca-buddhist', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Asia/Bangkok' });
-const englishDate = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Asia/Bangkok' });
-hbs.registerHelper('thaiDate', (value: unknown) => thaiDate.format(new Date(value as string)));
-hbs.registerHelper('englishDate', (value: unknown) => englishDate.format(new Date(value as string)));
+import { handlebars, readTemplate } from './templates.ts';
 
 interface CompiledMail {
   subject: Handlebars.TemplateDelegate;
@@ -31,16 +24,15 @@ const compiled = new Map<string, CompiledMail>();
 function load(template: string): CompiledMail {
   const cached = compiled.get(template);
   if (cached) return cached;
-  if (!/^[a-z0-9-]+$/.test(template)) throw new Error(`bad template name ${template}`);
-  const source = readFileSync(join(templatesDir, `${template}.hbs`), 'utf8');
+  const source = readTemplate('mail', template);
   const parts = source.split(/^--- (subject|text|html)[ \t]*$/m);
   const sections: Record<string, string> = {};
   for (let i = 1; i + 1 < parts.length; i += 2) sections[parts[i]!] = parts[i + 1]!.trim();
   if (!sections.subject || !sections.text || !sections.html) throw new Error(`${template}.hbs needs subject, text and html sections`);
   const mail = {
-    subject: hbs.compile(sections.subject, { noEscape: true }),
-    text: hbs.compile(sections.text, { noEscape: true }),
-    html: hbs.compile(sections.html),
+    subject: handlebars.compile(sections.subject, { noEscape: true }),
+    text: handlebars.compile(sections.text, { noEscape: true }),
+    html: handlebars.compile(sections.html),
   };
   compiled.set(template, mail);
   return mail;
@@ -88,12 +80,12 @@ export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'dataDir' |
 export interface QueuedMail { key: string; template: string; to: string; rendered: RenderedMail }
 
 /** Adds a mail to the outbox unless one with the same key is there already. */
-export async function enqueueMail(db: Db, mail: QueuedMail): Promise<void> {
+export async function enqueueMail(db: Queryable, mail: QueuedMail): Promise<void> {
   await enqueueMails(db, [mail]);
 }
 
 /** Adds several mails in one statement (each once per key). */
-export async function enqueueMails(db: Db, mails: QueuedMail[]): Promise<void> {
+export async function enqueueMails(db: Queryable, mails: QueuedMail[]): Promise<void> {
   if (mails.length === 0) return;
   await db.insert(mailOutbox).values(mails.map((mail) => ({
     key: mail.key, template: mail.template, toAddress: mail.to,
@@ -106,7 +98,7 @@ export async function enqueueMails(db: Db, mails: QueuedMail[]): Promise<void> {
  * between sends them again, with the same Message-ID). Throws after trying them all if any could
  * not be sent (the caller retries).
  */
-export async function deliverQueuedMany(db: Db, transport: MailTransport, from: string, keys: string[]): Promise<number> {
+export async function deliverQueuedMany(db: Queryable, transport: MailTransport, from: string, keys: string[]): Promise<number> {
   if (keys.length === 0) return 0;
   const rows = await db.select().from(mailOutbox).where(and(inArray(mailOutbox.key, keys), isNull(mailOutbox.sentAt)));
   let failure: unknown;
@@ -128,7 +120,7 @@ export async function deliverQueuedMany(db: Db, transport: MailTransport, from: 
 }
 
 /** Sends the outbox row with this key if it has not been sent yet. */
-export async function deliverQueued(db: Db, transport: MailTransport, from: string, key: string): Promise<'sent' | 'already-sent' | 'missing'> {
+export async function deliverQueued(db: Queryable, transport: MailTransport, from: string, key: string): Promise<'sent' | 'already-sent' | 'missing'> {
   const [row] = await db.select().from(mailOutbox).where(eq(mailOutbox.key, key));
   if (!row) return 'missing';
   if (row.sentAt) return 'already-sent';

@@ -32,3 +32,21 @@ export const problemSchema = {
     errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
   },
 } as const;
+
+/** One Ajv error as JSON Schema validators report it (Fastify's and our own). */
+interface SchemaError { instancePath: string; message?: string | undefined; params?: unknown }
+
+/**
+ * Schema errors as field errors, the one wording of the API's and the uploads' validation: the
+ * path dotted (under `root` when given, else `fallback` for the value itself), a missing or
+ * unknown property named.
+ */
+export function fieldErrorsOf(errors: readonly SchemaError[] | null | undefined, root = '', fallback = root): FieldError[] {
+  return (errors ?? []).map((e) => {
+    const params = (e.params ?? {}) as { missingProperty?: string; additionalProperty?: string };
+    const name = params.missingProperty ?? params.additionalProperty;
+    const path = [root, e.instancePath.replace(/^\//, '').replace(/\//g, '.'), name].filter(Boolean).join('.') || fallback;
+    const message = params.additionalProperty ? `${path} is not a known field` : `${path} ${e.message ?? 'is invalid'}`;
+    return { path, message };
+  });
+}

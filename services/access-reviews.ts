@@ -1,0 +1,322 @@
+// Access reviews (การทบทวนสิทธิ์): campaigns over a subtree, started by DLA central or a provincial
+// office, by hand or on a schedule; the person reviews opened by a transfer or a change of duties.
+// Reviewers see the items of their units and decide keep or revoke, in bulk; each decision takes
+// effect at once. Nobody decides on their own access.
+import { randomUUID } from 'node:crypto';
+import { and, asc, count, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { actorOf, writeAudit } from '../db/audit.ts';
+import { mayActFor, subtreeSql, unitChain } from '../db/org-tree.ts';
+import { applyReviewOutcome, createCampaignRecord } from '../db/reviews.ts';
+import { accessReviewItems, accessReviews, accounts, orgUnits, REVIEW_RULES, type ReviewRule } from '../db/schema.ts';
+import { badRequest, conflict, forbidden, invalid, notFound, Problem, unavailable } from '../lib/problem.ts';
+import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
+import type { LogoutSigner } from '../lib/sso/keys.ts';
+import type { Actor } from './actor.ts';
+import type { ServiceDeps } from './deps.ts';
+import {
+  putReviewSchedule, removeReviewSchedule, reviewScheduleInput, reviewSchedules, sendCampaignCancellation, signalReviewDecisions,
+  startCampaign as startCampaignWorkflow, startOrTakeBack, updateWorkflow, type Log,
+} from './workflows.ts';
+
+/** Decisions end sign-ins: the connected systems hear of it at once (back-channel logout). */
+export interface ReviewDeps extends ServiceDeps { sso: { logoutSigner: LogoutSigner } }
+
+const DAY = 86_400_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SCHEDULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+type Review = typeof accessReviews.$inferSelect;
+
+async function findReview(deps: ServiceDeps, id: string): Promise<Review> {
+  const [review] = UUID.test(id) ? await deps.db.select().from(accessReviews).where(eq(accessReviews.id, id)) : [];
+  if (!review) throw notFound('There is no such access review.');
+  return review;
+}
+
+/** Campaigns: DLA central anywhere; a provincial office's admins within their province. */
+async function requireCampaignScope(deps: ServiceDeps, actor: Actor, scopeUnitCode: string): Promise<void> {
+  const { db } = deps;
+  const [unit] = await db.select({ code: orgUnits.code }).from(orgUnits).where(eq(orgUnits.code, scopeUnitCode));
+  if (!unit) throw invalid('scopeUnitCode', `unit ${scopeUnitCode} does not exist`);
+  if (actor.central) return;
+  const chain = await unitChain(db, scopeUnitCode);
+  const provinces = actor.adminUnits.filter((u) => chain.includes(u));
+  const ofProvince = provinces.length === 0 ? [] : await db.select({ code: orgUnits.code }).from(orgUnits)
+    .where(and(inArray(orgUnits.code, provinces), eq(orgUnits.kind, 'province_office')));
+  if (ofProvince.length === 0) throw forbidden('Only DLA central, or a provincial office within its province, runs access reviews.');
+}
+
+function checkRule(rule: string): ReviewRule {
+  if (!(REVIEW_RULES as readonly string[]).includes(rule)) throw invalid('onNoDecision', `onNoDecision is one of ${REVIEW_RULES.join(', ')}`);
+  return rule as ReviewRule;
+}
+
+export interface CampaignInput { name: string; scopeUnitCode: string; durationDays?: number | undefined; dueAt?: string | undefined; onNoDecision: ReviewRule }
+
+/**
+ * Starts a campaign: its record and audit, then its workflow. When Temporal cannot take it the
+ * record is taken back (a 503), so no campaign stays `running` without a process.
+ */
+export async function startCampaign(deps: ServiceDeps, actor: Actor, input: CampaignInput, log: Log): Promise<{ id: string }> {
+  const name = input.name.trim();
+  if (!name || name.length > 200) throw invalid('name', 'name needs 1 to 200 characters');
+  if ((input.durationDays === undefined) === (input.dueAt === undefined)) throw invalid('durationDays', 'give either durationDays or dueAt');
+  if (input.durationDays !== undefined && !(Number.isInteger(input.durationDays) && input.durationDays >= 1 && input.durationDays <= 365)) {
+    throw invalid('durationDays', 'durationDays is a whole number of days, 1 to 365');
+  }
+  const dueAt = input.dueAt !== undefined ? new Date(input.dueAt) : new Date(Date.now() + input.durationDays! * DAY);
+  if (Number.isNaN(dueAt.getTime())) throw invalid('dueAt', 'dueAt must be a date-time');
+  if (dueAt.getTime() <= Date.now() + 1000) throw invalid('dueAt', 'dueAt must lie in the future');
+  const onNoDecision = checkRule(input.onNoDecision);
+  await requireCampaignScope(deps, actor, input.scopeUnitCode);
+  const id = randomUUID();
+  await createCampaignRecord(deps.db, { id, name, scopeUnitCode: input.scopeUnitCode, dueAt, onNoDecision, createdBy: actorOf(actor.id) });
+  await startOrTakeBack(log, 'access review campaign', () => startCampaignWorkflow(deps.workflows, { reviewId: id, dueAt }), async () => {
+    await deps.db.transaction(async (tx) => {
+      await tx.delete(accessReviews).where(eq(accessReviews.id, id));
+      await writeAudit(tx, { key: `review:${id}:taken-back`, actor: 'system', action: 'review.taken_back', subjectType: 'access_review', subjectId: id,
+        unitCode: input.scopeUnitCode, reason: 'the workflow service could not take the campaign; nothing was kept' });
+    });
+  });
+  return { id };
+}
+
+/** Cancels a running campaign: its workflow closes it (nothing more is decided or applied). */
+export async function cancelCampaign(deps: ServiceDeps, actor: Actor, id: string, log: Log): Promise<{ id: string; status: 'cancelled' }> {
+  const review = await findReview(deps, id);
+  if (review.kind !== 'campaign') throw notFound('There is no such campaign.');
+  await requireCampaignScope(deps, actor, review.scopeUnitCode);
+  if (review.status !== 'running') throw conflict(`The campaign is ${review.status}.`);
+  const status = await updateWorkflow(log, 'campaign', () => sendCampaignCancellation(deps.workflows, review.id, actor.id));
+  if (status !== 'cancelled') throw conflict(`The campaign is ${status}.`);
+  return { id: review.id, status };
+}
+
+const totalsOf = () => ({
+  items: sql<number>`count(*)`.mapWith(Number),
+  decided: sql<number>`count(*) filter (where ${accessReviewItems.decision} is not null)`.mapWith(Number),
+  kept: sql<number>`count(*) filter (where ${accessReviewItems.decision} = 'keep')`.mapWith(Number),
+  revoked: sql<number>`count(*) filter (where ${accessReviewItems.decision} = 'revoke')`.mapWith(Number),
+  autoApplied: sql<number>`count(*) filter (where ${accessReviewItems.autoApplied})`.mapWith(Number),
+});
+
+export const REPORT_COLUMNS = ['unitCode', 'username', 'system', 'role', 'decision', 'decidedBy', 'decidedAt', 'justification', 'flagged'] as const;
+
+/** Totals per unit and who decided what; as CSV (with a BOM, for spreadsheets) when asked. */
+export async function campaignReport(deps: ServiceDeps, actor: Actor, id: string, format: 'json' | 'csv') {
+  const { db } = deps;
+  const review = await findReview(deps, id);
+  if (!(await mayActFor(db, actor, review.scopeUnitCode))) throw forbidden('The report covers units you do not administer.');
+  const units = await db.select({ unitCode: accessReviewItems.unitCode, ...totalsOf() }).from(accessReviewItems)
+    .where(eq(accessReviewItems.reviewId, review.id)).groupBy(accessReviewItems.unitCode).orderBy(asc(accessReviewItems.unitCode));
+  const decisions = await db.select({ item: accessReviewItems, username: accounts.username }).from(accessReviewItems)
+    .innerJoin(accounts, eq(accounts.id, accessReviewItems.accountId))
+    .where(eq(accessReviewItems.reviewId, review.id)).orderBy(asc(accessReviewItems.unitCode), asc(accounts.username));
+  const rows = decisions.map(({ item, username }) => ({
+    unitCode: item.unitCode, username, system: item.systemCode, role: item.role, decision: item.decision ?? (item.autoApplied ? `rule:${review.onNoDecision}` : ''),
+    decidedBy: item.decidedBy ?? '', decidedAt: item.decidedAt?.toISOString() ?? '', justification: item.justification ?? '',
+    flagged: item.autoApplied && review.onNoDecision === 'keep',
+  }));
+  if (format === 'csv') {
+    const quote = (v: unknown) => `"${String(v).replace(/"/g, '""')}"`;
+    const csv = [REPORT_COLUMNS.join(','), ...rows.map((r) => REPORT_COLUMNS.map((h) => quote(r[h])).join(','))].join('\r\n');
+    return { format: 'csv' as const, fileName: `access-review-${review.id}.csv`, csv: `\ufeff${csv}\r\n` };
+  }
+  return {
+    format: 'json' as const,
+    report: { id: review.id, name: review.name, status: review.status, dueAt: review.dueAt.toISOString(), onNoDecision: review.onNoDecision, units, decisions: rows },
+  };
+}
+
+/** Items this admin may see: those whose reviewer unit they administer (DLA central: all). */
+const visibleTo = (actor: Actor) => (actor.central ? undefined
+  : actor.adminUnits.length > 0 ? sql`${accessReviewItems.reviewerUnitCode} in ${subtreeSql(actor.adminUnits)}` : sql`false`);
+
+/** A review with its totals, for an admin of its scope or a reviewer of some of its items. */
+export async function viewReview(deps: ServiceDeps, actor: Actor, id: string) {
+  const { db } = deps;
+  const review = await findReview(deps, id);
+  const [mine] = await db.select({ n: count() }).from(accessReviewItems).where(and(eq(accessReviewItems.reviewId, review.id), visibleTo(actor)));
+  if (!(await mayActFor(db, actor, review.scopeUnitCode)) && !mine?.n) throw forbidden('This review is not about your units.');
+  const [totals] = await db.select(totalsOf()).from(accessReviewItems).where(eq(accessReviewItems.reviewId, review.id));
+  return {
+    id: review.id, kind: review.kind, name: review.name, status: review.status, scopeUnitCode: review.scopeUnitCode,
+    subjectAccountId: review.subjectAccountId, cause: review.cause, onNoDecision: review.onNoDecision,
+    dueAt: review.dueAt.toISOString(), completedAt: review.completedAt?.toISOString() ?? null, totals,
+  };
+}
+
+export interface ReviewItem {
+  id: string; accountId: string; username: string; system: string; role: string; unitCode: string; reviewerUnitCode: string;
+  decision: 'keep' | 'revoke' | null; decidedBy: string | null; decidedAt: string | null; justification: string | null; autoApplied: boolean;
+  /** After a transfer: where a kept right moves. */
+  moveToUnitCode: string | null;
+}
+
+/** The review's items this admin reviews, by id: `limit + 1` rows after `after`, for the caller to page. */
+export async function listReviewItems(deps: ServiceDeps, actor: Actor, id: string,
+  query: { unitCode?: string | undefined; decided?: boolean | undefined; limit: number; after?: { id: string } | undefined }): Promise<ReviewItem[]> {
+  const { db } = deps;
+  const review = await findReview(deps, id);
+  const { unitCode, decided, limit, after } = query;
+  if (unitCode && !(await mayActFor(db, actor, unitCode))) throw forbidden(`You do not administer ${unitCode} or a unit above it.`);
+  const rows = await db.select({ item: accessReviewItems, username: accounts.username }).from(accessReviewItems)
+    .innerJoin(accounts, eq(accounts.id, accessReviewItems.accountId))
+    .where(and(
+      eq(accessReviewItems.reviewId, review.id), visibleTo(actor),
+      unitCode ? sql`${accessReviewItems.unitCode} in ${subtreeSql([unitCode])}` : undefined,
+      decided === undefined ? undefined : decided ? isNotNull(accessReviewItems.decision) : isNull(accessReviewItems.decision),
+      after ? gt(accessReviewItems.id, after.id) : undefined,
+    )).orderBy(asc(accessReviewItems.id)).limit(limit + 1);
+  return rows.map(({ item, username }) => ({
+    id: item.id, accountId: item.accountId, username, system: item.systemCode, role: item.role, unitCode: item.unitCode,
+    reviewerUnitCode: item.reviewerUnitCode, decision: item.decision, decidedBy: item.decidedBy, decidedAt: item.decidedAt?.toISOString() ?? null,
+    justification: item.justification, autoApplied: item.autoApplied, moveToUnitCode: item.moveToUnitCode,
+  }));
+}
+
+export interface ReviewDecision { itemId: string; decision: 'keep' | 'revoke'; justification?: string | undefined }
+
+/**
+ * Applies each decision the admin may take, in one transaction, and reports the others; a revoke
+ * needs a justification. The connected systems hear of ended sign-ins, and a person review's
+ * workflow hears that decisions were taken (it closes when none is left).
+ */
+export async function decideReviewItems(deps: ReviewDeps, actor: Actor, id: string, decisions: ReviewDecision[], log: Log) {
+  const { db } = deps;
+  if (decisions.length < 1 || decisions.length > 1000) throw badRequest('Send 1 to 1000 decisions.');
+  for (const [i, d] of decisions.entries()) {
+    if (d.decision !== 'keep' && d.decision !== 'revoke') throw invalid(`decisions.${i}.decision`, 'decision is keep or revoke');
+  }
+  const review = await findReview(deps, id);
+  if (review.status !== 'running' || review.dueAt.getTime() <= Date.now()) {
+    throw conflict(`The review is ${review.status === 'running' ? 'past its due date' : review.status}; decisions are closed.`);
+  }
+  const rejected: { itemId: string; reason: string }[] = [];
+  let applied = 0;
+  await db.transaction(async (tx) => {
+    for (const d of decisions) {
+      const [item] = UUID.test(d.itemId) ? await tx.select().from(accessReviewItems).where(and(eq(accessReviewItems.id, d.itemId), eq(accessReviewItems.reviewId, review.id))) : [];
+      if (!item) { rejected.push({ itemId: d.itemId, reason: 'not an item of this review' }); continue; }
+      if (item.accountId === actor.id) { rejected.push({ itemId: d.itemId, reason: 'nobody decides on their own access' }); continue; }
+      if (!(await mayActFor(tx, actor, item.reviewerUnitCode))) { rejected.push({ itemId: d.itemId, reason: `reviewed by the admins of ${item.reviewerUnitCode}` }); continue; }
+      if (item.autoApplied) { rejected.push({ itemId: d.itemId, reason: 'settled by the rule at the due date' }); continue; }
+      if (d.decision === 'revoke' && !d.justification?.trim()) { rejected.push({ itemId: d.itemId, reason: 'a revoke needs a justification' }); continue; }
+      await applyReviewOutcome(tx, item, d.decision, { accountId: actor.id, auto: false, justification: d.justification?.trim() || null });
+      applied++;
+    }
+  });
+  const refusedForWho = rejected.filter((r) => r.reason.startsWith('reviewed by') || r.reason.startsWith('nobody decides'));
+  if (applied === 0 && refusedForWho.length === decisions.length) {
+    throw new Problem(403, 'Forbidden', `You may not decide these items: ${refusedForWho[0]!.reason}.`, refusedForWho.map((r) => ({ path: r.itemId, message: r.reason })));
+  }
+  if (applied > 0) await deliverSsoLogouts(db, deps.sso.logoutSigner);
+  if (applied > 0 && review.kind === 'person') {
+    // The decisions stand; a workflow that did not hear of them still closes at its due date.
+    await signalReviewDecisions(deps.workflows, review.id)
+      .catch((error: unknown) => log.error({ err: error, reviewId: review.id }, 'the review workflow did not hear of the decisions'));
+  }
+  return { applied, rejected };
+}
+
+export interface ScheduleInput { cron: string; scopeUnitCode: string; durationDays: number; onNoDecision: ReviewRule }
+
+function checkScheduleName(name: string): void {
+  if (!SCHEDULE_NAME.test(name)) throw invalid('name', 'a schedule name has 1 to 64 letters, digits, _ . or -');
+}
+
+/** Creates or replaces the named schedule of campaigns (cron in Asia/Bangkok). */
+export async function setReviewSchedule(deps: ServiceDeps, actor: Actor, name: string, input: ScheduleInput) {
+  checkScheduleName(name);
+  if (input.cron.trim().split(/\s+/).length !== 5) throw invalid('cron', 'cron needs five fields: minute hour day-of-month month day-of-week');
+  if (!(Number.isInteger(input.durationDays) && input.durationDays >= 1 && input.durationDays <= 365)) {
+    throw invalid('durationDays', 'durationDays is a whole number of days, 1 to 365');
+  }
+  const onNoDecision = checkRule(input.onNoDecision);
+  await requireCampaignScope(deps, actor, input.scopeUnitCode);
+  try {
+    await putReviewSchedule(deps.workflows, input.cron, { name, scopeUnitCode: input.scopeUnitCode, durationDays: input.durationDays, onNoDecision, createdBy: actorOf(actor.id) });
+  } catch (error) {
+    if ((error as { code?: number }).code === 3 || /cron|invalid/i.test(String(error))) throw invalid('cron', `the server refused the cron expression: ${(error as Error).message}`);
+    throw scheduleUnreachable(error);
+  }
+  await writeAudit(deps.db, { key: `review-schedule:${name}:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id), action: 'review_schedule.set',
+    subjectType: 'access_review_schedule', subjectId: name, unitCode: input.scopeUnitCode, after: { ...input, onNoDecision } });
+  return { name, cron: input.cron, scopeUnitCode: input.scopeUnitCode, durationDays: input.durationDays, onNoDecision };
+}
+
+/** Every schedule of campaigns, with its next run. */
+export async function listReviewSchedules(deps: ServiceDeps, _actor: Actor) {
+  let schedules;
+  try {
+    schedules = await reviewSchedules(deps.workflows);
+  } catch (error) {
+    throw scheduleUnreachable(error);
+  }
+  return schedules.map((s) => ({
+    name: s.name, cron: s.cron, scopeUnitCode: s.scopeUnitCode, durationDays: s.durationDays, onNoDecision: s.onNoDecision,
+    nextRunAt: s.nextRunAt?.toISOString() ?? null,
+  }));
+}
+
+/** Deletes the named schedule (within the actor's campaign scope); campaigns it started run on. */
+export async function deleteReviewSchedule(deps: ServiceDeps, actor: Actor, name: string) {
+  const input = await reviewScheduleInput(deps.workflows, name).catch((error: unknown) => { throw scheduleUnreachable(error); });
+  if (!input) throw notFound(`There is no schedule ${name}.`);
+  await requireCampaignScope(deps, actor, input.scopeUnitCode);
+  if (!(await removeReviewSchedule(deps.workflows, name).catch((error: unknown) => { throw scheduleUnreachable(error); }))) {
+    throw notFound(`There is no schedule ${name}.`);
+  }
+  await writeAudit(deps.db, { key: `review-schedule:${name}:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id),
+    action: 'review_schedule.deleted', subjectType: 'access_review_schedule', subjectId: name, unitCode: input.scopeUnitCode });
+  return { name, deleted: true as const };
+}
+
+function scheduleUnreachable(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  return unavailable('The workflow service is not reachable; try again shortly.');
+}
+
+// The console's pages of person reviews (after a transfer or a change of duties).
+
+export interface PersonReviewListItem {
+  id: string; name: string; cause: string | null; scopeUnitCode: string; dueAt: Date; undecided: number;
+  subject: { username: string; name: string } | null;
+}
+
+/**
+ * The running person reviews with items waiting for the actor's units, soonest due first:
+ * `limit + 1` rows after `after`, for the caller to page.
+ */
+export async function listPersonReviews(deps: ServiceDeps, actor: Actor, query: { limit: number; after?: { dueAt: string; id: string } | undefined }): Promise<PersonReviewListItem[]> {
+  const { db } = deps;
+  const { limit, after } = query;
+  const rows = await db.select({
+    id: accessReviews.id, name: accessReviews.name, cause: accessReviews.cause, scopeUnitCode: accessReviews.scopeUnitCode, dueAt: accessReviews.dueAt,
+    undecided: count(), username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh,
+  }).from(accessReviews).innerJoin(accessReviewItems, eq(accessReviewItems.reviewId, accessReviews.id))
+    .leftJoin(accounts, eq(accounts.id, accessReviews.subjectAccountId))
+    .where(and(
+      eq(accessReviews.kind, 'person'), eq(accessReviews.status, 'running'),
+      isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false), visibleTo(actor),
+      after ? sql`(${accessReviews.dueAt}, ${accessReviews.id}) > (${new Date(after.dueAt)}, ${after.id})` : undefined,
+    ))
+    .groupBy(accessReviews.id, accounts.id).orderBy(asc(accessReviews.dueAt), asc(accessReviews.id)).limit(limit + 1);
+  return rows.map((r) => ({
+    id: r.id, name: r.name, cause: r.cause, scopeUnitCode: r.scopeUnitCode, dueAt: r.dueAt, undecided: r.undecided,
+    subject: r.username ? { username: r.username, name: `${r.firstNameTh} ${r.lastNameTh}` } : null,
+  }));
+}
+
+/** One review as its reviewer decides it: the review, whose rights they are, and the items the actor reviews (up to 200). */
+export async function reviewToDecide(deps: ServiceDeps, actor: Actor, id: string) {
+  const review = await viewReview(deps, actor, id);
+  const [subject] = review.subjectAccountId
+    ? await deps.db.select({ username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh, unitCode: accounts.unitCode })
+      .from(accounts).where(eq(accounts.id, review.subjectAccountId)) : [];
+  const items = await listReviewItems(deps, actor, id, { limit: 200 });
+  return {
+    review, items: items.slice(0, 200),
+    subject: subject ? { username: subject.username, name: `${subject.firstNameTh} ${subject.lastNameTh}`, unitCode: subject.unitCode } : null,
+  };
+}

@@ -1,0 +1,118 @@
+// Signing in and out, once for every door (the API, the sign-in page, a connected system's sign-in,
+// ThaiID): the password check, the token a sign-in gets, its revocation, and ending a person's
+// sign-ins everywhere with the back-channel logouts that follow.
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Queryable } from '../db/client.ts';
+import { accounts, authTokens, identityVerifications, signInEvents, type AccountStatus, type SignInMethod } from '../db/schema.ts';
+import { endSignIns } from '../db/sso-sessions.ts';
+import { randomSecret, sha256Hex } from '../lib/crypto.ts';
+import { verifyPassword } from '../lib/passwords.ts';
+import { Problem, unauthorized } from '../lib/problem.ts';
+import { deliverSsoLogouts, type LogoutSigner } from '../lib/sso/backchannel-logout.ts';
+import type { VerifiedClaims } from '../lib/sso/thaiid.ts';
+import { loadActor, type Actor } from './actor.ts';
+import type { ServiceDeps } from './deps.ts';
+
+/** Ending sign-ins sends logout notices to the connected systems: signed with the provider's key. */
+export interface SignInDeps extends ServiceDeps { sso: { logoutSigner: LogoutSigner } }
+
+export const WRONG_CREDENTIALS = 'ชื่อผู้ใช้งานหรือรหัสผ่านไม่ถูกต้อง / The username or password is wrong.';
+const VERIFICATION_TTL_MS = 30 * 60_000;
+
+/** 423: the account exists and the credentials are right, but it may not sign in. */
+export const cannotSignIn = (status: AccountStatus) => new Problem(423, 'Locked',
+  `บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / This account is ${status}; ask the SSO admin of your unit.`);
+
+export interface SignedIn { account: Actor; token: string; expiresAt: Date }
+
+/** Where a sign-in happens: for a connected system (its OIDC client id), or the portal or API (none). */
+export interface SignInContext { system?: string | undefined }
+
+/** A new sign-in token (stored hashed), valid for TOKEN_TTL. */
+export async function issueToken(deps: Pick<ServiceDeps, 'db' | 'config'>, accountId: string): Promise<{ token: string; expiresAt: Date }> {
+  const token = randomSecret(32);
+  const expiresAt = new Date(Date.now() + deps.config.tokenTtlMs);
+  await deps.db.insert(authTokens).values({ tokenHash: sha256Hex(token), accountId, expiresAt });
+  return { token, expiresAt };
+}
+
+/** Revokes one token (a sign-out); unknown or revoked already is no error. */
+export async function revokeToken(db: Queryable, token: string): Promise<void> {
+  await db.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt)));
+}
+
+/** Whose sign-in a token is (and since when), while it is neither revoked nor expired. */
+export async function tokenHolder(db: Queryable, token: string): Promise<{ accountId: string; signedInAt: Date } | null> {
+  const [row] = await db.select({ accountId: authTokens.accountId, signedInAt: authTokens.createdAt }).from(authTokens).where(and(
+    eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
+  return row ?? null;
+}
+
+/** The signed-in account behind a token, or null. */
+export async function signedInWith(db: Queryable, token: string): Promise<(Actor & { signedInAt: Date }) | null> {
+  const holder = await tokenHolder(db, token);
+  const account = holder ? await loadActor(db, holder.accountId) : null;
+  return account ? { ...account, signedInAt: holder!.signedInAt } : null;
+}
+
+/** The account a username and password sign in to, or null when either is wrong (one answer for both). */
+async function checkPassword(db: Queryable, username: string, password: string): Promise<{ id: string; status: AccountStatus } | null> {
+  const name = username.trim().toLowerCase();
+  const [account] = name ? await db.select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
+    .from(accounts).where(eq(sql`lower(${accounts.username})`, name)) : [];
+  // verifyPassword spends the same time for an unknown user as for a wrong password.
+  const ok = await verifyPassword(account?.passwordHash, password);
+  return account && ok ? { id: account.id, status: account.status } : null;
+}
+
+/** The sign-in of an account whose credentials held: refused unless active, recorded (when, how, for which system). */
+async function signIn(deps: ServiceDeps, account: { id: string; status: AccountStatus }, method: SignInMethod, context: SignInContext): Promise<SignedIn> {
+  if (account.status !== 'active') throw cannotSignIn(account.status);
+  const actor = await loadActor(deps.db, account.id);
+  if (!actor) throw cannotSignIn(account.status);
+  const issued = await issueToken(deps, account.id);
+  await deps.db.insert(signInEvents).values({ accountId: account.id, method, clientId: context.system ?? null });
+  return { account: actor, ...issued };
+}
+
+/** Signs in with a username and password: 401 for an unknown user or a wrong password alike, 423 for an account that may not. */
+export async function signInWithPassword(deps: ServiceDeps, input: { username: string; password: string }, context: SignInContext = {}): Promise<SignedIn> {
+  const account = await checkPassword(deps.db, input.username, input.password);
+  if (!account) throw unauthorized(WRONG_CREDENTIALS);
+  return signIn(deps, account, 'password', context);
+}
+
+/**
+ * Signs in the person ThaiD verified, found by their citizen ID's keyed hash; a person without an
+ * account gets a one-time verification (30 minutes) that fills and locks the registration form.
+ */
+export async function signInWithThaiId(deps: ServiceDeps, claims: VerifiedClaims, context: SignInContext = {}): Promise<{ signedIn: SignedIn } | { verification: string }> {
+  const { db, cipher } = deps;
+  const citizenIdHash = cipher.lookupHash(claims.pid);
+  const [account] = await db.select({ id: accounts.id, status: accounts.status }).from(accounts).where(eq(accounts.citizenIdHash, citizenIdHash));
+  if (account) return { signedIn: await signIn(deps, account, 'thaiid', context) };
+  const verification = randomSecret(32);
+  await db.insert(identityVerifications).values({
+    tokenHash: sha256Hex(verification), provider: 'thaiid', citizenIdHash, claimsEnc: cipher.encrypt(JSON.stringify(claims)),
+    expiresAt: new Date(Date.now() + VERIFICATION_TTL_MS),
+  });
+  return { verification };
+}
+
+/** Sends the logout notices queued for the account (by `endSignIns`) now, after the change committed. */
+export async function deliverLogouts(deps: SignInDeps, accountId: string): Promise<void> {
+  await deliverSsoLogouts(deps.db, deps.sso.logoutSigner, { accountId });
+}
+
+/** Signs the person out of every system: their tokens, single sign-on sessions, and the systems told. */
+export async function signOutEverywhere(deps: SignInDeps, accountId: string, reason: string): Promise<void> {
+  const queued = await deps.db.transaction(async (tx) => endSignIns(tx, accountId, reason));
+  if (queued > 0) await deliverLogouts(deps, accountId);
+}
+
+/** What ThaiD verified for a registration (the token its sign-in gave), while unused and fresh; null otherwise. */
+export async function verifiedIdentity(deps: Pick<ServiceDeps, 'db' | 'cipher'>, verification: string): Promise<VerifiedClaims | null> {
+  const [row] = await deps.db.select({ claimsEnc: identityVerifications.claimsEnc }).from(identityVerifications).where(and(
+    eq(identityVerifications.tokenHash, sha256Hex(verification)), isNull(identityVerifications.usedAt), gt(identityVerifications.expiresAt, new Date())));
+  return row ? JSON.parse(deps.cipher.decrypt(row.claimsEnc)) as VerifiedClaims : null;
+}

@@ -1,0 +1,218 @@
+// Issue 13 (security): each finding fixed here has its regression test, against the real services.
+import { createHmac } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import Fastify from 'fastify';
+import postgres from 'postgres';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.ts';
+import problemsPlugin from '../../api/plugins/problems.ts';
+import { chainOf, writeAudit } from '../../db/audit.ts';
+import { rowsOf } from '../../db/client.ts';
+import { auditEvents } from '../../db/schema.ts';
+import { uniqueName } from '../../scripts/support/fixtures.ts';
+import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
+
+const SECRET = 'hr-feed-secret-for-security-tests';
+let h: Harness;
+let tree: Tree;
+let laoAdmin: TestAccount, districtAdmin: TestAccount;
+
+beforeAll(async () => {
+  h = await startHarness({ HR_FEED_SECRET: SECRET, PERSONNEL_IDLE_CLOSE_AFTER: '2s' });
+  tree = await h.seedTree();
+  [laoAdmin, districtAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.districtA)]);
+  await h.designateAdmins(tree.laoA, [laoAdmin]);
+  await h.designateAdmins(tree.districtA, [districtAdmin]);
+  await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] } });
+});
+
+afterAll(async () => { await h?.stop(); });
+
+const inDays = (n: number) => new Date(Date.now() + 7 * 3_600_000 + n * 86_400_000).toISOString().slice(0, 10);
+
+function signedPost(body: unknown) {
+  const raw = JSON.stringify(body);
+  const ts = String(Math.floor(Date.now() / 1000));
+  const sig = createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex');
+  return h.request('POST', '/api/v1/personnel-events', { body: raw, headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` } });
+}
+
+describe('1: audit keys come from the server only', () => {
+  it('records every suspension of an admin who repeats one X-Request-Id, and never takes the client\'s id as the request id', async () => {
+    const staff = await h.createAccount(tree.laoA);
+    const headers = { 'x-request-id': 'same-id-every-time' };
+    for (let i = 0; i < 2; i++) {
+      const suspended = await h.request('POST', `/api/v1/accounts/${staff.id}/suspend`, { token: laoAdmin.token, json: { reason: `round ${i}` }, headers });
+      expect(suspended.status).toBe(200);
+      expect(suspended.headers.get('x-request-id')).not.toBe('same-id-every-time');
+      expect((await h.request('POST', `/api/v1/accounts/${staff.id}/reactivate`, { token: laoAdmin.token, json: { reason: `back ${i}` }, headers })).status).toBe(200);
+    }
+    const events = await h.resources.database.db.select().from(auditEvents)
+      .where(and(eq(auditEvents.subjectType, 'account'), eq(auditEvents.subjectId, staff.id), eq(auditEvents.action, 'account.suspended')));
+    expect(events).toHaveLength(2);
+    // The client's id is kept in the log, beside the server's.
+    expect(h.logs.some((l) => l.includes('"clientRequestId":"same-id-every-time"'))).toBe(true);
+  });
+});
+
+describe('23: dates in the Buddhist Era', () => {
+  it('refuses a Buddhist-Era effective date in JSON and in CSV, naming the field and the likely Christian-Era date', async () => {
+    const staff = await h.createAccount(tree.laoA);
+    const json = await signedPost({ events: [{ eventId: uniqueName('be-'), type: 'retirement', citizenId: staff.citizenId, effectiveDate: '2569-10-01' }] });
+    expect(json.status).toBe(202);
+    expect(json.body.accepted).toBe(0);
+    expect(json.body.rejected[0].errors).toEqual([{ path: 'events.0.effectiveDate', message: expect.stringContaining('2026-10-01') }]);
+    const csv = await h.request('POST', '/api/v1/personnel-events/csv', { token: laoAdmin.token, headers: { 'content-type': 'text/csv' },
+      body: `eventId,type,citizenId,effectiveDate\n${uniqueName('be-')},retirement,${staff.citizenId},2569-09-30\n` });
+    expect(csv.status).toBe(202);
+    expect(csv.body.rejected[0].errors).toEqual([{ path: 'events.0.effectiveDate', message: expect.stringContaining('2026-09-30') }]);
+    const ok = await signedPost({ events: [{ eventId: uniqueName('ce-'), type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(30) }] });
+    expect(ok.body.accepted).toBe(1);
+  });
+
+  it('refuses a Buddhist-Era due date of a campaign with a 400 naming the field', async () => {
+    const res = await h.request('POST', '/api/v1/access-reviews', { token: h.central.token,
+      json: { name: uniqueName('be-campaign'), scopeUnitCode: tree.laoA, onNoDecision: 'keep', dueAt: '2569-12-31T00:00:00Z' } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ path: 'dueAt', message: expect.stringContaining('2026-12-31') }]);
+  });
+});
+
+describe('20: list cursors', () => {
+  it('answers 400, not 500, to a cursor this API never made', async () => {
+    const forged = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const [path, cursor] of [
+      ['/api/v1/personnel-events', forged({ receivedAt: 'yesterday', eventId: 'x' })],
+      ['/api/v1/personnel-events', forged(null)],
+      ['/api/v1/audit', forged({ id: 'not a number' })],
+      ['/api/v1/registrations', forged({ t: 'x', id: 'y' })],
+      ['/api/v1/compliance/units-without-admin', forged(['x'])],
+      ['/api/v1/accounts', forged({ username: 5 })],
+    ] as const) {
+      const res = await h.request('GET', `${path}?cursor=${cursor}`, { token: h.central.token });
+      expect(res.status, path).toBe(400);
+      expect(res.body.errors, path).toEqual([{ path: 'cursor', message: expect.any(String) }]);
+    }
+  });
+});
+
+describe('11: audit chains', () => {
+  it('never fork when events are written outside a transaction, all at once', async () => {
+    const { db } = h.resources.database;
+    const subjectId = uniqueName('fork-');
+    await Promise.all(Array.from({ length: 12 }, (_, i) => writeAudit(db, {
+      key: `${subjectId}:${i}`, actor: 'system', action: 'test.parallel', subjectType: 'test', subjectId,
+    })));
+    const forks = rowsOf<{ prev: string | null; n: number }>(await db.execute(sql`select prev_hash as prev, count(*)::int as n from audit_events
+      where chain = ${chainOf('test', subjectId)} group by prev_hash having count(*) > 1`));
+    expect(forks).toEqual([]);
+  });
+});
+
+describe('13: personal data in failed queries', () => {
+  const personal = 'somchai.jaidee@lao.test';
+
+  it('logs a failed query with its SQL and without the values it was given', async () => {
+    const { db } = h.resources.database;
+    const lines: string[] = [];
+    const app = Fastify({ logger: { stream: { write: (line: string) => { lines.push(line); } } } });
+    await app.register(problemsPlugin);
+    app.get('/fails', async () => db.execute(sql`select ${personal}::int as n`));
+    const res = await app.inject({ method: 'GET', url: '/fails' });
+    await app.close();
+    expect(res.statusCode).toBe(500);
+    const logged = lines.join('\n');
+    expect(logged).toContain('select $1::int');
+    expect(logged).not.toContain(personal);
+    expect(res.body).not.toContain(personal);
+  });
+
+  it('fails an activity without the values of its query', async () => {
+    const r = h.resources;
+    const activities = createActivities({ db: r.database.db, config: h.config, mail: r.mail, documentStore: r.documentStore, logoutSigner: r.sso.logoutSigner });
+    const failure = await activities.undecidedItems({ reviewId: personal }).then(() => null, (error: unknown) => error as Error);
+    expect(failure).toBeInstanceOf(Error);
+    expect(`${failure!.message} ${JSON.stringify(failure)} ${String(failure!.stack)} ${String((failure as { cause?: unknown }).cause)}`).not.toContain(personal);
+    expect(failure!.message).toContain('access_review_items');
+  });
+});
+
+describe('16: what is down answers 503 with Retry-After', () => {
+  it('answers 503 with Retry-After, not 500, when PostgreSQL cannot be reached', async () => {
+    const client = postgres('postgres://postgres@127.0.0.1:1/none', { max: 1, connect_timeout: 2, onnotice: () => {} });
+    const down = drizzle(client);
+    const app = Fastify({ logger: false });
+    await app.register(problemsPlugin);
+    app.get('/down', async () => down.execute(sql`select 1`));
+    const res = await app.inject({ method: 'GET', url: '/down' });
+    await app.close();
+    await client.end({ timeout: 1 });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBeDefined();
+  });
+});
+
+describe('2: an admin\'s report against the signed feed', () => {
+  it('refuses a report about oneself', async () => {
+    const res = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
+      json: { events: [{ eventId: uniqueName('self-'), type: 'retirement', citizenId: laoAdmin.citizenId, effectiveDate: inDays(400) }] } });
+    expect(res.status).toBe(202);
+    expect(res.body.accepted).toBe(0);
+    expect(res.body.rejected[0].errors).toEqual([{ path: 'events.0.citizenId', message: expect.stringContaining('yourself') }]);
+  });
+
+  it('never replaces a waiting event of the HR feed', async () => {
+    const staff = await h.createAccount(tree.laoA);
+    const hrEvent = uniqueName('hr-');
+    expect((await signedPost({ events: [{ eventId: hrEvent, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(30) }] })).body.accepted).toBe(1);
+    const adminEvent = uniqueName('adm-');
+    const report = await h.request('POST', '/api/v1/personnel-events', { token: districtAdmin.token,
+      json: { events: [{ eventId: adminEvent, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(3000) }] } });
+    expect(report.body.accepted).toBe(1);
+    // Another admin's report of the same type may replace the admin's own (a corrected date).
+    const corrected = uniqueName('adm-');
+    await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
+      json: { events: [{ eventId: corrected, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(2000) }] } });
+    await expect.poll(async () => (await h.request('GET', `/api/v1/personnel-events/${adminEvent}`, { token: h.central.token })).body.status,
+      { timeout: 10_000, interval: 100 }).toBe('superseded');
+    expect((await h.request('GET', `/api/v1/personnel-events/${hrEvent}`, { token: h.central.token })).body.status).toBe('scheduled');
+  });
+});
+
+describe('3: event ids are the sender\'s', () => {
+  it('lets HR use an id an admin used before: HR\'s event is not a duplicate', async () => {
+    const [someone, leaver] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoA)]);
+    const eventId = uniqueName('shared-');
+    const early = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
+      json: { events: [{ eventId, type: 'role_change', citizenId: someone.citizenId, effectiveDate: inDays(3000) }] } });
+    expect(early.body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    const hr = await signedPost({ events: [{ eventId, type: 'retirement', citizenId: leaver.citizenId, effectiveDate: inDays(1) }] });
+    expect(hr.body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    expect((await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body).toMatchObject({ eventId, type: 'retirement' });
+    expect((await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: laoAdmin.token })).body).toMatchObject({ eventId, type: 'role_change' });
+    // The admin's own repeat is still a duplicate.
+    const again = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
+      json: { events: [{ eventId, type: 'role_change', citizenId: someone.citizenId, effectiveDate: inDays(3000) }] } });
+    expect(again.body).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+  });
+});
+
+describe('9: a review decision never undoes a later, stronger state', () => {
+  it('keeps a right that HR suspended after the review began suspended', async () => {
+    const staff = await h.createAccount(tree.laoA);
+    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: h.central.token, json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }] });
+    const roleChange = uniqueName('rc-');
+    await signedPost({ events: [{ eventId: roleChange, type: 'role_change', citizenId: staff.citizenId, effectiveDate: inDays(0) }] });
+    const eventOf = async (id: string) => (await h.request('GET', `/api/v1/personnel-events/${id}`, { token: h.central.token })).body;
+    await expect.poll(async () => (await eventOf(roleChange)).reviewId, { timeout: 10_000, interval: 100 }).toEqual(expect.any(String));
+    const { reviewId } = await eventOf(roleChange);
+    await signedPost({ events: [{ eventId: uniqueName('ret-'), type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(0) }] });
+    const accountOf = async () => (await h.request('GET', `/api/v1/accounts/${staff.id}`, { token: h.central.token })).body;
+    await expect.poll(async () => (await accountOf()).status, { timeout: 10_000, interval: 100 }).toBe('suspended');
+    const items = (await h.request('GET', `/api/v1/access-reviews/${reviewId}/items`, { token: laoAdmin.token })).body.items;
+    const kept = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: laoAdmin.token, json: { decisions: [{ itemId: items[0].id, decision: 'keep' }] } });
+    expect(kept.body).toEqual({ applied: 1, rejected: [] });
+    expect((await accountOf()).entitlements).toEqual([{ system: 'INFO', role: 'viewer', unitCode: tree.laoA, status: 'suspended' }]);
+  });
+});
