@@ -211,8 +211,6 @@ export interface Config {
   logLevel: string;
   tokenTtlMs: number;
   rateLimits: { loginPerAddress: number; loginPerUsername: number; submissionsPerAddress: number };
-  /** Behind a reverse proxy: client addresses (for throttling) from X-Forwarded-For (TRUST_PROXY=true). */
-  trustProxy: boolean;
   registration: RegistrationTimers;
   appointment: { remindAfterMs: number; escalateAfterMs: number; expireAfterMs: number; termReminderBeforeMs: number };
   /** Reviews of one person's rights after a personnel change: reminders, escalation, deadline. */
@@ -298,7 +296,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       loginPerUsername: read.integer('LOGIN_RATE_LIMIT_PER_USERNAME', 10),
       submissionsPerAddress: read.integer('REGISTRATION_RATE_LIMIT_PER_ADDRESS', 20),
     },
-    trustProxy: env.TRUST_PROXY === 'true',
     registration: {
       remindAfterMs: read.duration('REGISTRATION_REMIND_AFTER', '2d'),
       escalateAfterMs: read.duration('REGISTRATION_ESCALATE_AFTER', '5d'),
