@@ -5,7 +5,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { termEndsAt } from '../../workflows/appointment.ts';
-import { PDF } from '../support/fixtures.ts';
+import { PDF } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 import { createTimeSkippingEnv } from '../support/time-skipping.ts';
 

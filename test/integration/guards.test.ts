@@ -12,7 +12,7 @@ import { surveyResponses } from '../../db/schema.ts';
 import { generateSigningKey } from '../../lib/sso/keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { randomCitizenId, uniqueName } from '../support/fixtures.ts';
+import { randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness, type Tree } from '../support/harness.ts';
 
 /** A tiny browser: keeps cookies, reads a form's CSRF token. */

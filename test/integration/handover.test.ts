@@ -1,16 +1,16 @@
 // Start-up hand-over: a flow whose row exists without its workflow (the process died between
 // writing the row and starting or signalling the workflow) is handed to Temporal again at start-up
-// (lib/runtime.ts). Registrations and personnel events are covered here (personnel also in
+// (services/startup.ts). Registrations and personnel events are covered here (personnel also in
 // personnel.test.ts); appointments and campaigns are not re-handed yet (being added in main).
 // Also the single sign-on's housekeeping, on a controlled clock.
 import { createHmac, randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mailOutbox, oidcPayloads, personnelEvents, registrations } from '../../db/schema.ts';
-import { resumeScheduledPersonnelEvents, resumeUnstartedRegistrations } from '../../lib/runtime.ts';
+import { resumeFlows } from '../../services/startup.ts';
 import { startSsoHousekeeping } from '../../lib/sso/backchannel-logout.ts';
 import { registrationWorkflowId } from '../../workflows/registration.ts';
-import { randomCitizenId, uniqueName } from '../support/fixtures.ts';
+import { randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 const SECRET = 'handover-secret';
@@ -45,14 +45,14 @@ describe('start-up hand-over', () => {
     await db.insert(mailOutbox).values({ ...mail!, id: randomUUID(), key: `registration:${id}:submitted`, toAddress: email, sentAt: null, attempts: 0, createdAt: new Date() });
     await expect(h.client.workflow.getHandle(registrationWorkflowId(id)).describe()).rejects.toThrow();
 
-    expect(await resumeUnstartedRegistrations(h.resources, h.client, h.config)).toBeGreaterThanOrEqual(1);
+    expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).registrations).toBeGreaterThanOrEqual(1);
     await h.mail.waitFor((m) => m.to === email && m.subject.includes('Registration request received'));
     await h.mail.waitFor((m) => m.to === laoAdmin.email && m.subject.includes('New registration request') && m.text.includes(id));
     const decided = await h.request('POST', `/api/v1/registrations/${id}/decision`, { token: laoAdmin.token, json: { decision: 'reject', reason: 'ทดสอบ' } });
     expect(decided.body).toEqual({ status: 'rejected' });
 
     // Handed over once: a second start-up starts nothing for it, and mails nobody again.
-    await resumeUnstartedRegistrations(h.resources, h.client, h.config);
+    await resumeFlows(h.resources.database.db, { client: h.client, config: h.config });
     await new Promise((r) => setTimeout(r, 500));
     expect(h.mail.mails.filter((m) => m.to === email && m.subject.includes('Registration request received'))).toHaveLength(1);
   });
@@ -64,7 +64,7 @@ describe('start-up hand-over', () => {
       citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId), effectiveDate: today(), source: 'hr-feed' });
     const status = async () => (await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body.status;
     expect(await status()).toBe('scheduled');
-    expect(await resumeScheduledPersonnelEvents(h.resources, h.client, h.config)).toBeGreaterThanOrEqual(1);
+    expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).personnelEvents).toBeGreaterThanOrEqual(1);
     await expect.poll(status, { timeout: 15_000 }).toBe('applied');
     expect((await h.request('GET', `/api/v1/accounts/${staff.id}`, { token: h.central.token })).body.status).toBe('suspended');
     // The feed sending it again later is a duplicate, and a second start-up changes nothing.
@@ -73,7 +73,7 @@ describe('start-up hand-over', () => {
     const again = await h.request('POST', '/api/v1/personnel-events', { body: raw, headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts,
       'x-hr-signature': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex')}` } });
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 1 });
-    await resumeScheduledPersonnelEvents(h.resources, h.client, h.config);
+    await resumeFlows(h.resources.database.db, { client: h.client, config: h.config });
     expect(await status()).toBe('applied');
   });
 });

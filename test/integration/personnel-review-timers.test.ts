@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { uniqueName } from '../support/fixtures.ts';
+import { uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 import { createTimeSkippingEnv } from '../support/time-skipping.ts';
 

@@ -9,21 +9,27 @@ import { createActivities } from '../../activities/index.ts';
 import problemsPlugin from '../../api/plugins/problems.ts';
 import { chainOf, writeAudit } from '../../db/audit.ts';
 import { rowsOf } from '../../db/client.ts';
-import { auditEvents } from '../../db/schema.ts';
+import { accessReviews, auditEvents } from '../../db/schema.ts';
+import type { Client } from '@temporalio/client';
+import { loadActor } from '../../services/actor.ts';
+import { cancelCampaign, startCampaign } from '../../services/access-reviews.ts';
+import { UPDATE_DEADLINE_MS } from '../../services/workflows.ts';
+import { campaignWorkflowId } from '../../workflows/access-review-campaign.ts';
 import { uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 const SECRET = 'hr-feed-secret-for-security-tests';
 let h: Harness;
 let tree: Tree;
-let laoAdmin: TestAccount, districtAdmin: TestAccount;
+let laoAdmin: TestAccount, districtAdmin: TestAccount, provinceAdmin: TestAccount;
 
 beforeAll(async () => {
   h = await startHarness({ HR_FEED_SECRET: SECRET, PERSONNEL_IDLE_CLOSE_AFTER: '2s' });
   tree = await h.seedTree();
-  [laoAdmin, districtAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.districtA)]);
+  [laoAdmin, districtAdmin, provinceAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.districtA), h.createAccount(tree.province)]);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.districtA, [districtAdmin]);
+  await h.designateAdmins(tree.province, [provinceAdmin]);
   await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] } });
 });
 
@@ -139,6 +145,27 @@ describe('13: personal data in failed queries', () => {
 });
 
 describe('16: what is down answers 503 with Retry-After', () => {
+  const centralActor = async () => (await loadActor(h.resources.database.db, h.central.id))!;
+  const log = { error: () => {} };
+
+  it('takes a campaign back whole when Temporal cannot start its workflow: 503, no row left running', async () => {
+    const down = { ...h.app.deps, workflows: { config: h.config, client: { workflow: { start: async () => { throw new Error('14 UNAVAILABLE: connect ECONNREFUSED'); } } } as unknown as Client } };
+    const name = uniqueName('temporal-down');
+    await expect(startCampaign(down, await centralActor(), { name, scopeUnitCode: tree.laoA, durationDays: 7, onNoDecision: 'keep' }, log))
+      .rejects.toMatchObject({ status: 503 });
+    expect(await h.resources.database.db.select().from(accessReviews).where(eq(accessReviews.name, name))).toEqual([]);
+  });
+
+  it('gives an Update no worker takes a deadline: 503 instead of waiting without end', async () => {
+    // The campaign's workflow waits on a task queue nobody polls.
+    const idle = { ...h.app.deps, workflows: { client: h.client, config: { ...h.config, taskQueue: uniqueName('nobody-polls-') } } };
+    const { id } = await startCampaign(idle, await centralActor(), { name: uniqueName('idle'), scopeUnitCode: tree.laoA, durationDays: 7, onNoDecision: 'keep' }, log);
+    const started = Date.now();
+    await expect(cancelCampaign(idle, await centralActor(), id, log)).rejects.toMatchObject({ status: 503 });
+    expect(Date.now() - started).toBeLessThan(UPDATE_DEADLINE_MS + 5000);
+    await h.client.workflow.getHandle(campaignWorkflowId(id)).terminate('test over');
+  }, UPDATE_DEADLINE_MS + 20_000);
+
   it('answers 503 with Retry-After, not 500, when PostgreSQL cannot be reached', async () => {
     const client = postgres('postgres://postgres@127.0.0.1:1/none', { max: 1, connect_timeout: 2, onnotice: () => {} });
     const down = drizzle(client);
@@ -214,5 +241,39 @@ describe('9: a review decision never undoes a later, stronger state', () => {
     const kept = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: laoAdmin.token, json: { decisions: [{ itemId: items[0].id, decision: 'keep' }] } });
     expect(kept.body).toEqual({ applied: 1, rejected: [] });
     expect((await accountOf()).entitlements).toEqual([{ system: 'INFO', role: 'viewer', unitCode: tree.laoA, status: 'suspended' }]);
+  });
+});
+
+describe('5: access-review schedules are scoped like campaigns', () => {
+  it('lets a provincial admin neither replace nor delete DLA central\'s schedules, and lists only those over their province', async () => {
+    const schedule = (token: string, name: string, scopeUnitCode: string) => h.request('PUT', `/api/v1/access-review-schedules/${name}`, { token,
+      json: { cron: '0 9 1 1 *', scopeUnitCode, durationDays: 30, onNoDecision: 'suspend' } });
+    expect((await schedule(h.central.token, 'national', tree.root)).status).toBe(200);
+    expect((await schedule(h.central.token, 'central-over-province', tree.province)).status).toBe(200);
+    expect((await schedule(provinceAdmin.token, 'provincial', tree.province)).status).toBe(200);
+    expect((await schedule(provinceAdmin.token, 'national', tree.province)).status).toBe(403);
+    expect((await schedule(provinceAdmin.token, 'central-over-province', tree.province)).status).toBe(403);
+    expect((await h.request('DELETE', '/api/v1/access-review-schedules/national', { token: provinceAdmin.token })).status).toBe(403);
+    expect((await h.request('DELETE', '/api/v1/access-review-schedules/central-over-province', { token: provinceAdmin.token })).status).toBe(403);
+    const names = async (token: string) => (await h.request('GET', '/api/v1/access-review-schedules', { token })).body.items.map((i: { name: string }) => i.name).sort();
+    expect(await names(provinceAdmin.token)).toEqual(['central-over-province', 'provincial']);
+    expect(await names(h.central.token)).toEqual(['central-over-province', 'national', 'provincial']);
+    const national = (await h.request('GET', '/api/v1/access-review-schedules', { token: h.central.token })).body.items.find((i: { name: string }) => i.name === 'national');
+    expect(national.scopeUnitCode).toBe(tree.root);
+    expect((await schedule(provinceAdmin.token, 'provincial', tree.districtA)).status).toBe(200);
+    expect((await h.request('DELETE', '/api/v1/access-review-schedules/provincial', { token: provinceAdmin.token })).status).toBe(200);
+  });
+});
+
+describe('6: who cancels a campaign', () => {
+  it('refuses a provincial admin the cancellation of a campaign DLA central started over their province', async () => {
+    const start = async (token: string) => (await h.request('POST', '/api/v1/access-reviews', { token,
+      json: { name: uniqueName('campaign'), scopeUnitCode: tree.province, durationDays: 30, onNoDecision: 'keep' } })).body.id as string;
+    const centrals = await start(h.central.token);
+    const cancel = (id: string, token: string) => h.request('POST', `/api/v1/access-reviews/${id}/cancel`, { token });
+    expect((await cancel(centrals, provinceAdmin.token)).status).toBe(403);
+    const provincial = await start(provinceAdmin.token);
+    expect((await cancel(provincial, provinceAdmin.token)).body).toEqual({ id: provincial, status: 'cancelled' });
+    expect((await cancel(centrals, h.central.token)).body).toEqual({ id: centrals, status: 'cancelled' });
   });
 });

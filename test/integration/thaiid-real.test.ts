@@ -5,8 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import { OAuth2Server } from 'oauth2-mock-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/global-setup.ts';
-import { randomCitizenId } from '../support/fixtures.ts';
+import { freePort } from '../../lib/net.ts';
+import { randomCitizenId } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type Tree } from '../support/harness.ts';
 
 // Letters and digits only: client_secret_basic form-encodes the id and secret (RFC 6749 §2.3.1), which the mock does not decode.
