@@ -4,7 +4,7 @@
 // effect at once. Nobody decides on their own access.
 import { randomUUID } from 'node:crypto';
 import { and, asc, count, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
-import { actorOf, writeAudit } from '../db/audit.ts';
+import { accountOfActor, actorOf, writeAudit } from '../db/audit.ts';
 import { mayActFor, subtreeSql, unitChain } from '../db/org-tree.ts';
 import { applyReviewOutcome, createCampaignRecord } from '../db/reviews.ts';
 import { accessReviewItems, accessReviews, accounts, orgUnits, REVIEW_RULES, type ReviewRule } from '../db/schema.ts';
@@ -86,10 +86,25 @@ export async function cancelCampaign(deps: ServiceDeps, actor: Actor, id: string
   const review = await findReview(deps, id);
   if (review.kind !== 'campaign') throw notFound('There is no such campaign.');
   await requireCampaignScope(deps, actor, review.scopeUnitCode);
+  if (!actor.central && await startedByCentral(deps, review.createdBy)) throw forbidden('DLA central started this campaign: only DLA central cancels it.');
   if (review.status !== 'running') throw conflict(`The campaign is ${review.status}.`);
   const status = await updateWorkflow(log, 'campaign', () => sendCampaignCancellation(deps.workflows, review.id, actor.id));
   if (status !== 'cancelled') throw conflict(`The campaign is ${status}.`);
   return { id: review.id, status };
+}
+
+/**
+ * Whether DLA central started the campaign (by hand, or by a schedule it set): then only DLA
+ * central cancels it; a provincial office cancels what its own admins started. A schedule since
+ * deleted no longer says who set it: central's, to be safe.
+ */
+async function startedByCentral(deps: ServiceDeps, createdBy: string): Promise<boolean> {
+  const schedule = createdBy.startsWith('schedule:') ? createdBy.slice('schedule:'.length) : null;
+  const starter = schedule === null ? createdBy : (await reviewScheduleInput(deps.workflows, schedule).catch((error: unknown) => { throw scheduleUnreachable(error); }))?.createdBy;
+  const accountId = starter ? accountOfActor(starter) : null;
+  if (!accountId) return true;
+  const [account] = await deps.db.select({ central: accounts.centralAdmin }).from(accounts).where(eq(accounts.id, accountId));
+  return account?.central ?? true;
 }
 
 const totalsOf = () => ({
@@ -234,6 +249,9 @@ export async function setReviewSchedule(deps: ServiceDeps, actor: Actor, name: s
   }
   const onNoDecision = checkRule(input.onNoDecision);
   await requireCampaignScope(deps, actor, input.scopeUnitCode);
+  // Replacing a schedule takes the scope of the one it replaces too (a province may not overwrite DLA central's).
+  const existing = await reviewScheduleInput(deps.workflows, name).catch((error: unknown) => { throw scheduleUnreachable(error); });
+  if (existing) await requireScheduleScope(deps, actor, existing);
   try {
     await putReviewSchedule(deps.workflows, input.cron, { name, scopeUnitCode: input.scopeUnitCode, durationDays: input.durationDays, onNoDecision, createdBy: actorOf(actor.id) });
   } catch (error) {
@@ -245,14 +263,22 @@ export async function setReviewSchedule(deps: ServiceDeps, actor: Actor, name: s
   return { name, cron: input.cron, scopeUnitCode: input.scopeUnitCode, durationDays: input.durationDays, onNoDecision };
 }
 
-/** Every schedule of campaigns, with its next run. */
-export async function listReviewSchedules(deps: ServiceDeps, _actor: Actor) {
-  let schedules;
+/** A schedule is the affair of whoever may run its campaigns: DLA central's only DLA central's. */
+async function requireScheduleScope(deps: ServiceDeps, actor: Actor, schedule: { scopeUnitCode: string; createdBy: string }): Promise<void> {
+  await requireCampaignScope(deps, actor, schedule.scopeUnitCode);
+  if (!actor.central && await startedByCentral(deps, schedule.createdBy)) throw forbidden('DLA central set this schedule: only DLA central changes it.');
+}
+
+/** The schedules over units where the actor may run campaigns (every one for DLA central), with their next run. */
+export async function listReviewSchedules(deps: ServiceDeps, actor: Actor) {
+  let all;
   try {
-    schedules = await reviewSchedules(deps.workflows);
+    all = await reviewSchedules(deps.workflows);
   } catch (error) {
     throw scheduleUnreachable(error);
   }
+  const schedules = [];
+  for (const s of all) if (await requireCampaignScope(deps, actor, s.scopeUnitCode).then(() => true, () => false)) schedules.push(s);
   return schedules.map((s) => ({
     name: s.name, cron: s.cron, scopeUnitCode: s.scopeUnitCode, durationDays: s.durationDays, onNoDecision: s.onNoDecision,
     nextRunAt: s.nextRunAt?.toISOString() ?? null,
@@ -263,7 +289,7 @@ export async function listReviewSchedules(deps: ServiceDeps, _actor: Actor) {
 export async function deleteReviewSchedule(deps: ServiceDeps, actor: Actor, name: string) {
   const input = await reviewScheduleInput(deps.workflows, name).catch((error: unknown) => { throw scheduleUnreachable(error); });
   if (!input) throw notFound(`There is no schedule ${name}.`);
-  await requireCampaignScope(deps, actor, input.scopeUnitCode);
+  await requireScheduleScope(deps, actor, input);
   if (!(await removeReviewSchedule(deps.workflows, name).catch((error: unknown) => { throw scheduleUnreachable(error); }))) {
     throw notFound(`There is no schedule ${name}.`);
   }
