@@ -105,6 +105,14 @@ export async function startOrTakeBack(log: Log, what: string, start: () => Promi
 }
 
 /**
+ * How long an Update may wait for a worker to take it. Without a worker polling it would wait
+ * without end; past the deadline the call is dropped (an Update no worker accepted is not kept, so
+ * nothing happens later behind the caller's back) and the caller hears 503.
+ */
+export const UPDATE_DEADLINE_MS = 10_000;
+const withinDeadline = <T>(w: Workflows, send: () => Promise<T>): Promise<T> => w.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, send);
+
+/**
  * Sends an Update (`send`) about "the <what>", turning its refusals into problems a person can read:
  * what the process no longer awaits is a 409, a workflow that is gone a 409, Temporal out of reach a 503.
  */
@@ -173,29 +181,29 @@ export async function putReviewSchedule(w: Workflows, cron: string, input: Sched
 
 // Appointments (services/appointments.ts): an admin's decision and a revocation, as Updates of the appointment's workflow.
 export function sendAppointmentDecision(w: Workflows, appointmentId: string, decision: AppointmentDecision): Promise<AppointmentState> {
-  return w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(decideAppointment, { args: [decision] });
+  return withinDeadline(w, () => w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(decideAppointment, { args: [decision] }));
 }
 
 export function sendAppointmentRevocation(w: Workflows, appointmentId: string, revocation: { actorAccountId: string; noteId: string }): Promise<AppointmentState> {
-  return w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(revokeAppointment, { args: [revocation] });
+  return withinDeadline(w, () => w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(revokeAppointment, { args: [revocation] }));
 }
 
 // Registrations (services/registrations.ts): an admin's decision, the applicant's answer and withdrawal, as Updates.
 export function sendRegistrationDecision(w: Workflows, registrationId: string, decision: RegistrationDecision): Promise<RegistrationState> {
-  return w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(decideRegistration, { args: [decision] });
+  return withinDeadline(w, () => w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(decideRegistration, { args: [decision] }));
 }
 
 export function sendRegistrationInfo(w: Workflows, registrationId: string, answer: { noteId: string | null }): Promise<RegistrationState> {
-  return w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(provideRegistrationInfo, { args: [answer] });
+  return withinDeadline(w, () => w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(provideRegistrationInfo, { args: [answer] }));
 }
 
 export function sendRegistrationWithdrawal(w: Workflows, registrationId: string): Promise<RegistrationState> {
-  return w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(withdrawRegistration, { args: [] });
+  return withinDeadline(w, () => w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(withdrawRegistration, { args: [] }));
 }
 
 // Access review campaigns (services/access-reviews.ts): cancellation as an Update, and the review schedules.
 export function sendCampaignCancellation(w: Workflows, reviewId: string, actorAccountId: string): Promise<CampaignStatus> {
-  return w.client.workflow.getHandle(campaignWorkflowId(reviewId)).executeUpdate(cancelCampaign, { args: [{ actorAccountId }] });
+  return withinDeadline(w, () => w.client.workflow.getHandle(campaignWorkflowId(reviewId)).executeUpdate(cancelCampaign, { args: [{ actorAccountId }] }));
 }
 
 export interface ReviewSchedule extends ScheduledReviewInput { cron: string | null; nextRunAt: Date | null }
