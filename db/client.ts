@@ -45,6 +45,7 @@ export async function openDatabase(options: { databaseUrl?: string | undefined; 
     } finally {
       await migrator.end({ timeout: 5 });
     }
+    // Each driver's database is its own PgDatabase; the services see the one generic type (the only cast).
     return { db: db as unknown as Db, embedded: false, close: () => client.end({ timeout: 5 }) };
   }
   // Loaded only in embedded mode: production processes never pay for PGlite.

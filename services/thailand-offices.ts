@@ -127,8 +127,7 @@ export async function loadThailandOffices(db: Db): Promise<LoadResult> {
     districtOffices: offices.filter((o) => o.kind === 'district_office').length, inserted: 0, updated: 0, unchanged: 0,
   };
   const excluded = (column: string) => sql.raw(`excluded.${column}`);
-  await db.transaction(async (txRaw) => {
-    const tx = txRaw as unknown as Db;
+  await db.transaction(async (tx) => {
     const changed: string[] = [];
     for (let i = 0; i < offices.length; i += 1000) {
       const rows = await tx.insert(orgUnits).values(offices.slice(i, i + 1000)).onConflictDoUpdate({
