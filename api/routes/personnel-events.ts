@@ -71,9 +71,13 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
       throw unauthorized('Send X-HR-Timestamp (Unix seconds) and X-HR-Signature: sha256=<hex>.');
     }
     if (Math.abs(Date.now() / 1000 - Number(timestamp)) > MAX_SKEW_SECONDS) throw unauthorized('The signature is older than 300 s (or from the future): sign again.');
-    const expected = createHmac('sha256', config.hrFeedSecret).update(`${timestamp}.`).update(request.rawBody ?? Buffer.alloc(0)).digest();
+    // A POST signs its body; a GET has none, so it signs what it asks for (else one signed timestamp would open any event for 300 s).
+    const signedPart = request.method === 'GET' ? Buffer.from(`${request.method} ${request.url}`) : request.rawBody ?? Buffer.alloc(0);
+    const expected = createHmac('sha256', config.hrFeedSecret).update(`${timestamp}.`).update(signedPart).digest();
     const given = /^sha256=([0-9a-f]{64})$/i.exec(signature);
-    if (!given || !timingSafeEqual(Buffer.from(given[1]!, 'hex'), expected)) throw unauthorized('The signature does not match the body.');
+    if (!given || !timingSafeEqual(Buffer.from(given[1]!, 'hex'), expected)) {
+      throw unauthorized(request.method === 'GET' ? 'The signature does not match the request (sign timestamp + "." + "GET " + path).' : 'The signature does not match the body.');
+    }
     return true;
   }
 
@@ -129,6 +133,9 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
   });
 
   app.get<{ Params: { eventId: string } }>('/personnel-events/:eventId', {
-    schema: { tags: ['personnel'], params: { type: 'object', properties: { eventId: { type: 'string', maxLength: 100 } } } },
+    schema: {
+      tags: ['personnel'], params: { type: 'object', properties: { eventId: { type: 'string', maxLength: 100 } } },
+      description: 'Signed by the HR system (X-HR-Timestamp, X-HR-Signature = sha256=HMAC-SHA256(HR_FEED_SECRET, timestamp + "." + "GET " + path as sent, e.g. "GET /api/v1/personnel-events/ret-1")), or with an admin\'s token.',
+    },
   }, async (request) => viewPersonnelEvent(app.deps, senderOf(request), request.params.eventId));
 }

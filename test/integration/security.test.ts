@@ -277,3 +277,19 @@ describe('6: who cancels a campaign', () => {
     expect((await cancel(centrals, h.central.token)).body).toEqual({ id: centrals, status: 'cancelled' });
   });
 });
+
+describe('22: a signed GET signs what it asks for', () => {
+  it('refuses a signature of the timestamp alone or of another path, and answers the one of this request', async () => {
+    const staff = await h.createAccount(tree.laoA);
+    const [one, other] = [uniqueName('get-'), uniqueName('get-')];
+    await signedPost({ events: [one, other].map((eventId) => ({ eventId, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(60) })) });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sign = (text: string) => ({ 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${text}`).digest('hex')}` });
+    const path = `/api/v1/personnel-events/${one}`;
+    expect((await h.request('GET', path, { headers: sign('') })).status).toBe(401);
+    expect((await h.request('GET', path, { headers: sign(`GET /api/v1/personnel-events/${other}`) })).status).toBe(401);
+    const res = await h.request('GET', path, { headers: sign(`GET ${path}`) });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ eventId: one, status: 'scheduled' });
+  });
+});
