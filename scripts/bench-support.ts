@@ -72,7 +72,7 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
     DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
     // One signing key for the API and the worker, as a deployment configures it.
     ENCRYPTION_KEY: randomBytes(32).toString('base64'), SSO_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
-    LOG_LEVEL: 'warn', PORT: '0', PUBLIC_URL: 'http://127.0.0.1', ...extraEnv,
+    LOG_LEVEL: 'warn', PORT: '0', PUBLIC_URL: 'http://127.0.0.1', WORKER_HTTP_PORT: '0', ...extraEnv,
   };
   const config = loadConfig(env);
   const resources = await openResources(config);

@@ -21,7 +21,7 @@ let worker: ChildProcess | undefined;
 function startWorker(): ChildProcess {
   const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'worker.ts')], {
     env: { ...process.env, DATABASE_URL: h.config.databaseUrl, TEMPORAL_ADDRESS: h.config.temporalAddress, TEMPORAL_TASK_QUEUE: h.config.taskQueue,
-      SMTP_URL: h.mail.url, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: h.config.sso.signingKeys, DATA_DIR: h.config.dataDir, PUBLIC_URL: h.config.publicUrl, LOG_LEVEL: 'warn' },
+      SMTP_URL: h.mail.url, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: h.config.sso.signingKeys, DATA_DIR: h.config.dataDir, PUBLIC_URL: h.config.publicUrl, LOG_LEVEL: 'warn', WORKER_HTTP_PORT: '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return child;
