@@ -50,6 +50,8 @@ export const accounts = pgTable('accounts', {
   uniqueIndex('accounts_citizen_id_hash_uq').on(t.citizenIdHash),
   uniqueIndex('accounts_registration_uq').on(t.registrationId),
   index('accounts_unit_idx').on(t.unitCode),
+  // Who is DLA central: a handful among hundreds of thousands, asked on every admin's request.
+  index('accounts_central_admin_idx').on(t.centralAdmin).where(sql`${t.centralAdmin}`),
 ]);
 
 /** The SSO admins of each unit; an admin acts for the unit and every unit below it. */
@@ -97,7 +99,10 @@ export const entitlements = pgTable('entitlements', {
   status: text('status').$type<EntitlementStatus>().notNull().default('active'),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [uniqueIndex('entitlements_grant_uq').on(t.accountId, t.systemCode, t.role, t.unitCode)]);
+}, (t) => [
+  uniqueIndex('entitlements_grant_uq').on(t.accountId, t.systemCode, t.role, t.unitCode),
+  index('entitlements_unit_idx').on(t.unitCode),
+]);
 
 export const REGISTRATION_STATUSES = ['pending_approval', 'info_requested', 'approved', 'rejected', 'expired', 'withdrawn'] as const;
 export type RegistrationStatus = (typeof REGISTRATION_STATUSES)[number];
@@ -282,7 +287,10 @@ export const personnelEvents = pgTable('personnel_events', {
   appliedAt: timestamp('applied_at', { withTimezone: true }),
   accountId: uuid('account_id'),
   reviewId: uuid('review_id'),
-}, (t) => [index('personnel_events_person_idx').on(t.citizenIdHash, t.receivedAt)]);
+}, (t) => [
+  index('personnel_events_person_idx').on(t.citizenIdHash, t.receivedAt),
+  index('personnel_events_status_idx').on(t.status, t.receivedAt),
+]);
 
 export const REVIEW_RULES = ['revoke', 'suspend', 'keep'] as const;
 export type ReviewRule = (typeof REVIEW_RULES)[number];

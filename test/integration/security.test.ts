@@ -86,6 +86,12 @@ describe('23: dates in the Buddhist Era', () => {
 });
 
 describe('20: list cursors', () => {
+  it('has the indexes the admins\' lists and scope checks need', async () => {
+    const names = rowsOf<{ name: string }>(await h.resources.database.db.execute(sql`select indexname as name from pg_indexes
+      where indexname in ('accounts_central_admin_idx', 'personnel_events_status_idx', 'entitlements_unit_idx')`)).map((r) => r.name).sort();
+    expect(names).toEqual(['accounts_central_admin_idx', 'entitlements_unit_idx', 'personnel_events_status_idx']);
+  });
+
   it('answers 400, not 500, to a cursor this API never made', async () => {
     const forged = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     for (const [path, cursor] of [
