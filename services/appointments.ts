@@ -18,7 +18,8 @@ import {
 } from './workflows.ts';
 
 export interface AppointmentLetter { fileName: string; content: Buffer }
-export interface AppointmentUpload { accountId: string; termEnd?: string | null | undefined; letter: AppointmentLetter }
+/** `letter` may be missing from a form: the scope is checked first, so a stranger learns nothing from the answer. */
+export interface AppointmentUpload { accountId: string; termEnd?: string | null | undefined; letter: AppointmentLetter | undefined }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -56,6 +57,8 @@ export async function uploadAppointmentLetter(deps: ServiceDeps, actor: Actor, u
   if (!(await mayUploadLetter(deps, actor, unitCode))) {
     throw forbidden('Only an account of this unit, or an SSO admin above it, may upload its appointment letter.');
   }
+  const { letter } = input;
+  if (!letter) throw invalid('letter', 'แนบหนังสือมอบหมาย (PDF) / Attach the appointment letter (PDF).');
   if (!UUID.test(input.accountId)) throw invalid('data.accountId', 'accountId must be an account id');
   const termEnd = input.termEnd || null;
   if (termEnd && !(DAY.test(termEnd) && new Date(Date.parse(`${termEnd}T00:00:00Z`) || 0).toISOString().startsWith(termEnd))) {
@@ -71,16 +74,16 @@ export async function uploadAppointmentLetter(deps: ServiceDeps, actor: Actor, u
   // Approvers: the admins one level up (or further up where a unit has none); DLA central approves its own.
   const actingUnitCode = unit.parentCode ? (await findActingUnit(db, unitCode, true))! : unitCode;
   // Judged by its content, whatever its name (the API's upload parser checks the same before).
-  if ((await fileTypeFromBuffer(input.letter.content))?.mime !== 'application/pdf') {
-    throw new Problem(415, 'Unsupported Media Type', `${input.letter.fileName || 'The letter'} is not application/pdf (judged by its content).`);
+  if ((await fileTypeFromBuffer(letter.content))?.mime !== 'application/pdf') {
+    throw new Problem(415, 'Unsupported Media Type', `${letter.fileName || 'The letter'} is not application/pdf (judged by its content).`);
   }
-  const sha256 = await documentStore.put(input.letter.content);
+  const sha256 = await documentStore.put(letter.content);
   const id = randomUUID();
   try {
     await db.transaction(async (tx) => {
       await tx.insert(adminAppointments).values({
-        id, unitCode, accountId: appointee.id, submittedBy: actor.id, letterSha256: sha256, letterFileName: input.letter.fileName.slice(0, 200),
-        letterSize: input.letter.content.length, termEnd, status: 'pending_approval', actingUnitCode,
+        id, unitCode, accountId: appointee.id, submittedBy: actor.id, letterSha256: sha256, letterFileName: letter.fileName.slice(0, 200),
+        letterSize: letter.content.length, termEnd, status: 'pending_approval', actingUnitCode,
       });
       await tx.insert(appointmentEvents).values({ appointmentId: id, seq: 0, event: 'submitted', actorAccountId: actor.id, actingUnitCode });
       await writeAudit(tx, {

@@ -107,9 +107,8 @@ export default async function unitPages(app: FastifyInstance) {
     const form = request.body as FormFields;
     const letter = form.letter;
     try {
-      if (!letter || typeof letter === 'string') throw badRequest('แนบหนังสือมอบหมาย (PDF) / Attach the appointment letter (PDF).');
       const created = await uploadAppointmentLetter(app.deps, request.admin!, code, {
-        accountId: text(form.accountId), termEnd: text(form.termEnd) || null, letter,
+        accountId: text(form.accountId), termEnd: text(form.termEnd) || null, letter: letter && typeof letter !== 'string' ? letter : undefined,
       }, request.log);
       return reply.redirect(`/admin/appointments/${created.id}?uploaded=1`, 303);
     } catch (error) {
