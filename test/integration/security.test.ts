@@ -299,3 +299,21 @@ describe('22: a signed GET signs what it asks for', () => {
     expect(res.body).toMatchObject({ eventId: one, status: 'scheduled' });
   });
 });
+
+describe('21: the pages\' headers', () => {
+  it('serves / and /admin with a strict CSP, frame-ancestors none and a same-origin referrer policy', async () => {
+    for (const path of ['/', '/admin']) {
+      const res = await fetch(h.baseUrl + path, { headers: { accept: 'text/html' }, redirect: 'manual' });
+      // An anonymous /admin sends the browser to sign in first: the page it lands on carries the same headers.
+      const page = res.status >= 300 && res.status < 400 ? await fetch(new URL(res.headers.get('location')!, h.baseUrl), { headers: { accept: 'text/html' } }) : res;
+      expect(page.status, path).toBe(200);
+      expect(page.headers.get('content-type'), path).toMatch(/^text\/html/);
+      const csp = page.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("default-src 'self'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(page.headers.get('referrer-policy'), path).toBe('same-origin');
+      expect(page.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+  });
+});
