@@ -214,7 +214,7 @@ describe('start-up with the wrong key, or none', () => {
   function startApi(env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'api.ts')], {
-        env: { PATH: process.env.PATH, DATA_DIR: dataDir, SSO_SIGNING_KEYS: signingKeys, DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env } as NodeJS.ProcessEnv,
+        env: { PATH: process.env.PATH, DATA_DIR: dataDir, PUBLIC_URL: 'http://sso.test', SSO_SIGNING_KEYS: signingKeys, DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env } as NodeJS.ProcessEnv,
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
@@ -242,6 +242,6 @@ describe('start-up with the wrong key, or none', () => {
   it('refuses a key of the wrong length, saying so', async () => {
     const { code, stderr } = await startApi({ ENCRYPTION_KEY: randomBytes(16).toString('base64') });
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/ENCRYPTION_KEY must be 32 bytes/);
+    expect(stderr).toMatch(/ENCRYPTION_KEY:? must be 32 bytes/);
   });
 });
