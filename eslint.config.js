@@ -23,28 +23,60 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [{ regex: '^(?!@temporalio/(workflow|common)$|\\./).*', allowTypeImports: true, message: 'workflows import values only from @temporalio/workflow, @temporalio/common and workflows/ (types from anywhere)' }],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!@temporalio/(workflow|common)$|\\./).*',
+              allowTypeImports: true,
+              message: 'workflows import values only from @temporalio/workflow, @temporalio/common and workflows/ (types from anywhere)',
+            },
+          ],
+        },
+      ],
     },
   },
-  { files: ['lib/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: upward('api', 'activities', 'services', 'workflows', 'bin', 'scripts') }] } },
-  { files: ['db/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: upward('api', 'activities', 'services', 'workflows', 'bin', 'scripts', 'lib') }] } },
-  { files: ['activities/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: upward('api', 'services', 'bin', 'scripts') }] } },
+  {
+    files: ['lib/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: upward('api', 'activities', 'services', 'workflows', 'bin', 'scripts') }] },
+  },
+  {
+    files: ['db/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: upward('api', 'activities', 'services', 'workflows', 'bin', 'scripts', 'lib') }],
+    },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: upward('api', 'services', 'bin', 'scripts') }] },
+  },
   { files: ['services/**/*.ts'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: upward('api', 'bin', 'scripts') }] } },
   {
     files: ['api/routes/**/*.ts', 'api/console/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [...upward('bin', 'scripts'), { group: ['../routes/*', './*.ts', '!./index.ts'], message: 'no route imports another route: share through services/ or lib/' }] }] },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...upward('bin', 'scripts'),
+            { group: ['../routes/*', './*.ts', '!./index.ts'], message: 'no route imports another route: share through services/ or lib/' },
+          ],
+        },
+      ],
+    },
   },
   {
     // A focused or skipped test would make CI run a subset without saying so.
     files: ['test/**/*.ts'],
     rules: {
-      'no-restricted-properties': ['error',
+      'no-restricted-properties': [
+        'error',
         ...['describe', 'it', 'test'].flatMap((object) => [
           { object, property: 'only', message: 'A focused test makes the run skip every other test.' },
           { object, property: 'skip', message: 'A skipped test is a test that never runs: fix it or delete it.' },
-        ])],
+        ]),
+      ],
     },
   },
 );

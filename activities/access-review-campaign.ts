@@ -14,10 +14,18 @@ import type { ActivityDeps } from './deps.ts';
 import { deliverQueued, enqueueMail, renderMail } from '../lib/mail.ts';
 
 /** Sets each item's reviewer unit from a (unit → reviewer) map, in chunks. */
-async function assignReviewers(db: Queryable, reviewId: string, column: 'unit_code' | 'reviewer_unit_code', mapping: [string, string][],
-  only: { onlyUndecided: boolean; onlyAdminsOfReviewer?: boolean }) {
+async function assignReviewers(
+  db: Queryable,
+  reviewId: string,
+  column: 'unit_code' | 'reviewer_unit_code',
+  mapping: [string, string][],
+  only: { onlyUndecided: boolean; onlyAdminsOfReviewer?: boolean },
+) {
   for (let i = 0; i < mapping.length; i += 2000) {
-    const values = sql.join(mapping.slice(i, i + 2000).map(([from, to]) => sql`(${from}, ${to})`), sql`, `);
+    const values = sql.join(
+      mapping.slice(i, i + 2000).map(([from, to]) => sql`(${from}, ${to})`),
+      sql`, `,
+    );
     await db.execute(sql`
       update access_review_items i set reviewer_unit_code = m.reviewer
       from (values ${values}) as m(unit, reviewer)
@@ -46,13 +54,29 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
       Context.current().heartbeat();
       const tree = await loadOrgTree(db);
       const inScope = rowsOf<{ code: string }>(await db.execute(sql`select code from ${subtreeSql([review.scopeUnitCode])} s`)).map((r) => r.code);
-      await assignReviewers(db, review.id, 'unit_code', inScope.map((code) => [code, tree.acting(code)] as [string, string]).filter(([a, b]) => a !== b), { onlyUndecided: false });
+      await assignReviewers(
+        db,
+        review.id,
+        'unit_code',
+        inScope.map((code) => [code, tree.acting(code)] as [string, string]).filter(([a, b]) => a !== b),
+        { onlyUndecided: false },
+      );
       // An admin's own rights go to the admins of the unit above.
-      const ownReviewers = rowsOf<{ unit: string }>(await db.execute(sql`select distinct i.reviewer_unit_code as unit from access_review_items i
-        where i.review_id = ${review.id} and exists (select 1 from unit_admins ua where ua.account_id = i.account_id and ua.unit_code = i.reviewer_unit_code)`));
-      await assignReviewers(db, review.id, 'reviewer_unit_code', ownReviewers.map((r) => [r.unit, tree.above(r.unit)] as [string, string]).filter(([a, b]) => a !== b),
-        { onlyUndecided: false, onlyAdminsOfReviewer: true });
-      const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems).where(eq(accessReviewItems.reviewId, review.id));
+      const ownReviewers = rowsOf<{ unit: string }>(
+        await db.execute(sql`select distinct i.reviewer_unit_code as unit from access_review_items i
+        where i.review_id = ${review.id} and exists (select 1 from unit_admins ua where ua.account_id = i.account_id and ua.unit_code = i.reviewer_unit_code)`),
+      );
+      await assignReviewers(
+        db,
+        review.id,
+        'reviewer_unit_code',
+        ownReviewers.map((r) => [r.unit, tree.above(r.unit)] as [string, string]).filter(([a, b]) => a !== b),
+        { onlyUndecided: false, onlyAdminsOfReviewer: true },
+      );
+      const [{ n } = { n: 0 }] = await db
+        .select({ n: sql<number>`count(*)`.mapWith(Number) })
+        .from(accessReviewItems)
+        .where(eq(accessReviewItems.reviewId, review.id));
       return { items: n, parts: campaignParts(tree, review.scopeUnitCode) };
     },
 
@@ -65,16 +89,40 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
       const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, input.reviewId));
       if (!review || review.status !== 'running') return 0;
       const within = await campaignPartSql(db, review.scopeUnitCode, input.underUnitCode, accessReviewItems.reviewerUnitCode);
-      const perUnit = await db.select({ unit: accessReviewItems.reviewerUnitCode, n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems)
+      const perUnit = await db
+        .select({ unit: accessReviewItems.reviewerUnitCode, n: sql<number>`count(*)`.mapWith(Number) })
+        .from(accessReviewItems)
         .where(and(eq(accessReviewItems.reviewId, review.id), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false), within))
         .groupBy(accessReviewItems.reviewerUnitCode);
       if (perUnit.length === 0) return 0;
-      const admins = await db.select({ unitCode: unitAdmins.unitCode, id: accounts.id, email: accounts.email }).from(unitAdmins)
+      const admins = await db
+        .select({ unitCode: unitAdmins.unitCode, id: accounts.id, email: accounts.email })
+        .from(unitAdmins)
         .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
-        .where(and(inArray(unitAdmins.unitCode, perUnit.map((u) => u.unit)), eq(accounts.status, 'active')));
+        .where(
+          and(
+            inArray(
+              unitAdmins.unitCode,
+              perUnit.map((u) => u.unit),
+            ),
+            eq(accounts.status, 'active'),
+          ),
+        );
       // The root unit's reviewers are DLA central too (each admin once per unit).
-      const rootUnits = (await db.select({ code: orgUnits.code }).from(orgUnits)
-        .where(and(inArray(orgUnits.code, perUnit.map((u) => u.unit)), isNull(orgUnits.parentCode)))).map((u) => u.code);
+      const rootUnits = (
+        await db
+          .select({ code: orgUnits.code })
+          .from(orgUnits)
+          .where(
+            and(
+              inArray(
+                orgUnits.code,
+                perUnit.map((u) => u.unit),
+              ),
+              isNull(orgUnits.parentCode),
+            ),
+          )
+      ).map((u) => u.code);
       if (rootUnits.length > 0) {
         const central = await centralAdmins(db);
         for (const unitCode of rootUnits) {
@@ -90,10 +138,21 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
       let sent = 0;
       for (const [adminId, { email, count }] of byAdmin) {
         const key = `review:${review.id}:${input.seq}:${adminId}`;
-        await enqueueMail(db, { key, template: 'access-review-awaiting', to: email, rendered: renderMail('access-review-awaiting', {
-          kind: input.kind, [`is_${input.kind}`]: true, count, unitNameTh: review.name, reviewName: review.name, dueAt: review.dueAt.toISOString(),
-          subjectName: null, link: `${config.publicUrl}/api/v1/access-reviews/${review.id}/items?decided=false`,
-        }) });
+        await enqueueMail(db, {
+          key,
+          template: 'access-review-awaiting',
+          to: email,
+          rendered: renderMail('access-review-awaiting', {
+            kind: input.kind,
+            [`is_${input.kind}`]: true,
+            count,
+            unitNameTh: review.name,
+            reviewName: review.name,
+            dueAt: review.dueAt.toISOString(),
+            subjectName: null,
+            link: `${config.publicUrl}/api/v1/access-reviews/${review.id}/items?decided=false`,
+          }),
+        });
         if ((await deliverQueued(db, mail, config.mailFrom, key)) === 'sent') sent++;
         Context.current().heartbeat();
       }
@@ -106,13 +165,22 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
       if (!review) return;
       const tree = await loadOrgTree(db);
       const part = await campaignPartSql(db, review.scopeUnitCode, input.underUnitCode, accessReviewItems.unitCode);
-      const rows = await db.selectDistinct({ unit: accessReviewItems.reviewerUnitCode }).from(accessReviewItems)
+      const rows = await db
+        .selectDistinct({ unit: accessReviewItems.reviewerUnitCode })
+        .from(accessReviewItems)
         .where(and(eq(accessReviewItems.reviewId, input.reviewId), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false), part));
       const mapping = rows.map((r) => [r.unit, tree.above(r.unit)] as [string, string]).filter(([a, b]) => a !== b);
       await assignReviewers(db, input.reviewId, 'reviewer_unit_code', mapping, { onlyUndecided: true });
       if (mapping.length > 0) {
-        await writeAudit(db, { key: `review:${input.reviewId}:escalated:${input.underUnitCode}`, actor: 'system', action: 'review.escalated',
-          subjectType: 'access_review', subjectId: input.reviewId, unitCode: input.underUnitCode, after: { units: mapping.length } });
+        await writeAudit(db, {
+          key: `review:${input.reviewId}:escalated:${input.underUnitCode}`,
+          actor: 'system',
+          action: 'review.escalated',
+          subjectType: 'access_review',
+          subjectId: input.reviewId,
+          unitCode: input.underUnitCode,
+          after: { units: mapping.length },
+        });
       }
     },
 
@@ -128,32 +196,62 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
       let applied = 0;
       for (;;) {
         const done = await db.transaction(async (tx) => {
-          
-          const items = await tx.select().from(accessReviewItems).where(and(
-            eq(accessReviewItems.reviewId, review.id), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false),
-            partFilter)).limit(5000);
+          const items = await tx
+            .select()
+            .from(accessReviewItems)
+            .where(and(eq(accessReviewItems.reviewId, review.id), isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false), partFilter))
+            .limit(5000);
           if (items.length === 0) return true;
           const central = await centralAmong(tx, [...new Set(items.map((i) => i.accountId))]);
           const affected = items.filter((i) => review.onNoDecision !== 'keep' && !central.has(i.accountId));
           const status = review.onNoDecision === 'revoke' ? 'revoked' : 'suspended';
           if (affected.length > 0) {
-            await tx.update(entitlements).set({ status, updatedAt: new Date() }).where(inArray(entitlements.id, affected.map((i) => i.entitlementId)));
+            await tx
+              .update(entitlements)
+              .set({ status, updatedAt: new Date() })
+              .where(
+                inArray(
+                  entitlements.id,
+                  affected.map((i) => i.entitlementId),
+                ),
+              );
             // Their sign-ins end: API tokens at once for all, the single sign-on for those who have any.
             const people = [...new Set(affected.map((i) => i.accountId))];
-            await tx.update(authTokens).set({ revokedAt: new Date() }).where(and(inArray(authTokens.accountId, people), isNull(authTokens.revokedAt)));
+            await tx
+              .update(authTokens)
+              .set({ revokedAt: new Date() })
+              .where(and(inArray(authTokens.accountId, people), isNull(authTokens.revokedAt)));
             for (const accountId of await accountsWithSsoState(tx, people)) await endSignIns(tx, accountId, `review ${review.id}`);
           }
-          await tx.update(accessReviewItems).set({ autoApplied: true }).where(inArray(accessReviewItems.id, items.map((i) => i.id)));
-          await writeAuditBatch(tx, items.map((i) => {
-            const kept = review.onNoDecision === 'keep' || central.has(i.accountId);
-            return {
-              key: `review:${review.id}:${i.id}:rule`, actor: 'system', action: kept ? 'review.rule_keep' : `review.rule_${review.onNoDecision}`,
-              subjectType: 'account', subjectId: i.accountId, unitCode: i.unitCode,
-              reason: central.has(i.accountId) && review.onNoDecision !== 'keep' ? `no decision by the due date; kept: a DLA central admin's right (review ${review.id})` : `no decision by the due date (review ${review.id})`,
-              before: { system: i.systemCode, role: i.role, unitCode: i.unitCode, status: 'active' },
-              after: { system: i.systemCode, role: i.role, unitCode: i.unitCode, status: kept ? 'active' : status },
-            };
-          }));
+          await tx
+            .update(accessReviewItems)
+            .set({ autoApplied: true })
+            .where(
+              inArray(
+                accessReviewItems.id,
+                items.map((i) => i.id),
+              ),
+            );
+          await writeAuditBatch(
+            tx,
+            items.map((i) => {
+              const kept = review.onNoDecision === 'keep' || central.has(i.accountId);
+              return {
+                key: `review:${review.id}:${i.id}:rule`,
+                actor: 'system',
+                action: kept ? 'review.rule_keep' : `review.rule_${review.onNoDecision}`,
+                subjectType: 'account',
+                subjectId: i.accountId,
+                unitCode: i.unitCode,
+                reason:
+                  central.has(i.accountId) && review.onNoDecision !== 'keep'
+                    ? `no decision by the due date; kept: a DLA central admin's right (review ${review.id})`
+                    : `no decision by the due date (review ${review.id})`,
+                before: { system: i.systemCode, role: i.role, unitCode: i.unitCode, status: 'active' },
+                after: { system: i.systemCode, role: i.role, unitCode: i.unitCode, status: kept ? 'active' : status },
+              };
+            }),
+          );
           applied += items.length;
           return false;
         });
@@ -166,22 +264,52 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
     },
 
     /** The campaign a schedule's run creates: one per run (its id follows from the run's workflow id). */
-    async createScheduledCampaign(input: { name: string; scopeUnitCode: string; durationDays: number; onNoDecision: 'revoke' | 'suspend' | 'keep'; createdBy: string; runId: string }) {
-      const reviewId = createHash('sha256').update(input.runId).digest('hex').replace(/^(.{8})(.{4})(.{3})(.{3})(.{12}).*$/, '$1-$2-4$3-8$4-$5');
+    async createScheduledCampaign(input: {
+      name: string;
+      scopeUnitCode: string;
+      durationDays: number;
+      onNoDecision: 'revoke' | 'suspend' | 'keep';
+      createdBy: string;
+      runId: string;
+    }) {
+      const reviewId = createHash('sha256')
+        .update(input.runId)
+        .digest('hex')
+        .replace(/^(.{8})(.{4})(.{3})(.{3})(.{12}).*$/, '$1-$2-4$3-8$4-$5');
       const dueAt = new Date(Date.now() + input.durationDays * 86_400_000);
-      await createCampaignRecord(db, { id: reviewId, name: `${input.name} ${dueAt.toISOString().slice(0, 10)}`, scopeUnitCode: input.scopeUnitCode,
-        dueAt, onNoDecision: input.onNoDecision, createdBy: `schedule:${input.name}`, schedule: input.name });
+      await createCampaignRecord(db, {
+        id: reviewId,
+        name: `${input.name} ${dueAt.toISOString().slice(0, 10)}`,
+        scopeUnitCode: input.scopeUnitCode,
+        dueAt,
+        onNoDecision: input.onNoDecision,
+        createdBy: `schedule:${input.name}`,
+        schedule: input.name,
+      });
       const [review] = await db.select().from(accessReviews).where(eq(accessReviews.id, reviewId));
-      return { reviewId, input: { reviewId, dueAt: review!.dueAt.getTime(), remindBeforeMs: config.campaign.remindBeforeMs, escalateBeforeMs: config.campaign.escalateBeforeMs } };
+      return {
+        reviewId,
+        input: { reviewId, dueAt: review!.dueAt.getTime(), remindBeforeMs: config.campaign.remindBeforeMs, escalateBeforeMs: config.campaign.escalateBeforeMs },
+      };
     },
 
     async closeCampaign(input: { reviewId: string; status: 'completed' | 'cancelled'; actorAccountId: string | null }): Promise<void> {
       await db.transaction(async (tx) => {
-        const closed = await tx.update(accessReviews).set({ status: input.status, completedAt: new Date() })
-          .where(and(eq(accessReviews.id, input.reviewId), eq(accessReviews.status, 'running'))).returning({ scope: accessReviews.scopeUnitCode });
+        const closed = await tx
+          .update(accessReviews)
+          .set({ status: input.status, completedAt: new Date() })
+          .where(and(eq(accessReviews.id, input.reviewId), eq(accessReviews.status, 'running')))
+          .returning({ scope: accessReviews.scopeUnitCode });
         if (closed.length > 0) {
-          await writeAudit(tx, { key: `review:${input.reviewId}:${input.status}`, actorAccountId: input.actorAccountId, actor: actorOf(input.actorAccountId),
-            action: `review.${input.status}`, subjectType: 'access_review', subjectId: input.reviewId, unitCode: closed[0]!.scope });
+          await writeAudit(tx, {
+            key: `review:${input.reviewId}:${input.status}`,
+            actorAccountId: input.actorAccountId,
+            actor: actorOf(input.actorAccountId),
+            action: `review.${input.status}`,
+            subjectType: 'access_review',
+            subjectId: input.reviewId,
+            unitCode: closed[0]!.scope,
+          });
         }
       });
     },

@@ -18,14 +18,22 @@ export function createComplianceActivities({ db, config, mail }: ActivityDeps) {
         const cover = gap.coveredBy ?? gap.code;
         covering.set(cover, [...(covering.get(cover) ?? []), gap]);
       }
-      const covers = covering.size === 0 ? [] : await db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentCode: orgUnits.parentCode })
-        .from(orgUnits).where(inArray(orgUnits.code, [...covering.keys()]));
+      const covers =
+        covering.size === 0
+          ? []
+          : await db
+              .select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentCode: orgUnits.parentCode })
+              .from(orgUnits)
+              .where(inArray(orgUnits.code, [...covering.keys()]));
       let mails = 0;
       for (const cover of covers) {
         const uncovered = covering.get(cover.code)!;
         const rendered = renderMail('compliance-units-without-admin', {
-          unitNameTh: cover.nameTh, count: uncovered.length, units: uncovered.slice(0, 200),
-          more: Math.max(0, uncovered.length - 200), link: `${config.publicUrl}/admin/compliance?under=${encodeURIComponent(cover.code)}`,
+          unitNameTh: cover.nameTh,
+          count: uncovered.length,
+          units: uncovered.slice(0, 200),
+          more: Math.max(0, uncovered.length - 200),
+          link: `${config.publicUrl}/admin/compliance?under=${encodeURIComponent(cover.code)}`,
         });
         for (const r of await activeAdminsOf(db, cover.code, !cover.parentCode)) {
           const key = `compliance:${run}:${cover.code}:${r.id}`;

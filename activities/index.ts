@@ -11,13 +11,18 @@ import { createRegistrationActivities } from './registration.ts';
 
 /** Each activity, its failures without a query's bound values (Temporal keeps and shows what an activity throws). */
 function withoutQueryValuesInFailures<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
-  return Object.fromEntries(Object.entries(activities).map(([name, run]) => [name, async (...args: never[]) => {
-    try {
-      return await run(...args);
-    } catch (error) {
-      throw withoutQueryValues(error);
-    }
-  }])) as T;
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, run]) => [
+      name,
+      async (...args: never[]) => {
+        try {
+          return await run(...args);
+        } catch (error) {
+          throw withoutQueryValues(error);
+        }
+      },
+    ]),
+  ) as T;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -86,8 +86,9 @@ function resolveThaiId(config: Config): ResolvedThaiIdConfig {
  * redirects on to the connected system, and browsers apply form-action to those redirects). The API docs
  * (/docs) bring their own inline scripts and are left as the library serves them.
  */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; object-src 'self'; "
-  + "frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; object-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'none'";
 function isPage(url: string, contentType: unknown): boolean {
   return typeof contentType === 'string' && contentType.startsWith('text/html') && !url.startsWith('/docs');
 }
@@ -103,8 +104,17 @@ export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 export async function buildApp(deps: AppDeps, options: { logStream?: DestinationStream } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
-      level: deps.config.logLevel, redact: REDACT, ...(options.logStream ? { stream: options.logStream } : {}),
-      serializers: { req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ id: req.id, method: req.method, url: loggedUrl(req.url), remoteAddress: req.ip }) },
+      level: deps.config.logLevel,
+      redact: REDACT,
+      ...(options.logStream ? { stream: options.logStream } : {}),
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string; id?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: loggedUrl(req.url),
+          remoteAddress: req.ip,
+        }),
+      },
     },
     // The request id is the server's own, always (a client's could pick what the audit or a retry takes for one act);
     // a caller's X-Request-Id is kept beside it in the log lines, to find their call.
@@ -126,8 +136,12 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
   });
-  app.addHook('onSend', async (request, reply) => { void reply.header('x-request-id', request.id); });
-  app.addHook('onSend', async (request, reply) => { if (isPage(request.url, reply.getHeader('content-type'))) pageHeaders(reply, deps.config.publicUrl); });
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onSend', async (request, reply) => {
+    if (isPage(request.url, reply.getHeader('content-type'))) pageHeaders(reply, deps.config.publicUrl);
+  });
   app.addSchema(problemSchema);
 
   // Pages and lists compressed (a district office on a slow line); the provider's and health answers are small.
@@ -152,9 +166,16 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   await app.register(authPlugin);
   await app.register(browserSessionPlugin);
 
-  app.decorate('ssoProvider', createSsoProvider({
-    config: deps.config, db: deps.db, cipher: deps.cipher, signingKeys: deps.sso.signingKeys, cookieKeys: deps.sso.cookieKeys,
-  }));
+  app.decorate(
+    'ssoProvider',
+    createSsoProvider({
+      config: deps.config,
+      db: deps.db,
+      cipher: deps.cipher,
+      signingKeys: deps.sso.signingKeys,
+      cookieKeys: deps.sso.cookieKeys,
+    }),
+  );
   const thaiidRedirect = `${deps.config.publicUrl}/auth/thaiid/callback`;
   const { issuer, standin: standinWanted } = deps.config.thaiid;
   const standin = !issuer && standinWanted ? createThaidStandin(deps.config.publicUrl, thaiidRedirect, deps.config.thaiid.scope, deps.sso.signingKeys) : null;
@@ -168,19 +189,22 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   await app.register(thaiidRoutes);
   await app.register(pageRoutes);
   await app.register(trackRoutes);
-  await app.register(async (api) => {
-    await api.register(authRoutes);
-    await api.register(orgUnitRoutes);
-    await api.register(systemRoutes);
-    await api.register(accountRoutes);
-    await api.register(registrationRoutes);
-    await api.register(auditRoutes);
-    await api.register(appointmentRoutes);
-    await api.register(complianceRoutes);
-    await api.register(personnelEventRoutes);
-    await api.register(accessReviewRoutes);
-    await api.register(accessReviewCampaignRoutes);
-    await api.register(portalRoutes);
-  }, { prefix: '/api/v1' });
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes);
+      await api.register(orgUnitRoutes);
+      await api.register(systemRoutes);
+      await api.register(accountRoutes);
+      await api.register(registrationRoutes);
+      await api.register(auditRoutes);
+      await api.register(appointmentRoutes);
+      await api.register(complianceRoutes);
+      await api.register(personnelEventRoutes);
+      await api.register(accessReviewRoutes);
+      await api.register(accessReviewCampaignRoutes);
+      await api.register(portalRoutes);
+    },
+    { prefix: '/api/v1' },
+  );
   return app;
 }

@@ -8,13 +8,19 @@ import { validator } from './uploads.ts';
 export const DOCUMENT_TYPES = ['application/pdf', 'image/jpeg', 'image/png'] as const;
 
 const personFields = {
-  firstNameTh: thaiName, lastNameTh: thaiName, firstNameEn: thaiName, lastNameEn: thaiName, email,
-  phone: { type: 'string', maxLength: 30, pattern: '^[0-9+() -]*$' }, position: { type: 'string', minLength: 1, maxLength: 200 },
+  firstNameTh: thaiName,
+  lastNameTh: thaiName,
+  firstNameEn: thaiName,
+  lastNameEn: thaiName,
+  email,
+  phone: { type: 'string', maxLength: 30, pattern: '^[0-9+() -]*$' },
+  position: { type: 'string', minLength: 1, maxLength: 200 },
   requestedAccess: accessList,
 } as const;
 
 export const readSubmission = validator<RegistrationSubmission>({
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   required: ['email', 'position', 'unitCode', 'username', 'password', 'requestedAccess'],
   properties: { ...personFields, citizenId, unitCode, username, password, identityVerification: { type: 'string', minLength: 20, maxLength: 200 } },
   // Verified through ThaiID, the citizen ID and names come from ThaiD's claims instead.
@@ -23,20 +29,31 @@ export const readSubmission = validator<RegistrationSubmission>({
 });
 
 export const readInfo = validator<RegistrationInfo>({
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: { ...personFields, note: { type: 'string', minLength: 1, maxLength: 2000 } },
 });
 
 // The pages (the applicant's tracking page, the console): words for statuses and events, and the
 // access checkboxes, whose values read `SYSTEM:role`.
 export const STATUS_LABELS: Record<string, string> = {
-  pending_approval: 'รอการอนุมัติ / Waiting for approval', info_requested: 'ขอข้อมูลเพิ่มเติม / More information requested',
-  approved: 'อนุมัติแล้ว / Approved', rejected: 'ไม่อนุมัติ / Rejected', expired: 'หมดอายุ / Expired', withdrawn: 'ถอนคำขอแล้ว / Withdrawn',
+  pending_approval: 'รอการอนุมัติ / Waiting for approval',
+  info_requested: 'ขอข้อมูลเพิ่มเติม / More information requested',
+  approved: 'อนุมัติแล้ว / Approved',
+  rejected: 'ไม่อนุมัติ / Rejected',
+  expired: 'หมดอายุ / Expired',
+  withdrawn: 'ถอนคำขอแล้ว / Withdrawn',
 };
 export const EVENT_LABELS: Record<string, string> = {
-  submitted: 'ยื่นคำขอ / Submitted', info_requested: 'ขอข้อมูลเพิ่มเติม / Information requested', info_provided: 'ส่งข้อมูลเพิ่มเติม / Information provided',
-  approved: 'อนุมัติ / Approved', rejected: 'ไม่อนุมัติ / Rejected', withdrawn: 'ถอนคำขอ / Withdrawn', expired: 'หมดอายุ / Expired',
-  escalated: 'ส่งต่อหน่วยงานระดับสูงขึ้น / Escalated', reminded: 'แจ้งเตือนผู้ดูแล / Admins reminded',
+  submitted: 'ยื่นคำขอ / Submitted',
+  info_requested: 'ขอข้อมูลเพิ่มเติม / Information requested',
+  info_provided: 'ส่งข้อมูลเพิ่มเติม / Information provided',
+  approved: 'อนุมัติ / Approved',
+  rejected: 'ไม่อนุมัติ / Rejected',
+  withdrawn: 'ถอนคำขอ / Withdrawn',
+  expired: 'หมดอายุ / Expired',
+  escalated: 'ส่งต่อหน่วยงานระดับสูงขึ้น / Escalated',
+  reminded: 'แจ้งเตือนผู้ดูแล / Admins reminded',
 };
 
 /** The history with its words, for a timeline. */
@@ -46,10 +63,16 @@ export const historyForPage = (history: { at: string; event: string; actor: stri
 /** Checked `SYSTEM:role` boxes as access; a value that does not read so is dropped (the service checks the rest). */
 export function accessFromForm(value: unknown): { system: string; role: string }[] {
   const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  return values.filter((v): v is string => typeof v === 'string' && /^[^:]+:.+$/.test(v))
+  return values
+    .filter((v): v is string => typeof v === 'string' && /^[^:]+:.+$/.test(v))
     .map((v) => ({ system: v.slice(0, v.indexOf(':')), role: v.slice(v.indexOf(':') + 1) }));
 }
 
 /** The access checkboxes: every connected system's roles, checked where `selected` has it. */
 export const accessBoxes = (choices: { system: string; nameTh: string; role: string }[], selected: { system: string; role: string }[]) =>
-  choices.map((c, i) => ({ ...c, id: `access-${i}`, value: `${c.system}:${c.role}`, checked: selected.some((s) => s.system === c.system && s.role === c.role) }));
+  choices.map((c, i) => ({
+    ...c,
+    id: `access-${i}`,
+    value: `${c.system}:${c.role}`,
+    checked: selected.some((s) => s.system === c.system && s.role === c.role),
+  }));

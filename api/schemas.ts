@@ -3,9 +3,12 @@ import { PASSWORD_RULE } from '../lib/passwords.ts';
 import { invalid } from '../lib/problem.ts';
 import { UNIT_KINDS } from '../db/schema.ts';
 
-export const uuidParam = (name: string) => ({
-  type: 'object', required: [name], properties: { [name]: { type: 'string', format: 'uuid' } },
-}) as const;
+export const uuidParam = (name: string) =>
+  ({
+    type: 'object',
+    required: [name],
+    properties: { [name]: { type: 'string', format: 'uuid' } },
+  }) as const;
 
 export const unitCode = { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' } as const;
 export const systemCode = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' } as const;
@@ -16,9 +19,12 @@ export const email = { type: 'string', format: 'email', maxLength: 254 } as cons
 export const thaiName = { type: 'string', minLength: 1, maxLength: 100 } as const;
 
 export const accessList = {
-  type: 'array', maxItems: 50,
+  type: 'array',
+  maxItems: 50,
   items: {
-    type: 'object', required: ['system', 'role'], additionalProperties: false,
+    type: 'object',
+    required: ['system', 'role'],
+    additionalProperties: false,
     properties: { system: systemCode, role: { type: 'string', minLength: 1, maxLength: 64 } },
   },
 } as const;
@@ -74,9 +80,14 @@ export function toPage<R, I>(rows: R[], limit: number, item: (row: R) => I, curs
 
 /** One unit of the tree as `PUT /org-units` takes it (the console's CSV import checks its rows against it too). */
 export const orgUnitItem = {
-  type: 'object', required: ['code', 'kind', 'nameTh'], additionalProperties: false,
+  type: 'object',
+  required: ['code', 'kind', 'nameTh'],
+  additionalProperties: false,
   properties: {
-    code: unitCode, parentCode: { anyOf: [unitCode, { type: 'null' }] }, kind: { type: 'string', enum: [...UNIT_KINDS] },
-    nameTh: { type: 'string', minLength: 1, maxLength: 200 }, nameEn: { type: ['string', 'null'], maxLength: 200 },
+    code: unitCode,
+    parentCode: { anyOf: [unitCode, { type: 'null' }] },
+    kind: { type: 'string', enum: [...UNIT_KINDS] },
+    nameTh: { type: 'string', minLength: 1, maxLength: 200 },
+    nameEn: { type: ['string', 'null'], maxLength: 200 },
   },
 } as const;

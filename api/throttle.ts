@@ -21,7 +21,10 @@ export function loginThrottles(app: FastifyInstance) {
   const { loginPerAddress, loginPerUsername } = app.deps.config.rateLimits;
   return {
     perAddress: throttle(app, 'login-address', loginPerAddress, (r) => r.ip),
-    perUsername: throttle(app, 'login-username', loginPerUsername,
-      (r) => String((r.body as { username?: unknown } | undefined)?.username ?? '').trim().toLowerCase()),
+    perUsername: throttle(app, 'login-username', loginPerUsername, (r) =>
+      String((r.body as { username?: unknown } | undefined)?.username ?? '')
+        .trim()
+        .toLowerCase(),
+    ),
   };
 }

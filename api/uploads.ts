@@ -29,13 +29,22 @@ export function validator<T>(schema: object): (value: unknown) => T {
   };
 }
 
-export interface UploadedFile { fieldName: string; fileName: string; mediaType: string; content: Buffer }
+export interface UploadedFile {
+  fieldName: string;
+  fileName: string;
+  mediaType: string;
+  content: Buffer;
+}
 
-export interface Upload { data: unknown; files: UploadedFile[] }
+export interface Upload {
+  data: unknown;
+  files: UploadedFile[];
+}
 
 /** A file part, judged by its content: one of `accept`, else 415; named `fileField`, else 400. */
 export async function readFilePart(part: MultipartFile, content: Buffer, accept: readonly string[], fileField: string): Promise<UploadedFile> {
-  if (part.fieldname !== fileField) throw badRequest(`Unexpected file part "${part.fieldname}"; files go in "${fileField}".`, [{ path: part.fieldname, message: 'unexpected file' }]);
+  if (part.fieldname !== fileField)
+    throw badRequest(`Unexpected file part "${part.fieldname}"; files go in "${fileField}".`, [{ path: part.fieldname, message: 'unexpected file' }]);
   if (content.length === 0) throw badRequest(`${part.filename || 'A file'} is empty.`, [{ path: fileField, message: 'empty file' }]);
   const detected = await fileTypeFromBuffer(content);
   if (!detected || !accept.includes(detected.mime)) {

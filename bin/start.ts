@@ -5,7 +5,14 @@ import { loadConfigOrExit } from '../lib/config.ts';
 import type { DevServer } from '../lib/temporal.ts';
 import { describeLoad, loadThailandOfficesIfEmpty } from '../services/thailand-offices.ts';
 import {
-  closeResources, connectClient, createApi, createServiceWorker, openResources, prepareSystem, startEmbeddedTemporal, startHousekeeping,
+  closeResources,
+  connectClient,
+  createApi,
+  createServiceWorker,
+  openResources,
+  prepareSystem,
+  startEmbeddedTemporal,
+  startHousekeeping,
 } from './system.ts';
 
 // All in one on embedded defaults: without a real ThaiD, its local stand-in.
@@ -36,9 +43,11 @@ const lines = [
   ...(offices ? [`  Offices        ${describeLoad(offices)}`] : []),
 ];
 if (bootstrap.created) {
-  lines.push(bootstrap.password
-    ? `  First admin    username "admin", password ${bootstrap.password}   (${resources.database.embedded ? `kept in ${join(config.dataDir, 'admin-password')}` : 'shown once'}; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`
-    : `  First admin    username "admin", password from BOOTSTRAP_ADMIN_PASSWORD`);
+  lines.push(
+    bootstrap.password
+      ? `  First admin    username "admin", password ${bootstrap.password}   (${resources.database.embedded ? `kept in ${join(config.dataDir, 'admin-password')}` : 'shown once'}; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`
+      : `  First admin    username "admin", password from BOOTSTRAP_ADMIN_PASSWORD`,
+  );
 }
 console.log(lines.join('\n'));
 

@@ -43,7 +43,10 @@ export async function openResources(config: Config): Promise<Resources> {
   const cipher = createCipher(masterKey);
   await assertKeyFitsDatabase(database.db, cipher);
   return {
-    database, cipher, documentStore: createDocumentStore(config.dataDir), mail: createMailTransport(config),
+    database,
+    cipher,
+    documentStore: createDocumentStore(config.dataDir),
+    mail: createMailTransport(config),
     sso: { signingKeys, cookieKeys: [deriveSecret(masterKey, 'sso-lifecycle/sso/cookies')], logoutSigner: { issuer: config.publicUrl, keys: signingKeys } },
   };
 }
@@ -54,17 +57,28 @@ export async function closeResources(resources: Resources): Promise<void> {
 }
 
 /** The embedded Temporal dev server, persisted in DATA_DIR (or forgetful: `dbFile` null), with our search attributes. */
-export function startEmbeddedTemporal(config: Config, options: { dbFile?: string | null; port?: number; uiPort?: number | null; quiet?: boolean } = {}): Promise<DevServer> {
+export function startEmbeddedTemporal(
+  config: Config,
+  options: { dbFile?: string | null; port?: number; uiPort?: number | null; quiet?: boolean } = {},
+): Promise<DevServer> {
   return startDevServer({
-    namespace: config.temporalNamespace, searchAttributes: SEARCH_ATTRIBUTES, binary: config.temporalDev.cliPath,
+    namespace: config.temporalNamespace,
+    searchAttributes: SEARCH_ATTRIBUTES,
+    binary: config.temporalDev.cliPath,
     dbFile: options.dbFile === undefined ? join(config.dataDir, 'temporal', 'temporal.db') : options.dbFile,
-    port: options.port ?? config.temporalDev.port, uiPort: options.uiPort === undefined ? config.temporalDev.uiPort : options.uiPort, quiet: options.quiet ?? false,
+    port: options.port ?? config.temporalDev.port,
+    uiPort: options.uiPort === undefined ? config.temporalDev.uiPort : options.uiPort,
+    quiet: options.quiet ?? false,
   });
 }
 
 export function serviceDeps(resources: Resources, config: Config, client: Client): ServiceDeps {
   return {
-    db: resources.database.db, config, cipher: resources.cipher, documentStore: resources.documentStore, workflows: { client, config },
+    db: resources.database.db,
+    config,
+    cipher: resources.cipher,
+    documentStore: resources.documentStore,
+    workflows: { client, config },
   };
 }
 
@@ -75,9 +89,18 @@ export function createApi(resources: Resources, config: Config, client: Client, 
 
 /** A worker running every workflow and activity on the configured task queue. */
 export function createServiceWorker(resources: Resources, config: Config, temporalAddress: string): Promise<{ worker: Worker; connection: NativeConnection }> {
-  return createWorker(temporalAddress, config, WORKFLOWS_PATH, createActivities({
-    db: resources.database.db, config, mail: resources.mail, documentStore: resources.documentStore, logoutSigner: resources.sso.logoutSigner,
-  }));
+  return createWorker(
+    temporalAddress,
+    config,
+    WORKFLOWS_PATH,
+    createActivities({
+      db: resources.database.db,
+      config,
+      mail: resources.mail,
+      documentStore: resources.documentStore,
+      logoutSigner: resources.sso.logoutSigner,
+    }),
+  );
 }
 
 /** Back-channel logouts that could not be delivered at once (a system was down) are sent again. */
@@ -119,20 +142,32 @@ export async function startWorkerHttp(config: Config): Promise<{ serve(worker: W
         if (path === '/health/ready') {
           const { runState, workflowPollerState, activityPollerState } = worker.getStatus();
           const ready = runState === 'RUNNING' && workflowPollerState === 'POLLING' && activityPollerState === 'POLLING';
-          return answer(ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'not ready', worker: runState, workflowPoller: workflowPollerState, activityPoller: activityPollerState }));
+          return answer(
+            ready ? 200 : 503,
+            JSON.stringify({
+              status: ready ? 'ready' : 'not ready',
+              worker: runState,
+              workflowPoller: workflowPollerState,
+              activityPoller: activityPollerState,
+            }),
+          );
         }
         if (path === '/metrics') {
-          return void metrics.render().then((text) => answer(200, text, METRICS_CONTENT_TYPE), () => answer(500, JSON.stringify({ status: 'metrics failed' })));
+          return void metrics.render().then(
+            (text) => answer(200, text, METRICS_CONTENT_TYPE),
+            () => answer(500, JSON.stringify({ status: 'metrics failed' })),
+          );
         }
         return answer(404, JSON.stringify({ status: 'not found' }));
       });
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.workerHttpPort, config.host, () => resolve()));
       return (server.address() as { port: number }).port;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections(); // a scraper's kept-alive connection would hold the close
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // a scraper's kept-alive connection would hold the close
+      }),
   };
 }
 

@@ -53,7 +53,9 @@ export function canonicalJson(value: unknown): string {
   if (value instanceof Date) return JSON.stringify(value.toISOString());
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -64,9 +66,26 @@ type StoredEvent = typeof auditEvents.$inferSelect;
 /** The hash of an event: its id, time, content and the previous event's hash. */
 export function auditHash(event: Omit<StoredEvent, 'hash'>): string {
   const { id, at, chain, prevHash, key, actorAccountId, actor, action, subjectType, subjectId, unitCode, reason, before, after } = event;
-  return createHash('sha256').update(canonicalJson({
-    id, at: at.toISOString(), chain, prevHash, key, actorAccountId, actor, action, subjectType, subjectId, unitCode, reason, before, after,
-  })).digest('hex');
+  return createHash('sha256')
+    .update(
+      canonicalJson({
+        id,
+        at: at.toISOString(),
+        chain,
+        prevHash,
+        key,
+        actorAccountId,
+        actor,
+        action,
+        subjectType,
+        subjectId,
+        unitCode,
+        reason,
+        before,
+        after,
+      }),
+    )
+    .digest('hex');
 }
 
 /** Appends an event unless one with the same key exists (a retried step writes nothing twice). */
@@ -76,20 +95,33 @@ export async function writeAudit(db: Queryable, entry: AuditEntry): Promise<void
   const chain = await lockChain(db, chainOf(entry.subjectType, entry.subjectId));
   // One round trip: is the key there already, the chain's last hash, and the next id (a gap in
   // the ids when the key exists is harmless: the chain links by hash, not by id).
-  const [state] = await db.execute(sql`select
+  const [state] = await db
+    .execute(
+      sql`select
       exists(select 1 from audit_events where key = ${entry.key}) as "exists",
       (select hash from audit_events where chain = ${chain} order by id desc limit 1) as "prev",
-      nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint as "id"`)
+      nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint as "id"`,
+    )
     .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { exists: boolean; prev: string | null; id: string | number }[]);
   if (!state || state.exists) return;
   const id = Number(state.id);
   const last = state.prev === null ? undefined : { hash: state.prev };
   // Microseconds are what PostgreSQL keeps; a Date has milliseconds, so nothing is lost on the way back.
   const event = {
-    id, at: new Date(), chain, prevHash: last?.hash ?? null, key: entry.key,
-    actorAccountId: entry.actorAccountId ?? null, actor: entry.actor, action: entry.action,
-    subjectType: entry.subjectType, subjectId: entry.subjectId, unitCode: entry.unitCode ?? null, reason: entry.reason ?? null,
-    before: normalise(entry.before), after: normalise(entry.after),
+    id,
+    at: new Date(),
+    chain,
+    prevHash: last?.hash ?? null,
+    key: entry.key,
+    actorAccountId: entry.actorAccountId ?? null,
+    actor: entry.actor,
+    action: entry.action,
+    subjectType: entry.subjectType,
+    subjectId: entry.subjectId,
+    unitCode: entry.unitCode ?? null,
+    reason: entry.reason ?? null,
+    before: normalise(entry.before),
+    after: normalise(entry.after),
   };
   await db.insert(auditEvents).values({ ...event, hash: auditHash(event) });
 }
@@ -105,7 +137,10 @@ export const actorOf = (accountId: string | null | undefined) => (accountId ? `$
 /** The account behind an actor written by `actorOf`, or null (`system`, `hr-feed`, `schedule:<name>`, `applicant`). */
 export const accountOfActor = (actor: string): string | null => (actor.startsWith(ACCOUNT_ACTOR) ? actor.slice(ACCOUNT_ACTOR.length) : null);
 
-export interface ChainReport { checked: number; broken?: { id: number; problem: string } }
+export interface ChainReport {
+  checked: number;
+  broken?: { id: number; problem: string };
+}
 
 /** Walks every chain in order and names the first event whose hash or link does not hold. */
 export async function verifyAuditChain(db: Queryable, batch = 5000): Promise<ChainReport> {
@@ -115,14 +150,22 @@ export async function verifyAuditChain(db: Queryable, batch = 5000): Promise<Cha
     let previous: string | null = null;
     let lastId = 0;
     for (;;) {
-      const rows: StoredEvent[] = await db.select().from(auditEvents).where(and(eq(auditEvents.chain, chain), gt(auditEvents.id, lastId)))
-        .orderBy(asc(auditEvents.id)).limit(batch);
+      const rows: StoredEvent[] = await db
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.chain, chain), gt(auditEvents.id, lastId)))
+        .orderBy(asc(auditEvents.id))
+        .limit(batch);
       let broken: ChainReport['broken'];
       for (const row of rows) {
         if (row.prevHash !== previous) {
-          broken = { id: row.id, problem: previous === null && row.prevHash !== null
-            ? 'the first event of its chain links to one that is missing (an event was deleted)'
-            : 'it does not link to the event before it (an event was deleted, inserted or moved)' };
+          broken = {
+            id: row.id,
+            problem:
+              previous === null && row.prevHash !== null
+                ? 'the first event of its chain links to one that is missing (an event was deleted)'
+                : 'it does not link to the event before it (an event was deleted, inserted or moved)',
+          };
         } else if (auditHash(row) !== row.hash) {
           broken = { id: row.id, problem: 'its content does not match its hash (it was edited or moved)' };
         }
@@ -157,15 +200,31 @@ export async function writeAuditBatch(db: Queryable, entries: AuditEntry[]): Pro
   const fresh = entries.filter((e) => !known.has(e.key));
   if (fresh.length === 0) return;
   const [last] = await db.select({ hash: auditEvents.hash }).from(auditEvents).where(eq(auditEvents.chain, chain)).orderBy(desc(auditEvents.id)).limit(1);
-  const ids = (await db.execute(sql`select nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint as id from generate_series(1, ${fresh.length})`)
-    .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { id: string | number }[])).map((r) => Number(r.id)).sort((a, b) => a - b);
+  const ids = (
+    await db
+      .execute(sql`select nextval(pg_get_serial_sequence('audit_events', 'id'))::bigint as id from generate_series(1, ${fresh.length})`)
+      .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { id: string | number }[])
+  )
+    .map((r) => Number(r.id))
+    .sort((a, b) => a - b);
   let prevHash = last?.hash ?? null;
   const at = new Date();
   const rows = fresh.map((entry, i) => {
     const event = {
-      id: ids[i]!, at, chain, prevHash, key: entry.key, actorAccountId: entry.actorAccountId ?? null, actor: entry.actor, action: entry.action,
-      subjectType: entry.subjectType, subjectId: entry.subjectId, unitCode: entry.unitCode ?? null, reason: entry.reason ?? null,
-      before: normalise(entry.before), after: normalise(entry.after),
+      id: ids[i]!,
+      at,
+      chain,
+      prevHash,
+      key: entry.key,
+      actorAccountId: entry.actorAccountId ?? null,
+      actor: entry.actor,
+      action: entry.action,
+      subjectType: entry.subjectType,
+      subjectId: entry.subjectId,
+      unitCode: entry.unitCode ?? null,
+      reason: entry.reason ?? null,
+      before: normalise(entry.before),
+      after: normalise(entry.after),
     };
     const hash = auditHash(event);
     prevHash = hash;

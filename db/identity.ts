@@ -11,16 +11,28 @@ export const CONFLICT_MESSAGES: Record<IdentityConflict, string> = {
   'username-taken': 'This username is taken; choose another.',
 };
 
-export async function findIdentityConflict(db: Queryable, citizenIdHash: string, username: string, exceptRegistrationId?: string): Promise<IdentityConflict | null> {
-  const byAccount = await db.select({ citizenIdHash: accounts.citizenIdHash }).from(accounts)
+export async function findIdentityConflict(
+  db: Queryable,
+  citizenIdHash: string,
+  username: string,
+  exceptRegistrationId?: string,
+): Promise<IdentityConflict | null> {
+  const byAccount = await db
+    .select({ citizenIdHash: accounts.citizenIdHash })
+    .from(accounts)
     .where(or(eq(accounts.citizenIdHash, citizenIdHash), eq(sql`lower(${accounts.username})`, username.toLowerCase())));
   if (byAccount.some((a) => a.citizenIdHash === citizenIdHash)) return 'citizen-has-account';
   if (byAccount.length > 0) return 'username-taken';
-  const byRequest = await db.select({ citizenIdHash: registrations.citizenIdHash }).from(registrations).where(and(
-    inArray(registrations.status, [...OPEN_REGISTRATION_STATUSES]),
-    or(eq(registrations.citizenIdHash, citizenIdHash), eq(sql`lower(${registrations.username})`, username.toLowerCase())),
-    exceptRegistrationId ? ne(registrations.id, exceptRegistrationId) : undefined,
-  ));
+  const byRequest = await db
+    .select({ citizenIdHash: registrations.citizenIdHash })
+    .from(registrations)
+    .where(
+      and(
+        inArray(registrations.status, [...OPEN_REGISTRATION_STATUSES]),
+        or(eq(registrations.citizenIdHash, citizenIdHash), eq(sql`lower(${registrations.username})`, username.toLowerCase())),
+        exceptRegistrationId ? ne(registrations.id, exceptRegistrationId) : undefined,
+      ),
+    );
   if (byRequest.some((r) => r.citizenIdHash === citizenIdHash)) return 'citizen-has-open-request';
   if (byRequest.length > 0) return 'username-taken';
   return null;

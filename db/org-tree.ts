@@ -20,7 +20,10 @@ export async function unitChain(db: Queryable, code: string): Promise<string[]> 
 
 /** The units below any of `codes`, the units themselves included. */
 export function subtreeSql(codes: string[]) {
-  const list = sql.join(codes.map((c) => sql`${c}`), sql`, `);
+  const list = sql.join(
+    codes.map((c) => sql`${c}`),
+    sql`, `,
+  );
   return sql`(
     with recursive sub(code, depth) as (
       select code, 0 from org_units where code in (${list})
@@ -37,8 +40,10 @@ export function nearestStaffed(chain: readonly string[], staffed: (code: string)
 
 /** Units with an active SSO admin, among `codes` (all units when omitted). */
 export async function staffedUnits(db: Queryable, codes?: string[]): Promise<Set<string>> {
-  const rows = await db.selectDistinct({ unitCode: unitAdmins.unitCode })
-    .from(unitAdmins).innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
+  const rows = await db
+    .selectDistinct({ unitCode: unitAdmins.unitCode })
+    .from(unitAdmins)
+    .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
     .where(and(eq(accounts.status, 'active'), codes ? inArray(unitAdmins.unitCode, codes) : undefined));
   return new Set(rows.map((r) => r.unitCode));
 }
@@ -83,27 +88,41 @@ export async function loadOrgTree(db: Queryable): Promise<OrgTree> {
   };
   const acting = (code: string) => nearestStaffed(chain(code), (c) => staffed.has(c)) ?? code;
   return {
-    units, parentOf, chain, acting,
-    above: (code) => { const parent = parentOf.get(code); return parent ? acting(parent) : code; },
+    units,
+    parentOf,
+    chain,
+    acting,
+    above: (code) => {
+      const parent = parentOf.get(code);
+      return parent ? acting(parent) : code;
+    },
     childrenOf: (code) => children.get(code) ?? [],
   };
 }
 
 /** DLA central: an account flagged central (the bootstrap admin) or an admin of a root unit. */
 function isCentralSql(): SQL {
-  return or(eq(accounts.centralAdmin, true), sql`exists (select 1 from ${unitAdmins} ua join ${orgUnits} ou on ou.code = ua.unit_code
-    where ua.account_id = ${accounts.id} and ou.parent_code is null)`)!;
+  return or(
+    eq(accounts.centralAdmin, true),
+    sql`exists (select 1 from ${unitAdmins} ua join ${orgUnits} ou on ou.code = ua.unit_code
+    where ua.account_id = ${accounts.id} and ou.parent_code is null)`,
+  )!;
 }
 
 /** Active DLA central admins. */
 export async function centralAdmins(db: Queryable): Promise<{ id: string; email: string }[]> {
-  return db.select({ id: accounts.id, email: accounts.email }).from(accounts).where(and(eq(accounts.status, 'active'), isCentralSql()));
+  return db
+    .select({ id: accounts.id, email: accounts.email })
+    .from(accounts)
+    .where(and(eq(accounts.status, 'active'), isCentralSql()));
 }
 
 /** Active accounts designated as SSO admins of the unit; for the root of the tree, DLA central admins too. */
 export async function activeAdminsOf(db: Queryable, unitCode: string, isRoot: boolean): Promise<{ id: string; email: string }[]> {
-  const designated = await db.select({ id: accounts.id, email: accounts.email })
-    .from(unitAdmins).innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
+  const designated = await db
+    .select({ id: accounts.id, email: accounts.email })
+    .from(unitAdmins)
+    .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
     .where(and(eq(unitAdmins.unitCode, unitCode), eq(accounts.status, 'active')));
   if (!isRoot) return designated;
   const seen = new Set(designated.map((a) => a.id));
@@ -119,7 +138,10 @@ export interface AdminScope {
 /** The account's admin scope (its designations, and central by flag or by administering a root). */
 export async function adminScopeOf(db: Queryable, accountId: string): Promise<AdminScope> {
   const rows = await db.select({ unitCode: unitAdmins.unitCode }).from(unitAdmins).where(eq(unitAdmins.accountId, accountId));
-  const [central] = await db.select({ id: accounts.id }).from(accounts).where(and(eq(accounts.id, accountId), isCentralSql()));
+  const [central] = await db
+    .select({ id: accounts.id })
+    .from(accounts)
+    .where(and(eq(accounts.id, accountId), isCentralSql()));
   return { adminUnits: rows.map((r) => r.unitCode), central: central !== undefined };
 }
 
@@ -139,14 +161,25 @@ export function withinScopeSql(scope: AdminScope, column: SQL | { getSQL(): SQL 
 
 /** DLA central must keep at least one active admin: the bootstrap kind or an admin of the root unit. */
 export async function wouldLeaveCentralWithoutAdmin(db: Queryable, leavingAccountId: string): Promise<boolean> {
-  const central = (only: SQL) => db.select({ id: accounts.id }).from(accounts).where(and(eq(accounts.status, 'active'), only, isCentralSql())).limit(1);
+  const central = (only: SQL) =>
+    db
+      .select({ id: accounts.id })
+      .from(accounts)
+      .where(and(eq(accounts.status, 'active'), only, isCentralSql()))
+      .limit(1);
   if ((await central(eq(accounts.id, leavingAccountId))).length === 0) return false; // not central: nothing to keep
   return (await central(ne(accounts.id, leavingAccountId))).length === 0;
 }
 
 // Compliance (appointments flow): the units without an active SSO admin, and who covers each.
 
-export interface AdminGap { code: string; parentCode: string | null; kind: string; nameTh: string; coveredBy: string | null }
+export interface AdminGap {
+  code: string;
+  parentCode: string | null;
+  kind: string;
+  nameTh: string;
+  coveredBy: string | null;
+}
 
 /**
  * The units without an active SSO admin at or below `roots` (everywhere when omitted), by code, each
@@ -155,9 +188,13 @@ export interface AdminGap { code: string; parentCode: string | null; kind: strin
 export async function adminGaps(db: Queryable, roots?: string[]): Promise<AdminGap[]> {
   const tree = await loadOrgTree(db);
   const staffed = await staffedUnits(db);
-  const units = await db.select({ code: orgUnits.code, parentCode: orgUnits.parentCode, kind: orgUnits.kind, nameTh: orgUnits.nameTh })
-    .from(orgUnits).where(roots ? sql`${orgUnits.code} in ${subtreeSql(roots)}` : undefined);
-  return units.filter((u) => !staffed.has(u.code)).sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
+  const units = await db
+    .select({ code: orgUnits.code, parentCode: orgUnits.parentCode, kind: orgUnits.kind, nameTh: orgUnits.nameTh })
+    .from(orgUnits)
+    .where(roots ? sql`${orgUnits.code} in ${subtreeSql(roots)}` : undefined);
+  return units
+    .filter((u) => !staffed.has(u.code))
+    .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
     .map((u) => ({ ...u, coveredBy: u.parentCode ? tree.above(u.code) : null }));
 }
 
@@ -183,6 +220,9 @@ export async function campaignPartSql(db: Queryable, scopeUnitCode: string, part
 /** The active DLA central admins among `accountIds`. */
 export async function centralAmong(db: Queryable, accountIds: string[]): Promise<Set<string>> {
   if (accountIds.length === 0) return new Set();
-  const rows = await db.select({ id: accounts.id }).from(accounts).where(and(inArray(accounts.id, accountIds), eq(accounts.status, 'active'), isCentralSql()));
+  const rows = await db
+    .select({ id: accounts.id })
+    .from(accounts)
+    .where(and(inArray(accounts.id, accountIds), eq(accounts.status, 'active'), isCentralSql()));
   return new Set(rows.map((r) => r.id));
 }

@@ -88,7 +88,10 @@ class Reader {
 
   durations(name: string, fallback: string): number[] {
     const raw = this.raw(name) ?? fallback;
-    const parts = raw.split(',').map((v) => v.trim()).filter((v) => v);
+    const parts = raw
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v);
     if (parts.some((v) => !DURATION.test(v))) {
       this.problem(name, 'must be durations such as 7d,1d (comma-separated)', raw);
       return fallback.split(',').map((v) => parseDuration(v));
@@ -111,7 +114,11 @@ class Reader {
     const raw = this.raw(name);
     if (raw === undefined) return undefined;
     let url: URL | undefined;
-    try { url = new URL(raw); } catch { /* reported below */ }
+    try {
+      url = new URL(raw);
+    } catch {
+      /* reported below */
+    }
     if (!url || !schemes.includes(url.protocol.slice(0, -1)) || !url.host) {
       this.problem(name, `must be a ${schemes.join(' or ')} URL`, raw);
       return undefined;
@@ -183,7 +190,11 @@ export interface RegistrationTimers {
   documentRetentionMs: number;
 }
 
-export interface ReviewTimers { remindAfterMs: number; escalateAfterMs: number; expireAfterMs: number }
+export interface ReviewTimers {
+  remindAfterMs: number;
+  escalateAfterMs: number;
+  expireAfterMs: number;
+}
 
 export interface Config {
   port: number;

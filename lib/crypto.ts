@@ -48,8 +48,10 @@ export function loadMasterKey(encryptionKey: string | undefined, dataDir: string
   }
   if (!embedded) {
     // Against a shared database every process must use one key: a key of this machine's DATA_DIR would not be it.
-    throw new Error('ENCRYPTION_KEY is not set: with DATABASE_URL every process needs the same key (32 bytes, base64; '
-      + '`openssl rand -base64 32` makes one). Refusing to start.');
+    throw new Error(
+      'ENCRYPTION_KEY is not set: with DATABASE_URL every process needs the same key (32 bytes, base64; ' +
+        '`openssl rand -base64 32` makes one). Refusing to start.',
+    );
   }
   const file = join(dataDir, 'encryption.key');
   if (!existsSync(file)) {

@@ -19,7 +19,10 @@ export function buddhistEraProblem(value: string): string | null {
 
 /** `{ type: 'string', format: 'date', christianEra: true }`: refuses a Buddhist-Era year with a message naming the likely date. */
 export const christianEraKeyword: FuncKeywordDefinition = {
-  keyword: 'christianEra', type: 'string', schemaType: 'boolean', errors: true,
+  keyword: 'christianEra',
+  type: 'string',
+  schemaType: 'boolean',
+  errors: true,
   validate: function christianEra(wanted: boolean, value: string): boolean {
     const problem = wanted ? buddhistEraProblem(value) : null;
     (christianEra as { errors?: unknown }).errors = problem ? [{ keyword: 'christianEra', message: problem, params: {} }] : null;

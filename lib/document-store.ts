@@ -23,7 +23,10 @@ export function createDocumentStore(dataDir: string): DocumentStore {
     async put(content) {
       const sha = sha256Hex(content);
       const target = pathOf(sha);
-      const exists = await stat(target).then(() => true, () => false);
+      const exists = await stat(target).then(
+        () => true,
+        () => false,
+      );
       if (!exists) {
         await mkdir(join(root, sha.slice(0, 2)), { recursive: true });
         const temp = `${target}.${randomUUID()}.part`;

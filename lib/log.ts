@@ -4,9 +4,12 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 /** Cut from every log line, wherever it is logged (the API's requests, the worker, start-up, scripts). */
 export const REDACT: string[] = [
-  'req.headers.authorization', 'req.headers["x-tracking-code"]', 'req.headers["x-hr-signature"]', 'req.headers.cookie', 'req.headers["x-imauth-apikey"]',
-  ...['citizenId', 'password', 'token', 'secret', 'clientSecret', 'apiKey', 'trackingCode', 'encryptionKey']
-    .flatMap((field) => [field, `*.${field}`]),
+  'req.headers.authorization',
+  'req.headers["x-tracking-code"]',
+  'req.headers["x-hr-signature"]',
+  'req.headers.cookie',
+  'req.headers["x-imauth-apikey"]',
+  ...['citizenId', 'password', 'token', 'secret', 'clientSecret', 'apiKey', 'trackingCode', 'encryptionKey'].flatMap((field) => [field, `*.${field}`]),
 ];
 
 export type Log = Logger;

@@ -38,7 +38,11 @@ function load(template: string): CompiledMail {
   return mail;
 }
 
-export interface RenderedMail { subject: string; text: string; html: string }
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
 
 export function renderMail(template: string, data: Record<string, unknown>): RenderedMail {
   const mail = load(template);
@@ -60,8 +64,12 @@ export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'dataDir' |
     const transport = nodemailer.createTransport(url.toString());
     return {
       // A stable Message-ID lets receivers drop the rare duplicate of a send that crashed before it was recorded.
-      async send(m) { await transport.sendMail({ ...m, messageId: messageId(m.key) }); },
-      close() { transport.close(); },
+      async send(m) {
+        await transport.sendMail({ ...m, messageId: messageId(m.key) });
+      },
+      close() {
+        transport.close();
+      },
     };
   }
   const outbox = join(config.dataDir, 'outbox');
@@ -77,7 +85,12 @@ export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'dataDir' |
   };
 }
 
-export interface QueuedMail { key: string; template: string; to: string; rendered: RenderedMail }
+export interface QueuedMail {
+  key: string;
+  template: string;
+  to: string;
+  rendered: RenderedMail;
+}
 
 /** Adds a mail to the outbox unless one with the same key is there already. */
 export async function enqueueMail(db: Queryable, mail: QueuedMail): Promise<void> {
@@ -87,10 +100,19 @@ export async function enqueueMail(db: Queryable, mail: QueuedMail): Promise<void
 /** Adds several mails in one statement (each once per key). */
 export async function enqueueMails(db: Queryable, mails: QueuedMail[]): Promise<void> {
   if (mails.length === 0) return;
-  await db.insert(mailOutbox).values(mails.map((mail) => ({
-    key: mail.key, template: mail.template, toAddress: mail.to,
-    subject: mail.rendered.subject, textBody: mail.rendered.text, htmlBody: mail.rendered.html,
-  }))).onConflictDoNothing();
+  await db
+    .insert(mailOutbox)
+    .values(
+      mails.map((mail) => ({
+        key: mail.key,
+        template: mail.template,
+        toAddress: mail.to,
+        subject: mail.rendered.subject,
+        textBody: mail.rendered.text,
+        htmlBody: mail.rendered.html,
+      })),
+    )
+    .onConflictDoNothing();
 }
 
 /**
@@ -100,7 +122,10 @@ export async function enqueueMails(db: Queryable, mails: QueuedMail[]): Promise<
  */
 export async function deliverQueuedMany(db: Queryable, transport: MailTransport, from: string, keys: string[]): Promise<number> {
   if (keys.length === 0) return 0;
-  const rows = await db.select().from(mailOutbox).where(and(inArray(mailOutbox.key, keys), isNull(mailOutbox.sentAt)));
+  const rows = await db
+    .select()
+    .from(mailOutbox)
+    .where(and(inArray(mailOutbox.key, keys), isNull(mailOutbox.sentAt)));
   let failure: unknown;
   const sent: string[] = [];
   for (const row of rows) {
@@ -109,11 +134,17 @@ export async function deliverQueuedMany(db: Queryable, transport: MailTransport,
       sent.push(row.key);
     } catch (error) {
       failure = error;
-      await db.update(mailOutbox).set({ attempts: sql`${mailOutbox.attempts} + 1`, lastError: String(error).slice(0, 500) }).where(eq(mailOutbox.key, row.key));
+      await db
+        .update(mailOutbox)
+        .set({ attempts: sql`${mailOutbox.attempts} + 1`, lastError: String(error).slice(0, 500) })
+        .where(eq(mailOutbox.key, row.key));
     }
   }
   if (sent.length > 0) {
-    await db.update(mailOutbox).set({ sentAt: new Date(), attempts: sql`${mailOutbox.attempts} + 1`, lastError: null }).where(inArray(mailOutbox.key, sent));
+    await db
+      .update(mailOutbox)
+      .set({ sentAt: new Date(), attempts: sql`${mailOutbox.attempts} + 1`, lastError: null })
+      .where(inArray(mailOutbox.key, sent));
   }
   if (failure) throw failure;
   return rows.length;
@@ -127,11 +158,15 @@ export async function deliverQueued(db: Queryable, transport: MailTransport, fro
   try {
     await transport.send({ key, from, to: row.toAddress, subject: row.subject, text: row.textBody, html: row.htmlBody });
   } catch (error) {
-    await db.update(mailOutbox).set({ attempts: sql`${mailOutbox.attempts} + 1`, lastError: String(error).slice(0, 500) })
+    await db
+      .update(mailOutbox)
+      .set({ attempts: sql`${mailOutbox.attempts} + 1`, lastError: String(error).slice(0, 500) })
       .where(eq(mailOutbox.key, key));
     throw error;
   }
-  await db.update(mailOutbox).set({ sentAt: new Date(), attempts: sql`${mailOutbox.attempts} + 1`, lastError: null })
+  await db
+    .update(mailOutbox)
+    .set({ sentAt: new Date(), attempts: sql`${mailOutbox.attempts} + 1`, lastError: null })
     .where(eq(mailOutbox.key, key));
   return 'sent';
 }

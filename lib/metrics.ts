@@ -33,7 +33,12 @@ export interface ApiMetrics {
   render(): Promise<string>;
 }
 
-interface StateRow { kind: string; state: string; n: number; oldest: number | null }
+interface StateRow {
+  kind: string;
+  state: string;
+  n: number;
+  oldest: number | null;
+}
 
 /**
  * What waits, in one round trip: counts by state, and the age of the oldest in each waiting state.
@@ -82,9 +87,17 @@ const WAITING: Record<string, string[]> = {
 export function createApiMetrics(db: Db): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({ name: METRIC.httpRequests, help: 'HTTP requests answered, by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: METRIC.httpRequests,
+    help: 'HTTP requests answered, by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
   const duration = new Histogram({
-    name: METRIC.httpDuration, help: 'Time to answer HTTP requests, by route pattern and method', labelNames: ['route', 'method'], registers: [registry],
+    name: METRIC.httpDuration,
+    help: 'Time to answer HTTP requests, by route pattern and method',
+    labelNames: ['route', 'method'],
+    registers: [registry],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
@@ -94,12 +107,19 @@ export function createApiMetrics(db: Db): ApiMetrics {
   const oldestWaiting = gauge(METRIC.oldestWaiting, 'Age of the oldest request waiting for a decision, by kind and state', ['kind', 'state']);
   const personnelEvents = gauge(METRIC.personnelEvents, 'Personnel events by status', ['status']);
   const personnelOverdue = gauge(METRIC.personnelOverdue, 'How long the oldest scheduled personnel event has been past its effective time');
-  const personnelLag = gauge(METRIC.personnelLag, 'Longest delay, over the last hour, from a personnel event\'s effective time (or its receipt) to its application');
+  const personnelLag = gauge(
+    METRIC.personnelLag,
+    "Longest delay, over the last hour, from a personnel event's effective time (or its receipt) to its application",
+  );
   const outboxDepth = gauge(METRIC.mailOutboxDepth, 'Mails written to the outbox and not yet sent');
   const outboxOldest = gauge(METRIC.mailOutboxOldest, 'Age of the oldest unsent mail');
   const logoutBacklog = gauge(METRIC.logoutBacklog, 'Back-channel logouts not yet delivered to a connected system');
   const logoutOldest = gauge(METRIC.logoutOldest, 'Age of the oldest undelivered back-channel logout');
-  const scrapeErrors = new Counter({ name: METRIC.scrapeErrors, help: 'Scrapes whose database reading failed (the gauges keep their last values)', registers: [registry] });
+  const scrapeErrors = new Counter({
+    name: METRIC.scrapeErrors,
+    help: 'Scrapes whose database reading failed (the gauges keep their last values)',
+    registers: [registry],
+  });
 
   return {
     observeRequest(route, method, status, seconds) {
@@ -148,7 +168,10 @@ export function createWorkerMetrics(state: () => WorkerState, sdkMetricsUrl?: st
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
-    name: METRIC.workerState, help: 'The Temporal worker\'s state (1 for the current one)', labelNames: ['state'], registers: [registry],
+    name: METRIC.workerState,
+    help: "The Temporal worker's state (1 for the current one)",
+    labelNames: ['state'],
+    registers: [registry],
     collect() {
       const now = state();
       for (const s of WORKER_STATES) this.set({ state: s }, s === now ? 1 : 0);
@@ -159,7 +182,10 @@ export function createWorkerMetrics(state: () => WorkerState, sdkMetricsUrl?: st
       const own = await registry.metrics();
       if (!sdkMetricsUrl) return own;
       // The SDK's core exports on its own loopback port; one scrape of the worker reads both.
-      const sdk = await fetch(sdkMetricsUrl, { signal: AbortSignal.timeout(2000) }).then((r) => (r.ok ? r.text() : ''), () => '');
+      const sdk = await fetch(sdkMetricsUrl, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => (r.ok ? r.text() : ''),
+        () => '',
+      );
       return `${own}\n${sdk}`;
     },
   };

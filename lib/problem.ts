@@ -1,5 +1,8 @@
 // RFC 9457 problem details: every error the API returns has this shape.
-export interface FieldError { path: string; message: string }
+export interface FieldError {
+  path: string;
+  message: string;
+}
 
 export class Problem extends Error {
   readonly status: number;
@@ -34,7 +37,11 @@ export const problemSchema = {
 } as const;
 
 /** One Ajv error as JSON Schema validators report it (Fastify's and our own). */
-interface SchemaError { instancePath: string; message?: string | undefined; params?: unknown }
+interface SchemaError {
+  instancePath: string;
+  message?: string | undefined;
+  params?: unknown;
+}
 
 /**
  * Schema errors as field errors, the one wording of the API's and the uploads' validation: the

@@ -7,7 +7,15 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributeType } from '@temporalio/common';
 import {
-  DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogEntry, type LogLevel, type WorkflowBundle,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  makeTelemetryFilterString,
+  type LogEntry,
+  type LogLevel,
+  type WorkflowBundle,
 } from '@temporalio/worker';
 import type { Config } from './config.ts';
 import { createLogger, type Log } from './log.ts';
@@ -41,14 +49,25 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
   const binary = options.binary ?? join(root, 'tools', 'bin', 'temporal');
   const args = [
-    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--namespace', options.namespace, '--log-level', 'error',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'error',
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...options.searchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=${TypedSearchAttributes.toMetadataType(k.type)}`]),
   ];
   const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', options.quiet ? 'ignore' : 'inherit'] });
   let exited = false;
-  child.once('exit', () => { exited = true; });
+  child.once('exit', () => {
+    exited = true;
+  });
   const address = `127.0.0.1:${options.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -59,7 +78,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       await connection.close();
       break;
     } catch (error) {
-      if (Date.now() > deadline) { child.kill('SIGKILL'); throw error; }
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw error;
+      }
       await delay(250);
     }
   }
@@ -89,7 +111,10 @@ export function workflowBundle(workflowsPath: string): Promise<WorkflowBundle> {
 }
 
 export const quietBundlerLogger = {
-  log() {}, trace() {}, debug() {}, info() {},
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
   warn: (message: string) => console.warn(message),
   error: (message: string) => console.error(message),
 };
@@ -126,7 +151,12 @@ function forwardToPino(log: Log, entry: LogEntry): void {
 }
 
 /** A worker of the task queue, running these activities and the workflows of `workflowsPath`. */
-export async function createWorker(address: string, config: Config, workflowsPath: string, activities: object): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker(
+  address: string,
+  config: Config,
+  workflowsPath: string,
+  activities: object,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   installTemporalRuntime(config.logLevel);
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({

@@ -27,19 +27,33 @@ const service = await startBenchService(services, { HR_FEED_SECRET: SECRET });
 const { config, db, client, base, worker, resources } = service;
 
 // A unit with an admin, and the people who will leave, each with a right.
-await db.insert(orgUnits).values([{ code: 'DLA', kind: 'dla', nameTh: 'สถ.' }, { code: 'S1', parentCode: 'DLA', kind: 'sao', nameTh: 'อบต.' }]);
+await db.insert(orgUnits).values([
+  { code: 'DLA', kind: 'dla', nameTh: 'สถ.' },
+  { code: 'S1', parentCode: 'DLA', kind: 'sao', nameTh: 'อบต.' },
+]);
 const passwordHash = await hashPassword('bench-password');
 const adminId = randomUUID();
-await db.insert(accounts).values({ id: adminId, username: 'bench-admin', passwordHash, firstNameTh: 'ก', lastNameTh: 'ข', email: 'admin@bench.test', unitCode: 'S1' });
+await db
+  .insert(accounts)
+  .values({ id: adminId, username: 'bench-admin', passwordHash, firstNameTh: 'ก', lastNameTh: 'ข', email: 'admin@bench.test', unitCode: 'S1' });
 await db.insert(unitAdmins).values({ unitCode: 'S1', accountId: adminId, source: 'designation' });
 async function makePeople(n: number) {
   const people = Array.from({ length: n }, () => ({ id: randomUUID(), citizenId: randomCitizenId() }));
   for (let i = 0; i < n; i += 1000) {
     const chunk = people.slice(i, i + 1000);
-    await db.insert(accounts).values(chunk.map((p) => ({
-      id: p.id, username: `leaver-${p.id}`, passwordHash, firstNameTh: 'ก', lastNameTh: 'ข', email: `${p.id}@lao.test`, unitCode: 'S1',
-      citizenIdHash: resources.cipher.lookupHash(p.citizenId), citizenIdEnc: resources.cipher.encrypt(p.citizenId),
-    })));
+    await db.insert(accounts).values(
+      chunk.map((p) => ({
+        id: p.id,
+        username: `leaver-${p.id}`,
+        passwordHash,
+        firstNameTh: 'ก',
+        lastNameTh: 'ข',
+        email: `${p.id}@lao.test`,
+        unitCode: 'S1',
+        citizenIdHash: resources.cipher.lookupHash(p.citizenId),
+        citizenIdEnc: resources.cipher.encrypt(p.citizenId),
+      })),
+    );
     await db.insert(entitlements).values(chunk.map((p) => ({ accountId: p.id, systemCode: 'INFO', role: 'viewer', unitCode: 'S1' })));
   }
   return people;
@@ -48,9 +62,15 @@ const today = new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
 async function sendRetirements(people: { citizenId: string }[]) {
   const body = JSON.stringify({ events: people.map((p) => ({ eventId: randomUUID(), type: 'retirement', citizenId: p.citizenId, effectiveDate: today })) });
   const ts = String(Math.floor(Date.now() / 1000));
-  const res = await fetch(`${base}/personnel-events`, { method: 'POST', body, headers: {
-    'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex')}`,
-  } });
+  const res = await fetch(`${base}/personnel-events`, {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-hr-timestamp': ts,
+      'x-hr-signature': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex')}`,
+    },
+  });
   if (res.status !== 202) throw new Error(`feed: ${res.status} ${await res.text()}`);
   return performance.now();
 }
@@ -60,9 +80,15 @@ async function watchSuspended(ids: string[], seen: (id: string, at: number) => v
   const deadline = performance.now() + timeoutMs;
   while (waiting.size > 0 && performance.now() < deadline) {
     const batch = [...waiting].slice(0, 5000);
-    const rows = await db.select({ id: accounts.id }).from(accounts).where(and(inArray(accounts.id, batch), eq(accounts.status, 'suspended')));
+    const rows = await db
+      .select({ id: accounts.id })
+      .from(accounts)
+      .where(and(inArray(accounts.id, batch), eq(accounts.status, 'suspended')));
     const now = performance.now();
-    for (const r of rows) { waiting.delete(r.id); seen(r.id, now); }
+    for (const r of rows) {
+      waiting.delete(r.id);
+      seen(r.id, now);
+    }
     await delay(10);
   }
   return waiting.size;
@@ -81,7 +107,14 @@ const watcher = (async () => {
   while (watching || acceptedAt.size > 0) {
     const ids = [...acceptedAt.keys()];
     if (ids.length > 0) {
-      await watchSuspended(ids, (id, at) => { latencies.push(at - acceptedAt.get(id)!); acceptedAt.delete(id); }, 1);
+      await watchSuspended(
+        ids,
+        (id, at) => {
+          latencies.push(at - acceptedAt.get(id)!);
+          acceptedAt.delete(id);
+        },
+        1,
+      );
     }
     await delay(10);
   }
@@ -92,23 +125,39 @@ for (let i = 0; i < sustainedPeople.length; i += perCall) {
   const due = started + (i / RATE) * 1000;
   await delay(Math.max(0, due - performance.now()));
   const slice = sustainedPeople.slice(i, i + perCall);
-  void sendRetirements(slice).then((at) => { for (const p of slice) acceptedAt.set(idOf.get(p.citizenId)!, at); });
+  void sendRetirements(slice).then((at) => {
+    for (const p of slice) acceptedAt.set(idOf.get(p.citizenId)!, at);
+  });
 }
 const until = performance.now() + 30_000;
 while (acceptedAt.size > 0 && performance.now() < until) await delay(50);
 watching = false;
 await watcher;
-console.log(`  sustained ${RATE}/s for ${SECONDS} s  ${latencies.length} of ${sustainedPeople.length} suspended; 202 → suspended p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`);
+console.log(
+  `  sustained ${RATE}/s for ${SECONDS} s  ${latencies.length} of ${sustainedPeople.length} suspended; 202 → suspended p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`,
+);
 
 // 2. Burst.
 const burstPeople = await makePeople(BURST);
 const burstStart = performance.now();
-await pool(Array.from({ length: Math.ceil(BURST / 1000) }, (_, i) => burstPeople.slice(i * 1000, (i + 1) * 1000)), 2, async (chunk) => { await sendRetirements(chunk); });
+await pool(
+  Array.from({ length: Math.ceil(BURST / 1000) }, (_, i) => burstPeople.slice(i * 1000, (i + 1) * 1000)),
+  2,
+  async (chunk) => {
+    await sendRetirements(chunk);
+  },
+);
 const accepted = (performance.now() - burstStart) / 1000;
-const left = await watchSuspended(burstPeople.map((p) => p.id), () => {}, 600_000);
+const left = await watchSuspended(
+  burstPeople.map((p) => p.id),
+  () => {},
+  600_000,
+);
 const burstSeconds = (performance.now() - burstStart) / 1000;
 const burstRate = (BURST - left) / burstSeconds;
-console.log(`  burst of ${BURST}         accepted in ${accepted.toFixed(1)} s; all suspended after ${burstSeconds.toFixed(1)} s (${burstRate.toFixed(0)}/s)${left ? `, ${left} never` : ''}; worker peak RSS ${peakRssMb(worker.pid!)} MB`);
+console.log(
+  `  burst of ${BURST}         accepted in ${accepted.toFixed(1)} s; all suspended after ${burstSeconds.toFixed(1)} s (${burstRate.toFixed(0)}/s)${left ? `, ${left} never` : ''}; worker peak RSS ${peakRssMb(worker.pid!)} MB`,
+);
 
 // 3. Ceiling: the same server, a workflow that does nothing (a worker here: its runtime's logs kept to warnings;
 // closing its connection shuts the runtime down, so the process exits).
@@ -117,9 +166,13 @@ const connection = await NativeConnection.connect({ address: config.temporalAddr
 const noopWorker = await Worker.create({ connection, taskQueue: 'bench-noop', workflowsPath: join(import.meta.dirname, 'bench-noop-workflow.ts') });
 const ceilingRun = noopWorker.run();
 const ceilingStart = performance.now();
-await pool(Array.from({ length: CEILING_N }, (_, i) => i), 64, async (i) => {
-  await client.workflow.execute('noop', { taskQueue: 'bench-noop', workflowId: `noop-${i}-${randomUUID()}` });
-});
+await pool(
+  Array.from({ length: CEILING_N }, (_, i) => i),
+  64,
+  async (i) => {
+    await client.workflow.execute('noop', { taskQueue: 'bench-noop', workflowId: `noop-${i}-${randomUUID()}` });
+  },
+);
 const ceiling = CEILING_N / ((performance.now() - ceilingStart) / 1000);
 console.log(`  ceiling                 ${ceiling.toFixed(0)} no-op workflows/s on the same server; our burst ran at ${(burstRate / ceiling).toFixed(2)} of it`);
 console.log(`  Temporal dev server peak RSS ${peakRssMb(services.temporalPid)} MB`);

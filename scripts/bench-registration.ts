@@ -22,9 +22,16 @@ const services = await startBenchServices();
 const { databaseUrl, temporalAddress, mail } = services;
 const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
 const config = loadConfig({
-  DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, SMTP_URL: mail.url, DATA_DIR: dataDir, PORT: '0', PUBLIC_URL: 'http://127.0.0.1',
-  ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn',
-  REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000000', LOGIN_RATE_LIMIT_PER_ADDRESS: '1000000',
+  DATABASE_URL: databaseUrl,
+  TEMPORAL_ADDRESS: temporalAddress,
+  SMTP_URL: mail.url,
+  DATA_DIR: dataDir,
+  PORT: '0',
+  PUBLIC_URL: 'http://127.0.0.1',
+  ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  LOG_LEVEL: 'warn',
+  REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000000',
+  LOGIN_RATE_LIMIT_PER_ADDRESS: '1000000',
 });
 const resources = await openResources(config);
 const client = await connectClient(temporalAddress, 'default');
@@ -34,18 +41,39 @@ const app = await createApi(resources, config, client);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`;
 const json = async (method: string, path: string, body?: unknown, token?: string) => {
-  const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: await res.json() as any };
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
 };
 
 // A central admin and a small tree.
 const adminPassword = 'bench-admin-password';
-await resources.database.db.insert(accounts).values({ id: randomUUID(), username: 'bench-admin', passwordHash: await hashPassword(adminPassword), firstNameTh: 'ก', lastNameTh: 'ข', email: 'admin@bench.test', centralAdmin: true });
+await resources.database.db
+  .insert(accounts)
+  .values({
+    id: randomUUID(),
+    username: 'bench-admin',
+    passwordHash: await hashPassword(adminPassword),
+    firstNameTh: 'ก',
+    lastNameTh: 'ข',
+    email: 'admin@bench.test',
+    centralAdmin: true,
+  });
 const token = (await json('POST', '/auth/login', { username: 'bench-admin', password: adminPassword })).body.token as string;
-await json('PUT', '/org-units', [
-  { code: 'DLA', parentCode: null, kind: 'dla', nameTh: 'สถ.' }, { code: 'P41', parentCode: 'DLA', kind: 'province_office', nameTh: 'สถจ.' },
-  { code: 'D4101', parentCode: 'P41', kind: 'district_office', nameTh: 'สถอ.' }, { code: 'S410101', parentCode: 'D4101', kind: 'sao', nameTh: 'อบต.' },
-], token);
+await json(
+  'PUT',
+  '/org-units',
+  [
+    { code: 'DLA', parentCode: null, kind: 'dla', nameTh: 'สถ.' },
+    { code: 'P41', parentCode: 'DLA', kind: 'province_office', nameTh: 'สถจ.' },
+    { code: 'D4101', parentCode: 'P41', kind: 'district_office', nameTh: 'สถอ.' },
+    { code: 'S410101', parentCode: 'D4101', kind: 'sao', nameTh: 'อบต.' },
+  ],
+  token,
+);
 await json('PUT', '/systems/INFO', { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer'] }, token);
 
 console.log(`bench:registration — on ${(await import('node:os')).cpus().length} cores, API + worker in this process`);
@@ -53,14 +81,24 @@ console.log(`bench:registration — on ${(await import('node:os')).cpus().length
 /** Submits one request and approves it; returns ms from the decision call until it reads approved. */
 async function registerAndApprove(i: number): Promise<number> {
   const form = new FormData();
-  form.append('data', JSON.stringify({
-    citizenId: randomCitizenId(), firstNameTh: 'ทดสอบ', lastNameTh: `คนที่ ${i}`, email: `bench${i}@lao.test`, position: 'นักวิชาการ',
-    unitCode: 'S410101', username: `bench-${i}-${randomBytes(3).toString('hex')}`, password: 'bench-password-1', requestedAccess: [{ system: 'INFO', role: 'viewer' }],
-  }));
+  form.append(
+    'data',
+    JSON.stringify({
+      citizenId: randomCitizenId(),
+      firstNameTh: 'ทดสอบ',
+      lastNameTh: `คนที่ ${i}`,
+      email: `bench${i}@lao.test`,
+      position: 'นักวิชาการ',
+      unitCode: 'S410101',
+      username: `bench-${i}-${randomBytes(3).toString('hex')}`,
+      password: 'bench-password-1',
+      requestedAccess: [{ system: 'INFO', role: 'viewer' }],
+    }),
+  );
   form.append('documents', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'e.pdf');
   const submitted = await fetch(`${base}/registrations`, { method: 'POST', body: form });
   if (submitted.status !== 202) throw new Error(`submit: ${submitted.status} ${await submitted.text()}`);
-  const { id } = await submitted.json() as { id: string };
+  const { id } = (await submitted.json()) as { id: string };
   const t0 = performance.now();
   const decided = await json('POST', `/registrations/${id}/decision`, { decision: 'approve' }, token);
   if (decided.status !== 200) throw new Error(`decide: ${decided.status} ${JSON.stringify(decided.body)}`);
@@ -73,9 +111,17 @@ async function registerAndApprove(i: number): Promise<number> {
 
 // 1. Throughput: N requests, CONCURRENCY at a time, as fast as the machine goes.
 let started = performance.now();
-await pool(Array.from({ length: N }, (_, i) => i), CONCURRENCY, async (i) => { await registerAndApprove(i); });
+await pool(
+  Array.from({ length: N }, (_, i) => i),
+  CONCURRENCY,
+  async (i) => {
+    await registerAndApprove(i);
+  },
+);
 const seconds = (performance.now() - started) / 1000;
-console.log(`  throughput          ${(N / seconds).toFixed(1)} registrations/s submitted and approved end to end (${N} in ${seconds.toFixed(1)} s, ${CONCURRENCY} at a time)`);
+console.log(
+  `  throughput          ${(N / seconds).toFixed(1)} registrations/s submitted and approved end to end (${N} in ${seconds.toFixed(1)} s, ${CONCURRENCY} at a time)`,
+);
 
 // Let the first phase's mail drain, so that the second measures its own load only.
 await mail.waitFor((m) => m.subject.includes('approved'), N, 120_000).catch(() => {});
@@ -89,11 +135,17 @@ started = performance.now();
 for (let i = 0; i < RATE * SECONDS; i++) {
   const due = started + (i * 1000) / RATE;
   await delay(Math.max(0, due - performance.now()));
-  runs.push(registerAndApprove(N + i).then((ms) => { latencies.push(ms); }));
+  runs.push(
+    registerAndApprove(N + i).then((ms) => {
+      latencies.push(ms);
+    }),
+  );
 }
 await Promise.all(runs);
 const sustained = (RATE * SECONDS) / ((performance.now() - started) / 1000);
-console.log(`  at ${RATE}/s for ${SECONDS} s     ${sustained.toFixed(1)} registrations/s completed; decision → approved p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`);
+console.log(
+  `  at ${RATE}/s for ${SECONDS} s     ${sustained.toFixed(1)} registrations/s completed; decision → approved p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms`,
+);
 
 const total = N + RATE * SECONDS;
 await mail.waitFor((m) => m.subject.includes('approved'), total, 120_000).catch(() => {});

@@ -13,7 +13,9 @@ import { hashPassword } from '../lib/passwords.ts';
 import { peakRssMb, startBenchService, startBenchServices } from './bench-support.ts';
 
 const RIGHTS = Number(process.env.BENCH_RIGHTS ?? 200_000);
-const PROVINCES = 76, DISTRICTS = 878, LAOS = Number(process.env.BENCH_LAOS ?? 7850);
+const PROVINCES = 76,
+  DISTRICTS = 878,
+  LAOS = Number(process.env.BENCH_LAOS ?? 7850);
 const DUE_IN_S = Number(process.env.BENCH_DUE_IN ?? 240);
 
 const services = await startBenchServices();
@@ -30,38 +32,91 @@ for (let l = 0; l < LAOS; l++) units.push({ code: `L${l}`, parentCode: `D${l % D
 for (let i = 0; i < units.length; i += 2000) await db.insert(orgUnits).values(units.slice(i, i + 2000));
 const passwordHash = await hashPassword('bench-password');
 const adminOf = new Map<string, string>();
-const adminRows = units.map((u) => { const id = randomUUID(); adminOf.set(u.code, id); return { id, username: `admin-${u.code}`, passwordHash, firstNameTh: 'ผู้ดูแล', lastNameTh: u.code, email: `admin-${u.code}@bench.test`, unitCode: u.code }; });
+const adminRows = units.map((u) => {
+  const id = randomUUID();
+  adminOf.set(u.code, id);
+  return { id, username: `admin-${u.code}`, passwordHash, firstNameTh: 'ผู้ดูแล', lastNameTh: u.code, email: `admin-${u.code}@bench.test`, unitCode: u.code };
+});
 for (let i = 0; i < adminRows.length; i += 2000) await db.insert(accounts).values(adminRows.slice(i, i + 2000));
 for (let i = 0; i < units.length; i += 2000) {
-  await db.insert(unitAdmins).values(units.slice(i, i + 2000).map((u) => ({ unitCode: u.code, accountId: adminOf.get(u.code)!, source: 'designation' as const })));
+  await db
+    .insert(unitAdmins)
+    .values(units.slice(i, i + 2000).map((u) => ({ unitCode: u.code, accountId: adminOf.get(u.code)!, source: 'designation' as const })));
 }
 const people = Math.ceil(RIGHTS / 2);
 for (let i = 0; i < people; i += 5000) {
   const chunk = Array.from({ length: Math.min(5000, people - i) }, (_, k) => ({ id: randomUUID(), unit: `L${(i + k) % LAOS}` }));
-  await db.insert(accounts).values(chunk.map((p) => ({ id: p.id, username: `staff-${p.id}`, passwordHash, firstNameTh: 'ก', lastNameTh: 'ข', email: `${p.id}@bench.test`, unitCode: p.unit })));
-  await db.insert(entitlements).values(chunk.flatMap((p) => ['viewer', 'editor'].map((role) => ({ accountId: p.id, systemCode: 'INFO', role, unitCode: p.unit }))).slice(0, Math.min(10_000, (RIGHTS - i * 2))));
+  await db
+    .insert(accounts)
+    .values(
+      chunk.map((p) => ({
+        id: p.id,
+        username: `staff-${p.id}`,
+        passwordHash,
+        firstNameTh: 'ก',
+        lastNameTh: 'ข',
+        email: `${p.id}@bench.test`,
+        unitCode: p.unit,
+      })),
+    );
+  await db
+    .insert(entitlements)
+    .values(
+      chunk
+        .flatMap((p) => ['viewer', 'editor'].map((role) => ({ accountId: p.id, systemCode: 'INFO', role, unitCode: p.unit })))
+        .slice(0, Math.min(10_000, RIGHTS - i * 2)),
+    );
 }
-const [{ rights } = { rights: 0 }] = await db.select({ rights: sql<number>`count(*)`.mapWith(Number) }).from(entitlements).where(eq(entitlements.status, 'active'));
+const [{ rights } = { rights: 0 }] = await db
+  .select({ rights: sql<number>`count(*)`.mapWith(Number) })
+  .from(entitlements)
+  .where(eq(entitlements.status, 'active'));
 console.log(`  seeded in ${((performance.now() - seedStart) / 1000).toFixed(0)} s: ${units.length} units, ${rights} active rights`);
 await delay(3000); // the worker bundles its workflows
 
 // A DLA central admin starts the campaign over the whole country.
 const centralId = randomUUID();
-await db.insert(accounts).values({ id: centralId, username: 'bench-central', passwordHash, firstNameTh: 'ส่วนกลาง', lastNameTh: 'ก', email: 'central@bench.test', centralAdmin: true });
-const login = await (await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench-central', password: 'bench-password' }) })).json() as { token: string };
+await db
+  .insert(accounts)
+  .values({ id: centralId, username: 'bench-central', passwordHash, firstNameTh: 'ส่วนกลาง', lastNameTh: 'ก', email: 'central@bench.test', centralAdmin: true });
+const login = (await (
+  await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bench-central', password: 'bench-password' }),
+  })
+).json()) as { token: string };
 const started = performance.now();
 const dueAt = new Date(Date.now() + DUE_IN_S * 1000);
-const res = await fetch(`${base}/access-reviews`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.token}` },
-  body: JSON.stringify({ name: 'bench', scopeUnitCode: 'DLA', dueAt: dueAt.toISOString(), onNoDecision: 'suspend' }) });
-const { id } = await res.json() as { id: string };
+const res = await fetch(`${base}/access-reviews`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${login.token}` },
+  body: JSON.stringify({ name: 'bench', scopeUnitCode: 'DLA', dueAt: dueAt.toISOString(), onNoDecision: 'suspend' }),
+});
+const { id } = (await res.json()) as { id: string };
 if (res.status !== 202) throw new Error(`start: ${res.status}`);
 
-const countItems = async () => (await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems).where(eq(accessReviewItems.reviewId, id)))[0]!.n;
-const countDigests = async () => (await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(mailOutbox)
-  .where(and(like(mailOutbox.key, `review:${id}:0:%`), sql`${mailOutbox.sentAt} is not null`)))[0]!.n;
+const countItems = async () =>
+  (
+    await db
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(accessReviewItems)
+      .where(eq(accessReviewItems.reviewId, id))
+  )[0]!.n;
+const countDigests = async () =>
+  (
+    await db
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(mailOutbox)
+      .where(and(like(mailOutbox.key, `review:${id}:0:%`), sql`${mailOutbox.sentAt} is not null`))
+  )[0]!.n;
 let itemsAt = 0;
-const reviewersWithItems = async () => (await db.execute(sql`select count(distinct reviewer_unit_code)::int as n from access_review_items where review_id = ${id}`)
-  .then((r) => (Array.isArray(r) ? r : (r as { rows: { n: number }[] }).rows) as { n: number }[]))[0]!.n;
+const reviewersWithItems = async () =>
+  (
+    await db
+      .execute(sql`select count(distinct reviewer_unit_code)::int as n from access_review_items where review_id = ${id}`)
+      .then((r) => (Array.isArray(r) ? r : (r as { rows: { n: number }[] }).rows) as { n: number }[])
+  )[0]!.n;
 for (;;) {
   if (!itemsAt && (await countItems()) >= rights) itemsAt = performance.now();
   if (itemsAt && (await countDigests()) >= (await reviewersWithItems())) break;
@@ -80,14 +135,33 @@ for (;;) {
   if (review?.status !== 'running') break;
   await delay(500);
 }
-console.log(`  rule applied at due     in ${((performance.now() - ruleStart) / 1000).toFixed(1)} s (${(await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(accessReviewItems).where(and(eq(accessReviewItems.reviewId, id), eq(accessReviewItems.autoApplied, true))))[0]!.n} auto-applied, each audited)`);
+console.log(
+  `  rule applied at due     in ${((performance.now() - ruleStart) / 1000).toFixed(1)} s (${
+    (
+      await db
+        .select({ n: sql<number>`count(*)`.mapWith(Number) })
+        .from(accessReviewItems)
+        .where(and(eq(accessReviewItems.reviewId, id), eq(accessReviewItems.autoApplied, true)))
+    )[0]!.n
+  } auto-applied, each audited)`,
+);
 const pgPeak = (() => {
   try {
     const pids = execFileSync('pgrep', ['-f', 'postgres']).toString().trim().split('\n').map(Number);
-    return pids.map((pid) => { try { return peakRssMb(pid); } catch { return 0; } });
-  } catch { return [0]; }
+    return pids.map((pid) => {
+      try {
+        return peakRssMb(pid);
+      } catch {
+        return 0;
+      }
+    });
+  } catch {
+    return [0];
+  }
 })();
-console.log(`  peak RSS                worker ${peakRssMb(worker.pid!)} MB; PostgreSQL largest process ${Math.max(...pgPeak)} MB (${pgPeak.reduce((a, b) => a + b, 0)} MB over ${pgPeak.length} processes, shared buffers counted in each)`);
+console.log(
+  `  peak RSS                worker ${peakRssMb(worker.pid!)} MB; PostgreSQL largest process ${Math.max(...pgPeak)} MB (${pgPeak.reduce((a, b) => a + b, 0)} MB over ${pgPeak.length} processes, shared buffers counted in each)`,
+);
 
 await service.stop();
 await services.stop();

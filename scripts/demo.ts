@@ -23,33 +23,137 @@ const LAOS = [
   { code: 'DEMO-4101-02', kind: 'municipality', nameTh: 'เทศบาลตำบลนาข่า (สาธิต)', nameEn: 'Na Kha Subdistrict Municipality (demo)' },
   { code: 'DEMO-4101-03', kind: 'sao', nameTh: 'องค์การบริหารส่วนตำบลหนองนาคำ (สาธิต)', nameEn: 'Nong Na Kham Subdistrict Administrative Organisation (demo)' },
   { code: 'DEMO-4101-04', kind: 'sao', nameTh: 'องค์การบริหารส่วนตำบลกุดสระ (สาธิต)', nameEn: 'Kut Sa Subdistrict Administrative Organisation (demo)' },
-  { code: 'DEMO-4101-05', kind: 'sao', nameTh: 'องค์การบริหารส่วนตำบลนิคมสงเคราะห์ (สาธิต)', nameEn: 'Nikhom Songkhro Subdistrict Administrative Organisation (demo)' },
+  {
+    code: 'DEMO-4101-05',
+    kind: 'sao',
+    nameTh: 'องค์การบริหารส่วนตำบลนิคมสงเคราะห์ (สาธิต)',
+    nameEn: 'Nikhom Songkhro Subdistrict Administrative Organisation (demo)',
+  },
 ] as const;
 const [NONG_SAMRONG, NA_KHA, NONG_NA_KHAM, KUT_SA, NIKHOM] = LAOS.map((l) => l.code) as [string, string, string, string, string];
 
 interface Person {
-  username: string; citizenId: string; firstNameTh: string; lastNameTh: string; position: string; unitCode: string;
-  role: string; admin?: boolean; info?: 'viewer' | 'editor';
+  username: string;
+  citizenId: string;
+  firstNameTh: string;
+  lastNameTh: string;
+  position: string;
+  unitCode: string;
+  role: string;
+  admin?: boolean;
+  info?: 'viewer' | 'editor';
 }
 /** A fixed citizen ID per person (valid check digit), so that a second run finds them. */
 const cid = (n: number) => withCheckDigit(`14101999${String(n).padStart(4, '0')}`);
 
 const PEOPLE: Person[] = [
-  { username: 'demo.district', citizenId: cid(1), firstNameTh: 'วิไลวรรณ', lastNameTh: 'ศรีอุดร', position: 'ท้องถิ่นอำเภอเมืองอุดรธานี', unitCode: DEMO_DISTRICT, role: 'SSO admin of the district office', admin: true, info: 'editor' },
-  { username: 'demo.nakha', citizenId: cid(2), firstNameTh: 'ประเสริฐ', lastNameTh: 'บุญมา', position: 'นักวิชาการคอมพิวเตอร์', unitCode: NA_KHA, role: 'SSO admin of the LAO', admin: true, info: 'editor' },
-  { username: 'demo.nongnakham', citizenId: cid(3), firstNameTh: 'สุนันทา', lastNameTh: 'แก้วมณี', position: 'ปลัดองค์การบริหารส่วนตำบล', unitCode: NONG_NA_KHAM, role: 'SSO admin of the LAO', admin: true, info: 'editor' },
-  { username: 'demo.staff1', citizenId: cid(4), firstNameTh: 'อนุชา', lastNameTh: 'พรหมดี', position: 'เจ้าพนักงานธุรการ', unitCode: NA_KHA, role: 'staff (INFO viewer)', info: 'viewer' },
-  { username: 'demo.staff2', citizenId: cid(5), firstNameTh: 'มาลี', lastNameTh: 'สุขใจ', position: 'นักจัดการงานทั่วไป', unitCode: NONG_SAMRONG, role: 'staff (INFO viewer)', info: 'viewer' },
-  { username: 'demo.kutsa', citizenId: cid(6), firstNameTh: 'สมศักดิ์', lastNameTh: 'ทองดี', position: 'นักวิชาการคอมพิวเตอร์', unitCode: KUT_SA, role: 'staff; appointed SSO admin, awaiting the district' },
+  {
+    username: 'demo.district',
+    citizenId: cid(1),
+    firstNameTh: 'วิไลวรรณ',
+    lastNameTh: 'ศรีอุดร',
+    position: 'ท้องถิ่นอำเภอเมืองอุดรธานี',
+    unitCode: DEMO_DISTRICT,
+    role: 'SSO admin of the district office',
+    admin: true,
+    info: 'editor',
+  },
+  {
+    username: 'demo.nakha',
+    citizenId: cid(2),
+    firstNameTh: 'ประเสริฐ',
+    lastNameTh: 'บุญมา',
+    position: 'นักวิชาการคอมพิวเตอร์',
+    unitCode: NA_KHA,
+    role: 'SSO admin of the LAO',
+    admin: true,
+    info: 'editor',
+  },
+  {
+    username: 'demo.nongnakham',
+    citizenId: cid(3),
+    firstNameTh: 'สุนันทา',
+    lastNameTh: 'แก้วมณี',
+    position: 'ปลัดองค์การบริหารส่วนตำบล',
+    unitCode: NONG_NA_KHAM,
+    role: 'SSO admin of the LAO',
+    admin: true,
+    info: 'editor',
+  },
+  {
+    username: 'demo.staff1',
+    citizenId: cid(4),
+    firstNameTh: 'อนุชา',
+    lastNameTh: 'พรหมดี',
+    position: 'เจ้าพนักงานธุรการ',
+    unitCode: NA_KHA,
+    role: 'staff (INFO viewer)',
+    info: 'viewer',
+  },
+  {
+    username: 'demo.staff2',
+    citizenId: cid(5),
+    firstNameTh: 'มาลี',
+    lastNameTh: 'สุขใจ',
+    position: 'นักจัดการงานทั่วไป',
+    unitCode: NONG_SAMRONG,
+    role: 'staff (INFO viewer)',
+    info: 'viewer',
+  },
+  {
+    username: 'demo.kutsa',
+    citizenId: cid(6),
+    firstNameTh: 'สมศักดิ์',
+    lastNameTh: 'ทองดี',
+    position: 'นักวิชาการคอมพิวเตอร์',
+    unitCode: KUT_SA,
+    role: 'staff; appointed SSO admin, awaiting the district',
+  },
 ];
 /** The person whose appointment letter waits for the district office's admins. */
 const APPOINTEE = 'demo.kutsa';
 
 const APPLICANTS = [
-  { username: 'demo.applicant1', citizenId: cid(11), firstNameTh: 'ธนพล', lastNameTh: 'ใจงาม', position: 'นักวิเคราะห์นโยบายและแผน', unitCode: NA_KHA, access: 'viewer', files: ['pdf', 'png'] },
-  { username: 'demo.applicant2', citizenId: cid(12), firstNameTh: 'กัญญา', lastNameTh: 'รุ่งเรือง', position: 'นักวิชาการเงินและบัญชี', unitCode: NA_KHA, access: 'editor', files: ['png'] },
-  { username: 'demo.applicant3', citizenId: cid(13), firstNameTh: 'ชยพล', lastNameTh: 'มั่นคง', position: 'เจ้าพนักงานพัสดุ', unitCode: NONG_NA_KHAM, access: 'viewer', files: ['pdf'] },
-  { username: 'demo.applicant4', citizenId: cid(14), firstNameTh: 'พิมพ์ชนก', lastNameTh: 'แสงทอง', position: 'นักทรัพยากรบุคคล', unitCode: NIKHOM, access: 'viewer', files: ['pdf'] },
+  {
+    username: 'demo.applicant1',
+    citizenId: cid(11),
+    firstNameTh: 'ธนพล',
+    lastNameTh: 'ใจงาม',
+    position: 'นักวิเคราะห์นโยบายและแผน',
+    unitCode: NA_KHA,
+    access: 'viewer',
+    files: ['pdf', 'png'],
+  },
+  {
+    username: 'demo.applicant2',
+    citizenId: cid(12),
+    firstNameTh: 'กัญญา',
+    lastNameTh: 'รุ่งเรือง',
+    position: 'นักวิชาการเงินและบัญชี',
+    unitCode: NA_KHA,
+    access: 'editor',
+    files: ['png'],
+  },
+  {
+    username: 'demo.applicant3',
+    citizenId: cid(13),
+    firstNameTh: 'ชยพล',
+    lastNameTh: 'มั่นคง',
+    position: 'เจ้าพนักงานพัสดุ',
+    unitCode: NONG_NA_KHAM,
+    access: 'viewer',
+    files: ['pdf'],
+  },
+  {
+    username: 'demo.applicant4',
+    citizenId: cid(14),
+    firstNameTh: 'พิมพ์ชนก',
+    lastNameTh: 'แสงทอง',
+    position: 'นักทรัพยากรบุคคล',
+    unitCode: NIKHOM,
+    access: 'viewer',
+    files: ['pdf'],
+  },
 ] as const;
 
 // --- Small valid evidence files, made here -------------------------------------------------------
@@ -65,7 +169,11 @@ export function makePdf(lines: string[]): Buffer {
     `<< /Length ${Buffer.byteLength(text)} >>\nstream\n${text}\nendstream`,
   ];
   let out = '%PDF-1.4\n';
-  const offsets = objects.map((body, i) => { const at = Buffer.byteLength(out); out += `${i + 1} 0 obj\n${body}\nendobj\n`; return at; });
+  const offsets = objects.map((body, i) => {
+    const at = Buffer.byteLength(out);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+    return at;
+  });
   const xref = Buffer.byteLength(out);
   out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
   out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
@@ -74,13 +182,14 @@ export function makePdf(lines: string[]): Buffer {
 
 /** A small PNG (RGB, 160×100): a card-like picture standing in for a photographed document. */
 export function makePng(seed = 0): Buffer {
-  const width = 160, height = 100;
+  const width = 160,
+    height = 100;
   const raw = Buffer.alloc((width * 3 + 1) * height);
   for (let y = 0; y < height; y++) {
     raw[y * (width * 3 + 1)] = 0; // filter: none
     for (let x = 0; x < width; x++) {
       const border = x < 4 || y < 4 || x >= width - 4 || y >= height - 4;
-      const stripe = y > 20 && y < 80 && (y % 12 < 3) && x > 60 && x < 150;
+      const stripe = y > 20 && y < 80 && y % 12 < 3 && x > 60 && x < 150;
       const photo = x > 12 && x < 52 && y > 20 && y < 80;
       const [r, g, b] = border ? [30, 60, 140] : stripe ? [90, 90, 90] : photo ? [180, 150 + seed * 20, 120] : [245, 242, 230];
       raw.set([r, g, b], y * (width * 3 + 1) + 1 + x * 3);
@@ -98,12 +207,20 @@ export function makePng(seed = 0): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 // --- Talking to the service -----------------------------------------------------------------------
 
-interface Reply { status: number; body: any }
+interface Reply {
+  status: number;
+  body: any;
+}
 
 function client(baseUrl: string) {
   async function call(method: string, path: string, options: { token?: string; json?: unknown; form?: FormData } = {}): Promise<Reply> {
@@ -113,7 +230,11 @@ function client(baseUrl: string) {
     const res = await fetch(baseUrl + path, { method, headers, body: options.json !== undefined ? JSON.stringify(options.json) : options.form });
     const text = await res.text();
     let body: unknown = text;
-    try { body = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
     return { status: res.status, body };
   }
   /** The call, which must answer one of `ok`. */
@@ -149,8 +270,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { call, must } = client(options.baseUrl);
   const login = await call('POST', '/api/v1/auth/login', { json: { username: options.adminUsername, password: options.adminPassword } });
   if (login.status !== 200) {
-    throw new Error(`cannot sign in as ${options.adminUsername} (${login.status} ${login.body?.detail ?? ''}); ` +
-      'set DEMO_ADMIN_USERNAME and DEMO_ADMIN_PASSWORD to a DLA central admin');
+    throw new Error(
+      `cannot sign in as ${options.adminUsername} (${login.status} ${login.body?.detail ?? ''}); ` +
+        'set DEMO_ADMIN_USERNAME and DEMO_ADMIN_PASSWORD to a DLA central admin',
+    );
   }
   const admin = login.body.token as string;
   const district = await call('GET', `/api/v1/org-units/${DEMO_DISTRICT}`);
@@ -159,10 +282,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   // The demo INFO system, served here, registered as INFO with two roles.
   const info = await startDemoInfoSystem(options.baseUrl, { port: options.infoPort });
   try {
-    const system = await must([200], 'PUT', '/api/v1/systems/INFO', { token: admin, json: {
-      nameTh: 'ระบบฐานข้อมูลกลางองค์กรปกครองส่วนท้องถิ่น (สาธิต)', nameEn: 'INFO, the central LAO database (demo)', url: info.url, roles: ['viewer', 'editor'],
-      oidc: { redirectUris: [info.callbackUrl], backchannelLogoutUri: info.backchannelLogoutUrl, rotateSecret: true },
-    } });
+    const system = await must([200], 'PUT', '/api/v1/systems/INFO', {
+      token: admin,
+      json: {
+        nameTh: 'ระบบฐานข้อมูลกลางองค์กรปกครองส่วนท้องถิ่น (สาธิต)',
+        nameEn: 'INFO, the central LAO database (demo)',
+        url: info.url,
+        roles: ['viewer', 'editor'],
+        oidc: { redirectUris: [info.callbackUrl], backchannelLogoutUri: info.backchannelLogoutUrl, rotateSecret: true },
+      },
+    });
     await info.configure(system.body.clientId, system.body.clientSecret);
 
     await must([200], 'PUT', '/api/v1/org-units', { token: admin, json: LAOS.map((l) => ({ ...l, parentCode: DEMO_DISTRICT })) });
@@ -171,10 +300,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const ids = new Map<string, string>();
     const people: DemoResult['people'] = [];
     for (const p of PEOPLE) {
-      const created = await must([201, 409], 'POST', '/api/v1/accounts', { token: admin, json: {
-        username: p.username, password: DEMO_PASSWORD, citizenId: p.citizenId, firstNameTh: p.firstNameTh, lastNameTh: p.lastNameTh,
-        email: `${p.username}@demo.example`, unitCode: p.unitCode, position: p.position,
-      } });
+      const created = await must([201, 409], 'POST', '/api/v1/accounts', {
+        token: admin,
+        json: {
+          username: p.username,
+          password: DEMO_PASSWORD,
+          citizenId: p.citizenId,
+          firstNameTh: p.firstNameTh,
+          lastNameTh: p.lastNameTh,
+          email: `${p.username}@demo.example`,
+          unitCode: p.unitCode,
+          position: p.position,
+        },
+      });
       let id = created.body?.id as string | undefined;
       if (created.status === 409) {
         const found = await must([200], 'GET', `/api/v1/accounts?citizenId=${p.citizenId}`, { token: admin });
@@ -195,7 +333,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const unit = await must([200], 'GET', `/api/v1/org-units/${p.unitCode}`);
       const current = (unit.body.admins as { accountId: string }[]).map((a) => a.accountId);
       if (!current.includes(ids.get(p.username)!)) {
-        await must([200], 'PUT', `/api/v1/org-units/${p.unitCode}/admins`, { token: admin, json: [...current, ids.get(p.username)!].map((accountId) => ({ accountId })) });
+        await must([200], 'PUT', `/api/v1/org-units/${p.unitCode}/admins`, {
+          token: admin,
+          json: [...current, ids.get(p.username)!].map((accountId) => ({ accountId })),
+        });
       }
     }
 
@@ -203,18 +344,43 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const registrations: DemoResult['registrations'] = [];
     for (const [i, a] of APPLICANTS.entries()) {
       const form = new FormData();
-      form.append('data', JSON.stringify({
-        citizenId: a.citizenId, firstNameTh: a.firstNameTh, lastNameTh: a.lastNameTh, email: `${a.username}@demo.example`, phone: '042000000',
-        position: a.position, unitCode: a.unitCode, username: a.username, password: DEMO_PASSWORD, requestedAccess: [{ system: 'INFO', role: a.access }],
-      }));
+      form.append(
+        'data',
+        JSON.stringify({
+          citizenId: a.citizenId,
+          firstNameTh: a.firstNameTh,
+          lastNameTh: a.lastNameTh,
+          email: `${a.username}@demo.example`,
+          phone: '042000000',
+          position: a.position,
+          unitCode: a.unitCode,
+          username: a.username,
+          password: DEMO_PASSWORD,
+          requestedAccess: [{ system: 'INFO', role: a.access }],
+        }),
+      );
       for (const kind of a.files) {
-        const file = kind === 'pdf'
-          ? new Blob([new Uint8Array(makePdf(['Demo evidence document', `Applicant: ${a.username}`, `Unit: ${a.unitCode}`, 'Order of appointment to the position (demo)']))], { type: 'application/pdf' })
-          : new Blob([new Uint8Array(makePng(i))], { type: 'image/png' });
+        const file =
+          kind === 'pdf'
+            ? new Blob(
+                [
+                  new Uint8Array(
+                    makePdf(['Demo evidence document', `Applicant: ${a.username}`, `Unit: ${a.unitCode}`, 'Order of appointment to the position (demo)']),
+                  ),
+                ],
+                { type: 'application/pdf' },
+              )
+            : new Blob([new Uint8Array(makePng(i))], { type: 'image/png' });
         form.append('documents', file, kind === 'pdf' ? 'appointment-order.pdf' : 'staff-card.png');
       }
       const submitted = await must([202, 409], 'POST', '/api/v1/registrations', { form });
-      registrations.push({ username: a.username, unitCode: a.unitCode, id: submitted.body?.id, trackingCode: submitted.body?.trackingCode, submitted: submitted.status === 202 });
+      registrations.push({
+        username: a.username,
+        unitCode: a.unitCode,
+        id: submitted.body?.id,
+        trackingCode: submitted.body?.trackingCode,
+        submitted: submitted.status === 202,
+      });
     }
 
     // The appointee uploads their own appointment letter; the district office's admins approve it.
@@ -226,11 +392,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const appointee = await must([200], 'POST', '/api/v1/auth/login', { json: { username: APPOINTEE, password: DEMO_PASSWORD } });
       const form = new FormData();
       form.append('data', JSON.stringify({ accountId: ids.get(APPOINTEE) }));
-      form.append('letter', new Blob([new Uint8Array(makePdf(['Letter of appointment (demo)', `Kut Sa SAO appoints ${APPOINTEE}`, 'as the SSO admin of the unit.']))], { type: 'application/pdf' }), 'appointment-letter.pdf');
+      form.append(
+        'letter',
+        new Blob([new Uint8Array(makePdf(['Letter of appointment (demo)', `Kut Sa SAO appoints ${APPOINTEE}`, 'as the SSO admin of the unit.']))], {
+          type: 'application/pdf',
+        }),
+        'appointment-letter.pdf',
+      );
       const sent = await must([202, 409], 'POST', `/api/v1/org-units/${KUT_SA}/admin-appointments`, { token: appointee.body.token, form });
-      appointment = sent.status === 202
-        ? { id: sent.body.id, submitted: true, note: `waits for the admins of ${DEMO_DISTRICT}` }
-        : { submitted: false, note: `a letter for ${APPOINTEE} already waits for the admins of ${DEMO_DISTRICT}` };
+      appointment =
+        sent.status === 202
+          ? { id: sent.body.id, submitted: true, note: `waits for the admins of ${DEMO_DISTRICT}` }
+          : { submitted: false, note: `a letter for ${APPOINTEE} already waits for the admins of ${DEMO_DISTRICT}` };
       await call('POST', '/api/v1/auth/logout', { token: appointee.body.token });
     }
     await call('POST', '/api/v1/auth/logout', { token: admin });
@@ -254,7 +427,15 @@ function adminPassword(dataDir: string): string {
 const width = (s: string) => [...s.replace(/[\u0E31\u0E34-\u0E3A\u0E47-\u0E4E]/g, '')].length;
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => width(r[c] ?? ''))));
-  return rows.map((r) => `  ${r.map((cell, c) => cell + ' '.repeat(widths[c]! - width(cell))).join('  ').trimEnd()}`).join('\n');
+  return rows
+    .map(
+      (r) =>
+        `  ${r
+          .map((cell, c) => cell + ' '.repeat(widths[c]! - width(cell)))
+          .join('  ')
+          .trimEnd()}`,
+    )
+    .join('\n');
 }
 
 if (import.meta.main) {
@@ -265,35 +446,46 @@ if (import.meta.main) {
     const password = adminPassword(config.dataDir);
     const result = await runDemo({ baseUrl, adminUsername, adminPassword: password, infoPort: Number(process.env.DEMO_INFO_PORT ?? 4000) });
     const unitName = new Map<string, string>([[DEMO_DISTRICT, result.district.nameTh], ...result.units.map((u) => [u.code, u.nameTh] as [string, string])]);
-    const console_ = (await fetch(`${baseUrl}/admin`).then((r) => r.status).catch(() => 404)) !== 404;
-    console.log([
-      `Demo data in ${DEMO_DISTRICT} (Udon Thani, Mueang district) and ${result.units.length} LAOs under it: ` +
-        `${result.people.filter((p) => p.created).length} accounts and ${result.registrations.filter((r) => r.submitted).length} registrations added now.`,
-      '',
-      'Sign in as',
-      table([
-        ['username', 'password', 'role', 'unit'],
-        [adminUsername, password, 'DLA central admin', 'DLA'],
-        ...result.people.map((p) => [p.username, p.password, p.role, `${p.unitCode} ${unitName.get(p.unitCode) ?? ''}`]),
-      ]),
-      '',
-      'Waiting',
-      table([
-        ['what', 'unit', 'follow it'],
-        ...result.registrations.map((r) => [`registration of ${r.username}`, `${r.unitCode} ${unitName.get(r.unitCode) ?? ''}`,
-          r.submitted ? `${baseUrl}/track/${r.id}   tracking code ${r.trackingCode}` : 'submitted by an earlier run']),
-        [`appointment of ${APPOINTEE} as SSO admin`, `${KUT_SA} ${unitName.get(KUT_SA)}`, result.appointment.note],
-      ]),
-      `  (applicants sign in with password ${DEMO_PASSWORD} once approved)`,
-      '',
-      'Open',
-      `  Portal and sign-in   ${baseUrl}/`,
-      ...(console_ ? [`  Admins' console      ${baseUrl}/admin`] : []),
-      `  API docs             ${baseUrl}/docs`,
-      `  INFO (demo system)   ${result.info.url}   (runs while this command runs; Ctrl-C stops it)`,
-      `  Mail                 ${config.smtpUrl ? `SMTP ${new URL(config.smtpUrl).host}` : `.eml files in ${join(config.dataDir, 'outbox')}`}`,
-    ].join('\n'));
-    const stop = async () => { await result.info.close(); process.exit(0); };
+    const console_ =
+      (await fetch(`${baseUrl}/admin`)
+        .then((r) => r.status)
+        .catch(() => 404)) !== 404;
+    console.log(
+      [
+        `Demo data in ${DEMO_DISTRICT} (Udon Thani, Mueang district) and ${result.units.length} LAOs under it: ` +
+          `${result.people.filter((p) => p.created).length} accounts and ${result.registrations.filter((r) => r.submitted).length} registrations added now.`,
+        '',
+        'Sign in as',
+        table([
+          ['username', 'password', 'role', 'unit'],
+          [adminUsername, password, 'DLA central admin', 'DLA'],
+          ...result.people.map((p) => [p.username, p.password, p.role, `${p.unitCode} ${unitName.get(p.unitCode) ?? ''}`]),
+        ]),
+        '',
+        'Waiting',
+        table([
+          ['what', 'unit', 'follow it'],
+          ...result.registrations.map((r) => [
+            `registration of ${r.username}`,
+            `${r.unitCode} ${unitName.get(r.unitCode) ?? ''}`,
+            r.submitted ? `${baseUrl}/track/${r.id}   tracking code ${r.trackingCode}` : 'submitted by an earlier run',
+          ]),
+          [`appointment of ${APPOINTEE} as SSO admin`, `${KUT_SA} ${unitName.get(KUT_SA)}`, result.appointment.note],
+        ]),
+        `  (applicants sign in with password ${DEMO_PASSWORD} once approved)`,
+        '',
+        'Open',
+        `  Portal and sign-in   ${baseUrl}/`,
+        ...(console_ ? [`  Admins' console      ${baseUrl}/admin`] : []),
+        `  API docs             ${baseUrl}/docs`,
+        `  INFO (demo system)   ${result.info.url}   (runs while this command runs; Ctrl-C stops it)`,
+        `  Mail                 ${config.smtpUrl ? `SMTP ${new URL(config.smtpUrl).host}` : `.eml files in ${join(config.dataDir, 'outbox')}`}`,
+      ].join('\n'),
+    );
+    const stop = async () => {
+      await result.info.close();
+      process.exit(0);
+    };
     process.once('SIGINT', () => void stop());
     process.once('SIGTERM', () => void stop());
     if (process.argv.includes('--exit')) await stop();

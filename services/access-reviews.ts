@@ -14,12 +14,22 @@ import type { LogoutSigner } from '../lib/sso/keys.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import {
-  putReviewSchedule, removeReviewSchedule, reviewScheduleInput, reviewSchedules, sendCampaignCancellation, signalReviewDecisions,
-  startCampaign as startCampaignWorkflow, startOrTakeBack, updateWorkflow, type Log,
+  putReviewSchedule,
+  removeReviewSchedule,
+  reviewScheduleInput,
+  reviewSchedules,
+  sendCampaignCancellation,
+  signalReviewDecisions,
+  startCampaign as startCampaignWorkflow,
+  startOrTakeBack,
+  updateWorkflow,
+  type Log,
 } from './workflows.ts';
 
 /** Decisions end sign-ins: the connected systems hear of it at once (back-channel logout). */
-export interface ReviewDeps extends ServiceDeps { sso: { logoutSigner: LogoutSigner } }
+export interface ReviewDeps extends ServiceDeps {
+  sso: { logoutSigner: LogoutSigner };
+}
 
 const DAY = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -41,8 +51,13 @@ async function requireCampaignScope(deps: ServiceDeps, actor: Actor, scopeUnitCo
   if (actor.central) return;
   const chain = await unitChain(db, scopeUnitCode);
   const provinces = actor.adminUnits.filter((u) => chain.includes(u));
-  const ofProvince = provinces.length === 0 ? [] : await db.select({ code: orgUnits.code }).from(orgUnits)
-    .where(and(inArray(orgUnits.code, provinces), eq(orgUnits.kind, 'province_office')));
+  const ofProvince =
+    provinces.length === 0
+      ? []
+      : await db
+          .select({ code: orgUnits.code })
+          .from(orgUnits)
+          .where(and(inArray(orgUnits.code, provinces), eq(orgUnits.kind, 'province_office')));
   if (ofProvince.length === 0) throw forbidden('Only DLA central, or a provincial office within its province, runs access reviews.');
 }
 
@@ -51,7 +66,13 @@ function checkRule(rule: string): ReviewRule {
   return rule as ReviewRule;
 }
 
-export interface CampaignInput { name: string; scopeUnitCode: string; durationDays?: number | undefined; dueAt?: string | undefined; onNoDecision: ReviewRule }
+export interface CampaignInput {
+  name: string;
+  scopeUnitCode: string;
+  durationDays?: number | undefined;
+  dueAt?: string | undefined;
+  onNoDecision: ReviewRule;
+}
 
 /**
  * Starts a campaign: its record and audit, then its workflow. When Temporal cannot take it the
@@ -71,13 +92,25 @@ export async function startCampaign(deps: ServiceDeps, actor: Actor, input: Camp
   await requireCampaignScope(deps, actor, input.scopeUnitCode);
   const id = randomUUID();
   await createCampaignRecord(deps.db, { id, name, scopeUnitCode: input.scopeUnitCode, dueAt, onNoDecision, createdBy: actorOf(actor.id) });
-  await startOrTakeBack(log, 'access review campaign', () => startCampaignWorkflow(deps.workflows, { reviewId: id, dueAt }), async () => {
-    await deps.db.transaction(async (tx) => {
-      await tx.delete(accessReviews).where(eq(accessReviews.id, id));
-      await writeAudit(tx, { key: `review:${id}:taken-back`, actor: 'system', action: 'review.taken_back', subjectType: 'access_review', subjectId: id,
-        unitCode: input.scopeUnitCode, reason: 'the workflow service could not take the campaign; nothing was kept' });
-    });
-  });
+  await startOrTakeBack(
+    log,
+    'access review campaign',
+    () => startCampaignWorkflow(deps.workflows, { reviewId: id, dueAt }),
+    async () => {
+      await deps.db.transaction(async (tx) => {
+        await tx.delete(accessReviews).where(eq(accessReviews.id, id));
+        await writeAudit(tx, {
+          key: `review:${id}:taken-back`,
+          actor: 'system',
+          action: 'review.taken_back',
+          subjectType: 'access_review',
+          subjectId: id,
+          unitCode: input.scopeUnitCode,
+          reason: 'the workflow service could not take the campaign; nothing was kept',
+        });
+      });
+    },
+  );
   return { id };
 }
 
@@ -86,7 +119,7 @@ export async function cancelCampaign(deps: ServiceDeps, actor: Actor, id: string
   const review = await findReview(deps, id);
   if (review.kind !== 'campaign') throw notFound('There is no such campaign.');
   await requireCampaignScope(deps, actor, review.scopeUnitCode);
-  if (!actor.central && await startedByCentral(deps, review.createdBy)) throw forbidden('DLA central started this campaign: only DLA central cancels it.');
+  if (!actor.central && (await startedByCentral(deps, review.createdBy))) throw forbidden('DLA central started this campaign: only DLA central cancels it.');
   if (review.status !== 'running') throw conflict(`The campaign is ${review.status}.`);
   const status = await updateWorkflow(log, 'campaign', () => sendCampaignCancellation(deps.workflows, review.id, actor.id));
   if (status !== 'cancelled') throw conflict(`The campaign is ${status}.`);
@@ -100,7 +133,14 @@ export async function cancelCampaign(deps: ServiceDeps, actor: Actor, id: string
  */
 async function startedByCentral(deps: ServiceDeps, createdBy: string): Promise<boolean> {
   const schedule = createdBy.startsWith('schedule:') ? createdBy.slice('schedule:'.length) : null;
-  const starter = schedule === null ? createdBy : (await reviewScheduleInput(deps.workflows, schedule).catch((error: unknown) => { throw scheduleUnreachable(error); }))?.createdBy;
+  const starter =
+    schedule === null
+      ? createdBy
+      : (
+          await reviewScheduleInput(deps.workflows, schedule).catch((error: unknown) => {
+            throw scheduleUnreachable(error);
+          })
+        )?.createdBy;
   const accountId = starter ? accountOfActor(starter) : null;
   if (!accountId) return true;
   const [account] = await deps.db.select({ central: accounts.centralAdmin }).from(accounts).where(eq(accounts.id, accountId));
@@ -122,14 +162,27 @@ export async function campaignReport(deps: ServiceDeps, actor: Actor, id: string
   const { db } = deps;
   const review = await findReview(deps, id);
   if (!(await mayActFor(db, actor, review.scopeUnitCode))) throw forbidden('The report covers units you do not administer.');
-  const units = await db.select({ unitCode: accessReviewItems.unitCode, ...totalsOf() }).from(accessReviewItems)
-    .where(eq(accessReviewItems.reviewId, review.id)).groupBy(accessReviewItems.unitCode).orderBy(asc(accessReviewItems.unitCode));
-  const decisions = await db.select({ item: accessReviewItems, username: accounts.username }).from(accessReviewItems)
+  const units = await db
+    .select({ unitCode: accessReviewItems.unitCode, ...totalsOf() })
+    .from(accessReviewItems)
+    .where(eq(accessReviewItems.reviewId, review.id))
+    .groupBy(accessReviewItems.unitCode)
+    .orderBy(asc(accessReviewItems.unitCode));
+  const decisions = await db
+    .select({ item: accessReviewItems, username: accounts.username })
+    .from(accessReviewItems)
     .innerJoin(accounts, eq(accounts.id, accessReviewItems.accountId))
-    .where(eq(accessReviewItems.reviewId, review.id)).orderBy(asc(accessReviewItems.unitCode), asc(accounts.username));
+    .where(eq(accessReviewItems.reviewId, review.id))
+    .orderBy(asc(accessReviewItems.unitCode), asc(accounts.username));
   const rows = decisions.map(({ item, username }) => ({
-    unitCode: item.unitCode, username, system: item.systemCode, role: item.role, decision: item.decision ?? (item.autoApplied ? `rule:${review.onNoDecision}` : ''),
-    decidedBy: item.decidedBy ?? '', decidedAt: item.decidedAt?.toISOString() ?? '', justification: item.justification ?? '',
+    unitCode: item.unitCode,
+    username,
+    system: item.systemCode,
+    role: item.role,
+    decision: item.decision ?? (item.autoApplied ? `rule:${review.onNoDecision}` : ''),
+    decidedBy: item.decidedBy ?? '',
+    decidedAt: item.decidedAt?.toISOString() ?? '',
+    justification: item.justification ?? '',
     flagged: item.autoApplied && review.onNoDecision === 'keep',
   }));
   if (format === 'csv') {
@@ -139,58 +192,112 @@ export async function campaignReport(deps: ServiceDeps, actor: Actor, id: string
   }
   return {
     format: 'json' as const,
-    report: { id: review.id, name: review.name, status: review.status, dueAt: review.dueAt.toISOString(), onNoDecision: review.onNoDecision, units, decisions: rows },
+    report: {
+      id: review.id,
+      name: review.name,
+      status: review.status,
+      dueAt: review.dueAt.toISOString(),
+      onNoDecision: review.onNoDecision,
+      units,
+      decisions: rows,
+    },
   };
 }
 
 /** Items this admin may see: those whose reviewer unit they administer (DLA central: all). */
-const visibleTo = (actor: Actor) => (actor.central ? undefined
-  : actor.adminUnits.length > 0 ? sql`${accessReviewItems.reviewerUnitCode} in ${subtreeSql(actor.adminUnits)}` : sql`false`);
+const visibleTo = (actor: Actor) =>
+  actor.central ? undefined : actor.adminUnits.length > 0 ? sql`${accessReviewItems.reviewerUnitCode} in ${subtreeSql(actor.adminUnits)}` : sql`false`;
 
 /** A review with its totals, for an admin of its scope or a reviewer of some of its items. */
 export async function viewReview(deps: ServiceDeps, actor: Actor, id: string) {
   const { db } = deps;
   const review = await findReview(deps, id);
-  const [mine] = await db.select({ n: count() }).from(accessReviewItems).where(and(eq(accessReviewItems.reviewId, review.id), visibleTo(actor)));
+  const [mine] = await db
+    .select({ n: count() })
+    .from(accessReviewItems)
+    .where(and(eq(accessReviewItems.reviewId, review.id), visibleTo(actor)));
   if (!(await mayActFor(db, actor, review.scopeUnitCode)) && !mine?.n) throw forbidden('This review is not about your units.');
   const [totals] = await db.select(totalsOf()).from(accessReviewItems).where(eq(accessReviewItems.reviewId, review.id));
   return {
-    id: review.id, kind: review.kind, name: review.name, status: review.status, scopeUnitCode: review.scopeUnitCode,
-    subjectAccountId: review.subjectAccountId, cause: review.cause, onNoDecision: review.onNoDecision,
-    dueAt: review.dueAt.toISOString(), completedAt: review.completedAt?.toISOString() ?? null, totals,
+    id: review.id,
+    kind: review.kind,
+    name: review.name,
+    status: review.status,
+    scopeUnitCode: review.scopeUnitCode,
+    subjectAccountId: review.subjectAccountId,
+    cause: review.cause,
+    onNoDecision: review.onNoDecision,
+    dueAt: review.dueAt.toISOString(),
+    completedAt: review.completedAt?.toISOString() ?? null,
+    totals,
   };
 }
 
 export interface ReviewItem {
-  id: string; accountId: string; username: string; system: string; role: string; unitCode: string; reviewerUnitCode: string;
-  decision: 'keep' | 'revoke' | null; decidedBy: string | null; decidedAt: string | null; justification: string | null; autoApplied: boolean;
+  id: string;
+  accountId: string;
+  username: string;
+  system: string;
+  role: string;
+  unitCode: string;
+  reviewerUnitCode: string;
+  decision: 'keep' | 'revoke' | null;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  justification: string | null;
+  autoApplied: boolean;
   /** After a transfer: where a kept right moves. */
   moveToUnitCode: string | null;
 }
 
 /** The review's items this admin reviews, by id: `limit + 1` rows after `after`, for the caller to page. */
-export async function listReviewItems(deps: ServiceDeps, actor: Actor, id: string,
-  query: { unitCode?: string | undefined; decided?: boolean | undefined; limit: number; after?: { id: string } | undefined }): Promise<ReviewItem[]> {
+export async function listReviewItems(
+  deps: ServiceDeps,
+  actor: Actor,
+  id: string,
+  query: { unitCode?: string | undefined; decided?: boolean | undefined; limit: number; after?: { id: string } | undefined },
+): Promise<ReviewItem[]> {
   const { db } = deps;
   const review = await findReview(deps, id);
   const { unitCode, decided, limit, after } = query;
   if (unitCode && !(await mayActFor(db, actor, unitCode))) throw forbidden(`You do not administer ${unitCode} or a unit above it.`);
-  const rows = await db.select({ item: accessReviewItems, username: accounts.username }).from(accessReviewItems)
+  const rows = await db
+    .select({ item: accessReviewItems, username: accounts.username })
+    .from(accessReviewItems)
     .innerJoin(accounts, eq(accounts.id, accessReviewItems.accountId))
-    .where(and(
-      eq(accessReviewItems.reviewId, review.id), visibleTo(actor),
-      unitCode ? sql`${accessReviewItems.unitCode} in ${subtreeSql([unitCode])}` : undefined,
-      decided === undefined ? undefined : decided ? isNotNull(accessReviewItems.decision) : isNull(accessReviewItems.decision),
-      after ? gt(accessReviewItems.id, after.id) : undefined,
-    )).orderBy(asc(accessReviewItems.id)).limit(limit + 1);
+    .where(
+      and(
+        eq(accessReviewItems.reviewId, review.id),
+        visibleTo(actor),
+        unitCode ? sql`${accessReviewItems.unitCode} in ${subtreeSql([unitCode])}` : undefined,
+        decided === undefined ? undefined : decided ? isNotNull(accessReviewItems.decision) : isNull(accessReviewItems.decision),
+        after ? gt(accessReviewItems.id, after.id) : undefined,
+      ),
+    )
+    .orderBy(asc(accessReviewItems.id))
+    .limit(limit + 1);
   return rows.map(({ item, username }) => ({
-    id: item.id, accountId: item.accountId, username, system: item.systemCode, role: item.role, unitCode: item.unitCode,
-    reviewerUnitCode: item.reviewerUnitCode, decision: item.decision, decidedBy: item.decidedBy, decidedAt: item.decidedAt?.toISOString() ?? null,
-    justification: item.justification, autoApplied: item.autoApplied, moveToUnitCode: item.moveToUnitCode,
+    id: item.id,
+    accountId: item.accountId,
+    username,
+    system: item.systemCode,
+    role: item.role,
+    unitCode: item.unitCode,
+    reviewerUnitCode: item.reviewerUnitCode,
+    decision: item.decision,
+    decidedBy: item.decidedBy,
+    decidedAt: item.decidedAt?.toISOString() ?? null,
+    justification: item.justification,
+    autoApplied: item.autoApplied,
+    moveToUnitCode: item.moveToUnitCode,
   }));
 }
 
-export interface ReviewDecision { itemId: string; decision: 'keep' | 'revoke'; justification?: string | undefined }
+export interface ReviewDecision {
+  itemId: string;
+  decision: 'keep' | 'revoke';
+  justification?: string | undefined;
+}
 
 /**
  * Applies each decision the admin may take, in one transaction, and reports the others; a revoke
@@ -211,30 +318,61 @@ export async function decideReviewItems(deps: ReviewDeps, actor: Actor, id: stri
   let applied = 0;
   await db.transaction(async (tx) => {
     for (const d of decisions) {
-      const [item] = UUID.test(d.itemId) ? await tx.select().from(accessReviewItems).where(and(eq(accessReviewItems.id, d.itemId), eq(accessReviewItems.reviewId, review.id))) : [];
-      if (!item) { rejected.push({ itemId: d.itemId, reason: 'not an item of this review' }); continue; }
-      if (item.accountId === actor.id) { rejected.push({ itemId: d.itemId, reason: 'nobody decides on their own access' }); continue; }
-      if (!(await mayActFor(tx, actor, item.reviewerUnitCode))) { rejected.push({ itemId: d.itemId, reason: `reviewed by the admins of ${item.reviewerUnitCode}` }); continue; }
-      if (item.autoApplied) { rejected.push({ itemId: d.itemId, reason: 'settled by the rule at the due date' }); continue; }
-      if (d.decision === 'revoke' && !d.justification?.trim()) { rejected.push({ itemId: d.itemId, reason: 'a revoke needs a justification' }); continue; }
+      const [item] = UUID.test(d.itemId)
+        ? await tx
+            .select()
+            .from(accessReviewItems)
+            .where(and(eq(accessReviewItems.id, d.itemId), eq(accessReviewItems.reviewId, review.id)))
+        : [];
+      if (!item) {
+        rejected.push({ itemId: d.itemId, reason: 'not an item of this review' });
+        continue;
+      }
+      if (item.accountId === actor.id) {
+        rejected.push({ itemId: d.itemId, reason: 'nobody decides on their own access' });
+        continue;
+      }
+      if (!(await mayActFor(tx, actor, item.reviewerUnitCode))) {
+        rejected.push({ itemId: d.itemId, reason: `reviewed by the admins of ${item.reviewerUnitCode}` });
+        continue;
+      }
+      if (item.autoApplied) {
+        rejected.push({ itemId: d.itemId, reason: 'settled by the rule at the due date' });
+        continue;
+      }
+      if (d.decision === 'revoke' && !d.justification?.trim()) {
+        rejected.push({ itemId: d.itemId, reason: 'a revoke needs a justification' });
+        continue;
+      }
       await applyReviewOutcome(tx, item, d.decision, { accountId: actor.id, auto: false, justification: d.justification?.trim() || null });
       applied++;
     }
   });
   const refusedForWho = rejected.filter((r) => r.reason.startsWith('reviewed by') || r.reason.startsWith('nobody decides'));
   if (applied === 0 && refusedForWho.length === decisions.length) {
-    throw new Problem(403, 'Forbidden', `You may not decide these items: ${refusedForWho[0]!.reason}.`, refusedForWho.map((r) => ({ path: r.itemId, message: r.reason })));
+    throw new Problem(
+      403,
+      'Forbidden',
+      `You may not decide these items: ${refusedForWho[0]!.reason}.`,
+      refusedForWho.map((r) => ({ path: r.itemId, message: r.reason })),
+    );
   }
   if (applied > 0) await deliverSsoLogouts(db, deps.sso.logoutSigner);
   if (applied > 0 && review.kind === 'person') {
     // The decisions stand; a workflow that did not hear of them still closes at its due date.
-    await signalReviewDecisions(deps.workflows, review.id)
-      .catch((error: unknown) => log.error({ err: error, reviewId: review.id }, 'the review workflow did not hear of the decisions'));
+    await signalReviewDecisions(deps.workflows, review.id).catch((error: unknown) =>
+      log.error({ err: error, reviewId: review.id }, 'the review workflow did not hear of the decisions'),
+    );
   }
   return { applied, rejected };
 }
 
-export interface ScheduleInput { cron: string; scopeUnitCode: string; durationDays: number; onNoDecision: ReviewRule }
+export interface ScheduleInput {
+  cron: string;
+  scopeUnitCode: string;
+  durationDays: number;
+  onNoDecision: ReviewRule;
+}
 
 function checkScheduleName(name: string): void {
   if (!SCHEDULE_NAME.test(name)) throw invalid('name', 'a schedule name has 1 to 64 letters, digits, _ . or -');
@@ -250,23 +388,40 @@ export async function setReviewSchedule(deps: ServiceDeps, actor: Actor, name: s
   const onNoDecision = checkRule(input.onNoDecision);
   await requireCampaignScope(deps, actor, input.scopeUnitCode);
   // Replacing a schedule takes the scope of the one it replaces too (a province may not overwrite DLA central's).
-  const existing = await reviewScheduleInput(deps.workflows, name).catch((error: unknown) => { throw scheduleUnreachable(error); });
+  const existing = await reviewScheduleInput(deps.workflows, name).catch((error: unknown) => {
+    throw scheduleUnreachable(error);
+  });
   if (existing) await requireScheduleScope(deps, actor, existing);
   try {
-    await putReviewSchedule(deps.workflows, input.cron, { name, scopeUnitCode: input.scopeUnitCode, durationDays: input.durationDays, onNoDecision, createdBy: actorOf(actor.id) });
+    await putReviewSchedule(deps.workflows, input.cron, {
+      name,
+      scopeUnitCode: input.scopeUnitCode,
+      durationDays: input.durationDays,
+      onNoDecision,
+      createdBy: actorOf(actor.id),
+    });
   } catch (error) {
-    if ((error as { code?: number }).code === 3 || /cron|invalid/i.test(String(error))) throw invalid('cron', `the server refused the cron expression: ${(error as Error).message}`);
+    if ((error as { code?: number }).code === 3 || /cron|invalid/i.test(String(error)))
+      throw invalid('cron', `the server refused the cron expression: ${(error as Error).message}`);
     throw scheduleUnreachable(error);
   }
-  await writeAudit(deps.db, { key: `review-schedule:${name}:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id), action: 'review_schedule.set',
-    subjectType: 'access_review_schedule', subjectId: name, unitCode: input.scopeUnitCode, after: { ...input, onNoDecision } });
+  await writeAudit(deps.db, {
+    key: `review-schedule:${name}:${randomUUID()}`,
+    actorAccountId: actor.id,
+    actor: actorOf(actor.id),
+    action: 'review_schedule.set',
+    subjectType: 'access_review_schedule',
+    subjectId: name,
+    unitCode: input.scopeUnitCode,
+    after: { ...input, onNoDecision },
+  });
   return { name, cron: input.cron, scopeUnitCode: input.scopeUnitCode, durationDays: input.durationDays, onNoDecision };
 }
 
 /** A schedule is the affair of whoever may run its campaigns: DLA central's only DLA central's. */
 async function requireScheduleScope(deps: ServiceDeps, actor: Actor, schedule: { scopeUnitCode: string; createdBy: string }): Promise<void> {
   await requireCampaignScope(deps, actor, schedule.scopeUnitCode);
-  if (!actor.central && await startedByCentral(deps, schedule.createdBy)) throw forbidden('DLA central set this schedule: only DLA central changes it.');
+  if (!actor.central && (await startedByCentral(deps, schedule.createdBy))) throw forbidden('DLA central set this schedule: only DLA central changes it.');
 }
 
 /** The schedules over units where the actor may run campaigns (every one for DLA central), with their next run. */
@@ -278,23 +433,47 @@ export async function listReviewSchedules(deps: ServiceDeps, actor: Actor) {
     throw scheduleUnreachable(error);
   }
   const schedules = [];
-  for (const s of all) if (await requireCampaignScope(deps, actor, s.scopeUnitCode).then(() => true, () => false)) schedules.push(s);
+  for (const s of all)
+    if (
+      await requireCampaignScope(deps, actor, s.scopeUnitCode).then(
+        () => true,
+        () => false,
+      )
+    )
+      schedules.push(s);
   return schedules.map((s) => ({
-    name: s.name, cron: s.cron, scopeUnitCode: s.scopeUnitCode, durationDays: s.durationDays, onNoDecision: s.onNoDecision,
+    name: s.name,
+    cron: s.cron,
+    scopeUnitCode: s.scopeUnitCode,
+    durationDays: s.durationDays,
+    onNoDecision: s.onNoDecision,
     nextRunAt: s.nextRunAt?.toISOString() ?? null,
   }));
 }
 
 /** Deletes the named schedule (within the actor's campaign scope); campaigns it started run on. */
 export async function deleteReviewSchedule(deps: ServiceDeps, actor: Actor, name: string) {
-  const input = await reviewScheduleInput(deps.workflows, name).catch((error: unknown) => { throw scheduleUnreachable(error); });
+  const input = await reviewScheduleInput(deps.workflows, name).catch((error: unknown) => {
+    throw scheduleUnreachable(error);
+  });
   if (!input) throw notFound(`There is no schedule ${name}.`);
   await requireScheduleScope(deps, actor, input);
-  if (!(await removeReviewSchedule(deps.workflows, name).catch((error: unknown) => { throw scheduleUnreachable(error); }))) {
+  if (
+    !(await removeReviewSchedule(deps.workflows, name).catch((error: unknown) => {
+      throw scheduleUnreachable(error);
+    }))
+  ) {
     throw notFound(`There is no schedule ${name}.`);
   }
-  await writeAudit(deps.db, { key: `review-schedule:${name}:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id),
-    action: 'review_schedule.deleted', subjectType: 'access_review_schedule', subjectId: name, unitCode: input.scopeUnitCode });
+  await writeAudit(deps.db, {
+    key: `review-schedule:${name}:${randomUUID()}`,
+    actorAccountId: actor.id,
+    actor: actorOf(actor.id),
+    action: 'review_schedule.deleted',
+    subjectType: 'access_review_schedule',
+    subjectId: name,
+    unitCode: input.scopeUnitCode,
+  });
   return { name, deleted: true as const };
 }
 
@@ -306,7 +485,12 @@ function scheduleUnreachable(error: unknown): Problem {
 // The console's pages of person reviews (after a transfer or a change of duties).
 
 export interface PersonReviewListItem {
-  id: string; name: string; cause: string | null; scopeUnitCode: string; dueAt: Date; undecided: number;
+  id: string;
+  name: string;
+  cause: string | null;
+  scopeUnitCode: string;
+  dueAt: Date;
+  undecided: number;
   subject: { username: string; name: string } | null;
 }
 
@@ -314,22 +498,48 @@ export interface PersonReviewListItem {
  * The running person reviews with items waiting for the actor's units, soonest due first:
  * `limit + 1` rows after `after`, for the caller to page.
  */
-export async function listPersonReviews(deps: ServiceDeps, actor: Actor, query: { limit: number; after?: { dueAt: string; id: string } | undefined }): Promise<PersonReviewListItem[]> {
+export async function listPersonReviews(
+  deps: ServiceDeps,
+  actor: Actor,
+  query: { limit: number; after?: { dueAt: string; id: string } | undefined },
+): Promise<PersonReviewListItem[]> {
   const { db } = deps;
   const { limit, after } = query;
-  const rows = await db.select({
-    id: accessReviews.id, name: accessReviews.name, cause: accessReviews.cause, scopeUnitCode: accessReviews.scopeUnitCode, dueAt: accessReviews.dueAt,
-    undecided: count(), username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh,
-  }).from(accessReviews).innerJoin(accessReviewItems, eq(accessReviewItems.reviewId, accessReviews.id))
+  const rows = await db
+    .select({
+      id: accessReviews.id,
+      name: accessReviews.name,
+      cause: accessReviews.cause,
+      scopeUnitCode: accessReviews.scopeUnitCode,
+      dueAt: accessReviews.dueAt,
+      undecided: count(),
+      username: accounts.username,
+      firstNameTh: accounts.firstNameTh,
+      lastNameTh: accounts.lastNameTh,
+    })
+    .from(accessReviews)
+    .innerJoin(accessReviewItems, eq(accessReviewItems.reviewId, accessReviews.id))
     .leftJoin(accounts, eq(accounts.id, accessReviews.subjectAccountId))
-    .where(and(
-      eq(accessReviews.kind, 'person'), eq(accessReviews.status, 'running'),
-      isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false), visibleTo(actor),
-      after ? sql`(${accessReviews.dueAt}, ${accessReviews.id}) > (${new Date(after.dueAt)}, ${after.id})` : undefined,
-    ))
-    .groupBy(accessReviews.id, accounts.id).orderBy(asc(accessReviews.dueAt), asc(accessReviews.id)).limit(limit + 1);
+    .where(
+      and(
+        eq(accessReviews.kind, 'person'),
+        eq(accessReviews.status, 'running'),
+        isNull(accessReviewItems.decision),
+        eq(accessReviewItems.autoApplied, false),
+        visibleTo(actor),
+        after ? sql`(${accessReviews.dueAt}, ${accessReviews.id}) > (${new Date(after.dueAt)}, ${after.id})` : undefined,
+      ),
+    )
+    .groupBy(accessReviews.id, accounts.id)
+    .orderBy(asc(accessReviews.dueAt), asc(accessReviews.id))
+    .limit(limit + 1);
   return rows.map((r) => ({
-    id: r.id, name: r.name, cause: r.cause, scopeUnitCode: r.scopeUnitCode, dueAt: r.dueAt, undecided: r.undecided,
+    id: r.id,
+    name: r.name,
+    cause: r.cause,
+    scopeUnitCode: r.scopeUnitCode,
+    dueAt: r.dueAt,
+    undecided: r.undecided,
     subject: r.username ? { username: r.username, name: `${r.firstNameTh} ${r.lastNameTh}` } : null,
   }));
 }
@@ -338,11 +548,15 @@ export async function listPersonReviews(deps: ServiceDeps, actor: Actor, query: 
 export async function reviewToDecide(deps: ServiceDeps, actor: Actor, id: string) {
   const review = await viewReview(deps, actor, id);
   const [subject] = review.subjectAccountId
-    ? await deps.db.select({ username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh, unitCode: accounts.unitCode })
-      .from(accounts).where(eq(accounts.id, review.subjectAccountId)) : [];
+    ? await deps.db
+        .select({ username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh, unitCode: accounts.unitCode })
+        .from(accounts)
+        .where(eq(accounts.id, review.subjectAccountId))
+    : [];
   const items = await listReviewItems(deps, actor, id, { limit: 200 });
   return {
-    review, items: items.slice(0, 200),
+    review,
+    items: items.slice(0, 200),
     subject: subject ? { username: subject.username, name: `${subject.firstNameTh} ${subject.lastNameTh}`, unitCode: subject.unitCode } : null,
   };
 }

@@ -19,11 +19,24 @@ import { deliverLogouts, type SignInDeps } from './sign-in.ts';
 type Account = typeof accounts.$inferSelect;
 
 export interface NewAccount {
-  username: string; password: string; citizenId: string; firstNameTh: string; lastNameTh: string; email: string; unitCode: string;
-  firstNameEn?: string | undefined; lastNameEn?: string | undefined; phone?: string | undefined; position?: string | undefined;
+  username: string;
+  password: string;
+  citizenId: string;
+  firstNameTh: string;
+  lastNameTh: string;
+  email: string;
+  unitCode: string;
+  firstNameEn?: string | undefined;
+  lastNameEn?: string | undefined;
+  phone?: string | undefined;
+  position?: string | undefined;
 }
 
-export interface Right { system: string; role: string; unitCode: string }
+export interface Right {
+  system: string;
+  role: string;
+  unitCode: string;
+}
 
 const adminsOnly = (actor: Actor) => {
   if (!actor.central && actor.adminUnits.length === 0) throw forbidden('Only SSO admins may do this.');
@@ -44,14 +57,30 @@ export async function createAccount(deps: ServiceDeps, actor: Actor, input: NewA
   try {
     await db.transaction(async (tx) => {
       await tx.insert(accounts).values({
-        id, username: input.username, passwordHash, citizenIdEnc: cipher.encrypt(input.citizenId), citizenIdHash,
-        firstNameTh: input.firstNameTh, lastNameTh: input.lastNameTh, firstNameEn: input.firstNameEn ?? null, lastNameEn: input.lastNameEn ?? null,
-        email: input.email, phone: input.phone ?? null, position: input.position ?? null, unitCode: input.unitCode,
+        id,
+        username: input.username,
+        passwordHash,
+        citizenIdEnc: cipher.encrypt(input.citizenId),
+        citizenIdHash,
+        firstNameTh: input.firstNameTh,
+        lastNameTh: input.lastNameTh,
+        firstNameEn: input.firstNameEn ?? null,
+        lastNameEn: input.lastNameEn ?? null,
+        email: input.email,
+        phone: input.phone ?? null,
+        position: input.position ?? null,
+        unitCode: input.unitCode,
       });
       await writeAudit(tx, {
-        key: `account:${id}:created`, actorAccountId: actor.id, actor: actorOf(actor.id),
-        action: 'account.created', subjectType: 'account', subjectId: id, unitCode: input.unitCode,
-        reason: 'direct creation', after: { username: input.username, unitCode: input.unitCode },
+        key: `account:${id}:created`,
+        actorAccountId: actor.id,
+        actor: actorOf(actor.id),
+        action: 'account.created',
+        subjectType: 'account',
+        subjectId: id,
+        unitCode: input.unitCode,
+        reason: 'direct creation',
+        after: { username: input.username, unitCode: input.unitCode },
       });
     });
   } catch (error) {
@@ -62,13 +91,27 @@ export async function createAccount(deps: ServiceDeps, actor: Actor, input: NewA
 }
 
 export interface AccountSummary {
-  id: string; username: string; status: AccountStatus; unitCode: string | null; firstNameTh: string; lastNameTh: string;
-  email: string; position: string | null; citizenId: string | null;
+  id: string;
+  username: string;
+  status: AccountStatus;
+  unitCode: string | null;
+  firstNameTh: string;
+  lastNameTh: string;
+  email: string;
+  position: string | null;
+  citizenId: string | null;
 }
 
 const summaryOf = (deps: Pick<ServiceDeps, 'cipher'>, a: Account): AccountSummary => ({
-  id: a.id, username: a.username, status: a.status, unitCode: a.unitCode, firstNameTh: a.firstNameTh, lastNameTh: a.lastNameTh,
-  email: a.email, position: a.position, citizenId: a.citizenIdEnc ? maskCitizenId(deps.cipher.decrypt(a.citizenIdEnc)) : null,
+  id: a.id,
+  username: a.username,
+  status: a.status,
+  unitCode: a.unitCode,
+  firstNameTh: a.firstNameTh,
+  lastNameTh: a.lastNameTh,
+  email: a.email,
+  position: a.position,
+  citizenId: a.citizenIdEnc ? maskCitizenId(deps.cipher.decrypt(a.citizenIdEnc)) : null,
 });
 
 export interface AccountQuery {
@@ -97,17 +140,30 @@ export async function findAccounts(deps: ServiceDeps, actor: Actor, query: Accou
     textFilter = eq(accounts.citizenIdHash, cipher.lookupHash(text));
   } else if (text) {
     const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    textFilter = or(ilike(accounts.username, like), ilike(accounts.firstNameTh, like), ilike(accounts.lastNameTh, like),
-      ilike(accounts.firstNameEn, like), ilike(accounts.lastNameEn, like), ilike(sql`${accounts.firstNameTh} || ' ' || ${accounts.lastNameTh}`, like));
+    textFilter = or(
+      ilike(accounts.username, like),
+      ilike(accounts.firstNameTh, like),
+      ilike(accounts.lastNameTh, like),
+      ilike(accounts.firstNameEn, like),
+      ilike(accounts.lastNameEn, like),
+      ilike(sql`${accounts.firstNameTh} || ' ' || ${accounts.lastNameTh}`, like),
+    );
   }
-  const rows = await db.select().from(accounts).where(and(
-    withinScopeSql(actor, accounts.unitCode),
-    unitCode ? sql`${accounts.unitCode} in ${subtreeSql([unitCode])}` : undefined,
-    status ? eq(accounts.status, status) : undefined,
-    citizenId ? eq(accounts.citizenIdHash, cipher.lookupHash(citizenId)) : undefined,
-    textFilter,
-    afterUsername !== undefined ? gt(accounts.username, afterUsername) : undefined,
-  )).orderBy(asc(accounts.username)).limit(limit + 1);
+  const rows = await db
+    .select()
+    .from(accounts)
+    .where(
+      and(
+        withinScopeSql(actor, accounts.unitCode),
+        unitCode ? sql`${accounts.unitCode} in ${subtreeSql([unitCode])}` : undefined,
+        status ? eq(accounts.status, status) : undefined,
+        citizenId ? eq(accounts.citizenIdHash, cipher.lookupHash(citizenId)) : undefined,
+        textFilter,
+        afterUsername !== undefined ? gt(accounts.username, afterUsername) : undefined,
+      ),
+    )
+    .orderBy(asc(accounts.username))
+    .limit(limit + 1);
   return rows.map((a) => summaryOf(deps, a));
 }
 
@@ -121,7 +177,11 @@ export async function viewAccount(deps: ServiceDeps, actor: Actor, id: string) {
   if (!account) throw notFound('There is no such account.');
   const allowed = account.id === actor.id || (account.unitCode ? await mayActFor(db, actor, account.unitCode) : actor.central);
   if (!allowed) throw forbidden('Only the account itself and the SSO admins over its unit may see it.');
-  const rights = await db.select().from(entitlements).where(eq(entitlements.accountId, account.id)).orderBy(asc(entitlements.systemCode), asc(entitlements.role));
+  const rights = await db
+    .select()
+    .from(entitlements)
+    .where(eq(entitlements.accountId, account.id))
+    .orderBy(asc(entitlements.systemCode), asc(entitlements.role));
   return { ...summaryOf(deps, account), entitlements: rightsView(rights) };
 }
 
@@ -132,7 +192,7 @@ export async function administeredAccount(db: Queryable, actor: Actor, id: strin
   if (!account) throw notFound('There is no such account.');
   if (account.id === actor.id) throw forbidden('Nobody changes their own access; ask an admin of your unit or above.');
   const inScope = account.unitCode ? await mayActFor(db, actor, account.unitCode) : actor.central;
-  if (!inScope) throw forbidden('You are not an SSO admin of this account\'s unit or of a unit above it.');
+  if (!inScope) throw forbidden("You are not an SSO admin of this account's unit or of a unit above it.");
   return account;
 }
 
@@ -153,25 +213,44 @@ export async function suspendAccount(deps: SignInDeps, actor: Actor, id: string,
     await tx.update(accounts).set({ status: 'suspended', updatedAt: new Date() }).where(eq(accounts.id, account.id));
     await endSignIns(tx, account.id, `suspended by ${actor.id}`);
     await writeAudit(tx, {
-      key: `account:${account.id}:suspend:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id), action: 'account.suspended',
-      subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason,
-      before: { status: account.status }, after: { status: 'suspended' },
+      key: `account:${account.id}:suspend:${randomUUID()}`,
+      actorAccountId: actor.id,
+      actor: actorOf(actor.id),
+      action: 'account.suspended',
+      subjectType: 'account',
+      subjectId: account.id,
+      unitCode: account.unitCode,
+      reason,
+      before: { status: account.status },
+      after: { status: 'suspended' },
     });
   });
   await deliverLogouts(deps, account.id);
   return { id: account.id, status: 'suspended' };
 }
 
-export async function reactivateAccount(deps: ServiceDeps, actor: Actor, id: string, input: { reason: string }): Promise<{ id: string; status: AccountStatus }> {
+export async function reactivateAccount(
+  deps: ServiceDeps,
+  actor: Actor,
+  id: string,
+  input: { reason: string },
+): Promise<{ id: string; status: AccountStatus }> {
   const reason = reasonOf(input.reason);
   const account = await administeredAccount(deps.db, actor, id);
   if (account.status === 'active') return { id: account.id, status: account.status };
   await deps.db.transaction(async (tx) => {
     await tx.update(accounts).set({ status: 'active', updatedAt: new Date() }).where(eq(accounts.id, account.id));
     await writeAudit(tx, {
-      key: `account:${account.id}:reactivate:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id), action: 'account.reactivated',
-      subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason,
-      before: { status: account.status }, after: { status: 'active' },
+      key: `account:${account.id}:reactivate:${randomUUID()}`,
+      actorAccountId: actor.id,
+      actor: actorOf(actor.id),
+      action: 'account.reactivated',
+      subjectType: 'account',
+      subjectId: account.id,
+      unitCode: account.unitCode,
+      reason,
+      before: { status: account.status },
+      after: { status: 'active' },
     });
   });
   return { id: account.id, status: 'active' };
@@ -179,7 +258,13 @@ export async function reactivateAccount(deps: ServiceDeps, actor: Actor, id: str
 
 /** Each right names a connected system, one of its roles, and a unit the admin administers. */
 async function checkRights(db: Queryable, actor: Actor, wanted: Right[]): Promise<void> {
-  const known = wanted.length === 0 ? [] : await db.select().from(systems).where(inArray(systems.code, [...new Set(wanted.map((w) => w.system))]));
+  const known =
+    wanted.length === 0
+      ? []
+      : await db
+          .select()
+          .from(systems)
+          .where(inArray(systems.code, [...new Set(wanted.map((w) => w.system))]));
   const errors: FieldError[] = [];
   for (const [i, w] of wanted.entries()) {
     const system = known.find((k) => k.code === w.system);
@@ -199,7 +284,8 @@ export async function setEntitlements(deps: SignInDeps, actor: Actor, id: string
   const { db } = deps;
   const account = await administeredAccount(db, actor, id);
   await checkRights(db, actor, wanted);
-  const same = (e: { systemCode: string; role: string; unitCode: string }, w: Right) => e.systemCode === w.system && e.role === w.role && e.unitCode === w.unitCode;
+  const same = (e: { systemCode: string; role: string; unitCode: string }, w: Right) =>
+    e.systemCode === w.system && e.role === w.role && e.unitCode === w.unitCode;
   await db.transaction(async (tx) => {
     const current = await tx.select().from(entitlements).where(eq(entitlements.accountId, account.id));
     const view = (rows: typeof current) => rightsView(rows.filter((e) => e.status !== 'revoked'));
@@ -209,19 +295,35 @@ export async function setEntitlements(deps: SignInDeps, actor: Actor, id: string
       }
     }
     for (const w of wanted) {
-      await tx.insert(entitlements).values({ accountId: account.id, systemCode: w.system, role: w.role, unitCode: w.unitCode, status: 'active' })
-        .onConflictDoUpdate({ target: [entitlements.accountId, entitlements.systemCode, entitlements.role, entitlements.unitCode], set: { status: 'active', updatedAt: new Date() } });
+      await tx
+        .insert(entitlements)
+        .values({ accountId: account.id, systemCode: w.system, role: w.role, unitCode: w.unitCode, status: 'active' })
+        .onConflictDoUpdate({
+          target: [entitlements.accountId, entitlements.systemCode, entitlements.role, entitlements.unitCode],
+          set: { status: 'active', updatedAt: new Date() },
+        });
     }
     const after = await tx.select().from(entitlements).where(eq(entitlements.accountId, account.id));
     const activeAfter = new Set(after.filter((e) => e.status === 'active').map((e) => e.id));
     if (current.some((e) => e.status === 'active' && !activeAfter.has(e.id))) await endSignIns(tx, account.id, `rights changed by ${actor.id}`);
     await writeAudit(tx, {
-      key: `account:${account.id}:entitlements:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id), action: 'account.entitlements_set',
-      subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason: reason?.trim() || null, before: view(current), after: view(after),
+      key: `account:${account.id}:entitlements:${randomUUID()}`,
+      actorAccountId: actor.id,
+      actor: actorOf(actor.id),
+      action: 'account.entitlements_set',
+      subjectType: 'account',
+      subjectId: account.id,
+      unitCode: account.unitCode,
+      reason: reason?.trim() || null,
+      before: view(current),
+      after: view(after),
     });
   });
   await deliverLogouts(deps, account.id);
-  const rights = await db.select().from(entitlements).where(and(eq(entitlements.accountId, account.id), ne(entitlements.status, 'revoked')));
+  const rights = await db
+    .select()
+    .from(entitlements)
+    .where(and(eq(entitlements.accountId, account.id), ne(entitlements.status, 'revoked')));
   return { id: account.id, entitlements: rightsView(rights) };
 }
 
@@ -232,22 +334,57 @@ export async function setEntitlements(deps: SignInDeps, actor: Actor, id: string
 export async function accountDossier(deps: ServiceDeps, actor: Actor, id: string) {
   const { db } = deps;
   const account = await viewAccount(deps, actor, id);
-  const [row] = await db.select({ citizenIdHash: accounts.citizenIdHash, firstNameEn: accounts.firstNameEn, lastNameEn: accounts.lastNameEn,
-    unitNameTh: orgUnits.nameTh }).from(accounts).leftJoin(orgUnits, eq(orgUnits.code, accounts.unitCode)).where(eq(accounts.id, id));
-  const reported = row?.citizenIdHash ? await db.select({
-    eventId: personnelEvents.eventId, type: personnelEvents.type, effectiveDate: personnelEvents.effectiveDate, toUnitCode: personnelEvents.toUnitCode,
-    newPosition: personnelEvents.newPosition, status: personnelEvents.status, outcome: personnelEvents.outcome, receivedAt: personnelEvents.receivedAt,
-  }).from(personnelEvents).where(eq(personnelEvents.citizenIdHash, row.citizenIdHash)).orderBy(desc(personnelEvents.receivedAt)).limit(20) : [];
-  const history = await db.select({ at: auditEvents.at, actor: auditEvents.actor, action: auditEvents.action, reason: auditEvents.reason,
-    before: auditEvents.before, after: auditEvents.after }).from(auditEvents)
-    .where(and(eq(auditEvents.subjectType, 'account'), eq(auditEvents.subjectId, id))).orderBy(desc(auditEvents.id)).limit(20);
+  const [row] = await db
+    .select({ citizenIdHash: accounts.citizenIdHash, firstNameEn: accounts.firstNameEn, lastNameEn: accounts.lastNameEn, unitNameTh: orgUnits.nameTh })
+    .from(accounts)
+    .leftJoin(orgUnits, eq(orgUnits.code, accounts.unitCode))
+    .where(eq(accounts.id, id));
+  const reported = row?.citizenIdHash
+    ? await db
+        .select({
+          eventId: personnelEvents.eventId,
+          type: personnelEvents.type,
+          effectiveDate: personnelEvents.effectiveDate,
+          toUnitCode: personnelEvents.toUnitCode,
+          newPosition: personnelEvents.newPosition,
+          status: personnelEvents.status,
+          outcome: personnelEvents.outcome,
+          receivedAt: personnelEvents.receivedAt,
+        })
+        .from(personnelEvents)
+        .where(eq(personnelEvents.citizenIdHash, row.citizenIdHash))
+        .orderBy(desc(personnelEvents.receivedAt))
+        .limit(20)
+    : [];
+  const history = await db
+    .select({
+      at: auditEvents.at,
+      actor: auditEvents.actor,
+      action: auditEvents.action,
+      reason: auditEvents.reason,
+      before: auditEvents.before,
+      after: auditEvents.after,
+    })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.subjectType, 'account'), eq(auditEvents.subjectId, id)))
+    .orderBy(desc(auditEvents.id))
+    .limit(20);
   // Sign-ins with a password or ThaiID (a system opened on the browser's sign-in is not a new one).
-  const signIns = await db.select({ at: signInEvents.at, method: signInEvents.method, clientId: signInEvents.clientId, systemNameTh: systems.nameTh })
-    .from(signInEvents).leftJoin(systems, sql`${systems.oidc}->>'clientId' = ${signInEvents.clientId}`)
-    .where(eq(signInEvents.accountId, id)).orderBy(desc(signInEvents.at)).limit(10);
+  const signIns = await db
+    .select({ at: signInEvents.at, method: signInEvents.method, clientId: signInEvents.clientId, systemNameTh: systems.nameTh })
+    .from(signInEvents)
+    .leftJoin(systems, sql`${systems.oidc}->>'clientId' = ${signInEvents.clientId}`)
+    .where(eq(signInEvents.accountId, id))
+    .orderBy(desc(signInEvents.at))
+    .limit(10);
   return {
-    ...account, firstNameEn: row?.firstNameEn ?? null, lastNameEn: row?.lastNameEn ?? null, unitNameTh: row?.unitNameTh ?? null,
-    reported, history, signIns,
+    ...account,
+    firstNameEn: row?.firstNameEn ?? null,
+    lastNameEn: row?.lastNameEn ?? null,
+    unitNameTh: row?.unitNameTh ?? null,
+    reported,
+    history,
+    signIns,
     mayChange: account.id !== actor.id && (account.unitCode ? await mayActFor(db, actor, account.unitCode) : actor.central),
   };
 }
@@ -259,23 +396,39 @@ export async function changeRight(deps: SignInDeps, actor: Actor, id: string, ch
   const account = await administeredAccount(db, actor, id);
   const right = { system: change.system, role: change.role, unitCode: change.unitCode };
   await checkRights(db, actor, [right]);
-  const match = and(eq(entitlements.accountId, account.id), eq(entitlements.systemCode, right.system), eq(entitlements.role, right.role), eq(entitlements.unitCode, right.unitCode));
+  const match = and(
+    eq(entitlements.accountId, account.id),
+    eq(entitlements.systemCode, right.system),
+    eq(entitlements.role, right.role),
+    eq(entitlements.unitCode, right.unitCode),
+  );
   const changed = await db.transaction(async (tx) => {
     const [current] = await tx.select().from(entitlements).where(match);
     if (change.change === 'grant') {
       if (current?.status === 'active') return false;
-      await tx.insert(entitlements).values({ accountId: account.id, systemCode: right.system, role: right.role, unitCode: right.unitCode, status: 'active' })
-        .onConflictDoUpdate({ target: [entitlements.accountId, entitlements.systemCode, entitlements.role, entitlements.unitCode], set: { status: 'active', updatedAt: new Date() } });
+      await tx
+        .insert(entitlements)
+        .values({ accountId: account.id, systemCode: right.system, role: right.role, unitCode: right.unitCode, status: 'active' })
+        .onConflictDoUpdate({
+          target: [entitlements.accountId, entitlements.systemCode, entitlements.role, entitlements.unitCode],
+          set: { status: 'active', updatedAt: new Date() },
+        });
     } else {
       if (!current || current.status === 'revoked') return false;
       await tx.update(entitlements).set({ status: 'revoked', updatedAt: new Date() }).where(eq(entitlements.id, current.id));
       if (current.status === 'active') await endSignIns(tx, account.id, `rights changed by ${actor.id}`);
     }
     await writeAudit(tx, {
-      key: `account:${account.id}:right:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id),
+      key: `account:${account.id}:right:${randomUUID()}`,
+      actorAccountId: actor.id,
+      actor: actorOf(actor.id),
       action: change.change === 'grant' ? 'account.right_granted' : 'account.right_removed',
-      subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason,
-      before: current ? { ...right, status: current.status } : null, after: { ...right, status: change.change === 'grant' ? 'active' : 'revoked' },
+      subjectType: 'account',
+      subjectId: account.id,
+      unitCode: account.unitCode,
+      reason,
+      before: current ? { ...right, status: current.status } : null,
+      after: { ...right, status: change.change === 'grant' ? 'active' : 'revoked' },
     });
     return true;
   });
@@ -283,7 +436,14 @@ export async function changeRight(deps: SignInDeps, actor: Actor, id: string, ch
   return { id: account.id, changed };
 }
 
-export interface DetailsCorrection { email?: string | undefined; firstNameTh?: string | undefined; lastNameTh?: string | undefined; firstNameEn?: string | undefined; lastNameEn?: string | undefined; reason: string }
+export interface DetailsCorrection {
+  email?: string | undefined;
+  firstNameTh?: string | undefined;
+  lastNameTh?: string | undefined;
+  firstNameEn?: string | undefined;
+  lastNameEn?: string | undefined;
+  reason: string;
+}
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -307,11 +467,21 @@ export async function correctAccountDetails(deps: ServiceDeps, actor: Actor, id:
   if (fields.length === 0) return { id: account.id, changed: [] as string[] };
   await deps.db.transaction(async (tx) => {
     // Only the English names may be emptied (null); the others were checked non-empty above.
-    await tx.update(accounts).set({ ...(wanted as Partial<typeof accounts.$inferInsert>), updatedAt: new Date() }).where(eq(accounts.id, account.id));
+    await tx
+      .update(accounts)
+      .set({ ...(wanted as Partial<typeof accounts.$inferInsert>), updatedAt: new Date() })
+      .where(eq(accounts.id, account.id));
     await writeAudit(tx, {
-      key: `account:${account.id}:details:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id), action: 'account.details_corrected',
-      subjectType: 'account', subjectId: account.id, unitCode: account.unitCode, reason,
-      before: Object.fromEntries(fields.map((f) => [f, account[f]])), after: wanted,
+      key: `account:${account.id}:details:${randomUUID()}`,
+      actorAccountId: actor.id,
+      actor: actorOf(actor.id),
+      action: 'account.details_corrected',
+      subjectType: 'account',
+      subjectId: account.id,
+      unitCode: account.unitCode,
+      reason,
+      before: Object.fromEntries(fields.map((f) => [f, account[f]])),
+      after: wanted,
     });
   });
   return { id: account.id, changed: fields };

@@ -13,11 +13,24 @@ export interface Actor extends AdminScope {
 
 /** The account with its admin scope, or null when it does not exist or is not active. */
 export async function loadActor(db: Queryable, accountId: string): Promise<Actor | null> {
-  const [account] = await db.select({
-    id: accounts.id, username: accounts.username, unitCode: accounts.unitCode, status: accounts.status, citizenIdHash: accounts.citizenIdHash,
-  }).from(accounts).where(eq(accounts.id, accountId));
+  const [account] = await db
+    .select({
+      id: accounts.id,
+      username: accounts.username,
+      unitCode: accounts.unitCode,
+      status: accounts.status,
+      citizenIdHash: accounts.citizenIdHash,
+    })
+    .from(accounts)
+    .where(eq(accounts.id, accountId));
   if (!account || account.status !== 'active') return null;
-  return { id: account.id, username: account.username, unitCode: account.unitCode, citizenIdHash: account.citizenIdHash, ...(await adminScopeOf(db, account.id)) };
+  return {
+    id: account.id,
+    username: account.username,
+    unitCode: account.unitCode,
+    citizenIdHash: account.citizenIdHash,
+    ...(await adminScopeOf(db, account.id)),
+  };
 }
 
 /** The roles a signed-in account has in this service. */

@@ -13,13 +13,18 @@ import { buddhistEraProblem } from '../lib/dates.ts';
 import { conflict, forbidden, invalid, notFound, Problem } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
-import {
-  sendAppointmentDecision, sendAppointmentRevocation, startAppointment, startOrTakeBack, updateWorkflow, type Log,
-} from './workflows.ts';
+import { sendAppointmentDecision, sendAppointmentRevocation, startAppointment, startOrTakeBack, updateWorkflow, type Log } from './workflows.ts';
 
-export interface AppointmentLetter { fileName: string; content: Buffer }
+export interface AppointmentLetter {
+  fileName: string;
+  content: Buffer;
+}
 /** `letter` may be missing from a form: the scope is checked first, so a stranger learns nothing from the answer. */
-export interface AppointmentUpload { accountId: string; termEnd?: string | null | undefined; letter: AppointmentLetter | undefined }
+export interface AppointmentUpload {
+  accountId: string;
+  termEnd?: string | null | undefined;
+  letter: AppointmentLetter | undefined;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -37,8 +42,12 @@ async function find(deps: ServiceDeps, id: string): Promise<AppointmentRow> {
 
 /** The appointee, the submitter, and admins of the unit, of the approving unit or above. */
 async function mayView(deps: ServiceDeps, actor: Actor, row: AppointmentRow): Promise<boolean> {
-  return actor.id === row.accountId || actor.id === row.submittedBy
-    || await mayActFor(deps.db, actor, row.unitCode) || await mayActFor(deps.db, actor, row.actingUnitCode);
+  return (
+    actor.id === row.accountId ||
+    actor.id === row.submittedBy ||
+    (await mayActFor(deps.db, actor, row.unitCode)) ||
+    (await mayActFor(deps.db, actor, row.actingUnitCode))
+  );
 }
 
 /** May the actor upload a letter for the unit: an account of the unit, or an SSO admin of it or above it. */
@@ -50,7 +59,13 @@ export async function mayUploadLetter(deps: ServiceDeps, actor: Actor, unitCode:
  * The letter arrives: checked, stored, saved with its first event and audit in one transaction, then
  * handed to its workflow (taken back whole when Temporal cannot take it).
  */
-export async function uploadAppointmentLetter(deps: ServiceDeps, actor: Actor, unitCode: string, input: AppointmentUpload, log: Log): Promise<{ id: string; status: 'pending_approval' }> {
+export async function uploadAppointmentLetter(
+  deps: ServiceDeps,
+  actor: Actor,
+  unitCode: string,
+  input: AppointmentUpload,
+  log: Log,
+): Promise<{ id: string; status: 'pending_approval' }> {
   const { db, documentStore } = deps;
   const [unit] = await db.select().from(orgUnits).where(eq(orgUnits.code, unitCode));
   if (!unit) throw notFound(`There is no unit ${unitCode}.`);
@@ -82,13 +97,26 @@ export async function uploadAppointmentLetter(deps: ServiceDeps, actor: Actor, u
   try {
     await db.transaction(async (tx) => {
       await tx.insert(adminAppointments).values({
-        id, unitCode, accountId: appointee.id, submittedBy: actor.id, letterSha256: sha256, letterFileName: letter.fileName.slice(0, 200),
-        letterSize: letter.content.length, termEnd, status: 'pending_approval', actingUnitCode,
+        id,
+        unitCode,
+        accountId: appointee.id,
+        submittedBy: actor.id,
+        letterSha256: sha256,
+        letterFileName: letter.fileName.slice(0, 200),
+        letterSize: letter.content.length,
+        termEnd,
+        status: 'pending_approval',
+        actingUnitCode,
       });
       await tx.insert(appointmentEvents).values({ appointmentId: id, seq: 0, event: 'submitted', actorAccountId: actor.id, actingUnitCode });
       await writeAudit(tx, {
-        key: `appointment:${id}:0`, actorAccountId: actor.id, actor: `account:${actor.id}`, action: 'appointment.submitted',
-        subjectType: 'appointment', subjectId: id, unitCode,
+        key: `appointment:${id}:0`,
+        actorAccountId: actor.id,
+        actor: `account:${actor.id}`,
+        action: 'appointment.submitted',
+        subjectType: 'appointment',
+        subjectId: id,
+        unitCode,
         after: { status: 'pending_approval', accountId: appointee.id, termEnd, actingUnitCode, letterSha256: sha256 },
       });
     });
@@ -96,18 +124,31 @@ export async function uploadAppointmentLetter(deps: ServiceDeps, actor: Actor, u
     if (isUniqueViolation(error)) throw conflict('An appointment of this person at this unit is already awaiting approval.');
     throw error;
   }
-  await startOrTakeBack(log, 'appointment', () => startAppointment(deps.workflows, { appointmentId: id, unitCode, actingUnitCode, termEnd }), async () => {
-    await db.transaction(async (tx) => {
-      await tx.delete(appointmentEvents).where(eq(appointmentEvents.appointmentId, id));
-      await tx.delete(adminAppointments).where(eq(adminAppointments.id, id));
-    });
-  });
+  await startOrTakeBack(
+    log,
+    'appointment',
+    () => startAppointment(deps.workflows, { appointmentId: id, unitCode, actingUnitCode, termEnd }),
+    async () => {
+      await db.transaction(async (tx) => {
+        await tx.delete(appointmentEvents).where(eq(appointmentEvents.appointmentId, id));
+        await tx.delete(adminAppointments).where(eq(adminAppointments.id, id));
+      });
+    },
+  );
   return { id, status: 'pending_approval' };
 }
 
 export interface AppointmentView {
-  id: string; unitCode: string; accountId: string; submittedBy: string; status: AppointmentStatus; termEnd: string | null;
-  actingUnitCode: string; submittedAt: string; decidedAt: string | null; endedAt: string | null;
+  id: string;
+  unitCode: string;
+  accountId: string;
+  submittedBy: string;
+  status: AppointmentStatus;
+  termEnd: string | null;
+  actingUnitCode: string;
+  submittedAt: string;
+  decidedAt: string | null;
+  endedAt: string | null;
   letter: { fileName: string; size: number; url: string };
   appointee: { username: string; name: string };
   unitNameTh: string;
@@ -123,18 +164,32 @@ export async function viewAppointment(deps: ServiceDeps, actor: Actor, id: strin
   const { db } = deps;
   const row = await find(deps, id);
   if (!(await mayView(deps, actor, row))) throw forbidden('Only the appointee, the submitter and the admins concerned may see this appointment.');
-  const events = await db.select({ e: appointmentEvents, username: accounts.username }).from(appointmentEvents)
+  const events = await db
+    .select({ e: appointmentEvents, username: accounts.username })
+    .from(appointmentEvents)
     .leftJoin(accounts, eq(accounts.id, appointmentEvents.actorAccountId))
-    .where(eq(appointmentEvents.appointmentId, row.id)).orderBy(asc(appointmentEvents.seq));
-  const [appointee] = await db.select({ username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh })
-    .from(accounts).where(eq(accounts.id, row.accountId));
-  const units = await db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentCode: orgUnits.parentCode }).from(orgUnits)
+    .where(eq(appointmentEvents.appointmentId, row.id))
+    .orderBy(asc(appointmentEvents.seq));
+  const [appointee] = await db
+    .select({ username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh })
+    .from(accounts)
+    .where(eq(accounts.id, row.accountId));
+  const units = await db
+    .select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentCode: orgUnits.parentCode })
+    .from(orgUnits)
     .where(inArray(orgUnits.code, [row.unitCode, row.actingUnitCode]));
   const unit = units.find((u) => u.code === row.unitCode);
   return {
-    id: row.id, unitCode: row.unitCode, accountId: row.accountId, submittedBy: row.submittedBy, status: row.status,
-    termEnd: row.termEnd, actingUnitCode: row.actingUnitCode, submittedAt: row.submittedAt.toISOString(),
-    decidedAt: row.decidedAt?.toISOString() ?? null, endedAt: row.endedAt?.toISOString() ?? null,
+    id: row.id,
+    unitCode: row.unitCode,
+    accountId: row.accountId,
+    submittedBy: row.submittedBy,
+    status: row.status,
+    termEnd: row.termEnd,
+    actingUnitCode: row.actingUnitCode,
+    submittedAt: row.submittedAt.toISOString(),
+    decidedAt: row.decidedAt?.toISOString() ?? null,
+    endedAt: row.endedAt?.toISOString() ?? null,
     letter: { fileName: row.letterFileName, size: row.letterSize, url: `/api/v1/admin-appointments/${row.id}/letter` },
     appointee: { username: appointee?.username ?? '', name: appointee ? `${appointee.firstNameTh} ${appointee.lastNameTh}` : '' },
     unitNameTh: unit?.nameTh ?? row.unitCode,
@@ -153,34 +208,65 @@ export async function openLetter(deps: ServiceDeps, actor: Actor, id: string): P
 }
 
 export interface AppointmentListItem {
-  id: string; unitCode: string; unitNameTh: string; accountId: string; appointeeName: string; status: AppointmentStatus;
-  termEnd: string | null; actingUnitCode: string; submittedAt: string;
+  id: string;
+  unitCode: string;
+  unitNameTh: string;
+  accountId: string;
+  appointeeName: string;
+  status: AppointmentStatus;
+  termEnd: string | null;
+  actingUnitCode: string;
+  submittedAt: string;
 }
 
 /**
  * Appointments whose acting unit lies in the admin's scope (those awaiting their decision by
  * default), newest first: `limit + 1` rows after `after`, for the caller to page.
  */
-export async function listAppointments(deps: ServiceDeps, actor: Actor, query: { status?: AppointmentStatus; limit: number; after?: { submittedAt: string; id: string } | undefined }): Promise<AppointmentListItem[]> {
+export async function listAppointments(
+  deps: ServiceDeps,
+  actor: Actor,
+  query: { status?: AppointmentStatus; limit: number; after?: { submittedAt: string; id: string } | undefined },
+): Promise<AppointmentListItem[]> {
   const { db } = deps;
   if (!actor.central && actor.adminUnits.length === 0) throw forbidden('Only SSO admins may do this.');
   const after = query.after;
-  if (after && (typeof after.id !== 'string' || !UUID.test(after.id) || Number.isNaN(Date.parse(after.submittedAt)))) throw invalid('cursor', 'cursor is not one this service gave');
-  const rows = await db.select({
-    a: adminAppointments, unitNameTh: orgUnits.nameTh, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh,
-  }).from(adminAppointments)
+  if (after && (typeof after.id !== 'string' || !UUID.test(after.id) || Number.isNaN(Date.parse(after.submittedAt))))
+    throw invalid('cursor', 'cursor is not one this service gave');
+  const rows = await db
+    .select({
+      a: adminAppointments,
+      unitNameTh: orgUnits.nameTh,
+      firstNameTh: accounts.firstNameTh,
+      lastNameTh: accounts.lastNameTh,
+    })
+    .from(adminAppointments)
     .innerJoin(orgUnits, eq(orgUnits.code, adminAppointments.unitCode))
     .innerJoin(accounts, eq(accounts.id, adminAppointments.accountId))
-    .where(and(
-      eq(adminAppointments.status, query.status ?? 'pending_approval'),
-      withinScopeSql(actor, adminAppointments.actingUnitCode),
-      after ? or(lt(adminAppointments.submittedAt, new Date(after.submittedAt)),
-        and(eq(adminAppointments.submittedAt, new Date(after.submittedAt)), lt(adminAppointments.id, after.id))) : undefined,
-    ))
-    .orderBy(desc(adminAppointments.submittedAt), desc(adminAppointments.id)).limit(query.limit + 1);
+    .where(
+      and(
+        eq(adminAppointments.status, query.status ?? 'pending_approval'),
+        withinScopeSql(actor, adminAppointments.actingUnitCode),
+        after
+          ? or(
+              lt(adminAppointments.submittedAt, new Date(after.submittedAt)),
+              and(eq(adminAppointments.submittedAt, new Date(after.submittedAt)), lt(adminAppointments.id, after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(adminAppointments.submittedAt), desc(adminAppointments.id))
+    .limit(query.limit + 1);
   return rows.map(({ a, unitNameTh, firstNameTh, lastNameTh }) => ({
-    id: a.id, unitCode: a.unitCode, unitNameTh, accountId: a.accountId, appointeeName: `${firstNameTh} ${lastNameTh}`, status: a.status,
-    termEnd: a.termEnd, actingUnitCode: a.actingUnitCode, submittedAt: a.submittedAt.toISOString(),
+    id: a.id,
+    unitCode: a.unitCode,
+    unitNameTh,
+    accountId: a.accountId,
+    appointeeName: `${firstNameTh} ${lastNameTh}`,
+    status: a.status,
+    termEnd: a.termEnd,
+    actingUnitCode: a.actingUnitCode,
+    submittedAt: a.submittedAt.toISOString(),
   }));
 }
 
@@ -214,14 +300,21 @@ async function revocationRefusal(deps: ServiceDeps, actor: Actor, row: Appointme
 }
 
 /** The admins of the acting unit or above approve or reject (with a reason); nobody decides their own. */
-export async function decideAppointment(deps: ServiceDeps, actor: Actor, id: string, input: { decision: 'approve' | 'reject'; reason?: string | undefined }, log: Log): Promise<{ status: AppointmentStatus }> {
+export async function decideAppointment(
+  deps: ServiceDeps,
+  actor: Actor,
+  id: string,
+  input: { decision: 'approve' | 'reject'; reason?: string | undefined },
+  log: Log,
+): Promise<{ status: AppointmentStatus }> {
   const row = await find(deps, id);
   const refusal = await decisionRefusal(deps, actor, row);
   if (refusal) throw refusal;
   const reason = input.reason?.trim() || undefined;
   if (input.decision === 'reject' && !reason) throw invalid('reason', 'reason is required when rejecting');
-  const state = await withNote(deps, reason, (noteId) => updateWorkflow(log, 'appointment',
-    () => sendAppointmentDecision(deps.workflows, row.id, { decision: input.decision, actorAccountId: actor.id, noteId })));
+  const state = await withNote(deps, reason, (noteId) =>
+    updateWorkflow(log, 'appointment', () => sendAppointmentDecision(deps.workflows, row.id, { decision: input.decision, actorAccountId: actor.id, noteId })),
+  );
   return { status: state.status };
 }
 
@@ -229,7 +322,13 @@ export async function decideAppointment(deps: ServiceDeps, actor: Actor, id: str
  * The admins above the unit (DLA central for a root unit) end the role at once, with a reason;
  * refused when it would leave DLA central without an active admin.
  */
-export async function revokeAppointment(deps: ServiceDeps, actor: Actor, id: string, input: { reason: string }, log: Log): Promise<{ status: AppointmentStatus }> {
+export async function revokeAppointment(
+  deps: ServiceDeps,
+  actor: Actor,
+  id: string,
+  input: { reason: string },
+  log: Log,
+): Promise<{ status: AppointmentStatus }> {
   const { db } = deps;
   const row = await find(deps, id);
   const [unit] = await db.select({ parentCode: orgUnits.parentCode }).from(orgUnits).where(eq(orgUnits.code, row.unitCode));
@@ -238,10 +337,11 @@ export async function revokeAppointment(deps: ServiceDeps, actor: Actor, id: str
   const reason = input.reason.trim();
   if (!reason) throw invalid('reason', 'reason is required');
   if (row.status !== 'approved') throw conflict(`The appointment is ${row.status}.`);
-  if (!unit?.parentCode && await wouldLeaveCentralWithoutAdmin(db, row.accountId)) {
+  if (!unit?.parentCode && (await wouldLeaveCentralWithoutAdmin(db, row.accountId))) {
     throw conflict('This is the last active DLA central admin: appoint another before revoking this one.');
   }
-  const state = await withNote(deps, reason, (noteId) => updateWorkflow(log, 'appointment',
-    () => sendAppointmentRevocation(deps.workflows, row.id, { actorAccountId: actor.id, noteId: noteId! })));
+  const state = await withNote(deps, reason, (noteId) =>
+    updateWorkflow(log, 'appointment', () => sendAppointmentRevocation(deps.workflows, row.id, { actorAccountId: actor.id, noteId: noteId! })),
+  );
   return { status: state.status };
 }

@@ -9,7 +9,13 @@ import { badRequest, forbidden, notFound, type FieldError } from '../lib/problem
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
 
-export interface UnitInput { code: string; parentCode?: string | null | undefined; kind: UnitKind; nameTh: string; nameEn?: string | null | undefined }
+export interface UnitInput {
+  code: string;
+  parentCode?: string | null | undefined;
+  kind: UnitKind;
+  nameTh: string;
+  nameEn?: string | null | undefined;
+}
 
 const requireCentral = (actor: Actor) => {
   if (!actor.central) throw forbidden('Only DLA central admins may do this.');
@@ -20,11 +26,18 @@ export async function viewUnit(deps: ServiceDeps, code: string) {
   const { db } = deps;
   const [unit] = await db.select().from(orgUnits).where(eq(orgUnits.code, code));
   if (!unit) return undefined;
-  const admins = await db.select({ accountId: unitAdmins.accountId, username: accounts.username, since: unitAdmins.since })
-    .from(unitAdmins).innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
+  const admins = await db
+    .select({ accountId: unitAdmins.accountId, username: accounts.username, since: unitAdmins.since })
+    .from(unitAdmins)
+    .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
     .where(and(eq(unitAdmins.unitCode, code), eq(accounts.status, 'active')));
   return {
-    code: unit.code, parentCode: unit.parentCode, kind: unit.kind, nameTh: unit.nameTh, nameEn: unit.nameEn, dopaCode: unit.dopaCode,
+    code: unit.code,
+    parentCode: unit.parentCode,
+    kind: unit.kind,
+    nameTh: unit.nameTh,
+    nameEn: unit.nameEn,
+    dopaCode: unit.dopaCode,
     admins: admins.map((a) => ({ ...a, since: a.since.toISOString() })),
   };
 }
@@ -47,12 +60,16 @@ export async function checkOrgUnits(deps: ServiceDeps, actor: Actor, units: Unit
   units.forEach((u, i) => {
     if (!u.parentCode) return;
     if (u.parentCode === u.code) errors.push({ path: `${i}.parentCode`, message: `${u.code} cannot be its own parent` });
-    else if (!firstRow.has(u.parentCode) && !known.has(u.parentCode)) errors.push({ path: `${i}.parentCode`, message: `${u.code}: parent unit ${u.parentCode} does not exist` });
+    else if (!firstRow.has(u.parentCode) && !known.has(u.parentCode))
+      errors.push({ path: `${i}.parentCode`, message: `${u.code}: parent unit ${u.parentCode} does not exist` });
     else {
       // Walk up: coming back to the unit is a loop; the tree is at most a few levels deep.
       const seen = new Set([u.code]);
       for (let at = parentOf.get(u.code); at; at = parentOf.get(at)) {
-        if (seen.has(at)) { errors.push({ path: `${i}.parentCode`, message: `${u.code}: parent ${u.parentCode} would make a loop` }); break; }
+        if (seen.has(at)) {
+          errors.push({ path: `${i}.parentCode`, message: `${u.code}: parent ${u.parentCode} would make a loop` });
+          break;
+        }
         seen.add(at);
       }
     }
@@ -64,18 +81,40 @@ export async function checkOrgUnits(deps: ServiceDeps, actor: Actor, units: Unit
 export async function putOrgUnits(deps: ServiceDeps, actor: Actor, units: UnitInput[]): Promise<{ upserted: number }> {
   requireCentral(actor);
   const errors = await checkOrgUnits(deps, actor, units);
-  if (errors.length > 0) throw badRequest(errors.map((e) => e.message).slice(0, 5).join('; '), errors);
+  if (errors.length > 0)
+    throw badRequest(
+      errors
+        .map((e) => e.message)
+        .slice(0, 5)
+        .join('; '),
+      errors,
+    );
   await deps.db.transaction(async (tx) => {
     for (let i = 0; i < units.length; i += 1000) {
-      const chunk = units.slice(i, i + 1000).map((u) => ({ code: u.code, parentCode: u.parentCode ?? null, kind: u.kind, nameTh: u.nameTh, nameEn: u.nameEn ?? null }));
-      await tx.insert(orgUnits).values(chunk).onConflictDoUpdate({
-        target: orgUnits.code,
-        set: { parentCode: sqlExcluded('parent_code'), kind: sqlExcluded('kind'), nameTh: sqlExcluded('name_th'), nameEn: sqlExcluded('name_en'), updatedAt: new Date() },
-      });
+      const chunk = units
+        .slice(i, i + 1000)
+        .map((u) => ({ code: u.code, parentCode: u.parentCode ?? null, kind: u.kind, nameTh: u.nameTh, nameEn: u.nameEn ?? null }));
+      await tx
+        .insert(orgUnits)
+        .values(chunk)
+        .onConflictDoUpdate({
+          target: orgUnits.code,
+          set: {
+            parentCode: sqlExcluded('parent_code'),
+            kind: sqlExcluded('kind'),
+            nameTh: sqlExcluded('name_th'),
+            nameEn: sqlExcluded('name_en'),
+            updatedAt: new Date(),
+          },
+        });
     }
     await writeAudit(tx, {
-      key: `org-units:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id),
-      action: 'org_units.upserted', subjectType: 'org_units', subjectId: units.length === 1 ? units[0]!.code : `${units.length} units`,
+      key: `org-units:${randomUUID()}`,
+      actorAccountId: actor.id,
+      actor: actorOf(actor.id),
+      action: 'org_units.upserted',
+      subjectType: 'org_units',
+      subjectId: units.length === 1 ? units[0]!.code : `${units.length} units`,
       after: { codes: units.slice(0, 100).map((u) => u.code), count: units.length },
     });
   });
@@ -101,22 +140,38 @@ export async function designateAdmins(deps: ServiceDeps, actor: Actor, code: str
     await tx.delete(unitAdmins).where(eq(unitAdmins.unitCode, code));
     if (ids.length > 0) await tx.insert(unitAdmins).values(ids.map((accountId) => ({ unitCode: code, accountId, source: 'designation' as const })));
     await writeAudit(tx, {
-      key: `unit-admins:${code}:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id),
-      action: 'unit_admins.designated', subjectType: 'org_unit', subjectId: code, unitCode: code,
-      reason: 'direct designation', before: { admins: before.admins.map((a) => a.accountId) }, after: { admins: ids },
+      key: `unit-admins:${code}:${randomUUID()}`,
+      actorAccountId: actor.id,
+      actor: actorOf(actor.id),
+      action: 'unit_admins.designated',
+      subjectType: 'org_unit',
+      subjectId: code,
+      unitCode: code,
+      reason: 'direct designation',
+      before: { admins: before.admins.map((a) => a.accountId) },
+      after: { admins: ids },
     });
   });
   return (await viewUnit(deps, code))!;
 }
 
-export interface AdminGaps { under: string | null; total: number; counts: Partial<Record<UnitKind, number>>; items: AdminGap[] }
+export interface AdminGaps {
+  under: string | null;
+  total: number;
+  counts: Partial<Record<UnitKind, number>>;
+  items: AdminGap[];
+}
 
 /**
  * Units without an active SSO admin at or below `under` (default: the units the admin administers,
  * everywhere for DLA central), with counts per kind and the unit covering each; `limit` items after
  * the code `after` (every one when no limit is given).
  */
-export async function unitsWithoutAdmin(deps: ServiceDeps, actor: Actor, query: { under?: string | undefined; limit?: number | undefined; after?: string | undefined }): Promise<AdminGaps> {
+export async function unitsWithoutAdmin(
+  deps: ServiceDeps,
+  actor: Actor,
+  query: { under?: string | undefined; limit?: number | undefined; after?: string | undefined },
+): Promise<AdminGaps> {
   const { db } = deps;
   const { under } = query;
   if (!actor.central && actor.adminUnits.length === 0) throw forbidden('Only SSO admins may do this.');
@@ -133,7 +188,15 @@ export async function unitsWithoutAdmin(deps: ServiceDeps, actor: Actor, query: 
 
 export interface UnitPage {
   unit: { code: string; kind: UnitKind; nameTh: string; nameEn: string | null; parentCode: string | null; parentNameTh: string | null; staff: number };
-  admins: { accountId: string; username: string; name: string; since: Date; source: 'designation' | 'appointment'; appointmentId: string | null; termEnd: string | null }[];
+  admins: {
+    accountId: string;
+    username: string;
+    name: string;
+    since: Date;
+    source: 'designation' | 'appointment';
+    appointmentId: string | null;
+    termEnd: string | null;
+  }[];
   children: { code: string; kind: UnitKind; nameTh: string; staff: number; admins: string[] }[];
   childCount: number;
   /** The unit's active accounts an appointment letter may name; empty when the actor may not upload one. */
@@ -153,36 +216,83 @@ export async function browseUnit(deps: ServiceDeps, actor: Actor, code: string, 
   if (!unit) throw notFound(`There is no unit ${code}.`);
   const administers = await mayActFor(db, actor, code);
   if (!administers && actor.unitCode !== code) throw forbidden(`You do not administer ${code} or a unit above it.`);
-  const staffOf = async (codes: string[]) => new Map(codes.length === 0 ? [] : (await db.select({ unitCode: accounts.unitCode, n: count() }).from(accounts)
-    .where(and(inArray(accounts.unitCode, codes), eq(accounts.status, 'active'))).groupBy(accounts.unitCode)).map((r) => [r.unitCode!, r.n]));
+  const staffOf = async (codes: string[]) =>
+    new Map(
+      codes.length === 0
+        ? []
+        : (
+            await db
+              .select({ unitCode: accounts.unitCode, n: count() })
+              .from(accounts)
+              .where(and(inArray(accounts.unitCode, codes), eq(accounts.status, 'active')))
+              .groupBy(accounts.unitCode)
+          ).map((r) => [r.unitCode!, r.n]),
+    );
   const [parent] = unit.parentCode ? await db.select({ nameTh: orgUnits.nameTh }).from(orgUnits).where(eq(orgUnits.code, unit.parentCode)) : [];
-  const admins = await db.select({
-    accountId: accounts.id, username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh,
-    since: unitAdmins.since, source: unitAdmins.source, appointmentId: unitAdmins.appointmentId, termEnd: adminAppointments.termEnd,
-  }).from(unitAdmins).innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
+  const admins = await db
+    .select({
+      accountId: accounts.id,
+      username: accounts.username,
+      firstNameTh: accounts.firstNameTh,
+      lastNameTh: accounts.lastNameTh,
+      since: unitAdmins.since,
+      source: unitAdmins.source,
+      appointmentId: unitAdmins.appointmentId,
+      termEnd: adminAppointments.termEnd,
+    })
+    .from(unitAdmins)
+    .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
     .leftJoin(adminAppointments, eq(adminAppointments.id, unitAdmins.appointmentId))
-    .where(and(eq(unitAdmins.unitCode, code), eq(accounts.status, 'active'))).orderBy(asc(unitAdmins.since));
+    .where(and(eq(unitAdmins.unitCode, code), eq(accounts.status, 'active')))
+    .orderBy(asc(unitAdmins.since));
   const [{ n: childCount } = { n: 0 }] = await db.select({ n: count() }).from(orgUnits).where(eq(orgUnits.parentCode, code));
-  const children = await db.select({ code: orgUnits.code, kind: orgUnits.kind, nameTh: orgUnits.nameTh }).from(orgUnits)
-    .where(eq(orgUnits.parentCode, code)).orderBy(asc(orgUnits.code)).offset(page.offset).limit(page.limit);
+  const children = await db
+    .select({ code: orgUnits.code, kind: orgUnits.kind, nameTh: orgUnits.nameTh })
+    .from(orgUnits)
+    .where(eq(orgUnits.parentCode, code))
+    .orderBy(asc(orgUnits.code))
+    .offset(page.offset)
+    .limit(page.limit);
   const childCodes = children.map((c) => c.code);
   const staff = await staffOf([code, ...childCodes]);
-  const childAdmins = childCodes.length === 0 ? [] : await db.select({ unitCode: unitAdmins.unitCode, username: accounts.username })
-    .from(unitAdmins).innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
-    .where(and(inArray(unitAdmins.unitCode, childCodes), eq(accounts.status, 'active'))).orderBy(asc(accounts.username));
-  const appointable = await db.select({ id: accounts.id, username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh })
-    .from(accounts).where(and(eq(accounts.unitCode, code), eq(accounts.status, 'active')))
-    .orderBy(asc(accounts.firstNameTh), asc(accounts.lastNameTh), asc(accounts.username)).limit(500);
+  const childAdmins =
+    childCodes.length === 0
+      ? []
+      : await db
+          .select({ unitCode: unitAdmins.unitCode, username: accounts.username })
+          .from(unitAdmins)
+          .innerJoin(accounts, eq(accounts.id, unitAdmins.accountId))
+          .where(and(inArray(unitAdmins.unitCode, childCodes), eq(accounts.status, 'active')))
+          .orderBy(asc(accounts.username));
+  const appointable = await db
+    .select({ id: accounts.id, username: accounts.username, firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh })
+    .from(accounts)
+    .where(and(eq(accounts.unitCode, code), eq(accounts.status, 'active')))
+    .orderBy(asc(accounts.firstNameTh), asc(accounts.lastNameTh), asc(accounts.username))
+    .limit(500);
   return {
-    unit: { code: unit.code, kind: unit.kind, nameTh: unit.nameTh, nameEn: unit.nameEn, parentCode: unit.parentCode, parentNameTh: parent?.nameTh ?? null, staff: staff.get(code) ?? 0 },
+    unit: {
+      code: unit.code,
+      kind: unit.kind,
+      nameTh: unit.nameTh,
+      nameEn: unit.nameEn,
+      parentCode: unit.parentCode,
+      parentNameTh: parent?.nameTh ?? null,
+      staff: staff.get(code) ?? 0,
+    },
     admins: admins.map((a) => ({
-      accountId: a.accountId, username: a.username, name: `${a.firstNameTh} ${a.lastNameTh}`, since: a.since, source: a.source,
-      appointmentId: a.appointmentId, termEnd: a.termEnd ?? null,
+      accountId: a.accountId,
+      username: a.username,
+      name: `${a.firstNameTh} ${a.lastNameTh}`,
+      since: a.since,
+      source: a.source,
+      appointmentId: a.appointmentId,
+      termEnd: a.termEnd ?? null,
     })),
     children: children.map((c) => ({ ...c, staff: staff.get(c.code) ?? 0, admins: childAdmins.filter((a) => a.unitCode === c.code).map((a) => a.username) })),
     childCount,
     appointable: appointable.map((a) => ({ id: a.id, username: a.username, name: `${a.firstNameTh} ${a.lastNameTh}` })),
-    parentVisible: unit.parentCode !== null && await mayActFor(db, actor, unit.parentCode),
+    parentVisible: unit.parentCode !== null && (await mayActFor(db, actor, unit.parentCode)),
   };
 }
 

@@ -12,8 +12,13 @@ import type { ServiceDeps } from './deps.ts';
 import { handToPerson, type Log } from './workflows.ts';
 
 export interface PersonnelEventInput {
-  eventId: string; type: PersonnelEventType; citizenId: string; effectiveDate: string;
-  toUnitCode?: string; newPosition?: string; note?: string;
+  eventId: string;
+  type: PersonnelEventType;
+  citizenId: string;
+  effectiveDate: string;
+  toUnitCode?: string;
+  newPosition?: string;
+  note?: string;
 }
 
 /** One event of a batch as the API read it: of the right shape, or with the shape's problems. */
@@ -22,7 +27,11 @@ export type ReceivedEvent = { event: PersonnelEventInput } | { eventId: string |
 /** Who sends: the HR system (its signature checked by the API), or an SSO admin for their units. */
 export type PersonnelSender = { hrFeed: true } | { actor: Actor };
 
-export interface BatchResult { accepted: number; duplicates: number; rejected: { index: number; eventId: string | null; errors: FieldError[] }[] }
+export interface BatchResult {
+  accepted: number;
+  duplicates: number;
+  rejected: { index: number; eventId: string | null; errors: FieldError[] }[];
+}
 
 /**
  * Event ids are the sender's: HR's are stored as sent, an admin's under their own name
@@ -50,7 +59,9 @@ export async function receivePersonnelEvents(deps: ServiceDeps, sender: Personne
   const rejected: BatchResult['rejected'] = [];
   const valid: { e: PersonnelEventInput; hash: string; id: string }[] = [];
   const unitCodes = [...new Set(events.flatMap((r) => ('event' in r && r.event.toUnitCode ? [r.event.toUnitCode] : [])))];
-  const knownUnits = new Set(unitCodes.length === 0 ? [] : (await db.select({ code: orgUnits.code }).from(orgUnits).where(inArray(orgUnits.code, unitCodes))).map((u) => u.code));
+  const knownUnits = new Set(
+    unitCodes.length === 0 ? [] : (await db.select({ code: orgUnits.code }).from(orgUnits).where(inArray(orgUnits.code, unitCodes))).map((u) => u.code),
+  );
   for (const [index, received] of events.entries()) {
     if (!('event' in received)) {
       rejected.push({ index, eventId: received.eventId, errors: received.errors });
@@ -59,14 +70,15 @@ export async function receivePersonnelEvents(deps: ServiceDeps, sender: Personne
     const e = received.event;
     const at = `events.${index}`;
     const errors: FieldError[] = [];
-    if (!admin && e.eventId.startsWith('account:')) errors.push({ path: `${at}.eventId`, message: 'eventId must not start with "account:" (the admins\' reports)' });
+    if (!admin && e.eventId.startsWith('account:'))
+      errors.push({ path: `${at}.eventId`, message: 'eventId must not start with "account:" (the admins\' reports)' });
     if (!isValidCitizenId(e.citizenId)) errors.push({ path: `${at}.citizenId`, message: 'citizenId is not a valid Thai citizen ID (check digit)' });
     if (e.type === 'transfer' && !e.toUnitCode) errors.push({ path: `${at}.toUnitCode`, message: 'a transfer needs toUnitCode' });
     if (e.toUnitCode && !knownUnits.has(e.toUnitCode)) errors.push({ path: `${at}.toUnitCode`, message: `unit ${e.toUnitCode} does not exist` });
     if (e.type !== 'transfer' && e.toUnitCode) errors.push({ path: `${at}.toUnitCode`, message: 'toUnitCode goes only with a transfer' });
     const hash = errors.length === 0 ? cipher.lookupHash(e.citizenId) : '';
     if (errors.length === 0 && admin && hash === admin.citizenIdHash) {
-      errors.push({ path: `${at}.citizenId`, message: 'you cannot report a change about yourself: your unit\'s other admins or HR do' });
+      errors.push({ path: `${at}.citizenId`, message: "you cannot report a change about yourself: your unit's other admins or HR do" });
     }
     if (errors.length === 0 && admin) {
       const [account] = await db.select({ unitCode: accounts.unitCode }).from(accounts).where(eq(accounts.citizenIdHash, hash));
@@ -77,26 +89,50 @@ export async function receivePersonnelEvents(deps: ServiceDeps, sender: Personne
     else valid.push({ e, hash, id: storedEventId(source, e.eventId) });
   }
   // One statement: concurrent calls with the same eventId race on the primary key, and one wins.
-  const insertedIds = valid.length === 0 ? new Set<string>() : new Set((await db.insert(personnelEvents).values(valid.map((v) => ({
-    eventId: v.id, type: v.e.type, citizenIdHash: v.hash, citizenIdEnc: cipher.encrypt(v.e.citizenId), effectiveDate: v.e.effectiveDate,
-    toUnitCode: v.e.toUnitCode ?? null, newPosition: v.e.newPosition ?? null, note: v.e.note ?? null, source,
-  }))).onConflictDoNothing().returning({ eventId: personnelEvents.eventId })).map((r) => r.eventId));
+  const insertedIds =
+    valid.length === 0
+      ? new Set<string>()
+      : new Set(
+          (
+            await db
+              .insert(personnelEvents)
+              .values(
+                valid.map((v) => ({
+                  eventId: v.id,
+                  type: v.e.type,
+                  citizenIdHash: v.hash,
+                  citizenIdEnc: cipher.encrypt(v.e.citizenId),
+                  effectiveDate: v.e.effectiveDate,
+                  toUnitCode: v.e.toUnitCode ?? null,
+                  newPosition: v.e.newPosition ?? null,
+                  note: v.e.note ?? null,
+                  source,
+                })),
+              )
+              .onConflictDoNothing()
+              .returning({ eventId: personnelEvents.eventId })
+          ).map((r) => r.eventId),
+        );
   const fresh = valid.filter((v) => insertedIds.delete(v.id)); // delete: a repeat within the call counts once
   const duplicates = valid.length - fresh.length;
   const sent = new Set<string>();
-  const handed = await Promise.allSettled(chunked(fresh, 50).map(async (chunk) => {
-    for (const v of chunk) {
-      await handToPerson(deps.workflows, v.hash, { eventId: v.id, type: v.e.type, effectiveDate: v.e.effectiveDate, ...(admin ? { byAdmin: true } : {}) });
-      sent.add(v.id);
-    }
-  }));
+  const handed = await Promise.allSettled(
+    chunked(fresh, 50).map(async (chunk) => {
+      for (const v of chunk) {
+        await handToPerson(deps.workflows, v.hash, { eventId: v.id, type: v.e.type, effectiveDate: v.e.effectiveDate, ...(admin ? { byAdmin: true } : {}) });
+        sent.add(v.id);
+      }
+    }),
+  );
   const failure = handed.find((n) => n.status === 'rejected');
   if (failure) {
     log.error({ err: failure.reason }, 'cannot hand personnel events to their workflows');
     // Unscheduled events must not look accepted: forget them so that the sender's retry brings them again.
     const unsent = fresh.filter((v) => !sent.has(v.id)).map((v) => v.id);
     if (unsent.length > 0) await db.delete(personnelEvents).where(inArray(personnelEvents.eventId, unsent));
-    throw unavailable(`The workflow service is not reachable; ${fresh.length - unsent.length} event(s) were scheduled, ${unsent.length} were not kept: send the call again.`);
+    throw unavailable(
+      `The workflow service is not reachable; ${fresh.length - unsent.length} event(s) were scheduled, ${unsent.length} were not kept: send the call again.`,
+    );
   }
   return { accepted: fresh.length, duplicates, rejected };
 }
@@ -118,21 +154,34 @@ export async function viewPersonnelEvent(deps: ServiceDeps, sender: PersonnelSen
   const own = admin ? actorOf(admin.id) : HR_FEED;
   // Every sender's event of that id: the caller's own first, then HR's, then other admins' reports.
   const rank = (e: { source: string }) => (e.source === own ? 0 : e.source === HR_FEED ? 1 : 2);
-  const candidates = (await db.select().from(personnelEvents).where(or(
-    eq(personnelEvents.eventId, eventId),
-    and(sql`${personnelEvents.source} <> ${HR_FEED}`, eq(personnelEvents.eventId, sql`${personnelEvents.source} || '/' || ${eventId}::text`)),
-  ))).sort((a, b) => rank(a) - rank(b));
+  const candidates = (
+    await db
+      .select()
+      .from(personnelEvents)
+      .where(
+        or(
+          eq(personnelEvents.eventId, eventId),
+          and(sql`${personnelEvents.source} <> ${HR_FEED}`, eq(personnelEvents.eventId, sql`${personnelEvents.source} || '/' || ${eventId}::text`)),
+        ),
+      )
+  ).sort((a, b) => rank(a) - rank(b));
   let ev: (typeof candidates)[number] | undefined;
   for (const candidate of candidates) {
-    if (!admin || admin.central || candidate.source === own || await aboutAdminsUnits(deps, admin, candidate)) {
+    if (!admin || admin.central || candidate.source === own || (await aboutAdminsUnits(deps, admin, candidate))) {
       ev = candidate;
       break;
     }
   }
   if (!ev) throw notFound(candidates.length > 0 ? 'There is no such personnel event in your units.' : 'There is no such personnel event.');
   return {
-    eventId: sentEventId(ev.eventId, ev.source), type: ev.type, status: ev.status, outcome: ev.outcome, effectiveDate: ev.effectiveDate,
-    appliedAt: ev.appliedAt?.toISOString() ?? null, receivedAt: ev.receivedAt.toISOString(), reviewId: ev.reviewId,
+    eventId: sentEventId(ev.eventId, ev.source),
+    type: ev.type,
+    status: ev.status,
+    outcome: ev.outcome,
+    effectiveDate: ev.effectiveDate,
+    appliedAt: ev.appliedAt?.toISOString() ?? null,
+    receivedAt: ev.receivedAt.toISOString(),
+    reviewId: ev.reviewId,
   };
 }
 
@@ -144,33 +193,72 @@ async function aboutAdminsUnits(deps: ServiceDeps, admin: Actor, ev: typeof pers
 }
 
 export interface PersonnelEventListItem {
-  eventId: string; type: PersonnelEventType; status: PersonnelEventStatus; effectiveDate: string; toUnitCode: string | null;
-  accountId: string | null; username: string | null; unitCode: string | null; outcome: string | null; reviewId: string | null; receivedAt: string;
+  eventId: string;
+  type: PersonnelEventType;
+  status: PersonnelEventStatus;
+  effectiveDate: string;
+  toUnitCode: string | null;
+  accountId: string | null;
+  username: string | null;
+  unitCode: string | null;
+  outcome: string | null;
+  reviewId: string | null;
+  receivedAt: string;
 }
 
 /** Where a list of events resumes: the last row's exact time (as PostgreSQL writes it) and id. */
-export interface PersonnelEventPosition { receivedAt: string; eventId: string }
+export interface PersonnelEventPosition {
+  receivedAt: string;
+  eventId: string;
+}
 
 /**
  * The events an admin may see (those they sent, and those about people of their units or moving
  * into them), newest first: `limit + 1` rows after `after`, for the caller to page.
  */
-export async function listPersonnelEvents(deps: ServiceDeps, actor: Actor,
-  query: { status?: PersonnelEventStatus | undefined; limit: number; after?: PersonnelEventPosition | undefined }): Promise<{ item: PersonnelEventListItem; position: PersonnelEventPosition }[]> {
+export async function listPersonnelEvents(
+  deps: ServiceDeps,
+  actor: Actor,
+  query: { status?: PersonnelEventStatus | undefined; limit: number; after?: PersonnelEventPosition | undefined },
+): Promise<{ item: PersonnelEventListItem; position: PersonnelEventPosition }[]> {
   requireReportingAdmin(actor);
   const { db } = deps;
   const { status, limit, after } = query;
-  const scope = actor.central ? undefined : or(eq(personnelEvents.source, actorOf(actor.id)), withinScopeSql(actor, accounts.unitCode), withinScopeSql(actor, personnelEvents.toUnitCode));
-  const rows = await db.select({ ev: personnelEvents, at: sql<string>`${personnelEvents.receivedAt}::text`, username: accounts.username, accountId: accounts.id, unitCode: accounts.unitCode })
-    .from(personnelEvents).leftJoin(accounts, eq(accounts.citizenIdHash, personnelEvents.citizenIdHash))
-    .where(and(
-      scope, status ? eq(personnelEvents.status, status) : undefined,
-      after ? sql`(${personnelEvents.receivedAt}, ${personnelEvents.eventId}) < (${after.receivedAt}::timestamptz, ${after.eventId})` : undefined,
-    )).orderBy(desc(personnelEvents.receivedAt), desc(personnelEvents.eventId)).limit(limit + 1);
+  const scope = actor.central
+    ? undefined
+    : or(eq(personnelEvents.source, actorOf(actor.id)), withinScopeSql(actor, accounts.unitCode), withinScopeSql(actor, personnelEvents.toUnitCode));
+  const rows = await db
+    .select({
+      ev: personnelEvents,
+      at: sql<string>`${personnelEvents.receivedAt}::text`,
+      username: accounts.username,
+      accountId: accounts.id,
+      unitCode: accounts.unitCode,
+    })
+    .from(personnelEvents)
+    .leftJoin(accounts, eq(accounts.citizenIdHash, personnelEvents.citizenIdHash))
+    .where(
+      and(
+        scope,
+        status ? eq(personnelEvents.status, status) : undefined,
+        after ? sql`(${personnelEvents.receivedAt}, ${personnelEvents.eventId}) < (${after.receivedAt}::timestamptz, ${after.eventId})` : undefined,
+      ),
+    )
+    .orderBy(desc(personnelEvents.receivedAt), desc(personnelEvents.eventId))
+    .limit(limit + 1);
   return rows.map(({ ev, at, username, accountId, unitCode }) => ({
     item: {
-      eventId: sentEventId(ev.eventId, ev.source), type: ev.type, status: ev.status, effectiveDate: ev.effectiveDate, toUnitCode: ev.toUnitCode,
-      accountId: accountId ?? ev.accountId, username, unitCode, outcome: ev.outcome, reviewId: ev.reviewId, receivedAt: ev.receivedAt.toISOString(),
+      eventId: sentEventId(ev.eventId, ev.source),
+      type: ev.type,
+      status: ev.status,
+      effectiveDate: ev.effectiveDate,
+      toUnitCode: ev.toUnitCode,
+      accountId: accountId ?? ev.accountId,
+      username,
+      unitCode,
+      outcome: ev.outcome,
+      reviewId: ev.reviewId,
+      receivedAt: ev.receivedAt.toISOString(),
     },
     position: { receivedAt: at, eventId: ev.eventId },
   }));

@@ -9,13 +9,22 @@ import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import { verifiedIdentity } from './sign-in.ts';
 
-export interface OpenSystem { code: string; nameTh: string; nameEn: string | null; url: string; roles: string[] }
+export interface OpenSystem {
+  code: string;
+  nameTh: string;
+  nameEn: string | null;
+  url: string;
+  roles: string[];
+}
 
 /** The connected systems a person may open (an active right there), with their roles. */
 export async function systemsOpenTo(deps: Pick<ServiceDeps, 'db'>, actor: Pick<Actor, 'id'>): Promise<OpenSystem[]> {
-  const rights = await deps.db.select({ code: systems.code, nameTh: systems.nameTh, nameEn: systems.nameEn, url: systems.url, role: entitlements.role })
-    .from(entitlements).innerJoin(systems, eq(systems.code, entitlements.systemCode))
-    .where(and(eq(entitlements.accountId, actor.id), eq(entitlements.status, 'active'))).orderBy(asc(systems.code), asc(entitlements.role));
+  const rights = await deps.db
+    .select({ code: systems.code, nameTh: systems.nameTh, nameEn: systems.nameEn, url: systems.url, role: entitlements.role })
+    .from(entitlements)
+    .innerJoin(systems, eq(systems.code, entitlements.systemCode))
+    .where(and(eq(entitlements.accountId, actor.id), eq(entitlements.status, 'active')))
+    .orderBy(asc(systems.code), asc(entitlements.role));
   const bySystem = new Map<string, OpenSystem>();
   for (const r of rights) {
     const entry = bySystem.get(r.code) ?? { code: r.code, nameTh: r.nameTh, nameEn: r.nameEn, url: r.url, roles: [] };
@@ -27,8 +36,11 @@ export async function systemsOpenTo(deps: Pick<ServiceDeps, 'db'>, actor: Pick<A
 
 /** The portal of the signed-in person: who they are, their unit, their systems, and whether they administer anything. */
 export async function portalOf(deps: Pick<ServiceDeps, 'db'>, actor: Actor) {
-  const [person] = await deps.db.select({ firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh, unitNameTh: orgUnits.nameTh })
-    .from(accounts).leftJoin(orgUnits, eq(orgUnits.code, accounts.unitCode)).where(eq(accounts.id, actor.id));
+  const [person] = await deps.db
+    .select({ firstNameTh: accounts.firstNameTh, lastNameTh: accounts.lastNameTh, unitNameTh: orgUnits.nameTh })
+    .from(accounts)
+    .leftJoin(orgUnits, eq(orgUnits.code, accounts.unitCode))
+    .where(eq(accounts.id, actor.id));
   return {
     name: person ? `${person.firstNameTh} ${person.lastNameTh}` : actor.username,
     username: actor.username,
@@ -49,7 +61,10 @@ export async function registrationForm(deps: Pick<ServiceDeps, 'db' | 'cipher'>,
   const catalogue = await deps.db.select().from(systems).orderBy(asc(systems.code));
   const units = await deps.db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh }).from(orgUnits).orderBy(asc(orgUnits.code)).limit(10_000);
   return {
-    verification: verification ?? '', verified, maskedCitizenId: verified ? maskCitizenId(verified.citizenId) : '',
-    access: catalogue.flatMap((s) => s.roles.map((role) => ({ value: `${s.code}:${role}`, label: `${s.nameTh} · ${role}` }))), units,
+    verification: verification ?? '',
+    verified,
+    maskedCitizenId: verified ? maskCitizenId(verified.citizenId) : '',
+    access: catalogue.flatMap((s) => s.roles.map((role) => ({ value: `${s.code}:${role}`, label: `${s.nameTh} · ${role}` }))),
+    units,
   };
 }

@@ -14,19 +14,27 @@ import { loadActor, type Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
 
 /** Ending sign-ins sends logout notices to the connected systems: signed with the provider's key. */
-export interface SignInDeps extends ServiceDeps { sso: { logoutSigner: LogoutSigner } }
+export interface SignInDeps extends ServiceDeps {
+  sso: { logoutSigner: LogoutSigner };
+}
 
 export const WRONG_CREDENTIALS = 'ชื่อผู้ใช้งานหรือรหัสผ่านไม่ถูกต้อง / The username or password is wrong.';
 const VERIFICATION_TTL_MS = 30 * 60_000;
 
 /** 423: the account exists and the credentials are right, but it may not sign in. */
-export const cannotSignIn = (status: AccountStatus) => new Problem(423, 'Locked',
-  `บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / This account is ${status}; ask the SSO admin of your unit.`);
+export const cannotSignIn = (status: AccountStatus) =>
+  new Problem(423, 'Locked', `บัญชีนี้ถูกระงับการใช้งาน กรุณาติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / This account is ${status}; ask the SSO admin of your unit.`);
 
-export interface SignedIn { account: Actor; token: string; expiresAt: Date }
+export interface SignedIn {
+  account: Actor;
+  token: string;
+  expiresAt: Date;
+}
 
 /** Where a sign-in happens: for a connected system (its OIDC client id), or the portal or API (none). */
-export interface SignInContext { system?: string | undefined }
+export interface SignInContext {
+  system?: string | undefined;
+}
 
 /** A new sign-in token (stored hashed), valid for TOKEN_TTL. */
 export async function issueToken(deps: Pick<ServiceDeps, 'db' | 'config'>, accountId: string): Promise<{ token: string; expiresAt: Date }> {
@@ -38,13 +46,18 @@ export async function issueToken(deps: Pick<ServiceDeps, 'db' | 'config'>, accou
 
 /** Revokes one token (a sign-out); unknown or revoked already is no error. */
 export async function revokeToken(db: Queryable, token: string): Promise<void> {
-  await db.update(authTokens).set({ revokedAt: new Date() }).where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt)));
+  await db
+    .update(authTokens)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt)));
 }
 
 /** Whose sign-in a token is (and since when), while it is neither revoked nor expired. */
 export async function tokenHolder(db: Queryable, token: string): Promise<{ accountId: string; signedInAt: Date } | null> {
-  const [row] = await db.select({ accountId: authTokens.accountId, signedInAt: authTokens.createdAt }).from(authTokens).where(and(
-    eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
+  const [row] = await db
+    .select({ accountId: authTokens.accountId, signedInAt: authTokens.createdAt })
+    .from(authTokens)
+    .where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
   return row ?? null;
 }
 
@@ -58,8 +71,12 @@ export async function signedInWith(db: Queryable, token: string): Promise<(Actor
 /** The account a username and password sign in to, or null when either is wrong (one answer for both). */
 async function checkPassword(db: Queryable, username: string, password: string): Promise<{ id: string; status: AccountStatus } | null> {
   const name = username.trim().toLowerCase();
-  const [account] = name ? await db.select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
-    .from(accounts).where(eq(sql`lower(${accounts.username})`, name)) : [];
+  const [account] = name
+    ? await db
+        .select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
+        .from(accounts)
+        .where(eq(sql`lower(${accounts.username})`, name))
+    : [];
   // verifyPassword spends the same time for an unknown user as for a wrong password.
   const ok = await verifyPassword(account?.passwordHash, password);
   return account && ok ? { id: account.id, status: account.status } : null;
@@ -86,14 +103,21 @@ export async function signInWithPassword(deps: ServiceDeps, input: { username: s
  * Signs in the person ThaiD verified, found by their citizen ID's keyed hash; a person without an
  * account gets a one-time verification (30 minutes) that fills and locks the registration form.
  */
-export async function signInWithThaiId(deps: ServiceDeps, claims: VerifiedClaims, context: SignInContext = {}): Promise<{ signedIn: SignedIn } | { verification: string }> {
+export async function signInWithThaiId(
+  deps: ServiceDeps,
+  claims: VerifiedClaims,
+  context: SignInContext = {},
+): Promise<{ signedIn: SignedIn } | { verification: string }> {
   const { db, cipher } = deps;
   const citizenIdHash = cipher.lookupHash(claims.pid);
   const [account] = await db.select({ id: accounts.id, status: accounts.status }).from(accounts).where(eq(accounts.citizenIdHash, citizenIdHash));
   if (account) return { signedIn: await signIn(deps, account, 'thaiid', context) };
   const verification = randomSecret(32);
   await db.insert(identityVerifications).values({
-    tokenHash: sha256Hex(verification), provider: 'thaiid', citizenIdHash, claimsEnc: cipher.encrypt(JSON.stringify(claims)),
+    tokenHash: sha256Hex(verification),
+    provider: 'thaiid',
+    citizenIdHash,
+    claimsEnc: cipher.encrypt(JSON.stringify(claims)),
     expiresAt: new Date(Date.now() + VERIFICATION_TTL_MS),
   });
   return { verification };
@@ -112,7 +136,11 @@ export async function signOutEverywhere(deps: SignInDeps, accountId: string, rea
 
 /** What ThaiD verified for a registration (the token its sign-in gave), while unused and fresh; null otherwise. */
 export async function verifiedIdentity(deps: Pick<ServiceDeps, 'db' | 'cipher'>, verification: string): Promise<VerifiedClaims | null> {
-  const [row] = await deps.db.select({ claimsEnc: identityVerifications.claimsEnc }).from(identityVerifications).where(and(
-    eq(identityVerifications.tokenHash, sha256Hex(verification)), isNull(identityVerifications.usedAt), gt(identityVerifications.expiresAt, new Date())));
-  return row ? JSON.parse(deps.cipher.decrypt(row.claimsEnc)) as VerifiedClaims : null;
+  const [row] = await deps.db
+    .select({ claimsEnc: identityVerifications.claimsEnc })
+    .from(identityVerifications)
+    .where(
+      and(eq(identityVerifications.tokenHash, sha256Hex(verification)), isNull(identityVerifications.usedAt), gt(identityVerifications.expiresAt, new Date())),
+    );
+  return row ? (JSON.parse(deps.cipher.decrypt(row.claimsEnc)) as VerifiedClaims) : null;
 }

@@ -22,15 +22,21 @@ export const SURVEY_SCALE = [1, 2, 3, 4, 5] as const;
 export const currentSurvey = (deps: Pick<ServiceDeps, 'config'>) => ({ round: deps.config.surveyRound, questions: SURVEY_QUESTIONS });
 
 /** One answer per person and round (the API's and the survey page's): every question scored 1..5. */
-export async function recordSurveyResponse(deps: Pick<ServiceDeps, 'db' | 'config'>, actor: Pick<Actor, 'id' | 'unitCode'>,
-  answer: { round?: string | undefined; scores: Record<string, unknown>; comment?: string | undefined }): Promise<string> {
+export async function recordSurveyResponse(
+  deps: Pick<ServiceDeps, 'db' | 'config'>,
+  actor: Pick<Actor, 'id' | 'unitCode'>,
+  answer: { round?: string | undefined; scores: Record<string, unknown>; comment?: string | undefined },
+): Promise<string> {
   const currentRound = deps.config.surveyRound;
   const round = answer.round ?? currentRound;
-  if (round !== currentRound) throw badRequest(`Round ${round} is not open; the current round is ${currentRound}.`, [{ path: 'round', message: 'not the current round' }]);
+  if (round !== currentRound)
+    throw badRequest(`Round ${round} is not open; the current round is ${currentRound}.`, [{ path: 'round', message: 'not the current round' }]);
   const unscored = SURVEY_QUESTIONS.filter((q) => !SURVEY_SCALE.includes(answer.scores[q.id] as 1));
   if (unscored.length > 0) {
-    throw badRequest(`กรุณาให้คะแนน 1–5 ทุกข้อ / Please score every question from 1 to 5 (${unscored.map((q) => q.textEn).join('; ')}).`,
-      unscored.map((q) => ({ path: `scores.${q.id}`, message: 'a score from 1 to 5 is required' })));
+    throw badRequest(
+      `กรุณาให้คะแนน 1–5 ทุกข้อ / Please score every question from 1 to 5 (${unscored.map((q) => q.textEn).join('; ')}).`,
+      unscored.map((q) => ({ path: `scores.${q.id}`, message: 'a score from 1 to 5 is required' })),
+    );
   }
   const scores = Object.fromEntries(SURVEY_QUESTIONS.map((q) => [q.id, answer.scores[q.id] as number]));
   try {
@@ -48,16 +54,34 @@ export async function surveyResults(deps: Pick<ServiceDeps, 'db' | 'config'>, ac
   const { under } = query;
   if (!actor.central && actor.adminUnits.length === 0) throw forbidden('Only SSO admins may do this.');
   if (under && !(await mayActFor(deps.db, actor, under))) throw forbidden(`You do not administer ${under} or a unit above it.`);
-  const rows = await deps.db.select({ scores: surveyResponses.scores, comment: surveyResponses.comment }).from(surveyResponses)
-    .where(and(eq(surveyResponses.round, round), under ? sql`${surveyResponses.unitCode} in ${subtreeSql([under])}` : withinScopeSql(actor, surveyResponses.unitCode)));
+  const rows = await deps.db
+    .select({ scores: surveyResponses.scores, comment: surveyResponses.comment })
+    .from(surveyResponses)
+    .where(
+      and(
+        eq(surveyResponses.round, round),
+        under ? sql`${surveyResponses.unitCode} in ${subtreeSql([under])}` : withinScopeSql(actor, surveyResponses.unitCode),
+      ),
+    );
   return {
-    round, under: under ?? null, responses: rows.length,
+    round,
+    under: under ?? null,
+    responses: rows.length,
     questions: SURVEY_QUESTIONS.map((q) => {
       const values = rows.map((r) => r.scores[q.id]).filter((v): v is number => typeof v === 'number');
       const distribution = Object.fromEntries(SURVEY_SCALE.map((n) => [String(n), values.filter((v) => v === n).length]));
-      return { id: q.id, textTh: q.textTh, textEn: q.textEn, count: values.length,
-        average: values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100 : null, distribution };
+      return {
+        id: q.id,
+        textTh: q.textTh,
+        textEn: q.textEn,
+        count: values.length,
+        average: values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100 : null,
+        distribution,
+      };
     }),
-    comments: rows.map((r) => r.comment).filter((c): c is string => !!c).slice(0, 200),
+    comments: rows
+      .map((r) => r.comment)
+      .filter((c): c is string => !!c)
+      .slice(0, 200),
   };
 }

@@ -9,17 +9,40 @@ import { forbidden } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
 
-export interface OidcInput { redirectUris: string[]; postLogoutRedirectUris?: string[]; backchannelLogoutUri?: string | null; public?: boolean; rotateSecret?: boolean }
+export interface OidcInput {
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  backchannelLogoutUri?: string | null;
+  public?: boolean;
+  rotateSecret?: boolean;
+}
 /** `oidc` omitted keeps the client as it is; null removes it. */
-export interface SystemInput { nameTh: string; nameEn?: string | null; url: string; roles: string[]; oidc?: OidcInput | null }
+export interface SystemInput {
+  nameTh: string;
+  nameEn?: string | null;
+  url: string;
+  roles: string[];
+  oidc?: OidcInput | null;
+}
 
 /** A system as shown: never its client secret. */
 const view = (s: typeof systems.$inferSelect) => ({
-  code: s.code, nameTh: s.nameTh, nameEn: s.nameEn, url: s.url, roles: s.roles,
-  ...(s.oidc ? { oidc: {
-    clientId: s.oidc.clientId, redirectUris: s.oidc.redirectUris, postLogoutRedirectUris: s.oidc.postLogoutRedirectUris,
-    backchannelLogoutUri: s.oidc.backchannelLogoutUri, public: s.oidc.public,
-  } } : {}),
+  code: s.code,
+  nameTh: s.nameTh,
+  nameEn: s.nameEn,
+  url: s.url,
+  roles: s.roles,
+  ...(s.oidc
+    ? {
+        oidc: {
+          clientId: s.oidc.clientId,
+          redirectUris: s.oidc.redirectUris,
+          postLogoutRedirectUris: s.oidc.postLogoutRedirectUris,
+          backchannelLogoutUri: s.oidc.backchannelLogoutUri,
+          public: s.oidc.public,
+        },
+      }
+    : {}),
 });
 
 export type SystemView = ReturnType<typeof view>;
@@ -28,7 +51,12 @@ export type SystemView = ReturnType<typeof view>;
  * Creates or replaces a system, audited. A confidential client keeps its secret across updates unless
  * asked to rotate it; a new secret is returned once (`clientSecret`).
  */
-export async function putSystem(deps: ServiceDeps, actor: Actor, code: string, input: SystemInput): Promise<SystemView & { clientId?: string; clientSecret?: string }> {
+export async function putSystem(
+  deps: ServiceDeps,
+  actor: Actor,
+  code: string,
+  input: SystemInput,
+): Promise<SystemView & { clientId?: string; clientSecret?: string }> {
   if (!actor.central) throw forbidden('Only DLA central admins may do this.');
   let clientSecret: string | undefined;
   const row = await deps.db.transaction(async (tx) => {
@@ -43,18 +71,29 @@ export async function putSystem(deps: ServiceDeps, actor: Actor, code: string, i
         secretEnc = deps.cipher.encrypt(clientSecret);
       }
       oidc = {
-        clientId: code, redirectUris: input.oidc.redirectUris, postLogoutRedirectUris: input.oidc.postLogoutRedirectUris ?? [],
-        backchannelLogoutUri: input.oidc.backchannelLogoutUri ?? null, public: isPublic, clientSecretEnc: secretEnc,
+        clientId: code,
+        redirectUris: input.oidc.redirectUris,
+        postLogoutRedirectUris: input.oidc.postLogoutRedirectUris ?? [],
+        backchannelLogoutUri: input.oidc.backchannelLogoutUri ?? null,
+        public: isPublic,
+        clientSecretEnc: secretEnc,
       };
     }
     const values = { nameTh: input.nameTh, nameEn: input.nameEn ?? null, url: input.url, roles: input.roles, oidc };
-    const [after] = await tx.insert(systems).values({ code, ...values })
+    const [after] = await tx
+      .insert(systems)
+      .values({ code, ...values })
       .onConflictDoUpdate({ target: systems.code, set: { ...values, updatedAt: sql`now()` } })
       .returning();
     await writeAudit(tx, {
-      key: `system:${code}:${randomUUID()}`, actorAccountId: actor.id, actor: actorOf(actor.id),
-      action: before ? 'system.updated' : 'system.created', subjectType: 'system', subjectId: code,
-      before: before ? view(before) : null, after: view(after!),
+      key: `system:${code}:${randomUUID()}`,
+      actorAccountId: actor.id,
+      actor: actorOf(actor.id),
+      action: before ? 'system.updated' : 'system.created',
+      subjectType: 'system',
+      subjectId: code,
+      before: before ? view(before) : null,
+      after: view(after!),
     });
     return after!;
   });

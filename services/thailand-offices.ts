@@ -17,17 +17,29 @@ export const BANGKOK = '10';
 export const provinceOfficeCode = (dopaCode: string) => `P${dopaCode}`;
 export const districtOfficeCode = (dopaCode: string) => `D${dopaCode}`;
 
-export interface Office { code: string; parentCode: string | null; kind: UnitKind; nameTh: string; nameEn: string; dopaCode: string | null }
+export interface Office {
+  code: string;
+  parentCode: string | null;
+  kind: UnitKind;
+  nameTh: string;
+  nameEn: string;
+  dopaCode: string | null;
+}
 
-export interface LoadResult { department: number; provinceOffices: number; districtOffices: number; inserted: number; updated: number; unchanged: number }
+export interface LoadResult {
+  department: number;
+  provinceOffices: number;
+  districtOffices: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
 
 /**
  * Where the package disagrees with DOPA's own list. Each fix applies only while the package still
  * has the wrong value, so an upstream correction makes it a no-op (test/unit lists stale ones).
  */
-export const CODE_FIXES: { code: string; nameTh: string; right: string }[] = [
-  { code: '4026', nameTh: 'เวียงเก่า', right: '4029' },
-];
+export const CODE_FIXES: { code: string; nameTh: string; right: string }[] = [{ code: '4026', nameTh: 'เวียงเก่า', right: '4029' }];
 export const NAME_FIXES: { code: string; field: 'th' | 'en'; wrong: string; right: string }[] = [
   { code: '11', field: 'en', wrong: 'Samut Prakarn', right: 'Samut Prakan' },
   { code: '1913', field: 'en', wrong: 'Chaloem Phra Kiet', right: 'Chaloem Phra Kiat' },
@@ -66,7 +78,12 @@ export function dataPackageVersion(): string {
 }
 
 /** One space between words, each word capitalised ("khlong Luang" → "Khlong Luang"). */
-const tidyEn = (name: string) => name.trim().split(/\s+/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ');
+const tidyEn = (name: string) =>
+  name
+    .trim()
+    .split(/\s+/)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
 /** The area's own name, without a level word the package may put before it. */
 const bareTh = (name: string) => name.replace(/\s+/g, '').replace(/^(กิ่งอำเภอ|อำเภอ|เขต|จังหวัด)/, '');
 const bareEn = (name: string) => tidyEn(name).replace(/^(King Amphoe|Amphoe|Khet|Changwat) /, '');
@@ -87,7 +104,12 @@ export async function thailandAreas() {
     districts: districts.map((d) => {
       const nameTh = bareTh(d.name_in_thai);
       const code = CODE_FIXES.find((f) => f.code === String(d.code) && f.nameTh === nameTh)?.right ?? String(d.code);
-      return { code, provinceCode: provinceById.get(d.province_id)!, nameTh: fixName(code, 'th', nameTh), nameEn: fixName(code, 'en', bareEn(d.name_in_english)) };
+      return {
+        code,
+        provinceCode: provinceById.get(d.province_id)!,
+        nameTh: fixName(code, 'th', nameTh),
+        nameEn: fixName(code, 'en', bareEn(d.name_in_english)),
+      };
     }),
   };
 }
@@ -99,13 +121,24 @@ export async function thailandOffices(): Promise<Office[]> {
   const offices: Office[] = [
     { code: DLA_CODE, parentCode: null, kind: 'dla', nameTh: 'กรมส่งเสริมการปกครองท้องถิ่น', nameEn: 'Department of Local Administration', dopaCode: null },
     ...provinces.map((p): Office => ({
-      code: provinceOfficeCode(p.code), parentCode: DLA_CODE, kind: 'province_office', dopaCode: p.code,
-      nameTh: `สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัด${p.nameTh}`, nameEn: `Provincial Office for Local Administration, ${p.nameEn}`,
+      code: provinceOfficeCode(p.code),
+      parentCode: DLA_CODE,
+      kind: 'province_office',
+      dopaCode: p.code,
+      nameTh: `สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัด${p.nameTh}`,
+      nameEn: `Provincial Office for Local Administration, ${p.nameEn}`,
     })),
-    ...areas.districts.filter((d) => d.provinceCode !== BANGKOK).sort((a, b) => a.code.localeCompare(b.code)).map((d): Office => ({
-      code: districtOfficeCode(d.code), parentCode: provinceOfficeCode(d.provinceCode), kind: 'district_office', dopaCode: d.code,
-      nameTh: `สำนักงานส่งเสริมการปกครองท้องถิ่นอำเภอ${d.nameTh}`, nameEn: `District Office for Local Administration, ${d.nameEn}`,
-    })),
+    ...areas.districts
+      .filter((d) => d.provinceCode !== BANGKOK)
+      .sort((a, b) => a.code.localeCompare(b.code))
+      .map((d): Office => ({
+        code: districtOfficeCode(d.code),
+        parentCode: provinceOfficeCode(d.provinceCode),
+        kind: 'district_office',
+        dopaCode: d.code,
+        nameTh: `สำนักงานส่งเสริมการปกครองท้องถิ่นอำเภอ${d.nameTh}`,
+        nameEn: `District Office for Local Administration, ${d.nameEn}`,
+      })),
   ];
   // What the codes promise: unique, and each district inside its province.
   const codes = new Set(offices.map((o) => o.code));
@@ -123,28 +156,48 @@ export async function thailandOffices(): Promise<Office[]> {
 export async function loadThailandOffices(db: Db): Promise<LoadResult> {
   const offices = await thailandOffices();
   const result: LoadResult = {
-    department: 1, provinceOffices: offices.filter((o) => o.kind === 'province_office').length,
-    districtOffices: offices.filter((o) => o.kind === 'district_office').length, inserted: 0, updated: 0, unchanged: 0,
+    department: 1,
+    provinceOffices: offices.filter((o) => o.kind === 'province_office').length,
+    districtOffices: offices.filter((o) => o.kind === 'district_office').length,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
   };
   const excluded = (column: string) => sql.raw(`excluded.${column}`);
   await db.transaction(async (tx) => {
     const changed: string[] = [];
     for (let i = 0; i < offices.length; i += 1000) {
-      const rows = await tx.insert(orgUnits).values(offices.slice(i, i + 1000)).onConflictDoUpdate({
-        target: orgUnits.code,
-        set: { parentCode: excluded('parent_code'), kind: excluded('kind'), nameTh: excluded('name_th'), nameEn: excluded('name_en'), dopaCode: excluded('dopa_code'), updatedAt: new Date() },
-        setWhere: sql`(${orgUnits.parentCode}, ${orgUnits.kind}, ${orgUnits.nameTh}, ${orgUnits.nameEn}, ${orgUnits.dopaCode})
+      const rows = await tx
+        .insert(orgUnits)
+        .values(offices.slice(i, i + 1000))
+        .onConflictDoUpdate({
+          target: orgUnits.code,
+          set: {
+            parentCode: excluded('parent_code'),
+            kind: excluded('kind'),
+            nameTh: excluded('name_th'),
+            nameEn: excluded('name_en'),
+            dopaCode: excluded('dopa_code'),
+            updatedAt: new Date(),
+          },
+          setWhere: sql`(${orgUnits.parentCode}, ${orgUnits.kind}, ${orgUnits.nameTh}, ${orgUnits.nameEn}, ${orgUnits.dopaCode})
           is distinct from (excluded.parent_code, excluded.kind, excluded.name_th, excluded.name_en, excluded.dopa_code)`,
-      }).returning({ code: orgUnits.code, inserted: sql<boolean>`xmax = 0` });
+        })
+        .returning({ code: orgUnits.code, inserted: sql<boolean>`xmax = 0` });
       for (const row of rows) {
-        if (row.inserted) result.inserted += 1; else result.updated += 1;
+        if (row.inserted) result.inserted += 1;
+        else result.updated += 1;
         changed.push(row.code);
       }
     }
     result.unchanged = offices.length - changed.length;
     if (changed.length === 0) return;
     await writeAudit(tx, {
-      key: `org-units:thailand:${randomUUID()}`, actor: 'system', action: 'org_units.loaded', subjectType: 'org_units', subjectId: 'thailand',
+      key: `org-units:thailand:${randomUUID()}`,
+      actor: 'system',
+      action: 'org_units.loaded',
+      subjectType: 'org_units',
+      subjectId: 'thailand',
       reason: `DLA's offices from ${DATA_PACKAGE} ${dataPackageVersion()}`,
       after: { inserted: result.inserted, updated: result.updated, codes: changed.slice(0, 100), count: changed.length },
     });
@@ -160,6 +213,8 @@ export async function loadThailandOfficesIfEmpty(database: Database): Promise<Lo
 }
 
 export function describeLoad(result: LoadResult): string {
-  return `DLA, ${result.provinceOffices} provincial and ${result.districtOffices} district offices from ${DATA_PACKAGE} ` +
-    `(${result.inserted} new, ${result.updated} updated, ${result.unchanged} unchanged)`;
+  return (
+    `DLA, ${result.provinceOffices} provincial and ${result.districtOffices} district offices from ${DATA_PACKAGE} ` +
+    `(${result.inserted} new, ${result.updated} updated, ${result.unchanged} unchanged)`
+  );
 }

@@ -9,14 +9,24 @@ import { accessReviewCampaign, campaignWorkflowId, cancelCampaign, type Campaign
 import { scheduledAccessReview, type ScheduledReviewInput } from '../workflows/access-review-schedule.ts';
 import { reviewDecisionsChanged, accessReviewWorkflowId } from '../workflows/access-review.ts';
 import {
-  appointment, appointmentWorkflowId, decideAppointment, revokeAppointment, type AppointmentDecision, type AppointmentState,
+  appointment,
+  appointmentWorkflowId,
+  decideAppointment,
+  revokeAppointment,
+  type AppointmentDecision,
+  type AppointmentState,
 } from '../workflows/appointment.ts';
 import { complianceDigest } from '../workflows/compliance.ts';
 import { NOT_AWAITING } from '../workflows/decision-clock.ts';
 import { person, personnelEventReceived, personWorkflowId, type PersonnelNotice } from '../workflows/personnel.ts';
 import {
-  decideRegistration, provideRegistrationInfo, registration, registrationWorkflowId, withdrawRegistration,
-  type RegistrationDecision, type RegistrationState,
+  decideRegistration,
+  provideRegistrationInfo,
+  registration,
+  registrationWorkflowId,
+  withdrawRegistration,
+  type RegistrationDecision,
+  type RegistrationState,
 } from '../workflows/registration.ts';
 import { registrationActingUnitKey, registrationStatusKey } from '../workflows/search-attributes.ts';
 
@@ -27,7 +37,9 @@ export interface Workflows {
 }
 
 /** The log line a service writes when Temporal cannot be reached (pino's shape). */
-export interface Log { error(object: object, message: string): void }
+export interface Log {
+  error(object: object, message: string): void;
+}
 
 /** A start that finds the workflow already running is no error: every start here is idempotent. */
 const once = { workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE } as const;
@@ -38,8 +50,17 @@ export const submissionMailKey = (registrationId: string) => `registration:${reg
 /** Starts (or finds) the workflow of a registration request. */
 export async function startRegistration(w: Workflows, input: { registrationId: string; actingUnitCode: string }): Promise<void> {
   await w.client.workflow.start(registration, {
-    taskQueue: w.config.taskQueue, workflowId: registrationWorkflowId(input.registrationId), ...once,
-    args: [{ registrationId: input.registrationId, actingUnitCode: input.actingUnitCode, submissionMailKey: submissionMailKey(input.registrationId), timers: w.config.registration }],
+    taskQueue: w.config.taskQueue,
+    workflowId: registrationWorkflowId(input.registrationId),
+    ...once,
+    args: [
+      {
+        registrationId: input.registrationId,
+        actingUnitCode: input.actingUnitCode,
+        submissionMailKey: submissionMailKey(input.registrationId),
+        timers: w.config.registration,
+      },
+    ],
     typedSearchAttributes: [
       { key: registrationStatusKey, value: 'pending_approval' },
       { key: registrationActingUnitKey, value: input.actingUnitCode },
@@ -48,9 +69,14 @@ export async function startRegistration(w: Workflows, input: { registrationId: s
 }
 
 /** Starts (or finds) the workflow of an SSO admin appointment awaiting approval. */
-export async function startAppointment(w: Workflows, input: { appointmentId: string; unitCode: string; actingUnitCode: string; termEnd: string | null }): Promise<void> {
+export async function startAppointment(
+  w: Workflows,
+  input: { appointmentId: string; unitCode: string; actingUnitCode: string; termEnd: string | null },
+): Promise<void> {
   await w.client.workflow.start(appointment, {
-    taskQueue: w.config.taskQueue, workflowId: appointmentWorkflowId(input.appointmentId), ...once,
+    taskQueue: w.config.taskQueue,
+    workflowId: appointmentWorkflowId(input.appointmentId),
+    ...once,
     args: [{ ...input, timers: w.config.appointment }],
   });
 }
@@ -58,8 +84,17 @@ export async function startAppointment(w: Workflows, input: { appointmentId: str
 /** Starts (or finds) the workflow of an access review campaign. */
 export async function startCampaign(w: Workflows, input: { reviewId: string; dueAt: Date }): Promise<void> {
   await w.client.workflow.start(accessReviewCampaign, {
-    taskQueue: w.config.taskQueue, workflowId: campaignWorkflowId(input.reviewId), ...once,
-    args: [{ reviewId: input.reviewId, dueAt: input.dueAt.getTime(), remindBeforeMs: w.config.campaign.remindBeforeMs, escalateBeforeMs: w.config.campaign.escalateBeforeMs }],
+    taskQueue: w.config.taskQueue,
+    workflowId: campaignWorkflowId(input.reviewId),
+    ...once,
+    args: [
+      {
+        reviewId: input.reviewId,
+        dueAt: input.dueAt.getTime(),
+        remindBeforeMs: w.config.campaign.remindBeforeMs,
+        escalateBeforeMs: w.config.campaign.escalateBeforeMs,
+      },
+    ],
   });
 }
 
@@ -67,9 +102,18 @@ export async function startCampaign(w: Workflows, input: { reviewId: string; due
 export async function handToPerson(w: Workflows, citizenIdHash: string, notice: PersonnelNotice): Promise<void> {
   const { config } = w;
   await w.client.workflow.signalWithStart(person, {
-    workflowId: personWorkflowId(citizenIdHash), taskQueue: config.taskQueue,
-    args: [{ personKey: citizenIdHash.slice(0, 40), pending: [], idleMs: config.personIdleMs, reviewTimers: { role_change: config.roleChangeReview, transfer: config.transferReview } }],
-    signal: personnelEventReceived, signalArgs: [notice],
+    workflowId: personWorkflowId(citizenIdHash),
+    taskQueue: config.taskQueue,
+    args: [
+      {
+        personKey: citizenIdHash.slice(0, 40),
+        pending: [],
+        idleMs: config.personIdleMs,
+        reviewTimers: { role_change: config.roleChangeReview, transfer: config.transferReview },
+      },
+    ],
+    signal: personnelEventReceived,
+    signalArgs: [notice],
   });
 }
 
@@ -139,7 +183,7 @@ const reviewSchedulePrefix = (config: Config) => `${config.taskQueue}-access-rev
 export const reviewScheduleId = (config: Config, name: string) => `${reviewSchedulePrefix(config)}${name}`;
 /** The schedule's name from its id, or null for a schedule that is not an access review's. */
 export const reviewScheduleName = (config: Config, scheduleId: string) =>
-  (scheduleId.startsWith(reviewSchedulePrefix(config)) ? scheduleId.slice(reviewSchedulePrefix(config).length) : null);
+  scheduleId.startsWith(reviewSchedulePrefix(config)) ? scheduleId.slice(reviewSchedulePrefix(config).length) : null;
 
 /** Creates the schedule, or replaces it whole when it exists (a memo cannot be updated in place). */
 async function putSchedule(w: Workflows, options: ScheduleOptions): Promise<void> {
@@ -184,7 +228,11 @@ export function sendAppointmentDecision(w: Workflows, appointmentId: string, dec
   return withinDeadline(w, () => w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(decideAppointment, { args: [decision] }));
 }
 
-export function sendAppointmentRevocation(w: Workflows, appointmentId: string, revocation: { actorAccountId: string; noteId: string }): Promise<AppointmentState> {
+export function sendAppointmentRevocation(
+  w: Workflows,
+  appointmentId: string,
+  revocation: { actorAccountId: string; noteId: string },
+): Promise<AppointmentState> {
   return withinDeadline(w, () => w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(revokeAppointment, { args: [revocation] }));
 }
 
@@ -194,7 +242,9 @@ export function sendRegistrationDecision(w: Workflows, registrationId: string, d
 }
 
 export function sendRegistrationInfo(w: Workflows, registrationId: string, answer: { noteId: string | null }): Promise<RegistrationState> {
-  return withinDeadline(w, () => w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(provideRegistrationInfo, { args: [answer] }));
+  return withinDeadline(w, () =>
+    w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(provideRegistrationInfo, { args: [answer] }),
+  );
 }
 
 export function sendRegistrationWithdrawal(w: Workflows, registrationId: string): Promise<RegistrationState> {
@@ -206,7 +256,10 @@ export function sendCampaignCancellation(w: Workflows, reviewId: string, actorAc
   return withinDeadline(w, () => w.client.workflow.getHandle(campaignWorkflowId(reviewId)).executeUpdate(cancelCampaign, { args: [{ actorAccountId }] }));
 }
 
-export interface ReviewSchedule extends ScheduledReviewInput { cron: string | null; nextRunAt: Date | null }
+export interface ReviewSchedule extends ScheduledReviewInput {
+  cron: string | null;
+  nextRunAt: Date | null;
+}
 
 /** The access review schedules of this deployment, with what each starts. */
 export async function reviewSchedules(w: Workflows): Promise<ReviewSchedule[]> {

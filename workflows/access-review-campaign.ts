@@ -37,15 +37,20 @@ export async function accessReviewCampaign(input: CampaignInput): Promise<Campai
   let status: CampaignStatus = 'running';
   let cancelledBy: string | null = null;
   setHandler(campaignStatus, () => status);
-  setHandler(cancelCampaign, async ({ actorAccountId }) => {
-    cancelledBy = actorAccountId;
-    await condition(() => status !== 'running');
-    return status;
-  }, {
-    validator: (_input: { actorAccountId: string }) => {
-      if (status !== 'running' || cancelledBy) throw ApplicationFailure.create({ type: 'NotRunning', message: `the campaign is ${status}`, nonRetryable: true });
+  setHandler(
+    cancelCampaign,
+    async ({ actorAccountId }) => {
+      cancelledBy = actorAccountId;
+      await condition(() => status !== 'running');
+      return status;
     },
-  });
+    {
+      validator: (_input: { actorAccountId: string }) => {
+        if (status !== 'running' || cancelledBy)
+          throw ApplicationFailure.create({ type: 'NotRunning', message: `the campaign is ${status}`, nonRetryable: true });
+      },
+    },
+  );
 
   const { parts } = await act.materializeCampaign({ reviewId });
   let seq = 0;
@@ -54,7 +59,9 @@ export async function accessReviewCampaign(input: CampaignInput): Promise<Campai
   const points = [
     ...input.remindBeforeMs.map((before) => ({ at: input.dueAt - before, kind: 'remind' as const })),
     { at: input.dueAt - input.escalateBeforeMs, kind: 'escalate' as const },
-  ].filter((p) => p.at > Date.now()).sort((a, b) => a.at - b.at);
+  ]
+    .filter((p) => p.at > Date.now())
+    .sort((a, b) => a.at - b.at);
 
   for (const point of points) {
     if (await condition(() => cancelledBy !== null, point.at - Date.now())) break;

@@ -4,7 +4,13 @@ import type { CampaignActivities } from '../activities/access-review-campaign.ts
 import type { ReviewRule } from '../db/schema.ts';
 import { accessReviewCampaign, campaignWorkflowId } from './access-review-campaign.ts';
 
-export interface ScheduledReviewInput { name: string; scopeUnitCode: string; durationDays: number; onNoDecision: ReviewRule; createdBy: string }
+export interface ScheduledReviewInput {
+  name: string;
+  scopeUnitCode: string;
+  durationDays: number;
+  onNoDecision: ReviewRule;
+  createdBy: string;
+}
 
 const act = proxyActivities<CampaignActivities>({ startToCloseTimeout: '1 minute' });
 

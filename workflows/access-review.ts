@@ -28,7 +28,9 @@ export async function accessReview(input: AccessReviewInput): Promise<'completed
   let actingUnitCode = input.actingUnitCode;
   let changes = 0;
   let step = 0;
-  setHandler(reviewDecisionsChanged, () => { changes++; });
+  setHandler(reviewDecisionsChanged, () => {
+    changes++;
+  });
   const clock = new DecisionClock({ ...input.timers, expireAfterMs: Math.max(0, input.dueAt - Date.now()) });
 
   await act.mailReviewers({ reviewId, seq: step, kind: 'new', unitCode: actingUnitCode });

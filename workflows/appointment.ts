@@ -4,7 +4,14 @@
 //   pending_approval → approved → ended | revoked;  pending_approval → rejected | expired
 // Inputs and messages carry ids and dates only.
 import {
-  allHandlersFinished, ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, proxyLocalActivities, setHandler,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
 } from '@temporalio/workflow';
 import type { AppointmentActivities, AppointmentMail, AppointmentStep } from '../activities/appointment.ts';
 import type { OrgTreeActivities } from '../activities/org-tree.ts';
@@ -26,9 +33,16 @@ export interface AppointmentInput {
   timers: AppointmentTimers;
 }
 
-export interface AppointmentState { status: AppointmentStatus; actingUnitCode: string }
+export interface AppointmentState {
+  status: AppointmentStatus;
+  actingUnitCode: string;
+}
 
-export interface AppointmentDecision { decision: 'approve' | 'reject'; actorAccountId: string; noteId?: string | null }
+export interface AppointmentDecision {
+  decision: 'approve' | 'reject';
+  actorAccountId: string;
+  noteId?: string | null;
+}
 
 export const decideAppointment = defineUpdate<AppointmentState, [AppointmentDecision]>('decideAppointment');
 export const revokeAppointment = defineUpdate<AppointmentState, [{ actorAccountId: string; noteId: string }]>('revokeAppointment');
@@ -75,22 +89,32 @@ export async function appointment(input: AppointmentInput): Promise<AppointmentS
   }
 
   setHandler(appointmentState, state);
-  setHandler(decideAppointment, (d) => exclusively(async () => {
-    if (d.decision === 'approve') {
-      const at = await step('approved', { status: 'approved' }, { actorAccountId: d.actorAccountId, noteId: d.noteId ?? null }, db.grantAppointment);
-      mail('appointment-decided', at, 'everyone', 'approved');
-    } else {
-      const at = await step('rejected', { status: 'rejected' }, { actorAccountId: d.actorAccountId, noteId: d.noteId ?? null });
-      mail('appointment-decided', at, 'everyone', 'rejected', d.noteId);
-    }
-    return state();
-  }), { validator: (_d: AppointmentDecision) => refuseUnless('pending_approval') });
+  setHandler(
+    decideAppointment,
+    (d) =>
+      exclusively(async () => {
+        if (d.decision === 'approve') {
+          const at = await step('approved', { status: 'approved' }, { actorAccountId: d.actorAccountId, noteId: d.noteId ?? null }, db.grantAppointment);
+          mail('appointment-decided', at, 'everyone', 'approved');
+        } else {
+          const at = await step('rejected', { status: 'rejected' }, { actorAccountId: d.actorAccountId, noteId: d.noteId ?? null });
+          mail('appointment-decided', at, 'everyone', 'rejected', d.noteId);
+        }
+        return state();
+      }),
+    { validator: (_d: AppointmentDecision) => refuseUnless('pending_approval') },
+  );
 
-  setHandler(revokeAppointment, (r) => exclusively(async () => {
-    const at = await step('revoked', { status: 'revoked' }, { actorAccountId: r.actorAccountId, noteId: r.noteId }, db.endAppointment);
-    mail('appointment-ended', at, 'everyone', 'revoked', r.noteId);
-    return state();
-  }), { validator: (_r: { actorAccountId: string; noteId: string }) => refuseUnless('approved') });
+  setHandler(
+    revokeAppointment,
+    (r) =>
+      exclusively(async () => {
+        const at = await step('revoked', { status: 'revoked' }, { actorAccountId: r.actorAccountId, noteId: r.noteId }, db.endAppointment);
+        mail('appointment-ended', at, 'everyone', 'revoked', r.noteId);
+        return state();
+      }),
+    { validator: (_r: { actorAccountId: string; noteId: string }) => refuseUnless('approved') },
+  );
 
   async function sendQueuedMails() {
     while (mailsToSend.length > 0) await mailsToSend.shift()!();

@@ -4,8 +4,15 @@
 // report never replaces one of the signed feed.
 // The workflow id comes from the keyed hash of the citizen ID; events carry ids and dates only.
 import {
-  allHandlersFinished, condition, continueAsNew, defineSignal, ParentClosePolicy, proxyLocalActivities, setHandler,
-  startChild, workflowInfo,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineSignal,
+  ParentClosePolicy,
+  proxyLocalActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PersonnelActivities } from '../activities/personnel.ts';
@@ -14,7 +21,9 @@ import type { ReviewTimers } from '../lib/config.ts';
 import { accessReview, accessReviewWorkflowId } from './access-review.ts';
 
 export interface PersonnelNotice {
-  eventId: string; type: PersonnelEventType; effectiveDate: string;
+  eventId: string;
+  type: PersonnelEventType;
+  effectiveDate: string;
   /** Reported by an admin (not the signed HR feed): it never replaces an event of the feed. Absent in older histories. */
   byAdmin?: boolean;
 }
@@ -75,7 +84,10 @@ export async function person(input: PersonInput): Promise<void> {
       if (await condition(() => arrivals !== seen || replaced.length > 0, at - Date.now())) continue;
     }
     const result = await db.applyPersonnelEvent({ eventId: next.eventId });
-    pending.splice(pending.findIndex((p) => p.eventId === next.eventId), 1);
+    pending.splice(
+      pending.findIndex((p) => p.eventId === next.eventId),
+      1,
+    );
     if (result.review) {
       const timers = input.reviewTimers[next.type === 'transfer' ? 'transfer' : 'role_change'];
       await startChild(accessReview, {

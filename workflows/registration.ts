@@ -5,7 +5,15 @@
 // validators refuse what the request no longer awaits (the API answers 409).
 // Inputs and messages carry ids only: no personal data or secret enters Temporal's history.
 import {
-  allHandlersFinished, ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, sleep,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrgTreeActivities } from '../activities/org-tree.ts';
@@ -14,7 +22,6 @@ import type { RegistrationTimers } from '../lib/config.ts';
 import type { RegistrationStatus, RequestedAccess } from '../db/schema.ts';
 import { DecisionClock, NOT_AWAITING, TransitionLock } from './decision-clock.ts';
 import { registrationActingUnitKey, registrationStatusKey } from './search-attributes.ts';
-
 
 export interface RegistrationInput {
   registrationId: string;
@@ -41,7 +48,6 @@ export const provideRegistrationInfo = defineUpdate<RegistrationState, [{ noteId
 export const withdrawRegistration = defineUpdate<RegistrationState, []>('withdrawRegistration');
 export const registrationState = defineQuery<RegistrationState>('registrationState');
 
-
 /** One workflow per request, named after it. */
 export const registrationWorkflowId = (registrationId: string) => `registration-${registrationId}`;
 const FINAL: readonly RegistrationStatus[] = ['approved', 'rejected', 'expired', 'withdrawn'];
@@ -66,10 +72,11 @@ export async function registration(input: RegistrationInput): Promise<Registrati
 
   const clock = new DecisionClock(timers);
 
-  const publish = () => upsertSearchAttributes([
-    { key: registrationStatusKey, value: status },
-    { key: registrationActingUnitKey, value: actingUnitCode },
-  ]);
+  const publish = () =>
+    upsertSearchAttributes([
+      { key: registrationStatusKey, value: status },
+      { key: registrationActingUnitKey, value: actingUnitCode },
+    ]);
   publish();
 
   const state = (): RegistrationState => ({ status, actingUnitCode });
@@ -100,36 +107,58 @@ export async function registration(input: RegistrationInput): Promise<Registrati
 
   setHandler(registrationState, state);
 
-  setHandler(decideRegistration, (d) => exclusively(async () => {
-    if (d.decision === 'approve') {
-      const at = ++seq;
-      await db.approveRegistration({ registrationId, seq: at, event: 'approved', actorAccountId: d.actorAccountId, noteId: d.noteId ?? null, access: d.access ?? null });
-      status = 'approved';
-      publish();
-      mailApplicant('registration-approved', at);
-    } else if (d.decision === 'reject') {
-      const at = await step('rejected', { status: 'rejected' }, { actorAccountId: d.actorAccountId, noteId: d.noteId });
-      mailApplicant('registration-rejected', at, d.noteId);
-    } else {
-      const at = await step('info_requested', { status: 'info_requested' }, { actorAccountId: d.actorAccountId, noteId: d.noteId });
-      clock.restartExpiry(); // the applicant now has the full expiry period to answer
-      mailApplicant('registration-info-requested', at, d.noteId);
-    }
-    return state();
-  }), { validator: (_decision: RegistrationDecision) => refuseUnless('pending_approval') });
+  setHandler(
+    decideRegistration,
+    (d) =>
+      exclusively(async () => {
+        if (d.decision === 'approve') {
+          const at = ++seq;
+          await db.approveRegistration({
+            registrationId,
+            seq: at,
+            event: 'approved',
+            actorAccountId: d.actorAccountId,
+            noteId: d.noteId ?? null,
+            access: d.access ?? null,
+          });
+          status = 'approved';
+          publish();
+          mailApplicant('registration-approved', at);
+        } else if (d.decision === 'reject') {
+          const at = await step('rejected', { status: 'rejected' }, { actorAccountId: d.actorAccountId, noteId: d.noteId });
+          mailApplicant('registration-rejected', at, d.noteId);
+        } else {
+          const at = await step('info_requested', { status: 'info_requested' }, { actorAccountId: d.actorAccountId, noteId: d.noteId });
+          clock.restartExpiry(); // the applicant now has the full expiry period to answer
+          mailApplicant('registration-info-requested', at, d.noteId);
+        }
+        return state();
+      }),
+    { validator: (_decision: RegistrationDecision) => refuseUnless('pending_approval') },
+  );
 
-  setHandler(provideRegistrationInfo, (info) => exclusively(async () => {
-    await step('info_provided', { status: 'pending_approval' }, { noteId: info.noteId ?? null });
-    clock.restartExpiry();
-    clock.restartAtUnit();
-    mailAdmins('registration-arrived', seq, actingUnitCode);
-    return state();
-  }), { validator: (_info: { noteId?: string | null }) => refuseUnless('info_requested') });
+  setHandler(
+    provideRegistrationInfo,
+    (info) =>
+      exclusively(async () => {
+        await step('info_provided', { status: 'pending_approval' }, { noteId: info.noteId ?? null });
+        clock.restartExpiry();
+        clock.restartAtUnit();
+        mailAdmins('registration-arrived', seq, actingUnitCode);
+        return state();
+      }),
+    { validator: (_info: { noteId?: string | null }) => refuseUnless('info_requested') },
+  );
 
-  setHandler(withdrawRegistration, () => exclusively(async () => {
-    await step('withdrawn', { status: 'withdrawn' });
-    return state();
-  }), { validator: () => refuseUnless('pending_approval', 'info_requested') });
+  setHandler(
+    withdrawRegistration,
+    () =>
+      exclusively(async () => {
+        await step('withdrawn', { status: 'withdrawn' });
+        return state();
+      }),
+    { validator: () => refuseUnless('pending_approval', 'info_requested') },
+  );
 
   async function sendQueuedMails() {
     while (mailsToSend.length > 0) await mailsToSend.shift()!();

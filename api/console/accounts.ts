@@ -3,21 +3,26 @@
 // grant or remove a right (confirmed first), correct the e-mail or names. The same services as the API.
 import type { FastifyInstance } from 'fastify';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../db/schema.ts';
-import {
-  accountDossier, changeRight, correctAccountDetails, findAccounts, reactivateAccount, suspendAccount,
-} from '../../services/accounts.ts';
+import { accountDossier, changeRight, correctAccountDetails, findAccounts, reactivateAccount, suspendAccount } from '../../services/accounts.ts';
 import { listSystems } from '../../services/systems.ts';
 
 const PAGE = 50;
 
 const STATUS_NAMES: Record<string, string> = {
-  active: 'ใช้งาน / active', suspended: 'ระงับ / suspended', disabled: 'ปิดใช้งาน / disabled',
-  revoked: 'เพิกถอน / revoked', pending_review: 'รอทบทวน / pending review',
+  active: 'ใช้งาน / active',
+  suspended: 'ระงับ / suspended',
+  disabled: 'ปิดใช้งาน / disabled',
+  revoked: 'เพิกถอน / revoked',
+  pending_review: 'รอทบทวน / pending review',
 };
 
 const ACTION_NAMES: Record<string, string> = {
-  'account.created': 'สร้างบัญชี / created', 'account.suspended': 'ระงับ / suspended', 'account.reactivated': 'เปิดใช้งานอีกครั้ง / reactivated',
-  'account.entitlements_set': 'กำหนดสิทธิ์ / rights set', 'account.right_granted': 'ให้สิทธิ์ / right granted', 'account.right_removed': 'ถอนสิทธิ์ / right removed',
+  'account.created': 'สร้างบัญชี / created',
+  'account.suspended': 'ระงับ / suspended',
+  'account.reactivated': 'เปิดใช้งานอีกครั้ง / reactivated',
+  'account.entitlements_set': 'กำหนดสิทธิ์ / rights set',
+  'account.right_granted': 'ให้สิทธิ์ / right granted',
+  'account.right_removed': 'ถอนสิทธิ์ / right removed',
   'account.details_corrected': 'แก้ไขข้อมูล / details corrected',
 };
 
@@ -26,8 +31,10 @@ const METHOD_NAMES: Record<string, string> = { password: 'รหัสผ่า�
 const DONE: Record<string, string> = {
   suspended: 'ระงับบัญชีแล้ว การเข้าสู่ระบบทั้งหมดสิ้นสุดลง / The account is suspended; every sign-in ended.',
   reactivated: 'เปิดใช้งานบัญชีแล้ว / The account is active again.',
-  granted: 'ให้สิทธิ์แล้ว / The right was granted.', removed: 'ถอนสิทธิ์แล้ว การเข้าสู่ระบบทั้งหมดสิ้นสุดลง / The right was removed; the person\'s sign-ins ended.',
-  corrected: 'แก้ไขข้อมูลแล้ว / The details were corrected.', unchanged: 'ไม่มีอะไรเปลี่ยน / Nothing changed.',
+  granted: 'ให้สิทธิ์แล้ว / The right was granted.',
+  removed: "ถอนสิทธิ์แล้ว การเข้าสู่ระบบทั้งหมดสิ้นสุดลง / The right was removed; the person's sign-ins ended.",
+  corrected: 'แก้ไขข้อมูลแล้ว / The details were corrected.',
+  unchanged: 'ไม่มีอะไรเปลี่ยน / Nothing changed.',
 };
 
 const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice(0, 2000) : '');
@@ -45,16 +52,21 @@ export default async function accountPages(app: FastifyInstance) {
 
   app.get<{ Querystring: { q?: string; status?: string; after?: string } }>('/accounts', { schema: { hide: true } }, async (request, reply) => {
     const q = text(request.query.q).slice(0, 100);
-    const status = ACCOUNT_STATUSES.includes(request.query.status as AccountStatus) ? request.query.status as AccountStatus : undefined;
+    const status = ACCOUNT_STATUSES.includes(request.query.status as AccountStatus) ? (request.query.status as AccountStatus) : undefined;
     const after = text(request.query.after).slice(0, 100) || undefined;
     try {
       const rows = await findAccounts(app.deps, request.admin!, { text: q || undefined, status, afterUsername: after, limit: PAGE });
       const items = rows.slice(0, PAGE).map((a) => ({ ...a, statusName: STATUS_NAMES[a.status] ?? a.status }));
-      const query = (extra: Record<string, string>) => `/admin/accounts?${new URLSearchParams({ ...(q ? { q } : {}), ...(status ? { status } : {}), ...extra })}`;
+      const query = (extra: Record<string, string>) =>
+        `/admin/accounts?${new URLSearchParams({ ...(q ? { q } : {}), ...(status ? { status } : {}), ...extra })}`;
       return reply.consolePage(200, 'admin-account-list', {
-        title: 'บัญชีผู้ใช้ / Accounts', q, items, searched: Boolean(q || status || after),
+        title: 'บัญชีผู้ใช้ / Accounts',
+        q,
+        items,
+        searched: Boolean(q || status || after),
         statuses: ACCOUNT_STATUSES.map((s) => ({ value: s, name: STATUS_NAMES[s], selected: s === status })),
-        next: rows.length > PAGE ? query({ after: items[items.length - 1]!.username }) : null, first: after ? query({}) : null,
+        next: rows.length > PAGE ? query({ after: items[items.length - 1]!.username }) : null,
+        first: after ? query({}) : null,
       });
     } catch (error) {
       return reply.consoleProblem(error, '/admin/accounts');
@@ -67,8 +79,10 @@ export default async function accountPages(app: FastifyInstance) {
       const catalogue = account.mayChange ? await listSystems(app.deps) : [];
       return reply.consolePage(200, 'admin-account', {
         // The username (one unbreakable word) is in the details below: in the heading it would overflow a phone.
-        title: `บัญชี / Account: ${account.firstNameTh} ${account.lastNameTh}`, ...account,
-        statusName: STATUS_NAMES[account.status] ?? account.status, active: account.status === 'active',
+        title: `บัญชี / Account: ${account.firstNameTh} ${account.lastNameTh}`,
+        ...account,
+        statusName: STATUS_NAMES[account.status] ?? account.status,
+        active: account.status === 'active',
         rights: account.entitlements.filter((e) => e.status !== 'revoked').map((e) => ({ ...e, statusName: STATUS_NAMES[e.status] ?? e.status })),
         history: account.history.map((e) => ({ ...e, actionName: ACTION_NAMES[e.action] ?? e.action })),
         signIns: account.signIns.map((s) => ({ ...s, methodName: METHOD_NAMES[s.method] ?? s.method })),
@@ -83,7 +97,12 @@ export default async function accountPages(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { reason?: string; confirm?: string } }>('/accounts/:id/suspend', plainForm, async (request, reply) => {
     const back = accountPath(request.params.id);
     if (request.body?.confirm !== 'yes') {
-      return reply.consolePage(400, 'message', { title: 'ยังไม่ได้ยืนยัน / Not confirmed', error: true, back, message: 'ทำเครื่องหมายยืนยันการระงับก่อน / Tick the box to confirm the suspension.' });
+      return reply.consolePage(400, 'message', {
+        title: 'ยังไม่ได้ยืนยัน / Not confirmed',
+        error: true,
+        back,
+        message: 'ทำเครื่องหมายยืนยันการระงับก่อน / Tick the box to confirm the suspension.',
+      });
     }
     try {
       await suspendAccount(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) });
@@ -113,7 +132,12 @@ export default async function accountPages(app: FastifyInstance) {
       const account = await accountDossier(app.deps, request.admin!, request.params.id);
       return reply.consolePage(200, 'admin-account-confirm', {
         title: change === 'grant' ? 'ยืนยันการให้สิทธิ์ / Confirm the grant' : 'ยืนยันการถอนสิทธิ์ / Confirm the removal',
-        account, right, change, grant: change === 'grant', reason: text(body.reason), back,
+        account,
+        right,
+        change,
+        grant: change === 'grant',
+        reason: text(body.reason),
+        back,
       });
     } catch (error) {
       return reply.consoleProblem(error, back);
@@ -137,8 +161,12 @@ export default async function accountPages(app: FastifyInstance) {
     const body = request.body ?? {};
     try {
       const result = await correctAccountDetails(app.deps, request.admin!, request.params.id, {
-        email: optional(body.email), firstNameTh: optional(body.firstNameTh), lastNameTh: optional(body.lastNameTh),
-        firstNameEn: optional(body.firstNameEn), lastNameEn: optional(body.lastNameEn), reason: text(body.reason),
+        email: optional(body.email),
+        firstNameTh: optional(body.firstNameTh),
+        lastNameTh: optional(body.lastNameTh),
+        firstNameEn: optional(body.firstNameEn),
+        lastNameEn: optional(body.lastNameEn),
+        reason: text(body.reason),
       });
       return reply.redirect(`${back}?done=${result.changed.length > 0 ? 'corrected' : 'unchanged'}`, 303);
     } catch (error) {

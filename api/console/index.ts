@@ -44,7 +44,9 @@ async function requireConsoleAdmin(this: FastifyInstance, request: FastifyReques
   if (!me) return reply.redirect(`/login?return=${encodeURIComponent(request.url)}`, 303);
   if (!me.central && me.adminUnits.length === 0) {
     return reply.page(403, 'message', {
-      title: 'ไม่มีสิทธิ์ / Forbidden', error: true, back: '/',
+      title: 'ไม่มีสิทธิ์ / Forbidden',
+      error: true,
+      back: '/',
       message: 'คอนโซลนี้สำหรับผู้ดูแลระบบ SSO ของหน่วยงานเท่านั้น / The console is for the SSO admins of units only.',
     });
   }
@@ -59,20 +61,31 @@ export default fp(async function consolePages(app: FastifyInstance) {
   });
   app.decorateReply('consoleProblem', function consoleProblem(this: FastifyReply, error: unknown, back: string) {
     if (!(error instanceof Problem)) throw error;
-    return this.consolePage(error.status, 'message', { title: error.status === 403 ? 'ไม่มีสิทธิ์ / Forbidden' : 'ทำรายการไม่ได้ / Not done', error: true, message: error.message, back });
+    return this.consolePage(error.status, 'message', {
+      title: error.status === 403 ? 'ไม่มีสิทธิ์ / Forbidden' : 'ทำรายการไม่ได้ / Not done',
+      error: true,
+      message: error.message,
+      back,
+    });
   });
 
-  await app.register(async (admin) => {
-    admin.addHook('preHandler', requireConsoleAdmin);
-    admin.get('/', { schema: { hide: true } }, async (request, reply) => reply.consolePage(200, 'console-home', {
-      title: 'งานที่รอท่าน / What waits for you', ...(await whatWaits(app.deps, request.admin!)),
-    }));
-    // Each flow's pages (one line each: `await admin.register(import('./<flow>.ts'));`).
-    // flow pages:
-    await admin.register(import('./registrations.ts'));
-    await admin.register(import('./appointments.ts'));
-    await admin.register(import('./units.ts'));
-    await admin.register(import('./accounts.ts'));
-    await admin.register(import('./reviews.ts'));
-  }, { prefix: '/admin' });
+  await app.register(
+    async (admin) => {
+      admin.addHook('preHandler', requireConsoleAdmin);
+      admin.get('/', { schema: { hide: true } }, async (request, reply) =>
+        reply.consolePage(200, 'console-home', {
+          title: 'งานที่รอท่าน / What waits for you',
+          ...(await whatWaits(app.deps, request.admin!)),
+        }),
+      );
+      // Each flow's pages (one line each: `await admin.register(import('./<flow>.ts'));`).
+      // flow pages:
+      await admin.register(import('./registrations.ts'));
+      await admin.register(import('./appointments.ts'));
+      await admin.register(import('./units.ts'));
+      await admin.register(import('./accounts.ts'));
+      await admin.register(import('./reviews.ts'));
+    },
+    { prefix: '/admin' },
+  );
 });

@@ -14,11 +14,18 @@ const PAGE = 50;
 const MAX_IMPORT_ROWS = 20_000;
 
 const KIND_NAMES: Record<string, string> = {
-  dla: 'กรม / DLA', province_office: 'สถจ. / provincial office', district_office: 'สถอ. / district office',
-  pao: 'อบจ. / PAO', municipality: 'เทศบาล / municipality', sao: 'อบต. / SAO',
+  dla: 'กรม / DLA',
+  province_office: 'สถจ. / provincial office',
+  district_office: 'สถอ. / district office',
+  pao: 'อบจ. / PAO',
+  municipality: 'เทศบาล / municipality',
+  sao: 'อบต. / SAO',
 };
 
-interface UploadedFile { fileName: string; content: Buffer }
+interface UploadedFile {
+  fileName: string;
+  content: Buffer;
+}
 type FormFields = Record<string, string | UploadedFile | undefined>;
 
 /**
@@ -67,8 +74,11 @@ function readTreeCsv(content: Buffer): { units: UnitInput[]; errors: FieldError[
   const errors: FieldError[] = [];
   const units = records.map((r, i) => {
     const unit = {
-      code: r.code ?? '', parentCode: r.parentCode || null, kind: (r.kind ?? '') as UnitInput['kind'],
-      nameTh: r.nameTh ?? '', nameEn: r.nameEn || null,
+      code: r.code ?? '',
+      parentCode: r.parentCode || null,
+      kind: (r.kind ?? '') as UnitInput['kind'],
+      nameTh: r.nameTh ?? '',
+      nameEn: r.nameEn || null,
     };
     errors.push(...checkUnitRow(unit, String(i)));
     return unit;
@@ -83,33 +93,53 @@ export default async function unitPages(app: FastifyInstance) {
   /** An action's refusal as a page; anything else is a fault. */
   const refused = (reply: FastifyReply, back: string) => (error: unknown) => reply.consoleProblem(error, back);
 
-  app.get('/units', { schema: { hide: true } }, async (request, reply) => reply.consolePage(200, 'admin-unit-list', {
-    title: 'หน่วยงาน / Units', units: (await unitsAdministered(app.deps, request.admin!)).map((u) => ({ ...u, kindName: KIND_NAMES[u.kind] })),
-  }));
+  app.get('/units', { schema: { hide: true } }, async (request, reply) =>
+    reply.consolePage(200, 'admin-unit-list', {
+      title: 'หน่วยงาน / Units',
+      units: (await unitsAdministered(app.deps, request.admin!)).map((u) => ({ ...u, kindName: KIND_NAMES[u.kind] })),
+    }),
+  );
 
-  app.get<{ Params: { code: string }; Querystring: { page?: string; uploaded?: string } }>('/units/:code', { schema: { hide: true } }, async (request, reply) => {
-    const page = pageNumber(request.query.page);
-    try {
-      const view = await browseUnit(app.deps, request.admin!, request.params.code, { offset: (page - 1) * PAGE, limit: PAGE });
-      const pages = Math.max(1, Math.ceil(view.childCount / PAGE));
-      return reply.consolePage(200, 'admin-unit', {
-        title: `${view.unit.nameTh} (${view.unit.code})`, ...view, kindName: KIND_NAMES[view.unit.kind],
-        children: view.children.map((c) => ({ ...c, kindName: KIND_NAMES[c.kind] })),
-        page, pages, previous: page > 1 ? page - 1 : null, next: page < pages ? page + 1 : null,
-      });
-    } catch (error) {
-      return refused(reply, '/admin/units')(error);
-    }
-  });
+  app.get<{ Params: { code: string }; Querystring: { page?: string; uploaded?: string } }>(
+    '/units/:code',
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const page = pageNumber(request.query.page);
+      try {
+        const view = await browseUnit(app.deps, request.admin!, request.params.code, { offset: (page - 1) * PAGE, limit: PAGE });
+        const pages = Math.max(1, Math.ceil(view.childCount / PAGE));
+        return reply.consolePage(200, 'admin-unit', {
+          title: `${view.unit.nameTh} (${view.unit.code})`,
+          ...view,
+          kindName: KIND_NAMES[view.unit.kind],
+          children: view.children.map((c) => ({ ...c, kindName: KIND_NAMES[c.kind] })),
+          page,
+          pages,
+          previous: page > 1 ? page - 1 : null,
+          next: page < pages ? page + 1 : null,
+        });
+      } catch (error) {
+        return refused(reply, '/admin/units')(error);
+      }
+    },
+  );
 
   app.post<{ Params: { code: string } }>('/units/:code/appointments', uploadForm, async (request, reply) => {
     const { code } = request.params;
     const form = request.body as FormFields;
     const letter = form.letter;
     try {
-      const created = await uploadAppointmentLetter(app.deps, request.admin!, code, {
-        accountId: text(form.accountId), termEnd: text(form.termEnd) || null, letter: letter && typeof letter !== 'string' ? letter : undefined,
-      }, request.log);
+      const created = await uploadAppointmentLetter(
+        app.deps,
+        request.admin!,
+        code,
+        {
+          accountId: text(form.accountId),
+          termEnd: text(form.termEnd) || null,
+          letter: letter && typeof letter !== 'string' ? letter : undefined,
+        },
+        request.log,
+      );
       return reply.redirect(`/admin/appointments/${created.id}?uploaded=1`, 303);
     } catch (error) {
       return refused(reply, `/admin/units/${encodeURIComponent(code)}`)(error);
@@ -125,7 +155,8 @@ export default async function unitPages(app: FastifyInstance) {
       const query = (extra: Record<string, string>) => new URLSearchParams({ ...(under ? { under } : {}), ...extra }).toString();
       return reply.consolePage(200, 'admin-compliance', {
         title: 'หน่วยงานที่ยังไม่มีผู้ดูแลระบบ SSO / Units without an SSO admin',
-        under: gaps.under, total: gaps.total,
+        under: gaps.under,
+        total: gaps.total,
         counts: Object.entries(gaps.counts).map(([kind, n]) => ({ kindName: KIND_NAMES[kind], n })),
         items: items.map((u) => ({ ...u, kindName: KIND_NAMES[u.kind] })),
         next: gaps.items.length > PAGE ? `/admin/compliance?${query({ after: items[items.length - 1]!.code })}` : null,
@@ -143,8 +174,11 @@ export default async function unitPages(app: FastifyInstance) {
       const gaps = await unitsWithoutAdmin(app.deps, request.admin!, { under });
       const lines = [['code', 'nameTh', 'kind', 'parentCode', 'coveredBy'], ...gaps.items.map((u) => [u.code, u.nameTh, u.kind, u.parentCode, u.coveredBy])];
       const body = `\uFEFF${lines.map((l) => l.map(csvCell).join(',')).join('\r\n')}\r\n`;
-      return reply.type('text/csv; charset=utf-8').header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="units-without-admin-${(under ?? 'all').replace(/[^\w.-]/g, '_')}.csv"`).send(body);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('content-disposition', `attachment; filename="units-without-admin-${(under ?? 'all').replace(/[^\w.-]/g, '_')}.csv"`)
+        .send(body);
     } catch (error) {
       return refused(reply, '/admin/compliance')(error);
     }
@@ -159,7 +193,10 @@ export default async function unitPages(app: FastifyInstance) {
 
   app.get('/tree/import', { schema: { hide: true } }, async (request, reply) => {
     if (centralOnly(request, reply)) return reply;
-    return reply.consolePage(200, 'admin-tree-import', { title: 'นำเข้าผังหน่วยงาน / Import the organisation tree', kinds: UNIT_KINDS.map((k) => ({ k, name: KIND_NAMES[k] })) });
+    return reply.consolePage(200, 'admin-tree-import', {
+      title: 'นำเข้าผังหน่วยงาน / Import the organisation tree',
+      kinds: UNIT_KINDS.map((k) => ({ k, name: KIND_NAMES[k] })),
+    });
   });
 
   // Step 1: the file is read and checked; nothing is written. The preview carries the rows to step 2.
@@ -170,13 +207,18 @@ export default async function unitPages(app: FastifyInstance) {
       if (!file || typeof file === 'string') throw badRequest('เลือกไฟล์ CSV / Choose a CSV file.');
       const { units, errors } = readTreeCsv(file.content);
       const rowOf = (path: string) => Number.parseInt(path.split('.')[0]!, 10);
-      errors.push(...await checkOrgUnits(app.deps, request.admin!, units));
+      errors.push(...(await checkOrgUnits(app.deps, request.admin!, units)));
       errors.sort((a, b) => rowOf(a.path) - rowOf(b.path));
       const problems = errors.slice(0, 200).map((e) => ({ row: rowOf(e.path) + 2, code: units[rowOf(e.path)]?.code ?? '', message: e.message }));
       return reply.consolePage(errors.length > 0 ? 400 : 200, 'admin-tree-preview', {
-        title: 'ตรวจสอบก่อนนำเข้า / Check before importing', fileName: file.fileName, count: units.length,
-        errorCount: errors.length, problems, moreProblems: Math.max(0, errors.length - problems.length),
-        rows: units.slice(0, PAGE).map((u, i) => ({ ...u, row: i + 2, kindName: KIND_NAMES[u.kind] ?? u.kind })), moreRows: Math.max(0, units.length - PAGE),
+        title: 'ตรวจสอบก่อนนำเข้า / Check before importing',
+        fileName: file.fileName,
+        count: units.length,
+        errorCount: errors.length,
+        problems,
+        moreProblems: Math.max(0, errors.length - problems.length),
+        rows: units.slice(0, PAGE).map((u, i) => ({ ...u, row: i + 2, kindName: KIND_NAMES[u.kind] ?? u.kind })),
+        moreRows: Math.max(0, units.length - PAGE),
         units: errors.length === 0 ? JSON.stringify(units) : null,
       });
     } catch (error) {
@@ -189,13 +231,26 @@ export default async function unitPages(app: FastifyInstance) {
     if (centralOnly(request, reply)) return reply;
     try {
       let units: unknown;
-      try { units = JSON.parse(text((request.body as { units?: string }).units)); } catch { throw badRequest('The rows to import are missing; upload the file again.'); }
-      if (!Array.isArray(units) || units.length === 0 || units.length > MAX_IMPORT_ROWS) throw badRequest('The rows to import are missing; upload the file again.');
+      try {
+        units = JSON.parse(text((request.body as { units?: string }).units));
+      } catch {
+        throw badRequest('The rows to import are missing; upload the file again.');
+      }
+      if (!Array.isArray(units) || units.length === 0 || units.length > MAX_IMPORT_ROWS)
+        throw badRequest('The rows to import are missing; upload the file again.');
       const errors = units.flatMap((u, i) => checkUnitRow(u, String(i)));
-      if (errors.length > 0) throw badRequest(errors.slice(0, 5).map((e) => e.message).join('; '), errors);
+      if (errors.length > 0)
+        throw badRequest(
+          errors
+            .slice(0, 5)
+            .map((e) => e.message)
+            .join('; '),
+          errors,
+        );
       const done = await putOrgUnits(app.deps, request.admin!, units as UnitInput[]);
       return reply.consolePage(200, 'message', {
-        title: 'นำเข้าแล้ว / Imported', back: '/admin/units',
+        title: 'นำเข้าแล้ว / Imported',
+        back: '/admin/units',
         message: `นำเข้าหรือปรับปรุง ${done.upserted} หน่วยงานแล้ว / ${done.upserted} units created or updated.`,
       });
     } catch (error) {

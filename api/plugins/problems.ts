@@ -6,9 +6,19 @@ import { fieldErrorsOf, Problem, type FieldError } from '../../lib/problem.ts';
 import { isDatabaseUnreachable, withoutQueryValues } from '../../lib/query-errors.ts';
 
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  406: 'Not Acceptable', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type', 423: 'Locked',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  423: 'Locked',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 /** A browser on one of the pages (not the API) is answered with a page, not JSON. */
@@ -22,33 +32,55 @@ export default fp(async function problems(app: FastifyInstance) {
     let detail: string;
     let errors: FieldError[] | undefined;
     if (error instanceof Problem) {
-      status = error.status; detail = error.message; errors = error.errors;
+      status = error.status;
+      detail = error.message;
+      errors = error.errors;
     } else if (error.validation) {
-      status = 400; errors = fieldErrorsOf(error.validation, '', error.validationContext ?? 'body');
+      status = 400;
+      errors = fieldErrorsOf(error.validation, '', error.validationContext ?? 'body');
       detail = errors?.map((e) => e.message).join('; ') ?? error.message;
     } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      status = error.statusCode; detail = error.message;
+      status = error.statusCode;
+      detail = error.message;
     } else if (isDatabaseUnreachable(error)) {
-      status = 503; detail = 'The database cannot be reached just now: nothing was changed, send the request again in a minute.';
+      status = 503;
+      detail = 'The database cannot be reached just now: nothing was changed, send the request again in a minute.';
       request.log.error({ err: withoutQueryValues(error) }, 'database unreachable');
     } else {
-      status = 500; detail = 'Something went wrong on our side; the request id helps us find it.';
+      status = 500;
+      detail = 'Something went wrong on our side; the request id helps us find it.';
       request.log.error({ err: withoutQueryValues(error) }, 'unhandled error');
     }
     if (status === 429) reply.header('retry-after', reply.getHeader('retry-after') ?? '60');
     if (status === 503) reply.header('retry-after', reply.getHeader('retry-after') ?? '30');
     if (wantsPage(request)) {
-      void reply.status(status).type('text/html; charset=utf-8')
+      void reply
+        .status(status)
+        .type('text/html; charset=utf-8')
         .send(renderPage('message', { title: TITLES[status] ?? 'Error', message: detail, error: true }));
       return;
     }
-    void reply.status(status).type('application/problem+json').send({
-      type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail, ...(errors ? { errors } : {}), instance: request.url.split('?')[0],
-    });
+    void reply
+      .status(status)
+      .type('application/problem+json')
+      .send({
+        type: 'about:blank',
+        title: TITLES[status] ?? 'Error',
+        status,
+        detail,
+        ...(errors ? { errors } : {}),
+        instance: request.url.split('?')[0],
+      });
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).type('application/problem+json').send({
-      type: 'about:blank', title: 'Not Found', status: 404, detail: `${request.method} ${request.url.split('?')[0]} does not exist`,
-    });
+    void reply
+      .status(404)
+      .type('application/problem+json')
+      .send({
+        type: 'about:blank',
+        title: 'Not Found',
+        status: 404,
+        detail: `${request.method} ${request.url.split('?')[0]} does not exist`,
+      });
   });
 });

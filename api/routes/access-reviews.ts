@@ -5,39 +5,75 @@ import { decideReviewItems, listReviewItems, viewReview, type ReviewDecision } f
 import { listQuery, readCursor, toPage, unitCode, uuidParam } from '../schemas.ts';
 
 export default async function accessReviewRoutes(app: FastifyInstance) {
-  app.get<{ Params: { id: string } }>('/access-reviews/:id', {
-    preValidation: app.requireAdmin,
-    schema: { tags: ['access reviews'], security: [{ bearer: [] }], params: uuidParam('id') },
-  }, async (request) => viewReview(app.deps, request.account!, request.params.id));
-
-  app.get<{ Params: { id: string }; Querystring: { unitCode?: string; decided?: boolean; limit: number; cursor?: string } }>('/access-reviews/:id/items', {
-    preValidation: app.requireAdmin,
-    schema: {
-      tags: ['access reviews'], security: [{ bearer: [] }], params: uuidParam('id'),
-      querystring: { type: 'object', additionalProperties: false, properties: { unitCode, decided: { type: 'boolean' }, ...listQuery } },
+  app.get<{ Params: { id: string } }>(
+    '/access-reviews/:id',
+    {
+      preValidation: app.requireAdmin,
+      schema: { tags: ['access reviews'], security: [{ bearer: [] }], params: uuidParam('id') },
     },
-  }, async (request) => {
-    const { unitCode: unit, decided, limit, cursor } = request.query;
-    const rows = await listReviewItems(app.deps, request.account!, request.params.id, { unitCode: unit, decided, limit, after: readCursor<{ id: string }>(cursor, { id: 'uuid' }) });
-    return toPage(rows, limit, (item) => item, (last) => ({ id: last.id }));
-  });
+    async (request) => viewReview(app.deps, request.account!, request.params.id),
+  );
 
-  app.post<{ Params: { id: string }; Body: { decisions: ReviewDecision[] } }>('/access-reviews/:id/decisions', {
-    preValidation: app.requireAdmin,
-    schema: {
-      tags: ['access reviews'], security: [{ bearer: [] }], params: uuidParam('id'),
-      body: {
-        type: 'object', required: ['decisions'], additionalProperties: false,
-        properties: {
-          decisions: {
-            type: 'array', minItems: 1, maxItems: 1000,
-            items: {
-              type: 'object', required: ['itemId', 'decision'], additionalProperties: false,
-              properties: { itemId: { type: 'string', format: 'uuid' }, decision: { type: 'string', enum: ['keep', 'revoke'] }, justification: { type: 'string', minLength: 1, maxLength: 2000 } },
+  app.get<{ Params: { id: string }; Querystring: { unitCode?: string; decided?: boolean; limit: number; cursor?: string } }>(
+    '/access-reviews/:id/items',
+    {
+      preValidation: app.requireAdmin,
+      schema: {
+        tags: ['access reviews'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        querystring: { type: 'object', additionalProperties: false, properties: { unitCode, decided: { type: 'boolean' }, ...listQuery } },
+      },
+    },
+    async (request) => {
+      const { unitCode: unit, decided, limit, cursor } = request.query;
+      const rows = await listReviewItems(app.deps, request.account!, request.params.id, {
+        unitCode: unit,
+        decided,
+        limit,
+        after: readCursor<{ id: string }>(cursor, { id: 'uuid' }),
+      });
+      return toPage(
+        rows,
+        limit,
+        (item) => item,
+        (last) => ({ id: last.id }),
+      );
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { decisions: ReviewDecision[] } }>(
+    '/access-reviews/:id/decisions',
+    {
+      preValidation: app.requireAdmin,
+      schema: {
+        tags: ['access reviews'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        body: {
+          type: 'object',
+          required: ['decisions'],
+          additionalProperties: false,
+          properties: {
+            decisions: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 1000,
+              items: {
+                type: 'object',
+                required: ['itemId', 'decision'],
+                additionalProperties: false,
+                properties: {
+                  itemId: { type: 'string', format: 'uuid' },
+                  decision: { type: 'string', enum: ['keep', 'revoke'] },
+                  justification: { type: 'string', minLength: 1, maxLength: 2000 },
+                },
+              },
             },
           },
         },
       },
     },
-  }, async (request) => decideReviewItems(app.deps, request.account!, request.params.id, request.body.decisions, request.log));
+    async (request) => decideReviewItems(app.deps, request.account!, request.params.id, request.body.decisions, request.log),
+  );
 }

@@ -2,69 +2,139 @@
 // and an admin's suspension, reactivation and rights (services/accounts.ts).
 import type { FastifyInstance } from 'fastify';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../db/schema.ts';
-import { createAccount, findAccounts, reactivateAccount, setEntitlements, suspendAccount, viewAccount, type NewAccount, type Right } from '../../services/accounts.ts';
+import {
+  createAccount,
+  findAccounts,
+  reactivateAccount,
+  setEntitlements,
+  suspendAccount,
+  viewAccount,
+  type NewAccount,
+  type Right,
+} from '../../services/accounts.ts';
 import { citizenId, email, listQuery, password, readCursor, systemCode, thaiName, toPage, unitCode, username, uuidParam } from '../schemas.ts';
 
 const reasonBody = {
-  type: 'object', required: ['reason'], additionalProperties: false,
+  type: 'object',
+  required: ['reason'],
+  additionalProperties: false,
   properties: { reason: { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' } },
 } as const;
 
 export default async function accountRoutes(app: FastifyInstance) {
-  app.post<{ Body: NewAccount }>('/accounts', {
-    preValidation: app.requireAccount,
-    schema: {
-      tags: ['accounts'], security: [{ bearer: [] }], description: 'DLA central admins only.',
-      body: {
-        type: 'object', additionalProperties: false,
-        required: ['username', 'password', 'citizenId', 'firstNameTh', 'lastNameTh', 'email', 'unitCode'],
-        properties: {
-          username, password, citizenId, firstNameTh: thaiName, lastNameTh: thaiName, email, unitCode,
-          firstNameEn: thaiName, lastNameEn: thaiName, phone: { type: 'string', maxLength: 30 }, position: { type: 'string', maxLength: 200 },
+  app.post<{ Body: NewAccount }>(
+    '/accounts',
+    {
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['accounts'],
+        security: [{ bearer: [] }],
+        description: 'DLA central admins only.',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['username', 'password', 'citizenId', 'firstNameTh', 'lastNameTh', 'email', 'unitCode'],
+          properties: {
+            username,
+            password,
+            citizenId,
+            firstNameTh: thaiName,
+            lastNameTh: thaiName,
+            email,
+            unitCode,
+            firstNameEn: thaiName,
+            lastNameEn: thaiName,
+            phone: { type: 'string', maxLength: 30 },
+            position: { type: 'string', maxLength: 200 },
+          },
         },
       },
     },
-  }, async (request, reply) => reply.status(201).send(await createAccount(app.deps, request.account!, request.body)));
+    async (request, reply) => reply.status(201).send(await createAccount(app.deps, request.account!, request.body)),
+  );
 
-  app.get<{ Querystring: { unitCode?: string; status?: AccountStatus; citizenId?: string; limit: number; cursor?: string } }>('/accounts', {
-    preValidation: app.requireAccount,
-    schema: {
-      tags: ['accounts'], security: [{ bearer: [] }],
-      description: 'Accounts of the units you administer (and below); `unitCode` narrows to a subtree, `citizenId` finds one person (by keyed hash).',
-      querystring: { type: 'object', additionalProperties: false, properties: { unitCode, status: { type: 'string', enum: [...ACCOUNT_STATUSES] }, citizenId, ...listQuery } },
-    },
-  }, async (request) => {
-    const { cursor, ...query } = request.query;
-    const after = readCursor<{ username: string }>(cursor, { username: 'string' });
-    const rows = await findAccounts(app.deps, request.account!, { ...query, afterUsername: after?.username });
-    return toPage(rows, query.limit, (a) => a, (last) => ({ username: last.username }));
-  });
-
-  app.get<{ Params: { id: string } }>('/accounts/:id', {
-    preValidation: app.requireAccount,
-    schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id') },
-  }, async (request) => viewAccount(app.deps, request.account!, request.params.id));
-
-  app.post<{ Params: { id: string }; Body: { reason: string } }>('/accounts/:id/suspend', {
-    preValidation: app.requireAccount,
-    schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'), body: reasonBody,
-      description: 'Suspends the account at once: sign-in refused, every token revoked. Refused if it would leave DLA central without an active admin.' },
-  }, async (request) => suspendAccount(app.deps, request.account!, request.params.id, request.body));
-
-  app.post<{ Params: { id: string }; Body: { reason: string } }>('/accounts/:id/reactivate', {
-    preValidation: app.requireAccount,
-    schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'), body: reasonBody },
-  }, async (request) => reactivateAccount(app.deps, request.account!, request.params.id, request.body));
-
-  app.put<{ Params: { id: string }; Body: Right[] }>('/accounts/:id/entitlements', {
-    preValidation: app.requireAccount,
-    schema: {
-      tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'),
-      description: "Sets the account's active rights to exactly this list: new ones granted, missing ones revoked. Audited.",
-      body: {
-        type: 'array', maxItems: 100,
-        items: { type: 'object', required: ['system', 'role', 'unitCode'], additionalProperties: false, properties: { system: systemCode, role: { type: 'string', minLength: 1, maxLength: 64 }, unitCode } },
+  app.get<{ Querystring: { unitCode?: string; status?: AccountStatus; citizenId?: string; limit: number; cursor?: string } }>(
+    '/accounts',
+    {
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['accounts'],
+        security: [{ bearer: [] }],
+        description: 'Accounts of the units you administer (and below); `unitCode` narrows to a subtree, `citizenId` finds one person (by keyed hash).',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { unitCode, status: { type: 'string', enum: [...ACCOUNT_STATUSES] }, citizenId, ...listQuery },
+        },
       },
     },
-  }, async (request) => setEntitlements(app.deps, request.account!, request.params.id, request.body));
+    async (request) => {
+      const { cursor, ...query } = request.query;
+      const after = readCursor<{ username: string }>(cursor, { username: 'string' });
+      const rows = await findAccounts(app.deps, request.account!, { ...query, afterUsername: after?.username });
+      return toPage(
+        rows,
+        query.limit,
+        (a) => a,
+        (last) => ({ username: last.username }),
+      );
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/accounts/:id',
+    {
+      preValidation: app.requireAccount,
+      schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id') },
+    },
+    async (request) => viewAccount(app.deps, request.account!, request.params.id),
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/accounts/:id/suspend',
+    {
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['accounts'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        body: reasonBody,
+        description: 'Suspends the account at once: sign-in refused, every token revoked. Refused if it would leave DLA central without an active admin.',
+      },
+    },
+    async (request) => suspendAccount(app.deps, request.account!, request.params.id, request.body),
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/accounts/:id/reactivate',
+    {
+      preValidation: app.requireAccount,
+      schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'), body: reasonBody },
+    },
+    async (request) => reactivateAccount(app.deps, request.account!, request.params.id, request.body),
+  );
+
+  app.put<{ Params: { id: string }; Body: Right[] }>(
+    '/accounts/:id/entitlements',
+    {
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['accounts'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        description: "Sets the account's active rights to exactly this list: new ones granted, missing ones revoked. Audited.",
+        body: {
+          type: 'array',
+          maxItems: 100,
+          items: {
+            type: 'object',
+            required: ['system', 'role', 'unitCode'],
+            additionalProperties: false,
+            properties: { system: systemCode, role: { type: 'string', minLength: 1, maxLength: 64 }, unitCode },
+          },
+        },
+      },
+    },
+    async (request) => setEntitlements(app.deps, request.account!, request.params.id, request.body),
+  );
 }

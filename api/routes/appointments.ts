@@ -2,16 +2,19 @@
 // level up approve (services/appointments.ts).
 import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../lib/problem.ts';
-import {
-  decideAppointment, listAppointments, openLetter, revokeAppointment, uploadAppointmentLetter, viewAppointment,
-} from '../../services/appointments.ts';
+import { decideAppointment, listAppointments, openLetter, revokeAppointment, uploadAppointmentLetter, viewAppointment } from '../../services/appointments.ts';
 import type { AppointmentStatus } from '../../db/schema.ts';
 import { listQuery, readCursor, toPage, unitCode, uuidParam } from '../schemas.ts';
 import { readUpload, validator } from '../uploads.ts';
 
-interface AppointmentData { accountId: string; termEnd?: string }
+interface AppointmentData {
+  accountId: string;
+  termEnd?: string;
+}
 const readAppointment = validator<AppointmentData>({
-  type: 'object', required: ['accountId'], additionalProperties: false,
+  type: 'object',
+  required: ['accountId'],
+  additionalProperties: false,
   properties: { accountId: { type: 'string', format: 'uuid' }, termEnd: { type: 'string', format: 'date', christianEra: true } },
 });
 
@@ -19,71 +22,126 @@ const readAppointment = validator<AppointmentData>({
 const safeFileName = (name: string) => name.replace(/[^\w.\- ]/g, '_');
 
 export default async function appointmentRoutes(app: FastifyInstance) {
-  app.post<{ Params: { code: string } }>('/org-units/:code/admin-appointments', {
-    preValidation: app.requireAccount,
-    schema: {
-      tags: ['appointments'], security: [{ bearer: [] }], consumes: ['multipart/form-data'], params: { type: 'object', properties: { code: unitCode } },
-      description: 'An account of the unit, or an admin above it, uploads the letter (one PDF named `letter`) with `data` = { accountId, termEnd? }.',
-    },
-  }, async (request, reply) => {
-    const upload = await readUpload(request, ['application/pdf'], 'letter');
-    if (upload.data === undefined) throw invalid('data', 'data is required: { accountId, termEnd? }');
-    const data = readAppointment(upload.data);
-    if (upload.files.length !== 1) throw invalid('letter', 'attach exactly one appointment letter (PDF) named "letter"');
-    const letter = upload.files[0]!;
-    const created = await uploadAppointmentLetter(app.deps, request.account!, request.params.code, {
-      accountId: data.accountId, termEnd: data.termEnd, letter: { fileName: letter.fileName, content: letter.content },
-    }, request.log);
-    return reply.status(202).send(created);
-  });
-
-  app.get<{ Querystring: { status?: AppointmentStatus; limit: number; cursor?: string } }>('/admin-appointments', {
-    preValidation: app.requireAdmin,
-    schema: {
-      tags: ['appointments'], security: [{ bearer: [] }],
-      description: 'Appointments whose approving unit you administer (or lies below yours), newest first; by default those awaiting a decision.',
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { status: { type: 'string', enum: ['pending_approval', 'approved', 'rejected', 'expired', 'revoked', 'ended'] }, ...listQuery },
+  app.post<{ Params: { code: string } }>(
+    '/org-units/:code/admin-appointments',
+    {
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['appointments'],
+        security: [{ bearer: [] }],
+        consumes: ['multipart/form-data'],
+        params: { type: 'object', properties: { code: unitCode } },
+        description: 'An account of the unit, or an admin above it, uploads the letter (one PDF named `letter`) with `data` = { accountId, termEnd? }.',
       },
     },
-  }, async (request) => {
-    const { status, limit, cursor } = request.query;
-    const rows = await listAppointments(app.deps, request.account!, { status, limit, after: readCursor<{ submittedAt: string; id: string }>(cursor, { submittedAt: 'time', id: 'uuid' }) });
-    return toPage(rows, limit, (r) => r, (last) => ({ submittedAt: last.submittedAt, id: last.id }));
-  });
+    async (request, reply) => {
+      const upload = await readUpload(request, ['application/pdf'], 'letter');
+      if (upload.data === undefined) throw invalid('data', 'data is required: { accountId, termEnd? }');
+      const data = readAppointment(upload.data);
+      if (upload.files.length !== 1) throw invalid('letter', 'attach exactly one appointment letter (PDF) named "letter"');
+      const letter = upload.files[0]!;
+      const created = await uploadAppointmentLetter(
+        app.deps,
+        request.account!,
+        request.params.code,
+        {
+          accountId: data.accountId,
+          termEnd: data.termEnd,
+          letter: { fileName: letter.fileName, content: letter.content },
+        },
+        request.log,
+      );
+      return reply.status(202).send(created);
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/admin-appointments/:id', {
-    preValidation: app.requireAccount,
-    schema: { tags: ['appointments'], security: [{ bearer: [] }], params: uuidParam('id') },
-  }, async (request) => viewAppointment(app.deps, request.account!, request.params.id));
-
-  app.get<{ Params: { id: string } }>('/admin-appointments/:id/letter', {
-    preValidation: app.requireAccount,
-    schema: { tags: ['appointments'], security: [{ bearer: [] }], params: uuidParam('id') },
-  }, async (request, reply) => {
-    const letter = await openLetter(app.deps, request.account!, request.params.id);
-    return reply.type('application/pdf').header('content-disposition', `attachment; filename="${safeFileName(letter.fileName)}"`)
-      .header('x-content-type-options', 'nosniff').send(letter.content);
-  });
-
-  app.post<{ Params: { id: string }; Body: { decision: 'approve' | 'reject'; reason?: string } }>('/admin-appointments/:id/decision', {
-    preValidation: app.requireAdmin,
-    schema: {
-      tags: ['appointments'], security: [{ bearer: [] }], params: uuidParam('id'),
-      body: {
-        type: 'object', required: ['decision'], additionalProperties: false,
-        properties: { decision: { type: 'string', enum: ['approve', 'reject'] }, reason: { type: 'string', minLength: 1, maxLength: 2000 } },
+  app.get<{ Querystring: { status?: AppointmentStatus; limit: number; cursor?: string } }>(
+    '/admin-appointments',
+    {
+      preValidation: app.requireAdmin,
+      schema: {
+        tags: ['appointments'],
+        security: [{ bearer: [] }],
+        description: 'Appointments whose approving unit you administer (or lies below yours), newest first; by default those awaiting a decision.',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'string', enum: ['pending_approval', 'approved', 'rejected', 'expired', 'revoked', 'ended'] }, ...listQuery },
+        },
       },
     },
-  }, async (request) => decideAppointment(app.deps, request.account!, request.params.id, request.body, request.log));
-
-  app.post<{ Params: { id: string }; Body: { reason: string } }>('/admin-appointments/:id/revoke', {
-    preValidation: app.requireAdmin,
-    schema: {
-      tags: ['appointments'], security: [{ bearer: [] }], params: uuidParam('id'),
-      body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } } },
-      description: 'Ends the role at once. Admins above the unit (or DLA central) may revoke; refused if it would leave DLA central without an active admin.',
+    async (request) => {
+      const { status, limit, cursor } = request.query;
+      const rows = await listAppointments(app.deps, request.account!, {
+        status,
+        limit,
+        after: readCursor<{ submittedAt: string; id: string }>(cursor, { submittedAt: 'time', id: 'uuid' }),
+      });
+      return toPage(
+        rows,
+        limit,
+        (r) => r,
+        (last) => ({ submittedAt: last.submittedAt, id: last.id }),
+      );
     },
-  }, async (request) => revokeAppointment(app.deps, request.account!, request.params.id, request.body, request.log));
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/admin-appointments/:id',
+    {
+      preValidation: app.requireAccount,
+      schema: { tags: ['appointments'], security: [{ bearer: [] }], params: uuidParam('id') },
+    },
+    async (request) => viewAppointment(app.deps, request.account!, request.params.id),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/admin-appointments/:id/letter',
+    {
+      preValidation: app.requireAccount,
+      schema: { tags: ['appointments'], security: [{ bearer: [] }], params: uuidParam('id') },
+    },
+    async (request, reply) => {
+      const letter = await openLetter(app.deps, request.account!, request.params.id);
+      return reply
+        .type('application/pdf')
+        .header('content-disposition', `attachment; filename="${safeFileName(letter.fileName)}"`)
+        .header('x-content-type-options', 'nosniff')
+        .send(letter.content);
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { decision: 'approve' | 'reject'; reason?: string } }>(
+    '/admin-appointments/:id/decision',
+    {
+      preValidation: app.requireAdmin,
+      schema: {
+        tags: ['appointments'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        body: {
+          type: 'object',
+          required: ['decision'],
+          additionalProperties: false,
+          properties: { decision: { type: 'string', enum: ['approve', 'reject'] }, reason: { type: 'string', minLength: 1, maxLength: 2000 } },
+        },
+      },
+    },
+    async (request) => decideAppointment(app.deps, request.account!, request.params.id, request.body, request.log),
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/admin-appointments/:id/revoke',
+    {
+      preValidation: app.requireAdmin,
+      schema: {
+        tags: ['appointments'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } } },
+        description: 'Ends the role at once. Admins above the unit (or DLA central) may revoke; refused if it would leave DLA central without an active admin.',
+      },
+    },
+    async (request) => revokeAppointment(app.deps, request.account!, request.params.id, request.body, request.log),
+  );
 }

@@ -13,10 +13,12 @@ const ASSETS: Record<string, string> = {
 
 export default async function assetRoutes(app: FastifyInstance) {
   const dir = join(import.meta.dirname, '..', '..', 'templates', 'assets');
-  const files = new Map(Object.entries(ASSETS).map(([name, type]) => {
-    const body = readFileSync(join(dir, name));
-    return [name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` }];
-  }));
+  const files = new Map(
+    Object.entries(ASSETS).map(([name, type]) => {
+      const body = readFileSync(join(dir, name));
+      return [name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` }];
+    }),
+  );
   app.get<{ Params: { name: string } }>('/assets/:name', { schema: { hide: true } }, async (request, reply) => {
     const file = files.get(request.params.name);
     if (!file) return reply.code(404).type('text/plain').send('not found');

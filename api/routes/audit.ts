@@ -3,22 +3,45 @@ import type { FastifyInstance } from 'fastify';
 import { listAuditEvents } from '../../services/audit.ts';
 import { listQuery, readCursor, toPage, unitCode } from '../schemas.ts';
 
-interface AuditQuery { unitCode?: string; accountId?: string; since?: string; limit: number; cursor?: string }
+interface AuditQuery {
+  unitCode?: string;
+  accountId?: string;
+  since?: string;
+  limit: number;
+  cursor?: string;
+}
 
 export default async function auditRoutes(app: FastifyInstance) {
-  app.get<{ Querystring: AuditQuery }>('/audit', {
-    preValidation: app.requireAdmin,
-    schema: {
-      tags: ['audit'], security: [{ bearer: [] }],
-      description: 'Newest first. `unitCode` narrows to that unit and the units below it; `accountId` to events by or about that account.',
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { unitCode, accountId: { type: 'string', format: 'uuid' }, since: { type: 'string', format: 'date-time' }, ...listQuery },
+  app.get<{ Querystring: AuditQuery }>(
+    '/audit',
+    {
+      preValidation: app.requireAdmin,
+      schema: {
+        tags: ['audit'],
+        security: [{ bearer: [] }],
+        description: 'Newest first. `unitCode` narrows to that unit and the units below it; `accountId` to events by or about that account.',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { unitCode, accountId: { type: 'string', format: 'uuid' }, since: { type: 'string', format: 'date-time' }, ...listQuery },
+        },
       },
     },
-  }, async (request) => {
-    const { unitCode: unit, accountId, since, limit, cursor } = request.query;
-    const rows = await listAuditEvents(app.deps, request.account!, { unitCode: unit, accountId, since, limit, before: readCursor<{ id: number }>(cursor, { id: 'integer' }) });
-    return toPage(rows, limit, (e) => e, (last) => ({ id: last.id }));
-  });
+    async (request) => {
+      const { unitCode: unit, accountId, since, limit, cursor } = request.query;
+      const rows = await listAuditEvents(app.deps, request.account!, {
+        unitCode: unit,
+        accountId,
+        since,
+        limit,
+        before: readCursor<{ id: number }>(cursor, { id: 'integer' }),
+      });
+      return toPage(
+        rows,
+        limit,
+        (e) => e,
+        (last) => ({ id: last.id }),
+      );
+    },
+  );
 }

@@ -4,17 +4,33 @@ import { unitsWithoutAdmin } from '../../services/org-units.ts';
 import { listQuery, readCursor, toPage, unitCode } from '../schemas.ts';
 
 export default async function complianceRoutes(app: FastifyInstance) {
-  app.get<{ Querystring: { under?: string; limit: number; cursor?: string } }>('/compliance/units-without-admin', {
-    preValidation: app.requireAdmin,
-    schema: {
-      tags: ['compliance'], security: [{ bearer: [] }],
-      description: 'Units at or below `under` (default: the units you administer) with no active SSO admin, with counts per level and the unit covering each.',
-      querystring: { type: 'object', additionalProperties: false, properties: { under: unitCode, ...listQuery } },
+  app.get<{ Querystring: { under?: string; limit: number; cursor?: string } }>(
+    '/compliance/units-without-admin',
+    {
+      preValidation: app.requireAdmin,
+      schema: {
+        tags: ['compliance'],
+        security: [{ bearer: [] }],
+        description:
+          'Units at or below `under` (default: the units you administer) with no active SSO admin, with counts per level and the unit covering each.',
+        querystring: { type: 'object', additionalProperties: false, properties: { under: unitCode, ...listQuery } },
+      },
     },
-  }, async (request) => {
-    const { under, limit, cursor } = request.query;
-    const after = readCursor<{ code: string }>(cursor, { code: 'string' })?.code;
-    const gaps = await unitsWithoutAdmin(app.deps, request.account!, { under, limit: limit + 1, after });
-    return { under: gaps.under, total: gaps.total, counts: gaps.counts, ...toPage(gaps.items, limit, (u) => u, (last) => ({ code: last.code })) };
-  });
+    async (request) => {
+      const { under, limit, cursor } = request.query;
+      const after = readCursor<{ code: string }>(cursor, { code: 'string' })?.code;
+      const gaps = await unitsWithoutAdmin(app.deps, request.account!, { under, limit: limit + 1, after });
+      return {
+        under: gaps.under,
+        total: gaps.total,
+        counts: gaps.counts,
+        ...toPage(
+          gaps.items,
+          limit,
+          (u) => u,
+          (last) => ({ code: last.code }),
+        ),
+      };
+    },
+  );
 }

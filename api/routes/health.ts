@@ -6,11 +6,12 @@ export default async function healthRoutes(app: FastifyInstance) {
 
   app.get('/health/ready', { schema: { tags: ['health'] } }, async (_request, reply) => {
     const { db, temporal } = app.deps;
-    const check = async (fn: () => Promise<unknown>) => fn().then(() => 'up' as const, () => 'down' as const);
-    const [database, temporalServer] = await Promise.all([
-      check(() => db.execute(sql`select 1`)),
-      check(() => temporal.workflowService.getSystemInfo({})),
-    ]);
+    const check = async (fn: () => Promise<unknown>) =>
+      fn().then(
+        () => 'up' as const,
+        () => 'down' as const,
+      );
+    const [database, temporalServer] = await Promise.all([check(() => db.execute(sql`select 1`)), check(() => temporal.workflowService.getSystemInfo({}))]);
     const ready = database === 'up' && temporalServer === 'up';
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database, temporal: temporalServer });
   });

@@ -5,29 +5,49 @@ import { designateAdmins, putOrgUnits, viewUnit, type UnitInput } from '../../se
 import { orgUnitItem, unitCode } from '../schemas.ts';
 
 export default async function orgUnitRoutes(app: FastifyInstance) {
-  app.put<{ Body: UnitInput[] }>('/org-units', {
-    preValidation: app.requireCentralAdmin,
-    bodyLimit: 20 * 1024 * 1024,
-    schema: { tags: ['organisation'], security: [{ bearer: [] }], body: { type: 'array', minItems: 1, maxItems: 20_000, items: orgUnitItem } },
-  }, async (request) => putOrgUnits(app.deps, request.account!, request.body));
+  app.put<{ Body: UnitInput[] }>(
+    '/org-units',
+    {
+      preValidation: app.requireCentralAdmin,
+      bodyLimit: 20 * 1024 * 1024,
+      schema: { tags: ['organisation'], security: [{ bearer: [] }], body: { type: 'array', minItems: 1, maxItems: 20_000, items: orgUnitItem } },
+    },
+    async (request) => putOrgUnits(app.deps, request.account!, request.body),
+  );
 
-  app.get<{ Params: { code: string } }>('/org-units/:code', {
-    schema: { tags: ['organisation'], params: { type: 'object', properties: { code: unitCode } } },
-  }, async (request) => {
-    const view = await viewUnit(app.deps, request.params.code);
-    if (!view) throw notFound(`There is no unit ${request.params.code}.`);
-    return view;
-  });
+  app.get<{ Params: { code: string } }>(
+    '/org-units/:code',
+    {
+      schema: { tags: ['organisation'], params: { type: 'object', properties: { code: unitCode } } },
+    },
+    async (request) => {
+      const view = await viewUnit(app.deps, request.params.code);
+      if (!view) throw notFound(`There is no unit ${request.params.code}.`);
+      return view;
+    },
+  );
 
-  app.put<{ Params: { code: string }; Body: { accountId: string }[] }>('/org-units/:code/admins', {
-    preValidation: app.requireCentralAdmin,
-    schema: {
-      tags: ['organisation'], security: [{ bearer: [] }],
-      params: { type: 'object', properties: { code: unitCode } },
-      body: {
-        type: 'array', maxItems: 50,
-        items: { type: 'object', required: ['accountId'], additionalProperties: false, properties: { accountId: { type: 'string', format: 'uuid' } } },
+  app.put<{ Params: { code: string }; Body: { accountId: string }[] }>(
+    '/org-units/:code/admins',
+    {
+      preValidation: app.requireCentralAdmin,
+      schema: {
+        tags: ['organisation'],
+        security: [{ bearer: [] }],
+        params: { type: 'object', properties: { code: unitCode } },
+        body: {
+          type: 'array',
+          maxItems: 50,
+          items: { type: 'object', required: ['accountId'], additionalProperties: false, properties: { accountId: { type: 'string', format: 'uuid' } } },
+        },
       },
     },
-  }, async (request) => designateAdmins(app.deps, request.account!, request.params.code, request.body.map((a) => a.accountId)));
+    async (request) =>
+      designateAdmins(
+        app.deps,
+        request.account!,
+        request.params.code,
+        request.body.map((a) => a.accountId),
+      ),
+  );
 }

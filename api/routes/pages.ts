@@ -12,10 +12,14 @@ const SURVEY_TITLE = 'แบบประเมินความพึงพอ�
 
 export default async function pageRoutes(app: FastifyInstance) {
   const throttles = loginThrottles(app);
-  const loginPage = (reply: FastifyReply, returnTo: string, status = 200, extra: Record<string, unknown> = {}) => reply.page(status, 'login', {
-    title: 'เข้าสู่ระบบ / Sign in', action: `/login?return=${encodeURIComponent(returnTo)}`, csrf: app.csrfToken(reply),
-    thaiidUrl: `/auth/thaiid?return=${encodeURIComponent(returnTo)}`, ...extra,
-  });
+  const loginPage = (reply: FastifyReply, returnTo: string, status = 200, extra: Record<string, unknown> = {}) =>
+    reply.page(status, 'login', {
+      title: 'เข้าสู่ระบบ / Sign in',
+      action: `/login?return=${encodeURIComponent(returnTo)}`,
+      csrf: app.csrfToken(reply),
+      thaiidUrl: `/auth/thaiid?return=${encodeURIComponent(returnTo)}`,
+      ...extra,
+    });
 
   app.get('/', { schema: { hide: true } }, async (request, reply) => {
     const me = await app.browserAccount(request);
@@ -24,24 +28,33 @@ export default async function pageRoutes(app: FastifyInstance) {
   });
 
   app.get<{ Querystring: { return?: string } }>('/login', { schema: { hide: true } }, async (request, reply) =>
-    loginPage(reply, safeReturnPath(request.query.return)));
+    loginPage(reply, safeReturnPath(request.query.return)),
+  );
 
-  app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; username?: string; password?: string } }>('/login', {
-    schema: { hide: true },
-    onRequest: throttles.perAddress,
-    preHandler: [app.csrfProtection, throttles.perUsername],
-  }, async (request, reply) => {
-    const returnTo = safeReturnPath(request.query.return);
-    const signedIn = await app.signInFromForm(request, reply, (status, extra) => loginPage(reply, returnTo, status, extra));
-    return signedIn ? reply.redirect(returnTo, 303) : reply;
-  });
+  app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; username?: string; password?: string } }>(
+    '/login',
+    {
+      schema: { hide: true },
+      onRequest: throttles.perAddress,
+      preHandler: [app.csrfProtection, throttles.perUsername],
+    },
+    async (request, reply) => {
+      const returnTo = safeReturnPath(request.query.return);
+      const signedIn = await app.signInFromForm(request, reply, (status, extra) => loginPage(reply, returnTo, status, extra));
+      return signedIn ? reply.redirect(returnTo, 303) : reply;
+    },
+  );
 
   // Signing out of the portal signs the person out of every connected system too.
   app.post<{ Body: { _csrf?: string } }>('/logout', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
     const me = await app.browserAccount(request);
     await app.endBrowserSession(request, reply);
     if (me) await signOutEverywhere(app.deps, me.id, 'signed out of the portal');
-    return reply.page(200, 'message', { title: 'ออกจากระบบแล้ว / Signed out', message: 'ออกจากระบบทุกระบบเรียบร้อยแล้ว / You are signed out of every system.', back: '/login' });
+    return reply.page(200, 'message', {
+      title: 'ออกจากระบบแล้ว / Signed out',
+      message: 'ออกจากระบบทุกระบบเรียบร้อยแล้ว / You are signed out of every system.',
+      back: '/login',
+    });
   });
 
   // The satisfaction survey for the signed-in person (the API's questions and rule: one answer a round).

@@ -5,36 +5,54 @@ import { currentSurvey, recordSurveyResponse, SURVEY_QUESTIONS, SURVEY_SCALE, su
 import { unitCode } from '../schemas.ts';
 
 export default async function portalRoutes(app: FastifyInstance) {
-  app.get('/me/systems', {
-    preValidation: app.requireAccount,
-    schema: { tags: ['portal'], security: [{ bearer: [] }], description: 'The connected systems the signed-in person may open, with their roles there.' },
-  }, async (request) => ({ items: await systemsOpenTo(app.deps, request.account!) }));
+  app.get(
+    '/me/systems',
+    {
+      preValidation: app.requireAccount,
+      schema: { tags: ['portal'], security: [{ bearer: [] }], description: 'The connected systems the signed-in person may open, with their roles there.' },
+    },
+    async (request) => ({ items: await systemsOpenTo(app.deps, request.account!) }),
+  );
 
   app.get('/survey', { schema: { tags: ['survey'] } }, async () => currentSurvey(app.deps));
 
-  app.post<{ Body: { round?: string; scores: Record<string, number>; comment?: string } }>('/survey-responses', {
-    preValidation: app.requireAccount,
-    schema: {
-      tags: ['survey'], security: [{ bearer: [] }],
-      body: {
-        type: 'object', required: ['scores'], additionalProperties: false,
-        properties: {
-          round: { type: 'string', maxLength: 20 },
-          scores: {
-            type: 'object', additionalProperties: false, required: SURVEY_QUESTIONS.map((q) => q.id),
-            properties: Object.fromEntries(SURVEY_QUESTIONS.map((q) => [q.id, { type: 'integer', minimum: SURVEY_SCALE[0], maximum: SURVEY_SCALE.at(-1) }])),
+  app.post<{ Body: { round?: string; scores: Record<string, number>; comment?: string } }>(
+    '/survey-responses',
+    {
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['survey'],
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          required: ['scores'],
+          additionalProperties: false,
+          properties: {
+            round: { type: 'string', maxLength: 20 },
+            scores: {
+              type: 'object',
+              additionalProperties: false,
+              required: SURVEY_QUESTIONS.map((q) => q.id),
+              properties: Object.fromEntries(SURVEY_QUESTIONS.map((q) => [q.id, { type: 'integer', minimum: SURVEY_SCALE[0], maximum: SURVEY_SCALE.at(-1) }])),
+            },
+            comment: { type: 'string', maxLength: 2000 },
           },
-          comment: { type: 'string', maxLength: 2000 },
         },
       },
     },
-  }, async (request, reply) => reply.status(201).send({ round: await recordSurveyResponse(app.deps, request.account!, request.body) }));
+    async (request, reply) => reply.status(201).send({ round: await recordSurveyResponse(app.deps, request.account!, request.body) }),
+  );
 
-  app.get<{ Querystring: { under?: string; round?: string } }>('/survey-results', {
-    preValidation: app.requireAccount,
-    schema: {
-      tags: ['survey'], security: [{ bearer: [] }],
-      querystring: { type: 'object', additionalProperties: false, properties: { under: unitCode, round: { type: 'string', maxLength: 20 } } },
+  app.get<{ Querystring: { under?: string; round?: string } }>(
+    '/survey-results',
+    {
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['survey'],
+        security: [{ bearer: [] }],
+        querystring: { type: 'object', additionalProperties: false, properties: { under: unitCode, round: { type: 'string', maxLength: 20 } } },
+      },
     },
-  }, async (request) => surveyResults(app.deps, request.account!, request.query));
+    async (request) => surveyResults(app.deps, request.account!, request.query),
+  );
 }

@@ -4,7 +4,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { REGISTRATION_STATUSES, type RegistrationStatus } from '../../db/schema.ts';
 import { invalid, unauthorized } from '../../lib/problem.ts';
 import {
-  decideRegistration, listRegistrations, openDocument, provideRegistrationInfo, submitRegistration, viewRegistration, withdrawRegistration,
+  decideRegistration,
+  listRegistrations,
+  openDocument,
+  provideRegistrationInfo,
+  submitRegistration,
+  viewRegistration,
+  withdrawRegistration,
   type RegistrationDecisionInput,
 } from '../../services/registrations.ts';
 import { DOCUMENT_TYPES, readInfo, readSubmission } from '../registration-input.ts';
@@ -28,80 +34,137 @@ export default async function registrationRoutes(app: FastifyInstance) {
   const deps = app.deps;
   const viewer = (request: FastifyRequest) => ({ trackingCode: trackingCodeOf(request), actor: request.account });
 
-  app.post('/registrations', {
-    onRequest: throttle(app, 'register-address', deps.config.rateLimits.submissionsPerAddress, (r) => r.ip),
-    schema: {
-      tags: ['registration'], consumes: ['multipart/form-data'],
-      description: 'No sign-in needed. Multipart: `data` (JSON: citizenId, firstNameTh, lastNameTh, firstNameEn?, lastNameEn?, email, phone?, position, unitCode, username, password, requestedAccess[{system, role}]) and 1–5 files named `documents` (PDF, JPEG or PNG, ≤ 10 MB each).',
-      response: { 202: { type: 'object', properties: { id: { type: 'string' }, trackingCode: { type: 'string' }, status: { type: 'string' } } } },
-    },
-  }, async (request, reply) => {
-    const upload = await readUpload(request, DOCUMENT_TYPES, 'documents');
-    if (upload.data === undefined) throw invalid('data', 'data is required: the request as JSON');
-    const submitted = await submitRegistration(deps, readSubmission(upload.data), upload.files, request.log);
-    return reply.status(202).send(submitted);
-  });
-
-  app.get<{ Params: { id: string } }>('/registrations/:id', {
-    schema: { tags: ['registration'], params: uuidParam('id'), description: 'The applicant (header X-Tracking-Code) or an admin who may act for the unit.' },
-  }, async (request) => {
-    const { viewer: _seenBy, ...view } = await viewRegistration(deps, viewer(request), request.params.id);
-    return view;
-  });
-
-  app.get<{ Params: { id: string; documentId: string } }>('/registrations/:id/documents/:documentId', {
-    schema: { tags: ['registration'], params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, documentId: { type: 'string', format: 'uuid' } } } },
-  }, async (request, reply) => {
-    const doc = await openDocument(deps, viewer(request), request.params.id, request.params.documentId);
-    const safeName = doc.fileName.replace(/[^\w.\- ]/g, '_');
-    return reply.type(doc.mediaType).header('content-disposition', `attachment; filename="${safeName}"`)
-      .header('x-content-type-options', 'nosniff').send(doc.content);
-  });
-
-  app.get<{ Querystring: { status?: RegistrationStatus; unitCode?: string; search?: string; limit: number; cursor?: string } }>('/registrations', {
-    preValidation: app.requireAdmin,
-    schema: {
-      tags: ['registration'], security: [{ bearer: [] }],
-      description: "An admin's inbox, oldest first: requests waiting at the units they administer and below (escalated ones included). Without `status`, the open ones. `search`: part of a name or the username.",
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { status: { type: 'string', enum: [...REGISTRATION_STATUSES] }, unitCode, search: { type: 'string', maxLength: 100 }, ...listQuery },
+  app.post(
+    '/registrations',
+    {
+      onRequest: throttle(app, 'register-address', deps.config.rateLimits.submissionsPerAddress, (r) => r.ip),
+      schema: {
+        tags: ['registration'],
+        consumes: ['multipart/form-data'],
+        description:
+          'No sign-in needed. Multipart: `data` (JSON: citizenId, firstNameTh, lastNameTh, firstNameEn?, lastNameEn?, email, phone?, position, unitCode, username, password, requestedAccess[{system, role}]) and 1–5 files named `documents` (PDF, JPEG or PNG, ≤ 10 MB each).',
+        response: { 202: { type: 'object', properties: { id: { type: 'string' }, trackingCode: { type: 'string' }, status: { type: 'string' } } } },
       },
     },
-  }, async (request) => {
-    const { status, unitCode: unitFilter, search, limit, cursor } = request.query;
-    const rows = await listRegistrations(deps, request.account!, { status, unitCode: unitFilter, search, limit, after: readCursor<{ t: string; id: string }>(cursor, { t: 'time', id: 'uuid' }) });
-    return toPage(rows, limit, (r) => r, (last) => ({ t: last.submittedAt, id: last.id }));
-  });
+    async (request, reply) => {
+      const upload = await readUpload(request, DOCUMENT_TYPES, 'documents');
+      if (upload.data === undefined) throw invalid('data', 'data is required: the request as JSON');
+      const submitted = await submitRegistration(deps, readSubmission(upload.data), upload.files, request.log);
+      return reply.status(202).send(submitted);
+    },
+  );
 
-  app.post<{ Params: { id: string }; Body: RegistrationDecisionInput }>('/registrations/:id/decision', {
-    preValidation: app.requireAdmin,
-    schema: {
-      tags: ['registration'], security: [{ bearer: [] }], params: uuidParam('id'),
-      body: {
-        type: 'object', required: ['decision'], additionalProperties: false,
-        properties: {
-          decision: { type: 'string', enum: ['approve', 'reject', 'request_info'] },
-          reason: { type: 'string', minLength: 1, maxLength: 2000 },
-          access: accessList,
+  app.get<{ Params: { id: string } }>(
+    '/registrations/:id',
+    {
+      schema: { tags: ['registration'], params: uuidParam('id'), description: 'The applicant (header X-Tracking-Code) or an admin who may act for the unit.' },
+    },
+    async (request) => {
+      const { viewer: _seenBy, ...view } = await viewRegistration(deps, viewer(request), request.params.id);
+      return view;
+    },
+  );
+
+  app.get<{ Params: { id: string; documentId: string } }>(
+    '/registrations/:id/documents/:documentId',
+    {
+      schema: {
+        tags: ['registration'],
+        params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, documentId: { type: 'string', format: 'uuid' } } },
+      },
+    },
+    async (request, reply) => {
+      const doc = await openDocument(deps, viewer(request), request.params.id, request.params.documentId);
+      const safeName = doc.fileName.replace(/[^\w.\- ]/g, '_');
+      return reply
+        .type(doc.mediaType)
+        .header('content-disposition', `attachment; filename="${safeName}"`)
+        .header('x-content-type-options', 'nosniff')
+        .send(doc.content);
+    },
+  );
+
+  app.get<{ Querystring: { status?: RegistrationStatus; unitCode?: string; search?: string; limit: number; cursor?: string } }>(
+    '/registrations',
+    {
+      preValidation: app.requireAdmin,
+      schema: {
+        tags: ['registration'],
+        security: [{ bearer: [] }],
+        description:
+          "An admin's inbox, oldest first: requests waiting at the units they administer and below (escalated ones included). Without `status`, the open ones. `search`: part of a name or the username.",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'string', enum: [...REGISTRATION_STATUSES] }, unitCode, search: { type: 'string', maxLength: 100 }, ...listQuery },
         },
       },
     },
-  }, async (request) => decideRegistration(deps, request.account!, request.params.id, request.body, request.log));
-
-  app.post<{ Params: { id: string } }>('/registrations/:id/info', {
-    schema: {
-      tags: ['registration'], params: uuidParam('id'), consumes: ['multipart/form-data'],
-      description: 'The applicant (X-Tracking-Code) answers a request for information: multipart like the submission, with only what changed (and optionally `note`), and up to 5 more `documents`. Names verified through ThaiID cannot be changed.',
+    async (request) => {
+      const { status, unitCode: unitFilter, search, limit, cursor } = request.query;
+      const rows = await listRegistrations(deps, request.account!, {
+        status,
+        unitCode: unitFilter,
+        search,
+        limit,
+        after: readCursor<{ t: string; id: string }>(cursor, { t: 'time', id: 'uuid' }),
+      });
+      return toPage(
+        rows,
+        limit,
+        (r) => r,
+        (last) => ({ t: last.submittedAt, id: last.id }),
+      );
     },
-  }, async (request, reply) => {
-    const code = requireTrackingCode(request);
-    const upload = await readUpload(request, DOCUMENT_TYPES, 'documents');
-    const data = upload.data === undefined ? {} : readInfo(upload.data);
-    return reply.status(202).send(await provideRegistrationInfo(deps, code, request.params.id, data, upload.files, request.log));
-  });
+  );
 
-  app.post<{ Params: { id: string } }>('/registrations/:id/withdraw', {
-    schema: { tags: ['registration'], params: uuidParam('id'), description: 'The applicant (X-Tracking-Code) withdraws the request.' },
-  }, async (request) => withdrawRegistration(deps, requireTrackingCode(request), request.params.id, request.log));
+  app.post<{ Params: { id: string }; Body: RegistrationDecisionInput }>(
+    '/registrations/:id/decision',
+    {
+      preValidation: app.requireAdmin,
+      schema: {
+        tags: ['registration'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        body: {
+          type: 'object',
+          required: ['decision'],
+          additionalProperties: false,
+          properties: {
+            decision: { type: 'string', enum: ['approve', 'reject', 'request_info'] },
+            reason: { type: 'string', minLength: 1, maxLength: 2000 },
+            access: accessList,
+          },
+        },
+      },
+    },
+    async (request) => decideRegistration(deps, request.account!, request.params.id, request.body, request.log),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/registrations/:id/info',
+    {
+      schema: {
+        tags: ['registration'],
+        params: uuidParam('id'),
+        consumes: ['multipart/form-data'],
+        description:
+          'The applicant (X-Tracking-Code) answers a request for information: multipart like the submission, with only what changed (and optionally `note`), and up to 5 more `documents`. Names verified through ThaiID cannot be changed.',
+      },
+    },
+    async (request, reply) => {
+      const code = requireTrackingCode(request);
+      const upload = await readUpload(request, DOCUMENT_TYPES, 'documents');
+      const data = upload.data === undefined ? {} : readInfo(upload.data);
+      return reply.status(202).send(await provideRegistrationInfo(deps, code, request.params.id, data, upload.files, request.log));
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/registrations/:id/withdraw',
+    {
+      schema: { tags: ['registration'], params: uuidParam('id'), description: 'The applicant (X-Tracking-Code) withdraws the request.' },
+    },
+    async (request) => withdrawRegistration(deps, requireTrackingCode(request), request.params.id, request.log),
+  );
 }

@@ -26,13 +26,28 @@ export default async function ssoRoutes(app: FastifyInstance) {
   });
   await mountProvider(app, provider, ['/.well-known/openid-configuration', '/oidc/*']);
   // What the provider refuses, in the service's log (never the tokens themselves).
-  for (const event of ['authorization.error', 'grant.error', 'userinfo.error', 'introspection.error', 'revocation.error', 'end_session.error', 'backchannel.error']) {
-    (provider.on as (name: string, listener: (...args: never[]) => void) => void)(event, (ctx: { oidc?: { client?: { clientId?: string } } }, error: { error?: string; error_description?: string; message?: string }) => {
-      app.log.info({ event, clientId: ctx?.oidc?.client?.clientId, error: error?.error ?? error?.message, description: error?.error_description }, 'single sign-on refused a request');
-    });
+  for (const event of [
+    'authorization.error',
+    'grant.error',
+    'userinfo.error',
+    'introspection.error',
+    'revocation.error',
+    'end_session.error',
+    'backchannel.error',
+  ]) {
+    (provider.on as (name: string, listener: (...args: never[]) => void) => void)(
+      event,
+      (ctx: { oidc?: { client?: { clientId?: string } } }, error: { error?: string; error_description?: string; message?: string }) => {
+        app.log.info(
+          { event, clientId: ctx?.oidc?.client?.clientId, error: error?.error ?? error?.message, description: error?.error_description },
+          'single sign-on refused a request',
+        );
+      },
+    );
   }
-  provider.on('server_error', (_ctx, error: Error) => { app.log.error({ err: error }, 'single sign-on provider failed'); });
-
+  provider.on('server_error', (_ctx, error: Error) => {
+    app.log.error({ err: error }, 'single sign-on provider failed');
+  });
 
   async function finish(request: FastifyRequest, reply: FastifyReply, result: InteractionResults) {
     const to = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
@@ -46,14 +61,23 @@ export default async function ssoRoutes(app: FastifyInstance) {
 
   function loginPage(reply: FastifyReply, uid: string, client: string, status = 200, extra: Record<string, unknown> = {}) {
     return reply.page(status, 'login', {
-      title: 'เข้าสู่ระบบ / Sign in', client, action: `/interaction/${uid}/login`, csrf: app.csrfToken(reply),
-      thaiidUrl: `/auth/thaiid?interaction=${encodeURIComponent(uid)}`, ...extra,
+      title: 'เข้าสู่ระบบ / Sign in',
+      client,
+      action: `/interaction/${uid}/login`,
+      csrf: app.csrfToken(reply),
+      thaiidUrl: `/auth/thaiid?interaction=${encodeURIComponent(uid)}`,
+      ...extra,
     });
   }
 
   app.get<{ Params: { uid: string } }>('/interaction/:uid', { schema: { hide: true } }, async (request, reply) => {
     const details = await provider.interactionDetails(request.raw, reply.raw);
-    if (details.uid !== request.params.uid) return reply.page(400, 'message', { title: 'Sign-in', message: 'This sign-in page is out of date; start again from the system you were opening.', error: true });
+    if (details.uid !== request.params.uid)
+      return reply.page(400, 'message', {
+        title: 'Sign-in',
+        message: 'This sign-in page is out of date; start again from the system you were opening.',
+        error: true,
+      });
     const clientId = String(details.params.client_id);
     if (details.prompt.name === 'login') {
       // Already signed in on this browser (the portal, or ThaiID a moment ago): single sign-on,
@@ -76,7 +100,10 @@ export default async function ssoRoutes(app: FastifyInstance) {
       const accountId = details.session!.accountId;
       if ((await rolesAt(db, accountId, clientId)).length === 0) {
         request.log.info({ clientId, accountId }, 'single sign-on refused: no active right to this system');
-        return finish(request, reply, { error: 'access_denied', error_description: 'You have no active right to this system; ask the SSO admin of your unit.' });
+        return finish(request, reply, {
+          error: 'access_denied',
+          error_description: 'You have no active right to this system; ask the SSO admin of your unit.',
+        });
       }
       const grant = details.grantId ? (await provider.Grant.find(details.grantId))! : new provider.Grant({ accountId, clientId });
       const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
@@ -89,15 +116,21 @@ export default async function ssoRoutes(app: FastifyInstance) {
     return finish(request, reply, { error: 'invalid_request', error_description: `unsupported prompt ${details.prompt.name}` });
   });
 
-  app.post<{ Params: { uid: string }; Body: LoginForm }>('/interaction/:uid/login', {
-    schema: { hide: true },
-    onRequest: throttles.perAddress,
-    preHandler: [app.csrfProtection, throttles.perUsername],
-  }, async (request, reply) => {
-    const details = await provider.interactionDetails(request.raw, reply.raw);
-    const client = await clientName(details.params.client_id);
-    const signedIn = await app.signInFromForm(request, reply, (status, extra) => loginPage(reply, details.uid, client, status, extra), { system: String(details.params.client_id) });
-    if (!signedIn) return reply;
-    return finish(request, reply, { login: { accountId: signedIn.account.id, amr: ['pwd'] } });
-  });
+  app.post<{ Params: { uid: string }; Body: LoginForm }>(
+    '/interaction/:uid/login',
+    {
+      schema: { hide: true },
+      onRequest: throttles.perAddress,
+      preHandler: [app.csrfProtection, throttles.perUsername],
+    },
+    async (request, reply) => {
+      const details = await provider.interactionDetails(request.raw, reply.raw);
+      const client = await clientName(details.params.client_id);
+      const signedIn = await app.signInFromForm(request, reply, (status, extra) => loginPage(reply, details.uid, client, status, extra), {
+        system: String(details.params.client_id),
+      });
+      if (!signedIn) return reply;
+      return finish(request, reply, { login: { accountId: signedIn.account.id, amr: ['pwd'] } });
+    },
+  );
 }

@@ -6,32 +6,48 @@ import { systemCode } from '../schemas.ts';
 const httpUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2000 } as const;
 
 export default async function systemRoutes(app: FastifyInstance) {
-  app.put<{ Params: { code: string }; Body: SystemInput }>('/systems/:code', {
-    preValidation: app.requireCentralAdmin,
-    schema: {
-      tags: ['systems'], security: [{ bearer: [] }],
-      params: { type: 'object', properties: { code: systemCode } },
-      body: {
-        type: 'object', required: ['nameTh', 'url', 'roles'], additionalProperties: false,
-        properties: {
-          nameTh: { type: 'string', minLength: 1, maxLength: 200 }, nameEn: { type: ['string', 'null'], maxLength: 200 },
-          url: httpUrl,
-          roles: { type: 'array', minItems: 1, maxItems: 50, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' } },
-          oidc: {
-            type: ['object', 'null'], required: ['redirectUris'], additionalProperties: false,
-            description: 'The system as an OpenID Connect client of the single sign-on. Omit to keep it as it is; null removes it.',
-            properties: {
-              redirectUris: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: httpUrl },
-              postLogoutRedirectUris: { type: 'array', maxItems: 20, uniqueItems: true, items: httpUrl },
-              backchannelLogoutUri: { anyOf: [httpUrl, { type: 'null' }] },
-              public: { type: 'boolean', description: 'A client without a secret (a browser or mobile app): PKCE is required.' },
-              rotateSecret: { type: 'boolean', description: 'Issue a new client secret (shown once in the response).' },
+  app.put<{ Params: { code: string }; Body: SystemInput }>(
+    '/systems/:code',
+    {
+      preValidation: app.requireCentralAdmin,
+      schema: {
+        tags: ['systems'],
+        security: [{ bearer: [] }],
+        params: { type: 'object', properties: { code: systemCode } },
+        body: {
+          type: 'object',
+          required: ['nameTh', 'url', 'roles'],
+          additionalProperties: false,
+          properties: {
+            nameTh: { type: 'string', minLength: 1, maxLength: 200 },
+            nameEn: { type: ['string', 'null'], maxLength: 200 },
+            url: httpUrl,
+            roles: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 50,
+              uniqueItems: true,
+              items: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' },
+            },
+            oidc: {
+              type: ['object', 'null'],
+              required: ['redirectUris'],
+              additionalProperties: false,
+              description: 'The system as an OpenID Connect client of the single sign-on. Omit to keep it as it is; null removes it.',
+              properties: {
+                redirectUris: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: httpUrl },
+                postLogoutRedirectUris: { type: 'array', maxItems: 20, uniqueItems: true, items: httpUrl },
+                backchannelLogoutUri: { anyOf: [httpUrl, { type: 'null' }] },
+                public: { type: 'boolean', description: 'A client without a secret (a browser or mobile app): PKCE is required.' },
+                rotateSecret: { type: 'boolean', description: 'Issue a new client secret (shown once in the response).' },
+              },
             },
           },
         },
       },
     },
-  }, async (request) => putSystem(app.deps, request.account!, request.params.code, request.body));
+    async (request) => putSystem(app.deps, request.account!, request.params.code, request.body),
+  );
 
   // A catalogue of tens of systems: one page, in the list shape every list has.
   app.get('/systems', { schema: { tags: ['systems'] } }, async () => ({ items: await listSystems(app.deps), nextCursor: null }));

@@ -22,74 +22,103 @@ export default async function thaiidRoutes(app: FastifyInstance) {
   const unavailable = (request: { log: FastifyInstance['log'] }, reply: FastifyReply, error: ThaiIdUnavailable) => {
     request.log.error({ reason: error.message }, 'ThaiD unavailable');
     return reply.header('retry-after', '60').page(503, 'message', {
-      title: 'ThaiID ไม่พร้อมใช้งานชั่วคราว / ThaiID is unavailable', error: true, back: '/login',
-      message: 'ขณะนี้ไม่สามารถติดต่อระบบ ThaiD ได้ กรุณาลองใหม่อีกครั้งภายหลัง หรือเข้าสู่ระบบด้วยชื่อผู้ใช้และรหัสผ่าน / ThaiD cannot be reached right now; please try again later, or sign in with your username and password.',
+      title: 'ThaiID ไม่พร้อมใช้งานชั่วคราว / ThaiID is unavailable',
+      error: true,
+      back: '/login',
+      message:
+        'ขณะนี้ไม่สามารถติดต่อระบบ ThaiD ได้ กรุณาลองใหม่อีกครั้งภายหลัง หรือเข้าสู่ระบบด้วยชื่อผู้ใช้และรหัสผ่าน / ThaiD cannot be reached right now; please try again later, or sign in with your username and password.',
     });
   };
 
-  app.get<{ Querystring: { interaction?: string; return?: string } }>('/auth/thaiid', {
-    schema: {
-      tags: ['sign-in'], description: 'Starts sign-in (or registration) through ThaiID: redirects to ThaiD.',
-      querystring: { type: 'object', properties: { interaction: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' }, return: { type: 'string', maxLength: 2000 } } },
+  app.get<{ Querystring: { interaction?: string; return?: string } }>(
+    '/auth/thaiid',
+    {
+      schema: {
+        tags: ['sign-in'],
+        description: 'Starts sign-in (or registration) through ThaiID: redirects to ThaiD.',
+        querystring: {
+          type: 'object',
+          properties: { interaction: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' }, return: { type: 'string', maxLength: 2000 } },
+        },
+      },
     },
-  }, async (request, reply) => {
-    if (!app.thaiid) return reply.page(503, 'message', { title: 'ThaiID', error: true, back: '/login', message: 'การเข้าสู่ระบบด้วย ThaiID ยังไม่เปิดใช้งาน / Sign-in with ThaiID is not configured here (THAIID_ISSUER); use your username and password.' });
-    let started: Awaited<ReturnType<NonNullable<typeof app.thaiid>['start']>>;
-    try {
-      started = await app.thaiid.start({
-        ...(request.query.interaction ? { interaction: request.query.interaction } : {}),
-        returnTo: safeReturnPath(request.query.return),
-      });
-    } catch (error) {
-      if (error instanceof ThaiIdUnavailable) return unavailable(request, reply, error);
-      throw error;
-    }
-    const { url, flow } = started;
-    void reply.setCookie(FLOW_COOKIE, JSON.stringify(flow), { path: '/auth/thaiid', httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 600 });
-    return reply.redirect(url, 303);
-  });
+    async (request, reply) => {
+      if (!app.thaiid)
+        return reply.page(503, 'message', {
+          title: 'ThaiID',
+          error: true,
+          back: '/login',
+          message: 'การเข้าสู่ระบบด้วย ThaiID ยังไม่เปิดใช้งาน / Sign-in with ThaiID is not configured here (THAIID_ISSUER); use your username and password.',
+        });
+      let started: Awaited<ReturnType<NonNullable<typeof app.thaiid>['start']>>;
+      try {
+        started = await app.thaiid.start({
+          ...(request.query.interaction ? { interaction: request.query.interaction } : {}),
+          returnTo: safeReturnPath(request.query.return),
+        });
+      } catch (error) {
+        if (error instanceof ThaiIdUnavailable) return unavailable(request, reply, error);
+        throw error;
+      }
+      const { url, flow } = started;
+      void reply.setCookie(FLOW_COOKIE, JSON.stringify(flow), { path: '/auth/thaiid', httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 600 });
+      return reply.redirect(url, 303);
+    },
+  );
 
-  app.get<{ Querystring: Record<string, string> }>('/auth/thaiid/callback', {
-    schema: { tags: ['sign-in'], description: 'Finishes sign-in through ThaiID.' },
-  }, async (request, reply) => {
-    const cookie = request.cookies[FLOW_COOKIE];
-    const unsigned = cookie ? request.unsignCookie(cookie) : undefined;
-    void reply.clearCookie(FLOW_COOKIE, { path: '/auth/thaiid' });
-    if (!unsigned?.valid || !unsigned.value) return failed(reply, 400, 'การเข้าสู่ระบบหมดเวลาหรือไม่ถูกต้อง กรุณาเริ่มใหม่ / This sign-in expired or did not start here; start again.');
-    const flow = JSON.parse(unsigned.value) as ThaiIdFlow;
-    if (request.query.error) return failed(reply, 400, `ThaiID: ${request.query.error_description ?? request.query.error}`);
-    // Checked here too (openid-client checks it again) so that the answer says what is wrong.
-    if (request.query.state !== flow.state) return failed(reply, 400, 'The state of this sign-in does not match the one started here; start again.');
-    let claims: VerifiedClaims;
-    try {
-      if (!app.thaiid) throw new ThaiIdError('ThaiID is not configured');
-      claims = await app.thaiid.finish(new URL(request.url, config.publicUrl), flow);
-    } catch (error) {
-      if (error instanceof ThaiIdUnavailable) return unavailable(request, reply, error);
-      if (!(error instanceof ThaiIdError)) throw error;
-      request.log.warn({ reason: error.message }, 'ThaiID sign-in refused');
-      return failed(reply, 400, `ThaiID sign-in could not be verified (${error.message}); start again.`);
-    }
-    let outcome: Awaited<ReturnType<typeof signInWithThaiId>>;
-    try {
-      // For a connected system's sign-in: which system (the interaction's client), for the record.
-      const interaction = flow.interaction ? await app.ssoProvider.Interaction.find(flow.interaction) : undefined;
-      const system = interaction?.params.client_id;
-      outcome = await signInWithThaiId(app.deps, claims, { system: typeof system === 'string' ? system : undefined });
-    } catch (error) {
-      if (error instanceof Problem) return reply.signInRefused(error);
-      throw error;
-    }
-    // No account yet: registration, with what ThaiD verified filled in and locked.
-    if ('verification' in outcome) return reply.redirect(`/register?verification=${encodeURIComponent(outcome.verification)}`, 303);
-    const { account } = outcome.signedIn;
-    app.keepBrowserSession(reply, outcome.signedIn);
-    if (flow.interaction) {
-      void reply.setCookie(FRESH_LOGIN_COOKIE, account.id, { path: `/interaction/${flow.interaction}`, httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge: 120 });
-    }
-    // Back to the connected system's sign-in, which now finds this browser signed in.
-    return reply.redirect(flow.interaction ? `/interaction/${encodeURIComponent(flow.interaction)}` : safeReturnPath(flow.returnTo), 303);
-  });
+  app.get<{ Querystring: Record<string, string> }>(
+    '/auth/thaiid/callback',
+    {
+      schema: { tags: ['sign-in'], description: 'Finishes sign-in through ThaiID.' },
+    },
+    async (request, reply) => {
+      const cookie = request.cookies[FLOW_COOKIE];
+      const unsigned = cookie ? request.unsignCookie(cookie) : undefined;
+      void reply.clearCookie(FLOW_COOKIE, { path: '/auth/thaiid' });
+      if (!unsigned?.valid || !unsigned.value)
+        return failed(reply, 400, 'การเข้าสู่ระบบหมดเวลาหรือไม่ถูกต้อง กรุณาเริ่มใหม่ / This sign-in expired or did not start here; start again.');
+      const flow = JSON.parse(unsigned.value) as ThaiIdFlow;
+      if (request.query.error) return failed(reply, 400, `ThaiID: ${request.query.error_description ?? request.query.error}`);
+      // Checked here too (openid-client checks it again) so that the answer says what is wrong.
+      if (request.query.state !== flow.state) return failed(reply, 400, 'The state of this sign-in does not match the one started here; start again.');
+      let claims: VerifiedClaims;
+      try {
+        if (!app.thaiid) throw new ThaiIdError('ThaiID is not configured');
+        claims = await app.thaiid.finish(new URL(request.url, config.publicUrl), flow);
+      } catch (error) {
+        if (error instanceof ThaiIdUnavailable) return unavailable(request, reply, error);
+        if (!(error instanceof ThaiIdError)) throw error;
+        request.log.warn({ reason: error.message }, 'ThaiID sign-in refused');
+        return failed(reply, 400, `ThaiID sign-in could not be verified (${error.message}); start again.`);
+      }
+      let outcome: Awaited<ReturnType<typeof signInWithThaiId>>;
+      try {
+        // For a connected system's sign-in: which system (the interaction's client), for the record.
+        const interaction = flow.interaction ? await app.ssoProvider.Interaction.find(flow.interaction) : undefined;
+        const system = interaction?.params.client_id;
+        outcome = await signInWithThaiId(app.deps, claims, { system: typeof system === 'string' ? system : undefined });
+      } catch (error) {
+        if (error instanceof Problem) return reply.signInRefused(error);
+        throw error;
+      }
+      // No account yet: registration, with what ThaiD verified filled in and locked.
+      if ('verification' in outcome) return reply.redirect(`/register?verification=${encodeURIComponent(outcome.verification)}`, 303);
+      const { account } = outcome.signedIn;
+      app.keepBrowserSession(reply, outcome.signedIn);
+      if (flow.interaction) {
+        void reply.setCookie(FRESH_LOGIN_COOKIE, account.id, {
+          path: `/interaction/${flow.interaction}`,
+          httpOnly: true,
+          sameSite: 'lax',
+          secure,
+          signed: true,
+          maxAge: 120,
+        });
+      }
+      // Back to the connected system's sign-in, which now finds this browser signed in.
+      return reply.redirect(flow.interaction ? `/interaction/${encodeURIComponent(flow.interaction)}` : safeReturnPath(flow.returnTo), 303);
+    },
+  );
 
   const standin = app.thaidStandin;
   if (!standin) return;
@@ -100,17 +129,25 @@ export default async function thaiidRoutes(app: FastifyInstance) {
     const details = await standin.provider.interactionDetails(request.raw, reply.raw);
     return reply.page(200, 'thaid-standin-login', { title: 'ThaiD (stand-in)', action: `${STANDIN_PATH}/interaction/${details.uid}`, pid: samplePid() });
   });
-  app.post<{ Params: { uid: string }; Body: Record<string, string> }>(`${STANDIN_PATH}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
-    await standin.provider.interactionDetails(request.raw, reply.raw);
-    const body = request.body ?? {};
-    const pid = String(body.pid ?? '').trim();
-    if (!/^\d{13}$/.test(pid)) return reply.page(400, 'message', { title: 'ThaiD (stand-in)', message: 'pid must be 13 digits', error: true });
-    const text = (name: string) => (typeof body[name] === 'string' && body[name].trim() ? body[name].trim() : undefined);
-    standin.people.set(pid, {
-      pid, given_name: text('given_name'), family_name: text('family_name'), given_name_en: text('given_name_en'),
-      family_name_en: text('family_name_en'), birthdate: text('birthdate'),
-    });
-    const to = await standin.provider.interactionResult(request.raw, reply.raw, { login: { accountId: pid } }, { mergeWithLastSubmission: false });
-    return reply.redirect(to, 303);
-  });
+  app.post<{ Params: { uid: string }; Body: Record<string, string> }>(
+    `${STANDIN_PATH}/interaction/:uid`,
+    { schema: { hide: true } },
+    async (request, reply) => {
+      await standin.provider.interactionDetails(request.raw, reply.raw);
+      const body = request.body ?? {};
+      const pid = String(body.pid ?? '').trim();
+      if (!/^\d{13}$/.test(pid)) return reply.page(400, 'message', { title: 'ThaiD (stand-in)', message: 'pid must be 13 digits', error: true });
+      const text = (name: string) => (typeof body[name] === 'string' && body[name].trim() ? body[name].trim() : undefined);
+      standin.people.set(pid, {
+        pid,
+        given_name: text('given_name'),
+        family_name: text('family_name'),
+        given_name_en: text('given_name_en'),
+        family_name_en: text('family_name_en'),
+        birthdate: text('birthdate'),
+      });
+      const to = await standin.provider.interactionResult(request.raw, reply.raw, { login: { accountId: pid } }, { mergeWithLastSubmission: false });
+      return reply.redirect(to, 303);
+    },
+  );
 }

@@ -7,11 +7,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OPEN_REGISTRATION_STATUSES } from '../../db/schema.ts';
 import { Problem } from '../../lib/problem.ts';
 import {
-  accessChoices, provideRegistrationInfo, viewRegistration, withdrawRegistration, type RegistrationInfo, type RegistrationView,
+  accessChoices,
+  provideRegistrationInfo,
+  viewRegistration,
+  withdrawRegistration,
+  type RegistrationInfo,
+  type RegistrationView,
 } from '../../services/registrations.ts';
-import {
-  accessBoxes, accessFromForm, DOCUMENT_TYPES, historyForPage, readInfo, STATUS_LABELS,
-} from '../registration-input.ts';
+import { accessBoxes, accessFromForm, DOCUMENT_TYPES, historyForPage, readInfo, STATUS_LABELS } from '../registration-input.ts';
 import { throttle } from '../throttle.ts';
 import { readFilePart, type UploadedFile } from '../uploads.ts';
 
@@ -88,7 +91,12 @@ export default async function trackRoutes(app: FastifyInstance) {
     reply.page(status, 'track', { title: TITLE, id, csrf: app.csrfToken(reply), error });
 
   /** The status and history, with the forms the request allows; `typed` refills the answer after a refusal. */
-  async function statusPage(reply: FastifyReply, id: string, trackingCode: string, extra: { status?: number; error?: string; notice?: string; typed?: Form } = {}) {
+  async function statusPage(
+    reply: FastifyReply,
+    id: string,
+    trackingCode: string,
+    extra: { status?: number; error?: string; notice?: string; typed?: Form } = {},
+  ) {
     let view: RegistrationView;
     try {
       view = await viewRegistration(deps, { trackingCode }, id);
@@ -101,67 +109,98 @@ export default async function trackRoutes(app: FastifyInstance) {
     const answering = view.status === 'info_requested' || (typed !== undefined && extra.error !== undefined);
     const lastAsked = [...view.history].reverse().find((h) => h.event === 'info_requested');
     return reply.page(extra.status ?? 200, 'track', {
-      title: TITLE, id, csrf: app.csrfToken(reply), trackingCode, error: extra.error, notice: extra.notice,
+      title: TITLE,
+      id,
+      csrf: app.csrfToken(reply),
+      trackingCode,
+      error: extra.error,
+      notice: extra.notice,
       view: { ...view, statusLabel: STATUS_LABELS[view.status] ?? view.status, history: historyForPage(view.history) },
       asked: lastAsked?.note ?? null,
-      answer: answering ? {
-        fields: TEXT_FIELDS.map((f) => ({
-          ...f, type: 'type' in f ? f.type : 'text', locked: verified && f.verified,
-          value: typed && !(verified && f.verified) ? first(typed, f.name) ?? '' : view.applicant[f.name as TextField] ?? '',
-        })),
-        access: accessBoxes(await accessChoices(deps), typed ? accessFromForm(typed.access) : view.applicant.requestedAccess),
-        note: typed ? first(typed, 'note') ?? '' : '',
-      } : null,
+      answer: answering
+        ? {
+            fields: TEXT_FIELDS.map((f) => ({
+              ...f,
+              type: 'type' in f ? f.type : 'text',
+              locked: verified && f.verified,
+              value: typed && !(verified && f.verified) ? (first(typed, f.name) ?? '') : (view.applicant[f.name as TextField] ?? ''),
+            })),
+            access: accessBoxes(await accessChoices(deps), typed ? accessFromForm(typed.access) : view.applicant.requestedAccess),
+            note: typed ? (first(typed, 'note') ?? '') : '',
+          }
+        : null,
       withdrawable: (OPEN_REGISTRATION_STATUSES as readonly string[]).includes(view.status),
     });
   }
 
-  app.get<{ Params: { id: string } }>('/track/:id', { schema: { hide: true, params: idParam } },
-    async (request, reply) => codeForm(reply, request.params.id));
+  app.get<{ Params: { id: string } }>('/track/:id', { schema: { hide: true, params: idParam } }, async (request, reply) => codeForm(reply, request.params.id));
 
-  app.post<{ Params: { id: string }; Body: { trackingCode?: string } }>('/track/:id', {
-    schema: { hide: true, params: idParam }, onRequest: perAddress, preHandler: app.csrfProtection,
-  }, async (request, reply) => {
-    const code = String(request.body?.trackingCode ?? '').trim();
-    if (!code) return codeForm(reply, request.params.id, 400, 'กรุณากรอกรหัสติดตามคำขอ / Enter the tracking code.');
-    return statusPage(reply, request.params.id, code);
-  });
+  app.post<{ Params: { id: string }; Body: { trackingCode?: string } }>(
+    '/track/:id',
+    {
+      schema: { hide: true, params: idParam },
+      onRequest: perAddress,
+      preHandler: app.csrfProtection,
+    },
+    async (request, reply) => {
+      const code = String(request.body?.trackingCode ?? '').trim();
+      if (!code) return codeForm(reply, request.params.id, 400, 'กรุณากรอกรหัสติดตามคำขอ / Enter the tracking code.');
+      return statusPage(reply, request.params.id, code);
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/track/:id/info', {
-    schema: { hide: true, params: idParam }, onRequest: perAddress, preHandler: [csrfFieldFirst, app.csrfProtection],
-  }, async (request, reply) => {
-    const { id } = request.params;
-    let form: Form = {};
-    try {
-      const rest = await readRest(request);
-      form = rest.form;
-      const code = first(form, 'trackingCode')?.trim() ?? '';
-      await provideRegistrationInfo(deps, code, id, answerOf(form), rest.files, request.log);
-      return await statusPage(reply, id, code, { notice: 'ส่งข้อมูลเพิ่มเติมแล้ว ผู้ดูแลระบบจะพิจารณาต่อ / Your answer was sent; the SSO admin will continue.' });
-    } catch (error) {
-      const status = (error as { statusCode?: number }).statusCode;
-      const problem = error instanceof Problem ? error : status === 413 ? new Problem(413, 'Payload Too Large', 'ไฟล์ใหญ่เกิน 10 MB หรือมากกว่า 5 ไฟล์ / A file is over 10 MB, or there are more than 5.') : null;
-      if (!problem) throw error;
-      const code = first(form, 'trackingCode')?.trim() ?? '';
-      if (!code) return codeForm(reply, id, problem.status, problem.message);
-      return statusPage(reply, id, code, { status: problem.status, error: problem.message, typed: form });
-    }
-  });
+  app.post<{ Params: { id: string } }>(
+    '/track/:id/info',
+    {
+      schema: { hide: true, params: idParam },
+      onRequest: perAddress,
+      preHandler: [csrfFieldFirst, app.csrfProtection],
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      let form: Form = {};
+      try {
+        const rest = await readRest(request);
+        form = rest.form;
+        const code = first(form, 'trackingCode')?.trim() ?? '';
+        await provideRegistrationInfo(deps, code, id, answerOf(form), rest.files, request.log);
+        return await statusPage(reply, id, code, { notice: 'ส่งข้อมูลเพิ่มเติมแล้ว ผู้ดูแลระบบจะพิจารณาต่อ / Your answer was sent; the SSO admin will continue.' });
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode;
+        const problem =
+          error instanceof Problem
+            ? error
+            : status === 413
+              ? new Problem(413, 'Payload Too Large', 'ไฟล์ใหญ่เกิน 10 MB หรือมากกว่า 5 ไฟล์ / A file is over 10 MB, or there are more than 5.')
+              : null;
+        if (!problem) throw error;
+        const code = first(form, 'trackingCode')?.trim() ?? '';
+        if (!code) return codeForm(reply, id, problem.status, problem.message);
+        return statusPage(reply, id, code, { status: problem.status, error: problem.message, typed: form });
+      }
+    },
+  );
 
-  app.post<{ Params: { id: string }; Body: { trackingCode?: string; confirm?: string } }>('/track/:id/withdraw', {
-    schema: { hide: true, params: idParam }, onRequest: perAddress, preHandler: app.csrfProtection,
-  }, async (request, reply) => {
-    const { id } = request.params;
-    const code = String(request.body?.trackingCode ?? '').trim();
-    if (request.body?.confirm !== 'yes') {
-      return statusPage(reply, id, code, { status: 400, error: 'กรุณายืนยันการถอนคำขอ / Tick the box to confirm the withdrawal.' });
-    }
-    try {
-      await withdrawRegistration(deps, code, id, request.log);
-    } catch (error) {
-      if (!(error instanceof Problem)) throw error;
-      return statusPage(reply, id, code, { status: error.status, error: error.message });
-    }
-    return statusPage(reply, id, code, { notice: 'ถอนคำขอแล้ว / The request was withdrawn.' });
-  });
+  app.post<{ Params: { id: string }; Body: { trackingCode?: string; confirm?: string } }>(
+    '/track/:id/withdraw',
+    {
+      schema: { hide: true, params: idParam },
+      onRequest: perAddress,
+      preHandler: app.csrfProtection,
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const code = String(request.body?.trackingCode ?? '').trim();
+      if (request.body?.confirm !== 'yes') {
+        return statusPage(reply, id, code, { status: 400, error: 'กรุณายืนยันการถอนคำขอ / Tick the box to confirm the withdrawal.' });
+      }
+      try {
+        await withdrawRegistration(deps, code, id, request.log);
+      } catch (error) {
+        if (!(error instanceof Problem)) throw error;
+        return statusPage(reply, id, code, { status: error.status, error: error.message });
+      }
+      return statusPage(reply, id, code, { notice: 'ถอนคำขอแล้ว / The request was withdrawn.' });
+    },
+  );
 }

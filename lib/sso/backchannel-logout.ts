@@ -11,8 +11,6 @@ import { ssoLogoutOutbox, systems } from '../../db/schema.ts';
 import type { LogoutSigner } from './keys.ts';
 export type { LogoutSigner };
 
-
-
 /**
  * A notice that failed waits longer each time: tried again from 2^attempts - 1 seconds after it was
  * queued (1 s, 3 s, 7 s … capped at a day), and given up two days after it was queued.
@@ -25,42 +23,61 @@ async function logoutToken(signer: LogoutSigner, clientId: string, sub: string, 
   const key = await importJWK(jwk, jwk.alg ?? 'RS256');
   return new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, ...(sid ? { sid } : {}) })
     .setProtectedHeader({ alg: jwk.alg ?? 'RS256', kid: jwk.kid!, typ: 'logout+jwt' })
-    .setIssuer(signer.issuer).setAudience(clientId).setSubject(sub).setIssuedAt().setExpirationTime('2m').setJti(randomUUID())
+    .setIssuer(signer.issuer)
+    .setAudience(clientId)
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime('2m')
+    .setJti(randomUUID())
     .sign(key);
 }
 
 /** Sends pending notices (of one account, or all); returns how many were delivered. */
 export async function deliverSsoLogouts(db: Db, signer: LogoutSigner, options: { accountId?: string; timeoutMs?: number } = {}): Promise<number> {
-  const pending = await db.select({
-    id: ssoLogoutOutbox.id, clientId: ssoLogoutOutbox.clientId, accountId: ssoLogoutOutbox.accountId, sid: ssoLogoutOutbox.sid,
-    uri: sql<string | null>`${systems.oidc}->>'backchannelLogoutUri'`,
-  }).from(ssoLogoutOutbox).leftJoin(systems, sql`${systems.oidc}->>'clientId' = ${ssoLogoutOutbox.clientId}`)
-    .where(and(isNull(ssoLogoutOutbox.sentAt), dueForDelivery,
-      ...(options.accountId ? [eq(ssoLogoutOutbox.accountId, options.accountId)] : [])))
-    .orderBy(asc(ssoLogoutOutbox.id)).limit(200);
+  const pending = await db
+    .select({
+      id: ssoLogoutOutbox.id,
+      clientId: ssoLogoutOutbox.clientId,
+      accountId: ssoLogoutOutbox.accountId,
+      sid: ssoLogoutOutbox.sid,
+      uri: sql<string | null>`${systems.oidc}->>'backchannelLogoutUri'`,
+    })
+    .from(ssoLogoutOutbox)
+    .leftJoin(systems, sql`${systems.oidc}->>'clientId' = ${ssoLogoutOutbox.clientId}`)
+    .where(and(isNull(ssoLogoutOutbox.sentAt), dueForDelivery, ...(options.accountId ? [eq(ssoLogoutOutbox.accountId, options.accountId)] : [])))
+    .orderBy(asc(ssoLogoutOutbox.id))
+    .limit(200);
   let delivered = 0;
-  await Promise.all(pending.map(async (notice) => {
-    let error: string | null = null;
-    if (!notice.uri) {
-      error = 'the system no longer has a back-channel logout URI';
-    } else {
-      try {
-        const response = await fetch(notice.uri, {
-          method: 'POST', redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ logout_token: await logoutToken(signer, notice.clientId, notice.accountId, notice.sid) }),
-        });
-        if (!response.ok) error = `HTTP ${response.status}`;
-      } catch (cause) {
-        error = cause instanceof Error ? cause.message : String(cause);
+  await Promise.all(
+    pending.map(async (notice) => {
+      let error: string | null = null;
+      if (!notice.uri) {
+        error = 'the system no longer has a back-channel logout URI';
+      } else {
+        try {
+          const response = await fetch(notice.uri, {
+            method: 'POST',
+            redirect: 'error',
+            signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ logout_token: await logoutToken(signer, notice.clientId, notice.accountId, notice.sid) }),
+          });
+          if (!response.ok) error = `HTTP ${response.status}`;
+        } catch (cause) {
+          error = cause instanceof Error ? cause.message : String(cause);
+        }
       }
-    }
-    if (error === null) delivered++;
-    await db.update(ssoLogoutOutbox).set(error === null
-      ? { sentAt: new Date(), attempts: sql`${ssoLogoutOutbox.attempts} + 1` }
-      : { attempts: sql`${ssoLogoutOutbox.attempts} + 1`, lastError: error.slice(0, 500) })
-      .where(eq(ssoLogoutOutbox.id, notice.id));
-  }));
+      if (error === null) delivered++;
+      await db
+        .update(ssoLogoutOutbox)
+        .set(
+          error === null
+            ? { sentAt: new Date(), attempts: sql`${ssoLogoutOutbox.attempts} + 1` }
+            : { attempts: sql`${ssoLogoutOutbox.attempts} + 1`, lastError: error.slice(0, 500) },
+        )
+        .where(eq(ssoLogoutOutbox.id, notice.id));
+    }),
+  );
   return delivered;
 }
 
@@ -79,7 +96,10 @@ export function startSsoHousekeeping(db: Db, signer: LogoutSigner, everyMs = 500
     if (cleanup) lastCleanup = Date.now();
     deliverSsoLogouts(db, signer)
       .then(() => (cleanup ? deleteExpiredOidcPayloads(db) : undefined))
-      .catch(onError).finally(() => { running = false; });
+      .catch(onError)
+      .finally(() => {
+        running = false;
+      });
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

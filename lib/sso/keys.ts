@@ -7,10 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { signingKeysProblem } from '../config.ts';
 
-export interface SigningKeys { keys: JWK[] }
+export interface SigningKeys {
+  keys: JWK[];
+}
 
 /** Who signs back-channel logout tokens: this service as issuer, with the first signing key. */
-export interface LogoutSigner { issuer: string; keys: SigningKeys }
+export interface LogoutSigner {
+  issuer: string;
+  keys: SigningKeys;
+}
 
 /** A new private signing key (RS256) with a key id, as SSO_SIGNING_KEYS holds them. */
 export async function generateSigningKey(): Promise<JWK> {

@@ -8,7 +8,9 @@ export async function mountProvider(app: FastifyInstance, provider: Provider, pa
   const callback = provider.callback();
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (_request, _payload, done) => { done(null); });
+    scope.addContentTypeParser('*', (_request, _payload, done) => {
+      done(null);
+    });
     const handle = async (request: FastifyRequest, reply: FastifyReply) => {
       reply.hijack();
       const raw = request.raw as typeof request.raw & { originalUrl?: string };

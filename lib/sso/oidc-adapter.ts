@@ -30,44 +30,63 @@ export function clientMetadataOf(system: typeof systems.$inferSelect, cipher: Pe
 export function oidcAdapterFactory(db: Db, cipher: PersonalDataCipher) {
   return class PostgresOidcAdapter implements Adapter {
     readonly model: string;
-    constructor(model: string) { this.model = model; }
+    constructor(model: string) {
+      this.model = model;
+    }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const row = {
-        id, model: this.model, payload: payload as Record<string, unknown>,
+        id,
+        model: this.model,
+        payload: payload as Record<string, unknown>,
         accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
         grantId: typeof payload.grantId === 'string' ? payload.grantId : null,
         uid: typeof payload.uid === 'string' ? payload.uid : null,
         userCode: typeof payload.userCode === 'string' ? payload.userCode : null,
         expiresAt,
       };
-      await db.insert(oidcPayloads).values(row).onConflictDoUpdate({
-        target: [oidcPayloads.model, oidcPayloads.id],
-        set: { payload: row.payload, accountId: row.accountId, grantId: row.grantId, uid: row.uid, userCode: row.userCode, expiresAt },
-      });
+      await db
+        .insert(oidcPayloads)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [oidcPayloads.model, oidcPayloads.id],
+          set: { payload: row.payload, accountId: row.accountId, grantId: row.grantId, uid: row.uid, userCode: row.userCode, expiresAt },
+        });
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') {
-        const [system] = await db.select().from(systems).where(sql`${systems.oidc}->>'clientId' = ${id}`);
+        const [system] = await db
+          .select()
+          .from(systems)
+          .where(sql`${systems.oidc}->>'clientId' = ${id}`);
         return system ? clientMetadataOf(system, cipher) : undefined;
       }
       return this.findWhere(eq(oidcPayloads.id, id));
     }
 
-    async findByUid(uid: string): Promise<AdapterPayload | undefined> { return this.findWhere(eq(oidcPayloads.uid, uid)); }
-    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> { return this.findWhere(eq(oidcPayloads.userCode, userCode)); }
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.findWhere(eq(oidcPayloads.uid, uid));
+    }
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.findWhere(eq(oidcPayloads.userCode, userCode));
+    }
 
     private async findWhere(condition: ReturnType<typeof eq>): Promise<AdapterPayload | undefined> {
-      const [row] = await db.select().from(oidcPayloads).where(and(eq(oidcPayloads.model, this.model), condition));
+      const [row] = await db
+        .select()
+        .from(oidcPayloads)
+        .where(and(eq(oidcPayloads.model, this.model), condition));
       if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
       return { ...row.payload, ...(row.consumedAt ? { consumed: Math.floor(row.consumedAt.getTime() / 1000) } : {}) } as AdapterPayload;
     }
 
     /** Once only: of two requests redeeming the same code or refresh token at once, one loses. */
     async consume(id: string): Promise<void> {
-      const consumed = await db.update(oidcPayloads).set({ consumedAt: new Date() })
+      const consumed = await db
+        .update(oidcPayloads)
+        .set({ consumedAt: new Date() })
         .where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.id, id), isNull(oidcPayloads.consumedAt)))
         .returning({ id: oidcPayloads.id });
       if (consumed.length === 0) throw new errors.InvalidGrant('grant request is invalid');

@@ -26,7 +26,9 @@ export const SSO_ROUTES = {
 
 /** The roles a person holds at one system, from their active rights. */
 export async function rolesAt(db: Db, accountId: string, systemCode: string): Promise<string[]> {
-  const rows = await db.selectDistinct({ role: entitlements.role }).from(entitlements)
+  const rows = await db
+    .selectDistinct({ role: entitlements.role })
+    .from(entitlements)
     .where(and(eq(entitlements.accountId, accountId), eq(entitlements.systemCode, systemCode), eq(entitlements.status, 'active')))
     .orderBy(asc(entitlements.role));
   return rows.map((r) => r.role);
@@ -130,7 +132,11 @@ export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys 
     async fetch(url, options) {
       const target = String(url);
       if (options?.method === 'POST') {
-        const [registered] = await db.select({ code: systems.code }).from(systems).where(sql`${systems.oidc}->>'backchannelLogoutUri' = ${target}`).limit(1);
+        const [registered] = await db
+          .select({ code: systems.code })
+          .from(systems)
+          .where(sql`${systems.oidc}->>'backchannelLogoutUri' = ${target}`)
+          .limit(1);
         if (registered) delete (options as { dispatcher?: unknown }).dispatcher;
       }
       return globalThis.fetch(url, options);

@@ -35,26 +35,52 @@ class MemoryAdapter implements Adapter {
     const found = this.store.get(id);
     return found && (!found.exp || found.exp * 1000 > Date.now()) ? found : undefined;
   }
-  async findByUid(uid: string) { return [...this.store.values()].find((p) => p.uid === uid); }
-  async findByUserCode(userCode: string) { return [...this.store.values()].find((p) => p.userCode === userCode); }
-  async consume(id: string) { const found = this.store.get(id); if (found) found.consumed = Math.floor(Date.now() / 1000); }
-  async destroy(id: string) { this.store.delete(id); }
-  async revokeByGrantId(grantId: string) { for (const [id, p] of this.store) if (p.grantId === grantId) this.store.delete(id); }
+  async findByUid(uid: string) {
+    return [...this.store.values()].find((p) => p.uid === uid);
+  }
+  async findByUserCode(userCode: string) {
+    return [...this.store.values()].find((p) => p.userCode === userCode);
+  }
+  async consume(id: string) {
+    const found = this.store.get(id);
+    if (found) found.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id: string) {
+    this.store.delete(id);
+  }
+  async revokeByGrantId(grantId: string) {
+    for (const [id, p] of this.store) if (p.grantId === grantId) this.store.delete(id);
+  }
 }
 
 export function createThaidStandin(publicUrl: string, redirectUri: string, scope: string, keys: SigningKeys): ThaidStandin {
   const issuer = `${publicUrl}${STANDIN_PATH}`;
   const settings: ResolvedThaiIdConfig = {
-    issuer, clientId: 'sso-lifecycle-standin', clientSecret: randomBytes(24).toString('base64url'), apiKey: randomBytes(16).toString('hex'),
-    scope, authorizationEndpoint: undefined, tokenEndpoint: undefined, jwksUri: undefined, usePkce: false, useNonce: false, standin: true,
+    issuer,
+    clientId: 'sso-lifecycle-standin',
+    clientSecret: randomBytes(24).toString('base64url'),
+    apiKey: randomBytes(16).toString('hex'),
+    scope,
+    authorizationEndpoint: undefined,
+    tokenEndpoint: undefined,
+    jwksUri: undefined,
+    usePkce: false,
+    useNonce: false,
+    standin: true,
   };
   const people = new Map<string, VerifiedClaims>();
   const provider = new Provider(issuer, {
     adapter: MemoryAdapter,
-    clients: [{
-      client_id: settings.clientId, client_secret: settings.clientSecret, redirect_uris: [redirectUri],
-      token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code'], response_types: ['code'],
-    }],
+    clients: [
+      {
+        client_id: settings.clientId,
+        client_secret: settings.clientSecret,
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+    ],
     clientAuthMethods: ['client_secret_basic'],
     jwks: { keys: keys.keys as never },
     cookies: { keys: [randomBytes(32).toString('base64url')] },

@@ -28,9 +28,19 @@ export function verifiedFields(claims: VerifiedClaims) {
 }
 
 /** What the browser carries between the redirect to ThaiD and the callback (in a signed cookie). */
-export interface ThaiIdFlow { state: string; nonce?: string; codeVerifier?: string; interaction?: string; returnTo?: string }
+export interface ThaiIdFlow {
+  state: string;
+  nonce?: string;
+  codeVerifier?: string;
+  interaction?: string;
+  returnTo?: string;
+}
 
-export interface ResolvedThaiIdConfig extends ThaiIdConfig { issuer: string; clientId: string; clientSecret: string }
+export interface ResolvedThaiIdConfig extends ThaiIdConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
 
 export class ThaiIdError extends Error {}
 /** ThaiD could not be reached or did not answer as an OpenID provider: the person should try again later. */
@@ -38,7 +48,11 @@ export class ThaiIdUnavailable extends Error {}
 
 /** A failure to reach ThaiD at all, or ThaiD failing (5xx), rather than a sign-in it refused. */
 function unreachable(error: unknown): boolean {
-  for (let e = error as { cause?: unknown; status?: unknown; code?: unknown; name?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { cause?: unknown; status?: unknown; code?: unknown; name?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (e.name === 'TypeError' || e.name === 'AbortError' || e.name === 'TimeoutError') return true; // fetch failed
     if (typeof e.code === 'string' && /^(ECONN|ENOTFOUND|EAI_|ETIMEDOUT|EHOSTUNREACH|UND_ERR)/.test(e.code)) return true;
     if (typeof e.status === 'number' && e.status >= 500) return true;
@@ -54,24 +68,43 @@ export function createThaiIdClient(settings: ResolvedThaiIdConfig, redirectUri: 
     const insecure = settings.issuer.startsWith('http://');
     let config: oidc.Configuration;
     if (settings.authorizationEndpoint && settings.tokenEndpoint) {
-      config = new oidc.Configuration({
-        issuer: settings.issuer, authorization_endpoint: settings.authorizationEndpoint, token_endpoint: settings.tokenEndpoint,
-        ...(settings.jwksUri ? { jwks_uri: settings.jwksUri } : {}),
-      }, settings.clientId, undefined, auth);
+      config = new oidc.Configuration(
+        {
+          issuer: settings.issuer,
+          authorization_endpoint: settings.authorizationEndpoint,
+          token_endpoint: settings.tokenEndpoint,
+          ...(settings.jwksUri ? { jwks_uri: settings.jwksUri } : {}),
+        },
+        settings.clientId,
+        undefined,
+        auth,
+      );
       if (insecure) oidc.allowInsecureRequests(config);
     } else {
-      config = await oidc.discovery(new URL(settings.issuer), settings.clientId, undefined, auth, insecure ? { execute: [oidc.allowInsecureRequests] } : undefined);
+      config = await oidc.discovery(
+        new URL(settings.issuer),
+        settings.clientId,
+        undefined,
+        auth,
+        insecure ? { execute: [oidc.allowInsecureRequests] } : undefined,
+      );
     }
     // ThaiD wants its API key on every call to it (the token endpoint above all).
-    config[oidc.customFetch] = (url, options) => fetch(url, {
-      ...options, headers: { ...Object.fromEntries(new Headers(options.headers as ConstructorParameters<typeof Headers>[0]).entries()), ...(settings.apiKey ? { 'x-imauth-apikey': settings.apiKey } : {}) },
-    } as RequestInit);
+    config[oidc.customFetch] = (url, options) =>
+      fetch(url, {
+        ...options,
+        headers: {
+          ...Object.fromEntries(new Headers(options.headers as ConstructorParameters<typeof Headers>[0]).entries()),
+          ...(settings.apiKey ? { 'x-imauth-apikey': settings.apiKey } : {}),
+        },
+      } as RequestInit);
     return config;
   }
-  const ready = () => (configuration ??= configure().catch((error: unknown) => {
-    configuration = undefined;
-    throw new ThaiIdUnavailable(`ThaiD discovery failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }));
+  const ready = () =>
+    (configuration ??= configure().catch((error: unknown) => {
+      configuration = undefined;
+      throw new ThaiIdUnavailable(`ThaiD discovery failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }));
 
   return {
     /** Where to send the browser, and the flow to keep for the callback. */
@@ -94,11 +127,14 @@ export function createThaiIdClient(settings: ResolvedThaiIdConfig, redirectUri: 
       let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
       try {
         tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
-          expectedState: flow.state, ...(flow.nonce ? { expectedNonce: flow.nonce } : {}), ...(flow.codeVerifier ? { pkceCodeVerifier: flow.codeVerifier } : {}),
+          expectedState: flow.state,
+          ...(flow.nonce ? { expectedNonce: flow.nonce } : {}),
+          ...(flow.codeVerifier ? { pkceCodeVerifier: flow.codeVerifier } : {}),
           idTokenExpected: settings.scope.split(' ').includes('openid'),
         });
       } catch (error) {
-        if (unreachable(error)) throw new ThaiIdUnavailable(`ThaiD token endpoint: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        if (unreachable(error))
+          throw new ThaiIdUnavailable(`ThaiD token endpoint: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
         throw new ThaiIdError(error instanceof Error ? error.message : String(error));
       }
       const claims = { ...(tokens as unknown as Record<string, unknown>), ...(tokens.claims() ?? {}) } as Record<string, unknown>;
@@ -106,8 +142,12 @@ export function createThaiIdClient(settings: ResolvedThaiIdConfig, redirectUri: 
       if (!isValidCitizenId(pid)) throw new ThaiIdError('ThaiID returned no valid citizen ID (pid)');
       const text = (name: string) => (typeof claims[name] === 'string' && claims[name] ? String(claims[name]) : undefined);
       return {
-        pid, given_name: text('given_name'), family_name: text('family_name'), given_name_en: text('given_name_en'),
-        family_name_en: text('family_name_en'), birthdate: text('birthdate'),
+        pid,
+        given_name: text('given_name'),
+        family_name: text('family_name'),
+        given_name_en: text('given_name_en'),
+        family_name_en: text('family_name_en'),
+        birthdate: text('birthdate'),
       };
     },
   };

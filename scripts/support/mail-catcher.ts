@@ -3,7 +3,14 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { setTimeout as delay } from 'node:timers/promises';
 
-export interface ReceivedMail { to: string; subject: string; text: string; html: string; messageId: string | undefined; raw: ParsedMail }
+export interface ReceivedMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string | undefined;
+  raw: ParsedMail;
+}
 
 export interface MailCatcher {
   url: string;
@@ -16,13 +23,19 @@ export interface MailCatcher {
 export async function startMailCatcher(): Promise<MailCatcher> {
   const mails: ReceivedMail[] = [];
   const server = new SMTPServer({
-    authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
     onData(stream, session, callback) {
       simpleParser(stream).then((parsed) => {
         for (const rcpt of session.envelope.rcptTo) {
           mails.push({
-            to: rcpt.address.toLowerCase(), subject: parsed.subject ?? '', text: parsed.text ?? '', html: String(parsed.html || ''),
-            messageId: parsed.messageId, raw: parsed,
+            to: rcpt.address.toLowerCase(),
+            subject: parsed.subject ?? '',
+            text: parsed.text ?? '',
+            html: String(parsed.html || ''),
+            messageId: parsed.messageId,
+            raw: parsed,
           });
         }
         callback();

@@ -12,39 +12,61 @@ beforeAll(async () => {
   h = await startHarness({ LOGIN_RATE_LIMIT_PER_USERNAME: '5', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000' });
   tree = await h.seedTree();
   [laoAdmin, districtAdmin, staff, siblingStaff] = await Promise.all([
-    h.createAccount(tree.laoA), h.createAccount(tree.districtA), h.createAccount(tree.laoA), h.createAccount(tree.laoB),
+    h.createAccount(tree.laoA),
+    h.createAccount(tree.districtA),
+    h.createAccount(tree.laoA),
+    h.createAccount(tree.laoB),
   ]);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.districtA, [districtAdmin]);
 });
 
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
 describe('organisation units', () => {
   it('upserts idempotently and shows a unit with its admins', async () => {
-    const again = await h.request('PUT', '/api/v1/org-units', { token: h.central.token, json: [
-      { code: tree.laoA, parentCode: tree.districtA, kind: 'sao', nameTh: 'อบต.หนองนาคำ', nameEn: 'Nong Na Kham SAO' },
-    ] });
+    const again = await h.request('PUT', '/api/v1/org-units', {
+      token: h.central.token,
+      json: [{ code: tree.laoA, parentCode: tree.districtA, kind: 'sao', nameTh: 'อบต.หนองนาคำ', nameEn: 'Nong Na Kham SAO' }],
+    });
     expect(again.body).toEqual({ upserted: 1 });
     const unit = await h.request('GET', `/api/v1/org-units/${tree.laoA}`);
-    expect(unit.body).toMatchObject({ code: tree.laoA, parentCode: tree.districtA, kind: 'sao', nameEn: 'Nong Na Kham SAO',
-      admins: [{ accountId: laoAdmin.id, username: laoAdmin.username, since: expect.any(String) }] });
+    expect(unit.body).toMatchObject({
+      code: tree.laoA,
+      parentCode: tree.districtA,
+      kind: 'sao',
+      nameEn: 'Nong Na Kham SAO',
+      admins: [{ accountId: laoAdmin.id, username: laoAdmin.username, since: expect.any(String) }],
+    });
     expect((await h.request('GET', '/api/v1/org-units/NOPE')).status).toBe(404);
   });
 
   it('refuses a unit whose parent does not exist, an unknown kind, and non-central callers', async () => {
-    const orphan = await h.request('PUT', '/api/v1/org-units', { token: h.central.token, json: [{ code: 'ORPHAN1', parentCode: 'NOWHERE', kind: 'sao', nameTh: 'x' }] });
+    const orphan = await h.request('PUT', '/api/v1/org-units', {
+      token: h.central.token,
+      json: [{ code: 'ORPHAN1', parentCode: 'NOWHERE', kind: 'sao', nameTh: 'x' }],
+    });
     expect(orphan.status).toBe(400);
     expect(orphan.body.errors[0]).toMatchObject({ path: '0.parentCode' });
-    const kind = await h.request('PUT', '/api/v1/org-units', { token: h.central.token, json: [{ code: 'K1', parentCode: tree.root, kind: 'village', nameTh: 'x' }] });
+    const kind = await h.request('PUT', '/api/v1/org-units', {
+      token: h.central.token,
+      json: [{ code: 'K1', parentCode: tree.root, kind: 'village', nameTh: 'x' }],
+    });
     expect(kind.status).toBe(400);
-    expect((await h.request('PUT', '/api/v1/org-units', { token: laoAdmin.token, json: [{ code: 'K2', parentCode: tree.root, kind: 'sao', nameTh: 'x' }] })).status).toBe(403);
+    expect(
+      (await h.request('PUT', '/api/v1/org-units', { token: laoAdmin.token, json: [{ code: 'K2', parentCode: tree.root, kind: 'sao', nameTh: 'x' }] })).status,
+    ).toBe(403);
     expect((await h.request('PUT', '/api/v1/org-units', { json: [] })).status).toBe(401);
     expect((await h.request('GET', '/api/v1/org-units/ORPHAN1')).status).toBe(404);
   });
 
   it('designates admins only from existing active accounts', async () => {
-    const res = await h.request('PUT', `/api/v1/org-units/${tree.laoB}/admins`, { token: h.central.token, json: [{ accountId: '00000000-0000-4000-8000-000000000000' }] });
+    const res = await h.request('PUT', `/api/v1/org-units/${tree.laoB}/admins`, {
+      token: h.central.token,
+      json: [{ accountId: '00000000-0000-4000-8000-000000000000' }],
+    });
     expect(res.status).toBe(400);
     expect((await h.request('GET', `/api/v1/org-units/${tree.laoB}`)).body.admins).toEqual([]);
   });
@@ -52,29 +74,62 @@ describe('organisation units', () => {
 
 describe('connected systems', () => {
   it('creates, updates and lists', async () => {
-    const put = await h.request('PUT', '/api/v1/systems/EPLAN', { token: h.central.token, json: { nameTh: 'ระบบแผน', nameEn: 'e-Plan', url: 'https://eplan.example', roles: ['viewer'] } });
+    const put = await h.request('PUT', '/api/v1/systems/EPLAN', {
+      token: h.central.token,
+      json: { nameTh: 'ระบบแผน', nameEn: 'e-Plan', url: 'https://eplan.example', roles: ['viewer'] },
+    });
     expect(put.status).toBe(200);
-    await h.request('PUT', '/api/v1/systems/EPLAN', { token: h.central.token, json: { nameTh: 'ระบบแผน', url: 'https://eplan.example', roles: ['viewer', 'planner'] } });
+    await h.request('PUT', '/api/v1/systems/EPLAN', {
+      token: h.central.token,
+      json: { nameTh: 'ระบบแผน', url: 'https://eplan.example', roles: ['viewer', 'planner'] },
+    });
     const list = await h.request('GET', '/api/v1/systems');
     expect(list.body.items).toContainEqual({ code: 'EPLAN', nameTh: 'ระบบแผน', nameEn: null, url: 'https://eplan.example', roles: ['viewer', 'planner'] });
-    expect((await h.request('PUT', '/api/v1/systems/BAD', { token: h.central.token, json: { nameTh: 'x', url: 'javascript:alert(1)', roles: ['a'] } })).status).toBe(400);
-    expect((await h.request('PUT', '/api/v1/systems/BAD', { token: h.central.token, json: { nameTh: 'x', url: 'https://x.example', roles: [] } })).status).toBe(400);
-    expect((await h.request('PUT', '/api/v1/systems/BAD', { token: districtAdmin.token, json: { nameTh: 'x', url: 'https://x.example', roles: ['a'] } })).status).toBe(403);
+    expect(
+      (await h.request('PUT', '/api/v1/systems/BAD', { token: h.central.token, json: { nameTh: 'x', url: 'javascript:alert(1)', roles: ['a'] } })).status,
+    ).toBe(400);
+    expect((await h.request('PUT', '/api/v1/systems/BAD', { token: h.central.token, json: { nameTh: 'x', url: 'https://x.example', roles: [] } })).status).toBe(
+      400,
+    );
+    expect(
+      (await h.request('PUT', '/api/v1/systems/BAD', { token: districtAdmin.token, json: { nameTh: 'x', url: 'https://x.example', roles: ['a'] } })).status,
+    ).toBe(403);
   });
 });
 
 describe('accounts', () => {
   it('creates accounts directly, refusing duplicates and bad citizen IDs', async () => {
-    const body = { username: 'migrated-user-1', password: 'migrated-password', citizenId: randomCitizenId(), firstNameTh: 'ก', lastNameTh: 'ข', email: 'm1@lao.test', unitCode: tree.laoA };
+    const body = {
+      username: 'migrated-user-1',
+      password: 'migrated-password',
+      citizenId: randomCitizenId(),
+      firstNameTh: 'ก',
+      lastNameTh: 'ข',
+      email: 'm1@lao.test',
+      unitCode: tree.laoA,
+    };
     const created = await h.request('POST', '/api/v1/accounts', { token: h.central.token, json: body });
     expect(created.status).toBe(201);
     expect((await h.request('POST', '/api/v1/accounts', { token: h.central.token, json: { ...body, username: 'migrated-user-2' } })).status).toBe(409);
     expect((await h.request('POST', '/api/v1/accounts', { token: h.central.token, json: { ...body, citizenId: randomCitizenId() } })).status).toBe(409);
-    const bad = await h.request('POST', '/api/v1/accounts', { token: h.central.token, json: { ...body, username: 'migrated-user-3', citizenId: withWrongCheckDigit(randomCitizenId()) } });
+    const bad = await h.request('POST', '/api/v1/accounts', {
+      token: h.central.token,
+      json: { ...body, username: 'migrated-user-3', citizenId: withWrongCheckDigit(randomCitizenId()) },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].path).toBe('citizenId');
-    expect((await h.request('POST', '/api/v1/accounts', { token: h.central.token, json: { ...body, username: 'migrated-user-4', citizenId: randomCitizenId(), unitCode: 'NOPE' } })).status).toBe(400);
-    expect((await h.request('POST', '/api/v1/accounts', { token: laoAdmin.token, json: { ...body, username: 'migrated-user-5', citizenId: randomCitizenId() } })).status).toBe(403);
+    expect(
+      (
+        await h.request('POST', '/api/v1/accounts', {
+          token: h.central.token,
+          json: { ...body, username: 'migrated-user-4', citizenId: randomCitizenId(), unitCode: 'NOPE' },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await h.request('POST', '/api/v1/accounts', { token: laoAdmin.token, json: { ...body, username: 'migrated-user-5', citizenId: randomCitizenId() } }))
+        .status,
+    ).toBe(403);
   });
 
   it('shows an account to itself and to the admins over its unit only, with the citizen ID masked', async () => {
@@ -92,7 +147,7 @@ describe('accounts', () => {
 });
 
 describe('listing accounts', () => {
-  it('lists the accounts of an admin\'s units, filters, pages, and finds a person by citizen ID', async () => {
+  it("lists the accounts of an admin's units, filters, pages, and finds a person by citizen ID", async () => {
     // One item a page, to the end: every account once, none twice, none left out.
     const all = await h.request('GET', `/api/v1/accounts?unitCode=${tree.laoA}&limit=200`, { token: districtAdmin.token });
     expect(all.status).toBe(200);
@@ -144,9 +199,15 @@ describe('the API itself', () => {
     const doc = await h.request('GET', '/openapi.json');
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining([
-      '/api/v1/registrations', '/api/v1/registrations/{id}', '/api/v1/registrations/{id}/decision', '/api/v1/auth/login', '/api/v1/org-units',
-    ]));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/registrations',
+        '/api/v1/registrations/{id}',
+        '/api/v1/registrations/{id}/decision',
+        '/api/v1/auth/login',
+        '/api/v1/org-units',
+      ]),
+    );
     const docs = await fetch(`${h.baseUrl}/docs`);
     expect(docs.status).toBe(200);
   });
@@ -169,7 +230,10 @@ describe('the API itself', () => {
     const res = await h.submitRegistration({ unitCode: tree.laoA });
     expect(res.status).toBe(202);
     await h.request('GET', `/api/v1/registrations/${res.body.id}`, { headers: { 'x-tracking-code': res.body.trackingCode } });
-    await h.request('POST', `/api/v1/registrations/${res.body.id}/decision`, { token: laoAdmin.token, json: { decision: 'reject', reason: 'เหตุผลส่วนตัวของผู้สมัคร' } });
+    await h.request('POST', `/api/v1/registrations/${res.body.id}/decision`, {
+      token: laoAdmin.token,
+      json: { decision: 'reject', reason: 'เหตุผลส่วนตัวของผู้สมัคร' },
+    });
     await h.mail.waitFor((m) => m.to === res.email && m.subject.includes('not approved'));
     const logs = h.logs.join('\n');
     expect(logs).toContain(res.body.id); // the logs are there, with request ids and urls

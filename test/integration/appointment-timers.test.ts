@@ -17,7 +17,13 @@ let provinceAdmin: TestAccount, rootAdmin: TestAccount;
 
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
-  h = await startHarness({ TEMPORAL_ADDRESS: env.address, APPOINTMENT_REMIND_AFTER: '2d', APPOINTMENT_ESCALATE_AFTER: '5d', APPOINTMENT_EXPIRE_AFTER: '30d', APPOINTMENT_TERM_REMINDER_BEFORE: '30d' });
+  h = await startHarness({
+    TEMPORAL_ADDRESS: env.address,
+    APPOINTMENT_REMIND_AFTER: '2d',
+    APPOINTMENT_ESCALATE_AFTER: '5d',
+    APPOINTMENT_EXPIRE_AFTER: '30d',
+    APPOINTMENT_TERM_REMINDER_BEFORE: '30d',
+  });
   tree = await h.seedTree();
   [provinceAdmin, rootAdmin] = await Promise.all([h.createAccount(tree.province), h.createAccount(tree.root)]);
   await h.designateAdmins(tree.province, [provinceAdmin]);
@@ -78,12 +84,14 @@ describe('an approved appointment with a term end', () => {
     const clerk = await h.createAccount(tree.laoB);
     const appointee = await h.createAccount(tree.laoB);
     // Sixty days from the server's "now", as a Bangkok date.
-    const termEnd = new Date(await env.currentTimeMs() + 7 * 3_600_000 + 60 * DAY).toISOString().slice(0, 10);
+    const termEnd = new Date((await env.currentTimeMs()) + 7 * 3_600_000 + 60 * DAY).toISOString().slice(0, 10);
     const submitted = await upload(tree.laoB, clerk.token, { accountId: appointee.id, termEnd });
     expect(submitted.status).toBe(202);
     const id = submitted.body.id as string;
     // LAO B's district has no admin: the province approves.
-    expect((await h.request('POST', `/api/v1/admin-appointments/${id}/decision`, { token: provinceAdmin.token, json: { decision: 'approve' } })).body).toEqual({ status: 'approved' });
+    expect((await h.request('POST', `/api/v1/admin-appointments/${id}/decision`, { token: provinceAdmin.token, json: { decision: 'approve' } })).body).toEqual({
+      status: 'approved',
+    });
     const admins = async () => (await h.request('GET', `/api/v1/org-units/${tree.laoB}`)).body.admins.map((a: { accountId: string }) => a.accountId);
     expect(await admins()).toEqual([appointee.id]);
 

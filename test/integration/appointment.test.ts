@@ -20,7 +20,9 @@ beforeAll(async () => {
   await h.designateAdmins(tree.laoA, [laoAAdmin]);
 });
 
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
 function letterForm(data: unknown, file: { content: Buffer; type: string; name: string } = { content: PDF, type: 'application/pdf', name: 'order.pdf' }) {
   const form = new FormData();
@@ -49,7 +51,14 @@ describe('appointing a unit admin', () => {
     await h.mail.waitFor((m) => m.to === appointee.email && m.subject.includes('received'));
 
     const shown = await h.request('GET', `/api/v1/admin-appointments/${id}`, { token: appointee.token });
-    expect(shown.body).toMatchObject({ id, unitCode: tree.districtB, accountId: appointee.id, status: 'pending_approval', actingUnitCode: tree.province, termEnd: '2099-09-30' });
+    expect(shown.body).toMatchObject({
+      id,
+      unitCode: tree.districtB,
+      accountId: appointee.id,
+      status: 'pending_approval',
+      actingUnitCode: tree.province,
+      termEnd: '2099-09-30',
+    });
     const letter = await fetch(`${h.baseUrl}/api/v1/admin-appointments/${id}/letter`, { headers: { authorization: `Bearer ${provinceAdmin.token}` } });
     expect(Buffer.from(await letter.arrayBuffer()).equals(PDF)).toBe(true);
 
@@ -76,7 +85,10 @@ describe('appointing a unit admin', () => {
     const registration = await h.submitRegistration({ unitCode: tree.laoB });
     const tracked = await h.request('GET', `/api/v1/registrations/${registration.body.id}`, { token: appointee.token });
     expect(tracked.body.actingUnitCode).toBe(tree.districtB);
-    const decided = await h.request('POST', `/api/v1/registrations/${registration.body.id}/decision`, { token: appointee.token, json: { decision: 'approve' } });
+    const decided = await h.request('POST', `/api/v1/registrations/${registration.body.id}/decision`, {
+      token: appointee.token,
+      json: { decision: 'approve' },
+    });
     expect(decided.body).toEqual({ status: 'approved' });
 
     // Revocation ends the role at once.
@@ -84,7 +96,9 @@ describe('appointing a unit admin', () => {
     expect(revoked.body).toEqual({ status: 'revoked' });
     expect((await h.request('GET', `/api/v1/org-units/${tree.districtB}`)).body.admins).toEqual([]);
     const next = await h.submitRegistration({ unitCode: tree.laoB });
-    expect((await h.request('POST', `/api/v1/registrations/${next.body.id}/decision`, { token: appointee.token, json: { decision: 'approve' } })).status).toBe(403);
+    expect((await h.request('POST', `/api/v1/registrations/${next.body.id}/decision`, { token: appointee.token, json: { decision: 'approve' } })).status).toBe(
+      403,
+    );
     await h.mail.waitFor((m) => m.to === appointee.email && m.text.includes('ย้ายไปหน่วยงานอื่น'));
   });
 
@@ -117,7 +131,14 @@ describe('appointing a unit admin', () => {
     expect(await ids(districtAAdmin.token)).toContain(submitted.body.id); // awaiting their unit (though they may not decide their own)
     expect(await ids(laoAAdmin.token)).not.toContain(submitted.body.id);
     expect((await h.request('GET', '/api/v1/admin-appointments', { token: appointee.token })).status).toBe(403);
-    expect((await h.request('POST', `/api/v1/admin-appointments/${submitted.body.id}/decision`, { token: h.central.token, json: { decision: 'reject', reason: 'ทดสอบ' } })).body).toEqual({ status: 'rejected' });
+    expect(
+      (
+        await h.request('POST', `/api/v1/admin-appointments/${submitted.body.id}/decision`, {
+          token: h.central.token,
+          json: { decision: 'reject', reason: 'ทดสอบ' },
+        })
+      ).body,
+    ).toEqual({ status: 'rejected' });
     expect(await ids(provinceAdmin.token)).not.toContain(submitted.body.id);
   });
 
@@ -128,7 +149,11 @@ describe('appointing a unit admin', () => {
     const rows = async () => (await h.resources.database.db.select({ n: count() }).from(adminAppointments))[0]!.n;
     const before = await rows();
     const cases: [Promise<{ status: number; body: any }>, number, RegExp][] = [
-      [upload(tree.districtB, clerk.token, { accountId: someone.id }, { content: PNG, type: 'application/pdf', name: 'letter.pdf' }), 415, /PDF|application\/pdf/],
+      [
+        upload(tree.districtB, clerk.token, { accountId: someone.id }, { content: PNG, type: 'application/pdf', name: 'letter.pdf' }),
+        415,
+        /PDF|application\/pdf/,
+      ],
       [upload(tree.districtB, clerk.token, { accountId: elsewhere.id }), 400, /must be an account of/],
       [upload(tree.districtB, clerk.token, { accountId: '00000000-0000-4000-8000-000000000000' }), 400, /does not exist/],
       [upload(tree.districtB, clerk.token, { accountId: someone.id, termEnd: '2020-01-01' }), 400, /past/],
@@ -189,10 +214,20 @@ describe('account administration', () => {
   });
 
   it('sets entitlements to exactly the list given, refusing unknown rights and units out of scope', async () => {
-    await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] } });
+    await h.request('PUT', '/api/v1/systems/INFO', {
+      token: h.central.token,
+      json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
+    });
     const staff = await h.createAccount(tree.laoA);
     const set = (body: unknown, token = laoAAdmin.token) => h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token, json: body });
-    expect((await set([{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }, { system: 'INFO', role: 'editor', unitCode: tree.laoA }])).status).toBe(200);
+    expect(
+      (
+        await set([
+          { system: 'INFO', role: 'viewer', unitCode: tree.laoA },
+          { system: 'INFO', role: 'editor', unitCode: tree.laoA },
+        ])
+      ).status,
+    ).toBe(200);
     const res = await set([{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }]);
     expect(res.body.entitlements).toEqual([{ system: 'INFO', role: 'viewer', unitCode: tree.laoA, status: 'active' }]);
     expect((await set([{ system: 'INFO', role: 'god', unitCode: tree.laoA }])).status).toBe(400);
@@ -211,8 +246,14 @@ describe('audit trail', () => {
     await h.request('POST', `/api/v1/accounts/${staff.id}/suspend`, { token: laoAAdmin.token, json: { reason: 'ลาออก' } });
     const mine = await h.request('GET', `/api/v1/audit?accountId=${staff.id}`, { token: laoAAdmin.token });
     expect(mine.status).toBe(200);
-    expect(mine.body.items[0]).toMatchObject({ action: 'account.suspended', actorAccountId: laoAAdmin.id, subjectId: staff.id, reason: 'ลาออก',
-      before: { status: 'active' }, after: { status: 'suspended' } });
+    expect(mine.body.items[0]).toMatchObject({
+      action: 'account.suspended',
+      actorAccountId: laoAAdmin.id,
+      subjectId: staff.id,
+      reason: 'ลาออก',
+      before: { status: 'active' },
+      after: { status: 'suspended' },
+    });
     const sibling = await h.createAccount(tree.laoB);
     await h.designateAdmins(tree.laoB, [sibling]);
     const theirs = await h.request('GET', `/api/v1/audit?accountId=${staff.id}`, { token: sibling.token });

@@ -46,9 +46,18 @@ async function makeEvents() {
 it('audit:verify passes on the real trail, and fails when a row is edited, deleted or reordered', async () => {
   const verify = async () => {
     const run = promisify(execFile)(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'audit-verify.ts')], {
-      env: { ...process.env, DATABASE_URL: h.config.databaseUrl, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: h.config.sso.signingKeys, DATA_DIR: h.config.dataDir },
+      env: {
+        ...process.env,
+        DATABASE_URL: h.config.databaseUrl,
+        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+        SSO_SIGNING_KEYS: h.config.sso.signingKeys,
+        DATA_DIR: h.config.dataDir,
+      },
     });
-    return run.then((r) => ({ code: 0, out: r.stdout + r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }));
+    return run.then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+    );
   };
   const db = h.resources.database.db;
   await makeEvents();
@@ -79,13 +88,19 @@ it('audit:verify passes on the real trail, and fails when a row is edited, delet
   // Reorder: b's content where a was and a's where b was.
   const { id: _aId, ...aContent } = a!;
   const { id: _bId, ...bContent } = b!;
-  await db.update(auditEvents).set({ ...bContent, key: `${bContent.key}#moving` }).where(eq(auditEvents.id, a!.id));
+  await db
+    .update(auditEvents)
+    .set({ ...bContent, key: `${bContent.key}#moving` })
+    .where(eq(auditEvents.id, a!.id));
   await db.update(auditEvents).set(aContent).where(eq(auditEvents.id, b!.id));
   await db.update(auditEvents).set({ key: bContent.key }).where(eq(auditEvents.id, a!.id));
   const reordered = await verify();
   expect(reordered.code).toBe(1);
   expect(reordered.out).toContain(`event ${a!.id}`);
-  await db.update(auditEvents).set({ key: `${aContent.key}#moving` }).where(eq(auditEvents.id, b!.id));
+  await db
+    .update(auditEvents)
+    .set({ key: `${aContent.key}#moving` })
+    .where(eq(auditEvents.id, b!.id));
   await db.update(auditEvents).set(aContent).where(eq(auditEvents.id, a!.id));
   await db.update(auditEvents).set(bContent).where(eq(auditEvents.id, b!.id));
   expect((await verify()).code).toBe(0);

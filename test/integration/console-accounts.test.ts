@@ -22,7 +22,10 @@ beforeAll(async () => {
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.laoA2, [siblingAdmin]);
   SYSTEM = uniqueName('EPLAN').toUpperCase();
-  const put = await h.request('PUT', `/api/v1/systems/${SYSTEM}`, { token: h.central.token, json: { nameTh: 'ระบบแผน', url: 'https://eplan.example', roles: ['planner'] } });
+  const put = await h.request('PUT', `/api/v1/systems/${SYSTEM}`, {
+    token: h.central.token,
+    json: { nameTh: 'ระบบแผน', url: 'https://eplan.example', roles: ['planner'] },
+  });
   expect(put.status).toBe(200);
   browser = await launchBrowser();
 }, 180_000);

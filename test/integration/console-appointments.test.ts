@@ -17,7 +17,10 @@ beforeAll(async () => {
   h = await startHarness({}, { reachable: true });
   tree = await h.seedTree();
   [provinceAdmin, districtAAdmin, districtBAdmin, appointee] = await Promise.all([
-    h.createAccount(tree.province), h.createAccount(tree.districtA), h.createAccount(tree.districtB), h.createAccount(tree.laoA),
+    h.createAccount(tree.province),
+    h.createAccount(tree.districtA),
+    h.createAccount(tree.districtB),
+    h.createAccount(tree.laoA),
   ]);
   await h.designateAdmins(tree.province, [provinceAdmin]);
   await h.designateAdmins(tree.districtA, [districtAAdmin]);
@@ -35,7 +38,7 @@ const listedCodes = async (page: Page) => page.locator('table.list tbody tr td:f
 describe('appointing an LAO admin in the console', () => {
   let appointmentId: string;
 
-  it('a district office admin uploads the letter on the LAO\'s page; a form without its CSRF token is refused', async () => {
+  it("a district office admin uploads the letter on the LAO's page; a form without its CSRF token is refused", async () => {
     const { context, page } = await signedInPage(browser, h.baseUrl, districtAAdmin, { phone: true });
     const answer = await page.goto(`/admin/units/${tree.laoA}`);
     expect(answer!.status()).toBe(200);
@@ -45,7 +48,8 @@ describe('appointing an LAO admin in the console', () => {
 
     // The same form posted without its token, or with a wrong one: 403, nothing kept.
     const form = (csrf?: string) => ({
-      ...(csrf === undefined ? {} : { _csrf: csrf }), accountId: appointee.id,
+      ...(csrf === undefined ? {} : { _csrf: csrf }),
+      accountId: appointee.id,
       letter: { name: 'letter.pdf', mimeType: 'application/pdf', buffer: PDF },
     });
     expect((await context.request.post(`/admin/units/${tree.laoA}/appointments`, { multipart: form(), maxRedirects: 0 })).status()).toBe(403);
@@ -53,7 +57,9 @@ describe('appointing an LAO admin in the console', () => {
     // With the page's token the form passes the CSRF check, and the service judges it: a Buddhist-Era term end is refused.
     const csrf = await page.locator('form[enctype] input[name=_csrf]').inputValue();
     const buddhistEra = await context.request.post(`/admin/units/${tree.laoA}/appointments`, {
-      multipart: { ...form(csrf), termEnd: '2642-09-30' }, headers: { accept: 'text/html' }, maxRedirects: 0,
+      multipart: { ...form(csrf), termEnd: '2642-09-30' },
+      headers: { accept: 'text/html' },
+      maxRedirects: 0,
     });
     expect(buddhistEra.status()).toBe(400);
     expect(await buddhistEra.text()).toContain('likely 2099-09-30');
@@ -74,7 +80,7 @@ describe('appointing an LAO admin in the console', () => {
     expect(mail!.text).not.toContain('/api/');
   }, 120_000);
 
-  it('a sibling district admin gets 403 on the other district\'s pages', async () => {
+  it("a sibling district admin gets 403 on the other district's pages", async () => {
     const { context, page } = await signedInPage(browser, h.baseUrl, districtBAdmin);
     expect((await page.goto(`/admin/units/${tree.laoA}`))!.status()).toBe(403);
     expect((await page.goto(`/admin/units/${tree.districtA}`))!.status()).toBe(403);
@@ -106,7 +112,7 @@ describe('appointing an LAO admin in the console', () => {
     await expectAccessible(page);
 
     await Promise.all([page.waitForNavigation({ timeout: 60_000 }), page.click('#approve')]);
-    expect(page.url(), await page.textContent('main') ?? '').toMatch(/\?done=approved$/);
+    expect(page.url(), (await page.textContent('main')) ?? '').toMatch(/\?done=approved$/);
     expect(await page.textContent('main')).toContain('อนุมัติแล้ว / approved');
     await h.mail.waitFor((m) => m.to === appointee.email && m.subject.includes('SSO admin appointment approved'));
 
@@ -126,14 +132,17 @@ describe('appointing an LAO admin in the console', () => {
     const { context, page } = await signedInPage(browser, h.baseUrl, provinceAdmin);
     await page.goto(`/admin/appointments/${appointmentId}`);
     const csrf = await page.locator('form[action$="/revoke"] input[name=_csrf]').inputValue();
-    const unconfirmed = await context.request.post(`/admin/appointments/${appointmentId}/revoke`, { form: { _csrf: csrf, reason: 'ย้ายไปหน่วยงานอื่น' }, maxRedirects: 0 });
+    const unconfirmed = await context.request.post(`/admin/appointments/${appointmentId}/revoke`, {
+      form: { _csrf: csrf, reason: 'ย้ายไปหน่วยงานอื่น' },
+      maxRedirects: 0,
+    });
     expect(unconfirmed.status()).toBe(400);
     expect((await h.request('GET', `/api/v1/admin-appointments/${appointmentId}`, { token: provinceAdmin.token })).body.status).toBe('approved');
 
     await page.fill('#revoke-reason', 'ย้ายไปหน่วยงานอื่น');
     await page.check('input[name=confirm]');
     await Promise.all([page.waitForNavigation({ timeout: 60_000 }), page.click('#revoke')]);
-    expect(page.url(), await page.textContent('main') ?? '').toMatch(/\?done=revoked$/);
+    expect(page.url(), (await page.textContent('main')) ?? '').toMatch(/\?done=revoked$/);
     expect((await h.request('GET', `/api/v1/org-units/${tree.laoA}`)).body.admins).toEqual([]);
     await page.goto('/admin/compliance');
     expect(await listedCodes(page)).toContain(`(${tree.laoA})`);
@@ -144,7 +153,10 @@ describe('appointing an LAO admin in the console', () => {
 describe('units without an SSO admin as CSV', () => {
   it('is UTF-8 with a BOM, and a cell that a spreadsheet would run as a formula is neutralised', async () => {
     const code = `${tree.districtB}-F1`;
-    const put = await h.request('PUT', '/api/v1/org-units', { token: h.central.token, json: [{ code, parentCode: tree.districtB, kind: 'sao', nameTh: '=HYPERLINK("http://evil.example","x")' }] });
+    const put = await h.request('PUT', '/api/v1/org-units', {
+      token: h.central.token,
+      json: [{ code, parentCode: tree.districtB, kind: 'sao', nameTh: '=HYPERLINK("http://evil.example","x")' }],
+    });
     expect(put.status).toBe(200);
     const { context } = await signedInPage(browser, h.baseUrl, provinceAdmin);
     const csv = await context.request.get('/admin/compliance.csv');
@@ -173,7 +185,9 @@ describe('importing the tree from CSV', () => {
       await Promise.all([page.waitForURL('**/admin/tree/import'), page.click('form[enctype] button[type=submit]')]);
     };
     const bad = `${tree.districtA}-N1`;
-    await upload(`code,parentCode,kind,nameTh,nameEn\n${bad},${tree.districtA},sao,อบต.ใหม่,\n${bad}-2,NOWHERE,sao,อบต.ลอย,\n${bad}-3,${tree.districtA},village,หมู่บ้าน,\n`);
+    await upload(
+      `code,parentCode,kind,nameTh,nameEn\n${bad},${tree.districtA},sao,อบต.ใหม่,\n${bad}-2,NOWHERE,sao,อบต.ลอย,\n${bad}-3,${tree.districtA},village,หมู่บ้าน,\n`,
+    );
     const problems = page.locator('table.list').first();
     expect(await problems.textContent()).toContain('NOWHERE');
     expect(await page.textContent('main')).toContain('nothing was written');
@@ -188,7 +202,12 @@ describe('importing the tree from CSV', () => {
     await page.check('input[name=confirm]');
     await Promise.all([page.waitForURL('**/admin/tree/import/confirm'), page.click('form[action="/admin/tree/import/confirm"] button[type=submit]')]);
     expect(await page.textContent('main')).toContain('1 units created or updated');
-    expect((await h.request('GET', `/api/v1/org-units/${good}`)).body).toMatchObject({ code: good, parentCode: tree.districtA, kind: 'sao', nameEn: 'Imported SAO' });
+    expect((await h.request('GET', `/api/v1/org-units/${good}`)).body).toMatchObject({
+      code: good,
+      parentCode: tree.districtA,
+      kind: 'sao',
+      nameEn: 'Imported SAO',
+    });
     await context.close();
   }, 120_000);
 });

@@ -17,9 +17,15 @@ let laoAdmin: TestAccount, siblingAdmin: TestAccount, provinceAdmin: TestAccount
 beforeAll(async () => {
   h = await startHarness({}, { reachable: true });
   tree = await h.seedTree();
-  await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: {
-    nameTh: 'ระบบฐานข้อมูลกลาง', nameEn: 'INFO', url: 'https://info.dla.go.th', roles: ['viewer', 'editor'],
-  } });
+  await h.request('PUT', '/api/v1/systems/INFO', {
+    token: h.central.token,
+    json: {
+      nameTh: 'ระบบฐานข้อมูลกลาง',
+      nameEn: 'INFO',
+      url: 'https://info.dla.go.th',
+      roles: ['viewer', 'editor'],
+    },
+  });
   [laoAdmin, siblingAdmin, provinceAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoB), h.createAccount(tree.province)]);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.laoB, [siblingAdmin]);
@@ -186,7 +192,9 @@ describe('registration in the console and on the tracking page', () => {
     expect(await admin.page.inputValue('#reason')).toBe('ไม่ใช่บุคลากรของหน่วยงาน ตรวจสอบแล้ว');
     // Rejecting without a reason is refused by the server too (the browser's `required` aside); without the CSRF token, nothing is read.
     const csrf = await admin.page.inputValue('#reject input[name=_csrf]');
-    const noReason = await admin.page.request.post(`${h.baseUrl}/admin/registrations/${id}/decision`, { form: { _csrf: csrf, decision: 'reject', reason: ' ' } });
+    const noReason = await admin.page.request.post(`${h.baseUrl}/admin/registrations/${id}/decision`, {
+      form: { _csrf: csrf, decision: 'reject', reason: ' ' },
+    });
     expect(noReason.status()).toBe(400);
     expect(await noReason.text()).toContain('Give the reason');
     const forged = await admin.page.request.post(`${h.baseUrl}/admin/registrations/${id}/decision`, { form: { decision: 'reject', reason: 'x' } });
@@ -224,14 +232,17 @@ describe('registration in the console and on the tracking page', () => {
     const id: string = res.body.id;
     // As if submitted through ThaiID (the ThaiID flow itself is tested in sso.test.ts).
     await h.resources.database.db.update(registrations).set({ identityVerifiedBy: 'thaiid' }).where(eq(registrations.id, id));
-    expect((await h.request('POST', `/api/v1/registrations/${id}/decision`, { token: laoAdmin.token, json: { decision: 'request_info', reason: 'แก้อีเมล' } })).status).toBe(200);
+    expect(
+      (await h.request('POST', `/api/v1/registrations/${id}/decision`, { token: laoAdmin.token, json: { decision: 'request_info', reason: 'แก้อีเมล' } })).status,
+    ).toBe(200);
 
     const applicant = await phone();
     await applicant.page.goto(`${h.baseUrl}/track/${id}`);
     await applicant.page.fill('#trackingCode', res.body.trackingCode);
     await applicant.page.click('#track button[type=submit]');
     await applicant.page.waitForSelector('#status[data-status="info_requested"]');
-    for (const field of ['#firstNameTh', '#lastNameTh', '#firstNameEn', '#lastNameEn']) expect(await applicant.page.getAttribute(field, 'readonly')).not.toBeNull();
+    for (const field of ['#firstNameTh', '#lastNameTh', '#firstNameEn', '#lastNameEn'])
+      expect(await applicant.page.getAttribute(field, 'readonly')).not.toBeNull();
     expect(await applicant.page.getAttribute('#email', 'readonly')).toBeNull();
     await applicant.context.close();
 

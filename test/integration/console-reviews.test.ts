@@ -18,7 +18,10 @@ beforeAll(async () => {
   [laoAAdmin, laoBAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoB)]);
   await h.designateAdmins(tree.laoA, [laoAAdmin]);
   await h.designateAdmins(tree.laoB, [laoBAdmin]);
-  await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] } });
+  await h.request('PUT', '/api/v1/systems/INFO', {
+    token: h.central.token,
+    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
+  });
   browser = await launchBrowser();
 });
 
@@ -33,13 +36,19 @@ const rightsOf = async (accountId: string) => (await h.request('GET', `/api/v1/a
 describe('person reviews in the console', () => {
   it('lists the rights of a transferred person for the new unit; keep and revoke (reason and confirmation) take effect', async () => {
     const staff = await h.createAccount(tree.laoA);
-    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: h.central.token, json: ['viewer', 'editor'].map((role) => ({ system: 'INFO', role, unitCode: tree.laoA })) });
+    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+      token: h.central.token,
+      json: ['viewer', 'editor'].map((role) => ({ system: 'INFO', role, unitCode: tree.laoA })),
+    });
     const eventId = uniqueName('tr-');
-    const sent = await h.request('POST', '/api/v1/personnel-events', { token: laoAAdmin.token, json: { events: [
-      { eventId, type: 'transfer', citizenId: staff.citizenId, effectiveDate: today(), toUnitCode: tree.laoB },
-    ] } });
+    const sent = await h.request('POST', '/api/v1/personnel-events', {
+      token: laoAAdmin.token,
+      json: { events: [{ eventId, type: 'transfer', citizenId: staff.citizenId, effectiveDate: today(), toUnitCode: tree.laoB }] },
+    });
     expect(sent.status).toBe(202);
-    await expect.poll(async () => (await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body.reviewId, { timeout: 10_000 }).toBeTruthy();
+    await expect
+      .poll(async () => (await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body.reviewId, { timeout: 10_000 })
+      .toBeTruthy();
     const reviewId = (await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body.reviewId as string;
 
     // The old unit's admin has nothing waiting.
@@ -76,12 +85,16 @@ describe('person reviews in the console', () => {
     expect(page.url()).toContain('done=revoke');
     expect(await page.textContent('main')).toContain('งานใหม่ไม่ต้องแก้ไขข้อมูล');
 
-    expect((await rightsOf(staff.id)).entitlements).toEqual(expect.arrayContaining([
-      { system: 'INFO', role: 'viewer', unitCode: tree.laoB, status: 'active' },
-      { system: 'INFO', role: 'editor', unitCode: tree.laoA, status: 'revoked' },
-    ]));
+    expect((await rightsOf(staff.id)).entitlements).toEqual(
+      expect.arrayContaining([
+        { system: 'INFO', role: 'viewer', unitCode: tree.laoB, status: 'active' },
+        { system: 'INFO', role: 'editor', unitCode: tree.laoA, status: 'revoked' },
+      ]),
+    );
     // Nothing is left to decide: the review closes and leaves the list.
-    await expect.poll(async () => (await h.request('GET', `/api/v1/access-reviews/${reviewId}`, { token: laoBAdmin.token })).body.status, { timeout: 10_000 }).toBe('completed');
+    await expect
+      .poll(async () => (await h.request('GET', `/api/v1/access-reviews/${reviewId}`, { token: laoBAdmin.token })).body.status, { timeout: 10_000 })
+      .toBe('completed');
     await page.goto('/admin/reviews');
     expect(await page.locator('table.list tr', { hasText: staff.username }).count()).toBe(0);
     await context.close();
@@ -89,7 +102,9 @@ describe('person reviews in the console', () => {
 
   it('refuses a form without its CSRF token', async () => {
     const { context, page } = await signedInPage(browser, h.baseUrl, laoBAdmin);
-    const forged = await page.request.post(`/admin/reviews/00000000-0000-4000-8000-000000000000/items/00000000-0000-4000-8000-000000000000`, { form: { decision: 'keep' } });
+    const forged = await page.request.post(`/admin/reviews/00000000-0000-4000-8000-000000000000/items/00000000-0000-4000-8000-000000000000`, {
+      form: { decision: 'keep' },
+    });
     expect(forged.status()).toBe(403);
     await context.close();
   });

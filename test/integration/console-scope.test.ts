@@ -19,9 +19,12 @@ beforeAll(async () => {
   h = await startHarness({ HR_FEED_SECRET: 'console-scope-secret' });
   tree = await h.seedTree();
   await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer'] } });
-  const [ownerAdmin, siblingAdmin, staff, appointee] = await Promise.all([
-    h.createAccount(tree.laoA), h.createAccount(tree.laoA2), h.createAccount(tree.laoA), h.createAccount(tree.laoA),
-  ]) as [TestAccount, TestAccount, TestAccount, TestAccount];
+  const [ownerAdmin, siblingAdmin, staff, appointee] = (await Promise.all([
+    h.createAccount(tree.laoA),
+    h.createAccount(tree.laoA2),
+    h.createAccount(tree.laoA),
+    h.createAccount(tree.laoA),
+  ])) as [TestAccount, TestAccount, TestAccount, TestAccount];
   await h.designateAdmins(tree.laoA, [ownerAdmin]);
   await h.designateAdmins(tree.laoA2, [siblingAdmin]);
   fixtures.set('units/:code', tree.laoA);
@@ -40,16 +43,22 @@ beforeAll(async () => {
   fixtures.set('appointments/:id', appointment.body.id);
 
   // A change of duties opens a person review of the staff member's right.
-  await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: ownerAdmin.token, json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }] });
+  await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+    token: ownerAdmin.token,
+    json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }],
+  });
   const today = new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
-  const event = await h.request('POST', '/api/v1/personnel-events', { token: ownerAdmin.token, json: { events: [
-    { eventId: `scope-${staff.id}`, type: 'role_change', citizenId: staff.citizenId, effectiveDate: today, newPosition: 'นักจัดการงานทั่วไป' },
-  ] } });
+  const event = await h.request('POST', '/api/v1/personnel-events', {
+    token: ownerAdmin.token,
+    json: { events: [{ eventId: `scope-${staff.id}`, type: 'role_change', citizenId: staff.citizenId, effectiveDate: today, newPosition: 'นักจัดการงานทั่วไป' }] },
+  });
   expect(event.status).toBe(202);
   let review: { id: string; item: string } | undefined;
   for (const deadline = Date.now() + 30_000; !review && Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
-    const rows = rowsOf<{ id: string; item: string }>(await h.resources.database.db.execute(sql`select r.id, i.id as item
-      from access_reviews r join access_review_items i on i.review_id = r.id where r.subject_account_id = ${staff.id}`));
+    const rows = rowsOf<{ id: string; item: string }>(
+      await h.resources.database.db.execute(sql`select r.id, i.id as item
+      from access_reviews r join access_review_items i on i.review_id = r.id where r.subject_account_id = ${staff.id}`),
+    );
     review = rows[0];
   }
   if (!review) throw new Error('the change of duties opened no person review');
@@ -60,20 +69,24 @@ beforeAll(async () => {
   sibling = await formSession(h.baseUrl, siblingAdmin, '/admin');
 });
 
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
 /** The console's routes about one thing (a parameter in the path), with the owner's values filled in. */
 function scopedRoutes() {
   const routes = h.app.routeTable.filter((r) => r.url.startsWith('/admin/') && r.url.includes(':'));
   return routes.map((r) => {
     const segments = r.url.split('/');
-    const path = segments.map((s, i) => {
-      if (!s.startsWith(':')) return s;
-      const key = `${segments[i - 1]}/${s}`;
-      const value = fixtures.get(key);
-      if (!value) throw new Error(`${r.method} ${r.url}: no scope fixture for ${key} in test/integration/console-scope.test.ts`);
-      return value;
-    }).join('/');
+    const path = segments
+      .map((s, i) => {
+        if (!s.startsWith(':')) return s;
+        const key = `${segments[i - 1]}/${s}`;
+        const value = fixtures.get(key);
+        if (!value) throw new Error(`${r.method} ${r.url}: no scope fixture for ${key} in test/integration/console-scope.test.ts`);
+        return value;
+      })
+      .join('/');
     return { ...r, path };
   });
 }

@@ -38,7 +38,7 @@ describe('the console', () => {
     await context.close();
   });
 
-  it("shows an LAO admin, on a phone, the request waiting at their unit with when it escalates, under a strict CSP", async () => {
+  it('shows an LAO admin, on a phone, the request waiting at their unit with when it escalates, under a strict CSP', async () => {
     const submitted = await h.submitRegistration({ unitCode: tree.laoA, firstNameTh: 'รอคอย', lastNameTh: 'อนุมัติ' });
     expect(submitted.status).toBe(202);
     const { context, page } = await signedInPage(browser, h.baseUrl, laoAdmin, { phone: true });
@@ -51,10 +51,11 @@ describe('the console', () => {
     const row = page.locator('#registrations ~ div table tr', { hasText: 'รอคอย อนุมัติ' });
     await expect.poll(() => row.count()).toBe(1);
     // Escalation after REGISTRATION_ESCALATE_AFTER (5 days by default), in the Buddhist Era.
-    const escalates = new Intl.DateTimeFormat('th-TH-u-ca-buddhist', { dateStyle: 'long', timeZone: 'Asia/Bangkok' })
-      .format(new Date(Date.now() + 5 * 86_400_000));
+    const escalates = new Intl.DateTimeFormat('th-TH-u-ca-buddhist', { dateStyle: 'long', timeZone: 'Asia/Bangkok' }).format(
+      new Date(Date.now() + 5 * 86_400_000),
+    );
     expect(await row.textContent()).toContain(escalates);
-    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await expectAccessible(page);
     await context.close();
   });

@@ -31,7 +31,9 @@ it('adds LAOs, people, waiting requests and an appointment under the district, o
   expect(inbox.body.items.map((r: { id: string }) => r.id).sort()).toEqual(first.registrations.map((r) => r.id).sort());
   const letter = await h.request('GET', `/api/v1/admin-appointments/${first.appointment.id}`, { token: district });
   expect(letter.body).toMatchObject({ status: 'pending_approval', actingUnitCode: DEMO_DISTRICT });
-  const tracked = await h.request('GET', `/api/v1/registrations/${first.registrations[3]!.id}`, { headers: { 'x-tracking-code': first.registrations[3]!.trackingCode! } });
+  const tracked = await h.request('GET', `/api/v1/registrations/${first.registrations[3]!.id}`, {
+    headers: { 'x-tracking-code': first.registrations[3]!.trackingCode! },
+  });
   expect(tracked.body).toMatchObject({ status: 'pending_approval', actingUnitCode: DEMO_DISTRICT });
   const staff = await h.login('demo.staff1', DEMO_PASSWORD);
   expect((await h.request('GET', '/api/v1/me/systems', { token: staff })).body.items).toEqual([expect.objectContaining({ code: 'INFO', roles: ['viewer'] })]);

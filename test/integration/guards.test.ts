@@ -40,8 +40,14 @@ async function get(h: Harness, jar: Jar, path: string) {
   return jar.keep(await fetch(h.baseUrl + path, { headers: { cookie: jar.header(), accept: 'text/html' }, redirect: 'manual' }));
 }
 async function postForm(h: Harness, jar: Jar, path: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-  return jar.keep(await fetch(h.baseUrl + path, { method: 'POST', redirect: 'manual', body: new URLSearchParams(form),
-    headers: { cookie: jar.header(), accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', ...headers } }));
+  return jar.keep(
+    await fetch(h.baseUrl + path, {
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams(form),
+      headers: { cookie: jar.header(), accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    }),
+  );
 }
 const apiLogin = (h: Harness, username: string, password: string, headers: Record<string, string> = {}) =>
   h.request('POST', '/api/v1/auth/login', { json: { username, password }, headers });
@@ -50,10 +56,15 @@ describe('sign-in and registration limits, without a proxy', () => {
   let h: Harness;
   let tree: Tree;
   beforeAll(async () => {
-    h = await startHarness({ LOGIN_RATE_LIMIT_PER_ADDRESS: '5', LOGIN_RATE_LIMIT_PER_USERNAME: '3', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '2' }, { worker: false });
+    h = await startHarness(
+      { LOGIN_RATE_LIMIT_PER_ADDRESS: '5', LOGIN_RATE_LIMIT_PER_USERNAME: '3', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '2' },
+      { worker: false },
+    );
     tree = await h.seedTree();
   });
-  afterAll(async () => { await h?.stop(); });
+  afterAll(async () => {
+    await h?.stop();
+  });
 
   it('throttles one username after its limit, the right password included, and one address after its own; X-Forwarded-For changes nothing', async () => {
     // Sign-ins from this address so far: the harness's central admin at start, and createAccount's
@@ -81,9 +92,14 @@ describe('sign-in and registration limits, without a proxy', () => {
 describe('the same limits behind a reverse proxy (TRUST_PROXY=true)', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ TRUST_PROXY: 'true', LOGIN_RATE_LIMIT_PER_ADDRESS: '3', LOGIN_RATE_LIMIT_PER_USERNAME: '100', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1' }, { worker: false });
+    h = await startHarness(
+      { TRUST_PROXY: 'true', LOGIN_RATE_LIMIT_PER_ADDRESS: '3', LOGIN_RATE_LIMIT_PER_USERNAME: '100', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1' },
+      { worker: false },
+    );
   });
-  afterAll(async () => { await h?.stop(); });
+  afterAll(async () => {
+    await h?.stop();
+  });
 
   it('counts each client address the proxy reports, apart', async () => {
     const client = { 'x-forwarded-for': '203.0.113.10' };
@@ -94,7 +110,11 @@ describe('the same limits behind a reverse proxy (TRUST_PROXY=true)', () => {
 
     const first = await h.submitRegistration({}, []); // no X-Forwarded-For: the proxy's own address
     expect(first.status).not.toBe(429);
-    const form = () => { const f = new FormData(); f.append('data', JSON.stringify({})); return f; };
+    const form = () => {
+      const f = new FormData();
+      f.append('data', JSON.stringify({}));
+      return f;
+    };
     expect((await h.request('POST', '/api/v1/registrations', { body: form(), headers: { 'x-forwarded-for': '203.0.113.20' } })).status).not.toBe(429);
     expect((await h.request('POST', '/api/v1/registrations', { body: form(), headers: { 'x-forwarded-for': '203.0.113.20' } })).status).toBe(429);
     expect((await h.request('POST', '/api/v1/registrations', { body: form(), headers: { 'x-forwarded-for': '203.0.113.21' } })).status).not.toBe(429);
@@ -108,7 +128,9 @@ describe('CSRF on every form of the pages', () => {
     h = await startHarness({}, { worker: false, reachable: true });
     tree = await h.seedTree();
   });
-  afterAll(async () => { await h?.stop(); });
+  afterAll(async () => {
+    await h?.stop();
+  });
 
   async function signedIn() {
     const staff = await h.createAccount(tree.laoA);
@@ -151,9 +173,15 @@ describe('CSRF on every form of the pages', () => {
 
   it('the sign-in form of a connected system (the interaction): refused without the token', async () => {
     const system = uniqueName('CSRF').toUpperCase();
-    const registered = await h.request('PUT', `/api/v1/systems/${system}`, { token: h.central.token, json: {
-      nameTh: 'ระบบ', url: 'https://sys.example', roles: ['user'], oidc: { redirectUris: ['https://sys.example/cb'] },
-    } });
+    const registered = await h.request('PUT', `/api/v1/systems/${system}`, {
+      token: h.central.token,
+      json: {
+        nameTh: 'ระบบ',
+        url: 'https://sys.example',
+        roles: ['user'],
+        oidc: { redirectUris: ['https://sys.example/cb'] },
+      },
+    });
     expect(registered.status).toBe(200);
     const staff = await h.createAccount(tree.laoA);
     await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: h.central.token, json: [{ system, role: 'user', unitCode: tree.laoA }] });
@@ -179,7 +207,9 @@ describe('personal data at rest', () => {
     h = await startHarness();
     tree = await h.seedTree();
   });
-  afterAll(async () => { await h?.stop(); });
+  afterAll(async () => {
+    await h?.stop();
+  });
 
   it('cannot be read from the database: citizen IDs only encrypted and keyed-hashed', async () => {
     const staff = await h.createAccount(tree.laoA);
@@ -190,7 +220,10 @@ describe('personal data at rest', () => {
       const forms = (id: string) => [id, Buffer.from(id).toString('base64'), Buffer.from(id).toString('hex'), createHash('sha256').update(id).digest('hex')];
       const [account] = await sql`select row_to_json(a)::text as row, citizen_id_enc from accounts a where id = ${staff.id}`;
       const [request] = await sql`select row_to_json(r)::text as row, citizen_id_enc from registrations r where id = ${registration.body.id}`;
-      for (const [row, id] of [[account!.row, staff.citizenId], [request!.row, registration.citizenId]] as [string, string][]) {
+      for (const [row, id] of [
+        [account!.row, staff.citizenId],
+        [request!.row, registration.citizenId],
+      ] as [string, string][]) {
         for (const form of forms(id)) expect(row).not.toContain(form);
         expect(row).not.toContain(id.slice(-6)); // not even a part of it
       }
@@ -198,7 +231,9 @@ describe('personal data at rest', () => {
       // The same citizen ID seals differently each time (random IV): no equality search on the ciphertext.
       expect(h.resources.cipher.encrypt(staff.citizenId)).not.toBe(account!.citizen_id_enc);
       expect(h.resources.cipher.decrypt(account!.citizen_id_enc)).toBe(staff.citizenId);
-    } finally { await sql.end(); }
+    } finally {
+      await sql.end();
+    }
   });
 });
 
@@ -209,18 +244,36 @@ describe('start-up with the wrong key, or none', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sso-key-'));
     signingKeys = JSON.stringify({ keys: [await generateSigningKey()] });
   });
-  afterAll(() => { if (dataDir) rmSync(dataDir, { recursive: true, force: true }); });
+  afterAll(() => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
   /** Runs bin/api.ts against the run's database (which holds data sealed with the test key). */
   function startApi(env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'api.ts')], {
-        env: { PATH: process.env.PATH, DATA_DIR: dataDir, PUBLIC_URL: 'http://sso.test', SSO_SIGNING_KEYS: signingKeys, DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env } as NodeJS.ProcessEnv,
+        env: {
+          PATH: process.env.PATH,
+          DATA_DIR: dataDir,
+          PUBLIC_URL: 'http://sso.test',
+          SSO_SIGNING_KEYS: signingKeys,
+          DATABASE_URL: inject('databaseUrl'),
+          TEMPORAL_ADDRESS: inject('temporalAddress'),
+          PORT: '0',
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+          ...env,
+        } as NodeJS.ProcessEnv,
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
     });
   }
 

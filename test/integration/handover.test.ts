@@ -24,7 +24,9 @@ beforeAll(async () => {
   laoAdmin = await h.createAccount(tree.laoA);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
 });
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
 const today = () => new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
 
@@ -36,13 +38,27 @@ describe('start-up hand-over', () => {
     const model = await h.submitRegistration({ unitCode: tree.laoA });
     expect(model.status).toBe(202);
     const [row] = await db.select().from(registrations).where(eq(registrations.id, model.body.id));
-    const [mail] = await db.select().from(mailOutbox).where(eq(mailOutbox.key, `registration:${model.body.id}:submitted`));
+    const [mail] = await db
+      .select()
+      .from(mailOutbox)
+      .where(eq(mailOutbox.key, `registration:${model.body.id}:submitted`));
     const id = randomUUID();
     const citizenId = randomCitizenId();
     const email = `${uniqueName('lost')}@lao.test`;
-    await db.insert(registrations).values({ ...row!, id, citizenIdHash: h.resources.cipher.lookupHash(citizenId), citizenIdEnc: h.resources.cipher.encrypt(citizenId),
-      username: uniqueName('lost'), email, submittedAt: new Date() });
-    await db.insert(mailOutbox).values({ ...mail!, id: randomUUID(), key: `registration:${id}:submitted`, toAddress: email, sentAt: null, attempts: 0, createdAt: new Date() });
+    await db
+      .insert(registrations)
+      .values({
+        ...row!,
+        id,
+        citizenIdHash: h.resources.cipher.lookupHash(citizenId),
+        citizenIdEnc: h.resources.cipher.encrypt(citizenId),
+        username: uniqueName('lost'),
+        email,
+        submittedAt: new Date(),
+      });
+    await db
+      .insert(mailOutbox)
+      .values({ ...mail!, id: randomUUID(), key: `registration:${id}:submitted`, toAddress: email, sentAt: null, attempts: 0, createdAt: new Date() });
     await expect(h.client.workflow.getHandle(registrationWorkflowId(id)).describe()).rejects.toThrow();
 
     expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).registrations).toBeGreaterThanOrEqual(1);
@@ -57,11 +73,19 @@ describe('start-up hand-over', () => {
     expect(h.mail.mails.filter((m) => m.to === email && m.subject.includes('Registration request received'))).toHaveLength(1);
   });
 
-  it('hands a stored personnel event to its person\'s workflow, dated today: applied once', async () => {
+  it("hands a stored personnel event to its person's workflow, dated today: applied once", async () => {
     const staff = await h.createAccount(tree.laoA);
     const eventId = uniqueName('lost-');
-    await h.resources.database.db.insert(personnelEvents).values({ eventId, type: 'suspension', citizenIdHash: h.resources.cipher.lookupHash(staff.citizenId),
-      citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId), effectiveDate: today(), source: 'hr-feed' });
+    await h.resources.database.db
+      .insert(personnelEvents)
+      .values({
+        eventId,
+        type: 'suspension',
+        citizenIdHash: h.resources.cipher.lookupHash(staff.citizenId),
+        citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId),
+        effectiveDate: today(),
+        source: 'hr-feed',
+      });
     const status = async () => (await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body.status;
     expect(await status()).toBe('scheduled');
     expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).personnelEvents).toBeGreaterThanOrEqual(1);
@@ -70,15 +94,21 @@ describe('start-up hand-over', () => {
     // The feed sending it again later is a duplicate, and a second start-up changes nothing.
     const raw = JSON.stringify({ events: [{ eventId, type: 'suspension', citizenId: staff.citizenId, effectiveDate: today() }] });
     const ts = String(Math.floor(Date.now() / 1000));
-    const again = await h.request('POST', '/api/v1/personnel-events', { body: raw, headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts,
-      'x-hr-signature': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex')}` } });
+    const again = await h.request('POST', '/api/v1/personnel-events', {
+      body: raw,
+      headers: {
+        'content-type': 'application/json',
+        'x-hr-timestamp': ts,
+        'x-hr-signature': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex')}`,
+      },
+    });
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 1 });
     await resumeFlows(h.resources.database.db, { client: h.client, config: h.config });
     expect(await status()).toBe('applied');
   });
 });
 
-describe('the single sign-on\'s housekeeping', () => {
+describe("the single sign-on's housekeeping", () => {
   it('reclaims expired sessions and tokens every ten minutes, and leaves live ones', async () => {
     const db = h.resources.database.db;
     const expired = randomUUID();
@@ -87,18 +117,30 @@ describe('the single sign-on\'s housekeeping', () => {
       { model: 'Session', id: expired, payload: {}, expiresAt: new Date(Date.now() - 60_000) },
       { model: 'Session', id: live, payload: {}, expiresAt: new Date(Date.now() + 3_600_000) },
     ]);
-    const exists = async (id: string) => (await db.select().from(oidcPayloads).where(and(eq(oidcPayloads.model, 'Session'), eq(oidcPayloads.id, id)))).length === 1;
+    const exists = async (id: string) =>
+      (
+        await db
+          .select()
+          .from(oidcPayloads)
+          .where(and(eq(oidcPayloads.model, 'Session'), eq(oidcPayloads.id, id)))
+      ).length === 1;
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
     const stop = startSsoHousekeeping(db, h.resources.sso.logoutSigner, 5000);
     /** Moves the controlled clock by one interval and lets that round's database work finish. */
-    const tick = async () => { await vi.advanceTimersByTimeAsync(5000); await new Promise((r) => setTimeout(r, 40)); };
+    const tick = async () => {
+      await vi.advanceTimersByTimeAsync(5000);
+      await new Promise((r) => setTimeout(r, 40));
+    };
     try {
       // Nine and a half minutes of rounds: logout deliveries only, nothing reclaimed.
       for (let i = 0; i < 114; i++) await tick();
       expect(await exists(expired)).toBe(true);
       // Past ten minutes, the clean-up runs.
       let rounds = 0;
-      while (await exists(expired) && rounds < 60) { await tick(); rounds++; }
+      while ((await exists(expired)) && rounds < 60) {
+        await tick();
+        rounds++;
+      }
       expect(await exists(expired)).toBe(false);
       expect(rounds).toBeLessThanOrEqual(60);
       expect(await exists(live)).toBe(true);

@@ -11,8 +11,12 @@ import { freePort } from '../../lib/net.ts';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness } from '../support/harness.ts';
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness({}, { worker: false }); });
-afterAll(async () => { await h?.stop(); });
+beforeAll(async () => {
+  h = await startHarness({}, { worker: false });
+});
+afterAll(async () => {
+  await h?.stop();
+});
 
 /** The value of one sample line of the exposition text, or undefined. */
 function sample(text: string, name: string, labels = ''): number | undefined {
@@ -20,11 +24,17 @@ function sample(text: string, name: string, labels = ''): number | undefined {
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-describe('the API\'s /metrics', () => {
+describe("the API's /metrics", () => {
   it('counts requests by route pattern and status, times them, and reads what waits from the database', async () => {
     const key = `operations-test-${randomUUID()}`;
     await h.resources.database.db.insert(mailOutbox).values({
-      key, template: 'test', toAddress: 'nobody@example.test', subject: 's', textBody: 't', htmlBody: 'h', createdAt: new Date(Date.now() - 3_600_000),
+      key,
+      template: 'test',
+      toAddress: 'nobody@example.test',
+      subject: 's',
+      textBody: 't',
+      htmlBody: 'h',
+      createdAt: new Date(Date.now() - 3_600_000),
     });
     try {
       expect((await h.request('GET', '/health/live')).status).toBe(200);
@@ -50,21 +60,40 @@ describe('the API\'s /metrics', () => {
 
 describe('a worker process', () => {
   let worker: ChildProcess | undefined;
-  afterAll(() => { worker?.kill('SIGKILL'); });
+  afterAll(() => {
+    worker?.kill('SIGKILL');
+  });
 
-  it('answers live, then ready once it polls its task queue, and its metrics with the Temporal SDK\'s; it logs JSON', async () => {
+  it("answers live, then ready once it polls its task queue, and its metrics with the Temporal SDK's; it logs JSON", async () => {
     const port = await freePort();
     worker = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'worker.ts')], {
-      env: { ...process.env, DATABASE_URL: h.config.databaseUrl, TEMPORAL_ADDRESS: h.config.temporalAddress, TEMPORAL_TASK_QUEUE: h.config.taskQueue,
-        SMTP_URL: h.mail.url, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: h.config.sso.signingKeys, DATA_DIR: h.config.dataDir,
-        PUBLIC_URL: h.config.publicUrl, LOG_LEVEL: 'info', WORKER_HTTP_PORT: String(port), HOST: '127.0.0.1' },
+      env: {
+        ...process.env,
+        DATABASE_URL: h.config.databaseUrl,
+        TEMPORAL_ADDRESS: h.config.temporalAddress,
+        TEMPORAL_TASK_QUEUE: h.config.taskQueue,
+        SMTP_URL: h.mail.url,
+        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+        SSO_SIGNING_KEYS: h.config.sso.signingKeys,
+        DATA_DIR: h.config.dataDir,
+        PUBLIC_URL: h.config.publicUrl,
+        LOG_LEVEL: 'info',
+        WORKER_HTTP_PORT: String(port),
+        HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
-    worker.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    worker.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => worker!.once('exit', resolve));
     const base = `http://127.0.0.1:${port}`;
-    const get = (path: string) => fetch(base + path).then(async (r) => ({ status: r.status, text: await r.text() }), () => null);
+    const get = (path: string) =>
+      fetch(base + path).then(
+        async (r) => ({ status: r.status, text: await r.text() }),
+        () => null,
+      );
 
     const deadline = Date.now() + 120_000;
     let ready = await get('/health/ready');
@@ -85,7 +114,10 @@ describe('a worker process', () => {
     worker.kill('SIGTERM');
     expect(await exited).toBe(0);
     // Its logs are JSON lines, one logger for the process and one for the Temporal SDK.
-    const lines = stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { name: string; msg: string });
+    const lines = stdout
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { name: string; msg: string });
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['worker polling its task queue', 'worker stopped']));
     expect(lines.every((l) => l.name === 'worker' || l.name === 'temporal')).toBe(true);
   });

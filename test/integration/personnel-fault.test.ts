@@ -20,8 +20,19 @@ let worker: ChildProcess | undefined;
 
 function startWorker(): ChildProcess {
   const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'worker.ts')], {
-    env: { ...process.env, DATABASE_URL: h.config.databaseUrl, TEMPORAL_ADDRESS: h.config.temporalAddress, TEMPORAL_TASK_QUEUE: h.config.taskQueue,
-      SMTP_URL: h.mail.url, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: h.config.sso.signingKeys, DATA_DIR: h.config.dataDir, PUBLIC_URL: h.config.publicUrl, LOG_LEVEL: 'warn', WORKER_HTTP_PORT: '0' },
+    env: {
+      ...process.env,
+      DATABASE_URL: h.config.databaseUrl,
+      TEMPORAL_ADDRESS: h.config.temporalAddress,
+      TEMPORAL_TASK_QUEUE: h.config.taskQueue,
+      SMTP_URL: h.mail.url,
+      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+      SSO_SIGNING_KEYS: h.config.sso.signingKeys,
+      DATA_DIR: h.config.dataDir,
+      PUBLIC_URL: h.config.publicUrl,
+      LOG_LEVEL: 'warn',
+      WORKER_HTTP_PORT: '0',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return child;
@@ -41,24 +52,54 @@ it('applies every event exactly once although the worker is SIGKILLed mid-burst:
   const db = h.resources.database.db;
   const passwordHash = await hashPassword('unused-password');
   const people = Array.from({ length: PEOPLE }, () => ({ id: randomUUID(), citizenId: randomCitizenId(), username: uniqueName('leaver') }));
-  await db.insert(accounts).values(people.map((p) => ({
-    id: p.id, username: p.username, passwordHash, firstNameTh: 'ก', lastNameTh: 'ข', email: `${p.username}@lao.test`, unitCode: tree.laoA,
-    citizenIdHash: h.resources.cipher.lookupHash(p.citizenId), citizenIdEnc: h.resources.cipher.encrypt(p.citizenId),
-  })));
+  await db.insert(accounts).values(
+    people.map((p) => ({
+      id: p.id,
+      username: p.username,
+      passwordHash,
+      firstNameTh: 'ก',
+      lastNameTh: 'ข',
+      email: `${p.username}@lao.test`,
+      unitCode: tree.laoA,
+      citizenIdHash: h.resources.cipher.lookupHash(p.citizenId),
+      citizenIdEnc: h.resources.cipher.encrypt(p.citizenId),
+    })),
+  );
   await db.insert(entitlements).values(people.map((p) => ({ accountId: p.id, systemCode: 'INFO', role: 'viewer', unitCode: tree.laoA })));
 
   worker = startWorker();
   const prefix = uniqueName('burst-');
-  const body = JSON.stringify({ events: people.map((p, i) => ({ eventId: `${prefix}-${i}`, type: 'retirement', citizenId: p.citizenId, effectiveDate: '2026-01-01' })) });
+  const body = JSON.stringify({
+    events: people.map((p, i) => ({ eventId: `${prefix}-${i}`, type: 'retirement', citizenId: p.citizenId, effectiveDate: '2026-01-01' })),
+  });
   const ts = String(Math.floor(Date.now() / 1000));
-  const res = await fetch(`${h.baseUrl}/api/v1/personnel-events`, { method: 'POST', body, headers: {
-    'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex')}`,
-  } });
+  const res = await fetch(`${h.baseUrl}/api/v1/personnel-events`, {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-hr-timestamp': ts,
+      'x-hr-signature': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex')}`,
+    },
+  });
   expect(res.status).toBe(202);
-  expect((await res.json() as { accepted: number }).accepted).toBe(PEOPLE);
+  expect(((await res.json()) as { accepted: number }).accepted).toBe(PEOPLE);
 
-  const suspended = async () => (await db.select({ n: count() }).from(accounts)
-    .where(and(inArray(accounts.id, people.map((p) => p.id)), eq(accounts.status, 'suspended'))))[0]!.n;
+  const suspended = async () =>
+    (
+      await db
+        .select({ n: count() })
+        .from(accounts)
+        .where(
+          and(
+            inArray(
+              accounts.id,
+              people.map((p) => p.id),
+            ),
+            eq(accounts.status, 'suspended'),
+          ),
+        )
+    )[0]!.n;
   // Kill it in the middle of the burst.
   // A margin for the worker's start on a loaded machine (it bundles the workflows first).
   await expect.poll(suspended, { timeout: 90_000, interval: 20 }).toBeGreaterThanOrEqual(20);
@@ -70,7 +111,10 @@ it('applies every event exactly once although the worker is SIGKILLed mid-burst:
   await expect.poll(suspended, { timeout: 60_000, interval: 200 }).toBe(PEOPLE);
 
   // Exactly once: one audit event per person, one mail (by Message-ID) to each person.
-  const audits = await db.select({ n: count() }).from(auditEvents).where(like(auditEvents.key, `personnel:${prefix}-%`));
+  const audits = await db
+    .select({ n: count() })
+    .from(auditEvents)
+    .where(like(auditEvents.key, `personnel:${prefix}-%`));
   expect(audits[0]!.n).toBe(PEOPLE);
   await h.mail.waitFor((m) => m.to.startsWith('leaver'), PEOPLE, 60_000);
   await new Promise((r) => setTimeout(r, 1000));

@@ -19,15 +19,23 @@ let laoAdmin: TestAccount, districtAdmin: TestAccount;
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
   h = await startHarness({
-    TEMPORAL_ADDRESS: env.address, HR_FEED_SECRET: SECRET,
-    ROLE_CHANGE_REMIND_AFTER: '2d', ROLE_CHANGE_ESCALATE_AFTER: '5d', ROLE_CHANGE_EXPIRE_AFTER: '14d',
-    TRANSFER_REMIND_AFTER: '2d', TRANSFER_ESCALATE_AFTER: '5d', TRANSFER_EXPIRE_AFTER: '14d',
+    TEMPORAL_ADDRESS: env.address,
+    HR_FEED_SECRET: SECRET,
+    ROLE_CHANGE_REMIND_AFTER: '2d',
+    ROLE_CHANGE_ESCALATE_AFTER: '5d',
+    ROLE_CHANGE_EXPIRE_AFTER: '14d',
+    TRANSFER_REMIND_AFTER: '2d',
+    TRANSFER_ESCALATE_AFTER: '5d',
+    TRANSFER_EXPIRE_AFTER: '14d',
   });
   tree = await h.seedTree();
   [laoAdmin, districtAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.districtA)]);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.districtA, [districtAdmin]);
-  await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] } });
+  await h.request('PUT', '/api/v1/systems/INFO', {
+    token: h.central.token,
+    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -40,13 +48,18 @@ function post(events: unknown[]) {
   const raw = JSON.stringify({ events });
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex');
-  return h.request('POST', '/api/v1/personnel-events', { body: raw, headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` } });
+  return h.request('POST', '/api/v1/personnel-events', {
+    body: raw,
+    headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` },
+  });
 }
 const account = async (id: string) => (await h.request('GET', `/api/v1/accounts/${id}`, { token: h.central.token })).body;
 const review = async (id: string) => (await h.request('GET', `/api/v1/access-reviews/${id}`, { token: h.central.token })).body;
 const reviewIdOf = async (eventId: string) => {
   let id: string | undefined;
-  await expect.poll(async () => (id = (await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body.reviewId), { timeout: 15_000 }).toBeTruthy();
+  await expect
+    .poll(async () => (id = (await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body.reviewId), { timeout: 15_000 })
+    .toBeTruthy();
   return id!;
 };
 async function skipTo(at: number) {
@@ -54,22 +67,37 @@ async function skipTo(at: number) {
   if (at > now) await env.sleep(at - now);
 }
 /** Mails to `to` about this review (the review's digests name the person's unit; count per kind). */
-const digests = (to: string, kind: 'Reminder' | 'Escalated' | 'new') => h.mail.mails.filter((m) => m.to === to && m.subject.includes('access right(s) to review')
-  && (kind === 'new' ? !/Reminder|Escalated/.test(m.subject) : m.subject.includes(`${kind}:`)));
+const digests = (to: string, kind: 'Reminder' | 'Escalated' | 'new') =>
+  h.mail.mails.filter(
+    (m) =>
+      m.to === to &&
+      m.subject.includes('access right(s) to review') &&
+      (kind === 'new' ? !/Reminder|Escalated/.test(m.subject) : m.subject.includes(`${kind}:`)),
+  );
 
-it('reminds the unit\'s admins after 2 days, escalates after 5, and applies the deadline\'s rule at 14, for a transfer and a change of duties', async () => {
+it("reminds the unit's admins after 2 days, escalates after 5, and applies the deadline's rule at 14, for a transfer and a change of duties", async () => {
   const mover = await h.createAccount(tree.laoB);
   const changer = await h.createAccount(tree.laoA);
-  await h.request('PUT', `/api/v1/accounts/${mover.id}/entitlements`, { token: h.central.token, json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoB }] });
-  await h.request('PUT', `/api/v1/accounts/${changer.id}/entitlements`, { token: h.central.token, json: [{ system: 'INFO', role: 'editor', unitCode: tree.laoA }] });
+  await h.request('PUT', `/api/v1/accounts/${mover.id}/entitlements`, {
+    token: h.central.token,
+    json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoB }],
+  });
+  await h.request('PUT', `/api/v1/accounts/${changer.id}/entitlements`, {
+    token: h.central.token,
+    json: [{ system: 'INFO', role: 'editor', unitCode: tree.laoA }],
+  });
 
   const start = await env.currentTimeMs();
   const transfer = uniqueName('tr-');
   const roleChange = uniqueName('rc-');
-  expect((await post([
-    { eventId: transfer, type: 'transfer', citizenId: mover.citizenId, effectiveDate: today(), toUnitCode: tree.laoA },
-    { eventId: roleChange, type: 'role_change', citizenId: changer.citizenId, effectiveDate: today(), newPosition: 'นักจัดการงานทั่วไป' },
-  ])).body).toMatchObject({ accepted: 2 });
+  expect(
+    (
+      await post([
+        { eventId: transfer, type: 'transfer', citizenId: mover.citizenId, effectiveDate: today(), toUnitCode: tree.laoA },
+        { eventId: roleChange, type: 'role_change', citizenId: changer.citizenId, effectiveDate: today(), newPosition: 'นักจัดการงานทั่วไป' },
+      ])
+    ).body,
+  ).toMatchObject({ accepted: 2 });
   const [transferReview, roleReview] = await Promise.all([reviewIdOf(transfer), reviewIdOf(roleChange)]);
   // Both reviews wait at LAO A, whose admin is told of each.
   await h.mail.waitFor((m) => m.to === laoAdmin.email && m.subject.includes('access right(s) to review') && !/Reminder|Escalated/.test(m.subject), 2);
@@ -104,5 +132,12 @@ it('reminds the unit\'s admins after 2 days, escalates after 5, and applies the 
   expect((await review(roleReview)).totals).toMatchObject({ items: 1, decided: 0, autoApplied: 1 });
   expect((await review(transferReview)).totals).toMatchObject({ items: 1, decided: 0, autoApplied: 1 });
   // Too late to decide.
-  expect((await h.request('POST', `/api/v1/access-reviews/${roleReview}/decisions`, { token: districtAdmin.token, json: { decisions: [{ itemId: itemIds[1], decision: 'keep' }] } })).status).toBe(409);
+  expect(
+    (
+      await h.request('POST', `/api/v1/access-reviews/${roleReview}/decisions`, {
+        token: districtAdmin.token,
+        json: { decisions: [{ itemId: itemIds[1], decision: 'keep' }] },
+      })
+    ).status,
+  ).toBe(409);
 }, 150_000);

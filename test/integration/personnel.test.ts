@@ -15,18 +15,29 @@ let laoAdmin: TestAccount, districtAdmin: TestAccount, laoBAdmin: TestAccount;
 
 beforeAll(async () => {
   h = await startHarness({
-    HR_FEED_SECRET: SECRET, ROLE_CHANGE_REMIND_AFTER: '2s', ROLE_CHANGE_ESCALATE_AFTER: '1h', ROLE_CHANGE_EXPIRE_AFTER: '6s',
-    TRANSFER_REMIND_AFTER: '1h', TRANSFER_ESCALATE_AFTER: '1h', TRANSFER_EXPIRE_AFTER: '1h', PERSONNEL_IDLE_CLOSE_AFTER: '5s',
+    HR_FEED_SECRET: SECRET,
+    ROLE_CHANGE_REMIND_AFTER: '2s',
+    ROLE_CHANGE_ESCALATE_AFTER: '1h',
+    ROLE_CHANGE_EXPIRE_AFTER: '6s',
+    TRANSFER_REMIND_AFTER: '1h',
+    TRANSFER_ESCALATE_AFTER: '1h',
+    TRANSFER_EXPIRE_AFTER: '1h',
+    PERSONNEL_IDLE_CLOSE_AFTER: '5s',
   });
   tree = await h.seedTree();
   [laoAdmin, districtAdmin, laoBAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.districtA), h.createAccount(tree.laoB)]);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.districtA, [districtAdmin]);
   await h.designateAdmins(tree.laoB, [laoBAdmin]);
-  await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] } });
+  await h.request('PUT', '/api/v1/systems/INFO', {
+    token: h.central.token,
+    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
+  });
 });
 
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
 const today = () => new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10); // Asia/Bangkok
 const inDays = (n: number) => new Date(Date.now() + 7 * 3_600_000 + n * 86_400_000).toISOString().slice(0, 10);
@@ -34,7 +45,9 @@ const inDays = (n: number) => new Date(Date.now() + 7 * 3_600_000 + n * 86_400_0
 function signed(body: unknown, options: { secret?: string; timestamp?: number } = {}) {
   const raw = JSON.stringify(body);
   const ts = String(options.timestamp ?? Math.floor(Date.now() / 1000));
-  const sig = createHmac('sha256', options.secret ?? SECRET).update(`${ts}.${raw}`).digest('hex');
+  const sig = createHmac('sha256', options.secret ?? SECRET)
+    .update(`${ts}.${raw}`)
+    .digest('hex');
   return { body: raw, headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` } };
 }
 const post = (body: unknown, options?: Parameters<typeof signed>[1]) => h.request('POST', '/api/v1/personnel-events', signed(body, options));
@@ -42,7 +55,10 @@ const eventStatus = (eventId: string) => h.request('GET', `/api/v1/personnel-eve
 
 async function staffWithRights(unitCode: string, roles = ['viewer']) {
   const staff = await h.createAccount(unitCode);
-  await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: h.central.token, json: roles.map((role) => ({ system: 'INFO', role, unitCode })) });
+  await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+    token: h.central.token,
+    json: roles.map((role) => ({ system: 'INFO', role, unitCode })),
+  });
   return staff;
 }
 const rightsOf = async (accountId: string) => (await h.request('GET', `/api/v1/accounts/${accountId}`, { token: h.central.token })).body;
@@ -97,18 +113,24 @@ describe('the signed feed', () => {
   it('validates each event on its own: the valid ones proceed, the rest are listed', async () => {
     const staff = await staffWithRights(tree.laoA);
     const good = { eventId: uniqueName('ok-'), type: 'suspension', citizenId: staff.citizenId, effectiveDate: today() };
-    const res = await post({ events: [
-      good,
-      { eventId: 'e-bad-digit', type: 'retirement', citizenId: withWrongCheckDigit(randomCitizenId()), effectiveDate: today() },
-      { eventId: 'e-bad-type', type: 'promotion', citizenId: randomCitizenId(), effectiveDate: today() },
-      { eventId: 'e-no-unit', type: 'transfer', citizenId: randomCitizenId(), effectiveDate: today() },
-      { eventId: 'e-bad-date', type: 'retirement', citizenId: randomCitizenId(), effectiveDate: '2567-02-30' },
-      { type: 'retirement', citizenId: randomCitizenId(), effectiveDate: today() },
-    ] });
+    const res = await post({
+      events: [
+        good,
+        { eventId: 'e-bad-digit', type: 'retirement', citizenId: withWrongCheckDigit(randomCitizenId()), effectiveDate: today() },
+        { eventId: 'e-bad-type', type: 'promotion', citizenId: randomCitizenId(), effectiveDate: today() },
+        { eventId: 'e-no-unit', type: 'transfer', citizenId: randomCitizenId(), effectiveDate: today() },
+        { eventId: 'e-bad-date', type: 'retirement', citizenId: randomCitizenId(), effectiveDate: '2567-02-30' },
+        { type: 'retirement', citizenId: randomCitizenId(), effectiveDate: today() },
+      ],
+    });
     expect(res.status).toBe(202);
     expect(res.body.accepted).toBe(1);
     expect(res.body.rejected.map((r: { index: number; eventId: string | null }) => [r.index, r.eventId])).toEqual([
-      [1, 'e-bad-digit'], [2, 'e-bad-type'], [3, 'e-no-unit'], [4, 'e-bad-date'], [5, null],
+      [1, 'e-bad-digit'],
+      [2, 'e-bad-type'],
+      [3, 'e-no-unit'],
+      [4, 'e-bad-date'],
+      [5, null],
     ]);
     for (const r of res.body.rejected) expect(r.errors[0]).toMatchObject({ path: expect.stringMatching(/^events\.\d/), message: expect.any(String) });
     await expect.poll(async () => (await rightsOf(staff.id)).status, { timeout: 5000 }).toBe('suspended');
@@ -124,8 +146,12 @@ describe('the signed feed', () => {
     expect((await eventStatus(eventId)).body.outcome).toMatch(/no account/);
     const registration = await h.submitRegistration({ unitCode: tree.laoA, citizenId });
     const seen = await h.request('GET', `/api/v1/registrations/${registration.body.id}`, { token: laoAdmin.token });
-    expect(seen.body.personnelEvents).toEqual([{ eventId, type: 'transfer', effectiveDate: today(), toUnitCode: tree.laoA, newPosition: null, status: 'applied' }]);
-    const applicantView = await h.request('GET', `/api/v1/registrations/${registration.body.id}`, { headers: { 'x-tracking-code': registration.body.trackingCode } });
+    expect(seen.body.personnelEvents).toEqual([
+      { eventId, type: 'transfer', effectiveDate: today(), toUnitCode: tree.laoA, newPosition: null, status: 'applied' },
+    ]);
+    const applicantView = await h.request('GET', `/api/v1/registrations/${registration.body.id}`, {
+      headers: { 'x-tracking-code': registration.body.trackingCode },
+    });
     expect(applicantView.body.personnelEvents).toBeUndefined();
   });
 });
@@ -145,23 +171,41 @@ describe('reviews after a transfer or a change of duties', () => {
     expect((await h.request('GET', `/api/v1/access-reviews/${reviewId}/items`, { token: laoAdmin.token })).body.items).toEqual([]);
     const viewer = items.find((i: { role: string }) => i.role === 'viewer');
     const editor = items.find((i: { role: string }) => i.role === 'editor');
-    const decided = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: laoBAdmin.token, json: { decisions: [
-      { itemId: viewer.id, decision: 'keep' }, { itemId: editor.id, decision: 'revoke' },
-    ] } });
+    const decided = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, {
+      token: laoBAdmin.token,
+      json: {
+        decisions: [
+          { itemId: viewer.id, decision: 'keep' },
+          { itemId: editor.id, decision: 'revoke' },
+        ],
+      },
+    });
     expect(decided.body).toEqual({ applied: 1, rejected: [{ itemId: editor.id, reason: 'a revoke needs a justification' }] });
-    const second = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: laoBAdmin.token, json: { decisions: [
-      { itemId: editor.id, decision: 'revoke', justification: 'งานใหม่ไม่ต้องแก้ไขข้อมูล' },
-    ] } });
+    const second = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, {
+      token: laoBAdmin.token,
+      json: { decisions: [{ itemId: editor.id, decision: 'revoke', justification: 'งานใหม่ไม่ต้องแก้ไขข้อมูล' }] },
+    });
     expect(second.body).toEqual({ applied: 1, rejected: [] });
     const rights = (await rightsOf(staff.id)).entitlements;
-    expect(rights).toEqual(expect.arrayContaining([
-      { system: 'INFO', role: 'viewer', unitCode: tree.laoB, status: 'active' },
-      { system: 'INFO', role: 'editor', unitCode: tree.laoA, status: 'revoked' },
-    ]));
-    await expect.poll(async () => (await h.request('GET', `/api/v1/access-reviews/${reviewId}`, { token: laoBAdmin.token })).body.status, { timeout: 5000 }).toBe('completed');
+    expect(rights).toEqual(
+      expect.arrayContaining([
+        { system: 'INFO', role: 'viewer', unitCode: tree.laoB, status: 'active' },
+        { system: 'INFO', role: 'editor', unitCode: tree.laoA, status: 'revoked' },
+      ]),
+    );
+    await expect
+      .poll(async () => (await h.request('GET', `/api/v1/access-reviews/${reviewId}`, { token: laoBAdmin.token })).body.status, { timeout: 5000 })
+      .toBe('completed');
     const review = (await h.request('GET', `/api/v1/access-reviews/${reviewId}`, { token: laoBAdmin.token })).body;
     expect(review.totals).toEqual({ items: 2, decided: 2, kept: 1, revoked: 1, autoApplied: 0 });
-    expect((await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: laoBAdmin.token, json: { decisions: [{ itemId: viewer.id, decision: 'keep' }] } })).status).toBe(409);
+    expect(
+      (
+        await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, {
+          token: laoBAdmin.token,
+          json: { decisions: [{ itemId: viewer.id, decision: 'keep' }] },
+        })
+      ).status,
+    ).toBe(409);
   });
 
   it('role change: rights pending review, reminded, and suspended when the deadline passes undecided', async () => {
@@ -176,7 +220,10 @@ describe('reviews after a transfer or a change of duties', () => {
     const again = await h.login(staff.username, staff.password);
     await h.designateAdmins(tree.laoA, [laoAdmin, staff]);
     const items = (await h.request('GET', `/api/v1/access-reviews/${reviewId}/items`, { token: laoAdmin.token })).body.items;
-    const own = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: again, json: { decisions: [{ itemId: items[0].id, decision: 'keep' }] } });
+    const own = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, {
+      token: again,
+      json: { decisions: [{ itemId: items[0].id, decision: 'keep' }] },
+    });
     expect(own.status).toBe(403);
     expect(own.body.detail).toMatch(/own access/);
     await h.designateAdmins(tree.laoA, [laoAdmin]);
@@ -194,8 +241,16 @@ describe('after a crash', () => {
     const staff = await staffWithRights(tree.laoA);
     const eventId = uniqueName('lost-');
     // As if the process died between storing the event and signalling the person's workflow.
-    await h.resources.database.db.insert(personnelEvents).values({ eventId, type: 'resignation', citizenIdHash: h.resources.cipher.lookupHash(staff.citizenId),
-      citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId), effectiveDate: today(), source: 'hr-feed' });
+    await h.resources.database.db
+      .insert(personnelEvents)
+      .values({
+        eventId,
+        type: 'resignation',
+        citizenIdHash: h.resources.cipher.lookupHash(staff.citizenId),
+        citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId),
+        effectiveDate: today(),
+        source: 'hr-feed',
+      });
     await new Promise((r) => setTimeout(r, 500));
     expect((await rightsOf(staff.id)).status).toBe('active');
     expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).personnelEvents).toBeGreaterThanOrEqual(1);
@@ -208,10 +263,15 @@ describe('admins without an HR system', () => {
   it('report for their own units with their token, as JSON or CSV, and not for other units', async () => {
     const mine = await staffWithRights(tree.laoA);
     const theirs = await staffWithRights(tree.laoB);
-    const json = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token, json: { events: [
-      { eventId: uniqueName('adm-'), type: 'resignation', citizenId: mine.citizenId, effectiveDate: inDays(10) },
-      { eventId: uniqueName('adm-'), type: 'resignation', citizenId: theirs.citizenId, effectiveDate: inDays(10) },
-    ] } });
+    const json = await h.request('POST', '/api/v1/personnel-events', {
+      token: laoAdmin.token,
+      json: {
+        events: [
+          { eventId: uniqueName('adm-'), type: 'resignation', citizenId: mine.citizenId, effectiveDate: inDays(10) },
+          { eventId: uniqueName('adm-'), type: 'resignation', citizenId: theirs.citizenId, effectiveDate: inDays(10) },
+        ],
+      },
+    });
     expect(json.status).toBe(202);
     expect(json.body.accepted).toBe(1);
     expect(json.body.rejected[0]).toMatchObject({ index: 1, errors: [{ message: expect.stringMatching(/units you administer/) }] });
@@ -221,7 +281,11 @@ describe('admins without an HR system', () => {
     const fromCsv = await h.request('POST', '/api/v1/personnel-events/csv', { token: laoAdmin.token, body: csv, headers: { 'content-type': 'text/csv' } });
     expect(fromCsv.body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     await expect.poll(async () => (await rightsOf(mine.id)).status, { timeout: 5000 }).toBe('suspended');
-    const bad = await h.request('POST', '/api/v1/personnel-events/csv', { token: laoAdmin.token, body: 'who,what\n1,2\n', headers: { 'content-type': 'text/csv' } });
+    const bad = await h.request('POST', '/api/v1/personnel-events/csv', {
+      token: laoAdmin.token,
+      body: 'who,what\n1,2\n',
+      headers: { 'content-type': 'text/csv' },
+    });
     expect(bad.status).toBe(400);
     const staffToken = (await h.createAccount(tree.laoA)).token;
     expect((await h.request('POST', '/api/v1/personnel-events', { token: staffToken, json: { events: [] } })).status).toBe(403);

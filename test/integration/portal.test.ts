@@ -9,28 +9,44 @@ let laoAAdmin: TestAccount, staffA: TestAccount, staffB: TestAccount;
 beforeAll(async () => {
   h = await startHarness();
   tree = await h.seedTree();
-  for (const [code, roles] of [['INFO', ['viewer', 'editor']], ['EPLAN', ['planner']], ['EMPTY', ['x']]] as const) {
+  for (const [code, roles] of [
+    ['INFO', ['viewer', 'editor']],
+    ['EPLAN', ['planner']],
+    ['EMPTY', ['x']],
+  ] as const) {
     await h.request('PUT', `/api/v1/systems/${code}`, { token: h.central.token, json: { nameTh: code, url: `https://${code.toLowerCase()}.example`, roles } });
   }
   [laoAAdmin, staffA, staffB] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoA), h.createAccount(tree.laoB)]);
   await h.designateAdmins(tree.laoA, [laoAAdmin]);
 });
 
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
 const allScores = (n: number) => ({ registration: n, approval: n, sign_in: n, systems: n, overall: n });
 
 describe('my systems', () => {
   it('lists the systems with an active right, with the roles there, and nothing suspended', async () => {
-    await h.request('PUT', `/api/v1/accounts/${staffA.id}/entitlements`, { token: laoAAdmin.token, json: [
-      { system: 'INFO', role: 'viewer', unitCode: tree.laoA }, { system: 'INFO', role: 'editor', unitCode: tree.laoA }, { system: 'EPLAN', role: 'planner', unitCode: tree.laoA },
-    ] });
+    await h.request('PUT', `/api/v1/accounts/${staffA.id}/entitlements`, {
+      token: laoAAdmin.token,
+      json: [
+        { system: 'INFO', role: 'viewer', unitCode: tree.laoA },
+        { system: 'INFO', role: 'editor', unitCode: tree.laoA },
+        { system: 'EPLAN', role: 'planner', unitCode: tree.laoA },
+      ],
+    });
     const mine = await h.request('GET', '/api/v1/me/systems', { token: staffA.token });
-    expect(mine.body).toEqual({ items: [
-      { code: 'EPLAN', nameTh: 'EPLAN', nameEn: null, url: 'https://eplan.example', roles: ['planner'] },
-      { code: 'INFO', nameTh: 'INFO', nameEn: null, url: 'https://info.example', roles: ['editor', 'viewer'] },
-    ] });
-    await h.request('PUT', `/api/v1/accounts/${staffA.id}/entitlements`, { token: laoAAdmin.token, json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }] });
+    expect(mine.body).toEqual({
+      items: [
+        { code: 'EPLAN', nameTh: 'EPLAN', nameEn: null, url: 'https://eplan.example', roles: ['planner'] },
+        { code: 'INFO', nameTh: 'INFO', nameEn: null, url: 'https://info.example', roles: ['editor', 'viewer'] },
+      ],
+    });
+    await h.request('PUT', `/api/v1/accounts/${staffA.id}/entitlements`, {
+      token: laoAAdmin.token,
+      json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }],
+    });
     // Rights taken away end the person's sign-ins; signed in again, the list is shorter.
     expect((await h.request('GET', '/api/v1/me/systems', { token: staffA.token })).status).toBe(401);
     staffA.token = await h.login(staffA.username, staffA.password);
@@ -54,7 +70,9 @@ describe('satisfaction survey', () => {
     expect((await h.request('POST', '/api/v1/survey-responses', { token: staffA.token, json: { round: '2500', scores: allScores(5) } })).status).toBe(400);
     const first = await h.request('POST', '/api/v1/survey-responses', { token: staffA.token, json: { scores: allScores(5), comment: 'ใช้งานง่าย' } });
     expect(first.status).toBe(201);
-    expect((await h.request('POST', '/api/v1/survey-responses', { token: staffA.token, json: { round: survey.body.round, scores: allScores(1) } })).status).toBe(409);
+    expect(
+      (await h.request('POST', '/api/v1/survey-responses', { token: staffA.token, json: { round: survey.body.round, scores: allScores(1) } })).status,
+    ).toBe(409);
     expect((await h.request('POST', '/api/v1/survey-responses', { token: staffB.token, json: { scores: { ...allScores(2), overall: 4 } } })).status).toBe(201);
     expect((await h.request('POST', '/api/v1/survey-responses', { token: laoAAdmin.token, json: { scores: allScores(3) } })).status).toBe(201);
   });

@@ -9,7 +9,9 @@ let laoAdmin: TestAccount, districtAdmin: TestAccount, provinceAdmin: TestAccoun
 
 beforeAll(async () => {
   h = await startHarness({
-    REGISTRATION_REMIND_AFTER: '2s', REGISTRATION_ESCALATE_AFTER: '4s', REGISTRATION_EXPIRE_AFTER: '11s',
+    REGISTRATION_REMIND_AFTER: '2s',
+    REGISTRATION_ESCALATE_AFTER: '4s',
+    REGISTRATION_EXPIRE_AFTER: '11s',
     REGISTRATION_DOCUMENT_RETENTION_AFTER: '2s',
   });
   tree = await h.seedTree();
@@ -19,7 +21,9 @@ beforeAll(async () => {
   await h.designateAdmins(tree.province, [provinceAdmin]);
 });
 
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
 it('reminds the unit, escalates LAO → district → province, and expires, mailing each in turn', async () => {
   const start = Date.now();
@@ -49,11 +53,17 @@ it('reminds the unit, escalates LAO → district → province, and expires, mail
   const events = tracked.body.history.map((e: { event: string }) => e.event);
   expect(events.filter((e: string) => e === 'escalated')).toHaveLength(2);
   expect(events.at(-1)).toBe('expired');
-  expect((await h.request('POST', `/api/v1/registrations/${res.body.id}/decision`, { token: provinceAdmin.token, json: { decision: 'approve' } })).status).toBe(409);
+  expect((await h.request('POST', `/api/v1/registrations/${res.body.id}/decision`, { token: provinceAdmin.token, json: { decision: 'approve' } })).status).toBe(
+    409,
+  );
 
   // After the retention period the evidence is gone.
-  await expect.poll(async () => (await h.request('GET', `/api/v1/registrations/${res.body.id}`, { headers: code })).body.documents.length,
-    { timeout: 10_000, interval: 250 }).toBe(0);
+  await expect
+    .poll(async () => (await h.request('GET', `/api/v1/registrations/${res.body.id}`, { headers: code })).body.documents.length, {
+      timeout: 10_000,
+      interval: 250,
+    })
+    .toBe(0);
 }, 60_000);
 
 it('sends one reminder per period to each admin of the acting unit, and none after the decision', async () => {

@@ -16,11 +16,20 @@ let laoAdmin: TestAccount, districtAdmin: TestAccount, siblingAdmin: TestAccount
 beforeAll(async () => {
   h = await startHarness();
   tree = await h.seedTree();
-  await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: {
-    nameTh: 'ระบบฐานข้อมูลกลางองค์กรปกครองส่วนท้องถิ่น', nameEn: 'INFO', url: 'https://info.dla.go.th', roles: ['viewer', 'editor'],
-  } });
+  await h.request('PUT', '/api/v1/systems/INFO', {
+    token: h.central.token,
+    json: {
+      nameTh: 'ระบบฐานข้อมูลกลางองค์กรปกครองส่วนท้องถิ่น',
+      nameEn: 'INFO',
+      url: 'https://info.dla.go.th',
+      roles: ['viewer', 'editor'],
+    },
+  });
   [laoAdmin, districtAdmin, siblingAdmin, provinceAdmin] = await Promise.all([
-    h.createAccount(tree.laoA), h.createAccount(tree.districtA), h.createAccount(tree.districtB), h.createAccount(tree.province),
+    h.createAccount(tree.laoA),
+    h.createAccount(tree.districtA),
+    h.createAccount(tree.districtB),
+    h.createAccount(tree.province),
   ]);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.districtA, [districtAdmin]);
@@ -29,7 +38,9 @@ beforeAll(async () => {
   await h.designateAdmins(tree.province, [provinceAdmin]);
 });
 
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
 const countRows = async () => {
   const [r] = await h.resources.database.db.select({ n: count() }).from(registrations);
@@ -42,7 +53,11 @@ describe('submitting and following a request', () => {
   it('accepts a request with a PDF, mails the tracking code and the unit admins, and shows the history', async () => {
     const res = await h.submitRegistration({ unitCode: tree.laoA, requestedAccess: [{ system: 'INFO', role: 'viewer' }] });
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ id: expect.any(String), trackingCode: expect.stringMatching(/^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$/), status: 'pending_approval' });
+    expect(res.body).toMatchObject({
+      id: expect.any(String),
+      trackingCode: expect.stringMatching(/^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$/),
+      status: 'pending_approval',
+    });
 
     const [receipt] = await h.mail.waitFor((m) => m.to === res.email && m.subject.includes('Registration request received'));
     expect(receipt!.text).toContain(res.body.trackingCode);
@@ -66,7 +81,9 @@ describe('submitting and following a request', () => {
     expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
 
     const doc = tracked.body.documents[0];
-    const download = await fetch(`${h.baseUrl}/api/v1/registrations/${res.body.id}/documents/${doc.id}`, { headers: { 'x-tracking-code': res.body.trackingCode } });
+    const download = await fetch(`${h.baseUrl}/api/v1/registrations/${res.body.id}/documents/${doc.id}`, {
+      headers: { 'x-tracking-code': res.body.trackingCode },
+    });
     expect(download.status).toBe(200);
     expect(Buffer.from(await download.arrayBuffer()).equals(PDF)).toBe(true);
   });
@@ -91,7 +108,9 @@ describe('submitting and following a request', () => {
     expect(login.body.account).toMatchObject({ username: res.username, roles: ['user'] });
     const account = await h.request('GET', `/api/v1/accounts/${login.body.account.id}`, { token: login.body.token });
     expect(account.body).toMatchObject({
-      status: 'active', unitCode: tree.laoA, entitlements: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA, status: 'active' }],
+      status: 'active',
+      unitCode: tree.laoA,
+      entitlements: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA, status: 'active' }],
     });
 
     const again = await decide(res.body.id, laoAdmin.token, { decision: 'reject', reason: 'changed my mind' });
@@ -172,7 +191,9 @@ describe('submitting and following a request', () => {
     const tracked = await h.request('GET', `/api/v1/registrations/${res.body.id}`, { headers: { 'x-tracking-code': res.body.trackingCode } });
     expect(tracked.body.actingUnitCode).toBe(tree.districtA);
     await h.mail.waitFor((m) => m.to === districtAdmin.email && m.subject.includes('New registration request') && m.text.includes(res.body.id));
-    expect(h.mail.mails.some((m) => m.text.includes(res.body.id) && m.subject.includes('New registration request') && m.to !== districtAdmin.email)).toBe(false);
+    expect(h.mail.mails.some((m) => m.text.includes(res.body.id) && m.subject.includes('New registration request') && m.to !== districtAdmin.email)).toBe(
+      false,
+    );
   });
 });
 
@@ -206,10 +227,11 @@ describe('who may decide', () => {
     await h.designateAdmins(tree.districtA, [districtAdmin]);
   });
 
-  it("shows each admin the inbox of their units, escalated requests included, and nothing else", async () => {
+  it('shows each admin the inbox of their units, escalated requests included, and nothing else', async () => {
     const a = await h.submitRegistration({ unitCode: tree.laoA });
     const b = await h.submitRegistration({ unitCode: tree.laoB });
-    const ids = async (token: string, query = '') => (await h.request('GET', `/api/v1/registrations${query}`, { token })).body.items.map((i: { id: string }) => i.id);
+    const ids = async (token: string, query = '') =>
+      (await h.request('GET', `/api/v1/registrations${query}`, { token })).body.items.map((i: { id: string }) => i.id);
     expect(await ids(laoAdmin.token)).toContain(a.body.id);
     expect(await ids(laoAdmin.token)).not.toContain(b.body.id);
     expect(await ids(siblingAdmin.token)).toContain(b.body.id);
@@ -241,14 +263,34 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
     ['unknown field', () => h.submitRegistration({ unitCode: tree.laoA, isAdmin: true }), 400, /isAdmin/],
     ['no documents', () => h.submitRegistration({ unitCode: tree.laoA }, []), 400, /documents/],
     ['disguised document', () => h.submitRegistration({ unitCode: tree.laoA }, [{ name: 'letter.pdf', type: 'application/pdf', content: DISGUISED_PDF }]), 415],
-    ['six documents', () => h.submitRegistration({ unitCode: tree.laoA }, Array.from({ length: 6 }, () => ({ name: 'a.jpg', type: 'image/jpeg', content: JPEG }))), 413],
-    ['oversized document', () => h.submitRegistration({ unitCode: tree.laoA }, [{ name: 'big.pdf', type: 'application/pdf', content: Buffer.concat([PDF, Buffer.alloc(10 * 1024 * 1024)]) }]), 413],
-    ['malformed JSON', async () => {
-      const form = new FormData();
-      form.append('data', '{"citizenId": ');
-      form.append('documents', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'a.pdf');
-      return h.request('POST', '/api/v1/registrations', { body: form });
-    }, 400, /not valid JSON/],
+    [
+      'six documents',
+      () =>
+        h.submitRegistration(
+          { unitCode: tree.laoA },
+          Array.from({ length: 6 }, () => ({ name: 'a.jpg', type: 'image/jpeg', content: JPEG })),
+        ),
+      413,
+    ],
+    [
+      'oversized document',
+      () =>
+        h.submitRegistration({ unitCode: tree.laoA }, [
+          { name: 'big.pdf', type: 'application/pdf', content: Buffer.concat([PDF, Buffer.alloc(10 * 1024 * 1024)]) },
+        ]),
+      413,
+    ],
+    [
+      'malformed JSON',
+      async () => {
+        const form = new FormData();
+        form.append('data', '{"citizenId": ');
+        form.append('documents', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'a.pdf');
+        return h.request('POST', '/api/v1/registrations', { body: form });
+      },
+      400,
+      /not valid JSON/,
+    ],
     ['JSON instead of multipart', () => h.request('POST', '/api/v1/registrations', { json: { citizenId: randomCitizenId() } }), 415],
   ];
 

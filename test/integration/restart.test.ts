@@ -19,8 +19,12 @@ let output = '';
 
 async function startService(): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(root, 'bin', 'start.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (chunk) => { output += chunk; });
-  child.stderr!.on('data', (chunk) => { output += chunk; });
+  child.stdout!.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    output += chunk;
+  });
   const deadline = Date.now() + 90_000;
   while (!output.includes('sso-lifecycle is up')) {
     if (child.exitCode !== null) throw new Error(`the service exited: ${output}`);
@@ -44,7 +48,7 @@ async function call(method: string, path: string, options: { token?: string; jso
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.json !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(baseUrl + path, { method, headers, body: options.json !== undefined ? JSON.stringify(options.json) : options.body });
-  return { status: res.status, body: await res.json().catch(() => undefined) as any };
+  return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
 }
 
 beforeAll(async () => {
@@ -53,9 +57,17 @@ beforeAll(async () => {
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   env = {
-    DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', SMTP_URL: mail.url, BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap-password-1',
-    TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_DEV_UI_PORT: String(await freePort()),
-    REGISTRATION_REMIND_AFTER: '1h', REGISTRATION_ESCALATE_AFTER: '6s', REGISTRATION_EXPIRE_AFTER: '1h', LOG_LEVEL: 'warn',
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    SMTP_URL: mail.url,
+    BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap-password-1',
+    TEMPORAL_DEV_PORT: String(await freePort()),
+    TEMPORAL_DEV_UI_PORT: String(await freePort()),
+    REGISTRATION_REMIND_AFTER: '1h',
+    REGISTRATION_ESCALATE_AFTER: '6s',
+    REGISTRATION_EXPIRE_AFTER: '1h',
+    LOG_LEVEL: 'warn',
   };
   for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'ENCRYPTION_KEY']) delete process.env[key];
 });
@@ -85,19 +97,38 @@ it('keeps a waiting request across a restart; its escalation fires afterwards', 
   const people: Record<string, { id: string; username: string; email: string }> = {};
   for (const unit of ['S410101', 'D4101']) {
     const username = uniqueName('admin');
-    const created = await call('POST', '/api/v1/accounts', { token: admin, json: {
-      username, password: 'unit-admin-password', citizenId: randomCitizenId(), firstNameTh: 'ผู้ดูแล', lastNameTh: unit, email: `${username}@lao.test`, unitCode: unit,
-    } });
+    const created = await call('POST', '/api/v1/accounts', {
+      token: admin,
+      json: {
+        username,
+        password: 'unit-admin-password',
+        citizenId: randomCitizenId(),
+        firstNameTh: 'ผู้ดูแล',
+        lastNameTh: unit,
+        email: `${username}@lao.test`,
+        unitCode: unit,
+      },
+    });
     expect(created.status).toBe(201);
     people[unit] = { id: created.body.id, username, email: `${username}@lao.test` };
     expect((await call('PUT', `/api/v1/org-units/${unit}/admins`, { token: admin, json: [{ accountId: created.body.id }] })).status).toBe(200);
   }
 
   const form = new FormData();
-  form.append('data', JSON.stringify({
-    citizenId: randomCitizenId(), firstNameTh: 'สมหญิง', lastNameTh: 'รักงาน', email: 'applicant@lao.test', position: 'นักวิชาการ',
-    unitCode: 'S410101', username: uniqueName('applicant'), password: 'applicant-password', requestedAccess: [],
-  }));
+  form.append(
+    'data',
+    JSON.stringify({
+      citizenId: randomCitizenId(),
+      firstNameTh: 'สมหญิง',
+      lastNameTh: 'รักงาน',
+      email: 'applicant@lao.test',
+      position: 'นักวิชาการ',
+      unitCode: 'S410101',
+      username: uniqueName('applicant'),
+      password: 'applicant-password',
+      requestedAccess: [],
+    }),
+  );
   form.append('documents', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'evidence.pdf');
   const submitted = await call('POST', '/api/v1/registrations', { body: form });
   expect(submitted.status).toBe(202);

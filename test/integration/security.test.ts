@@ -30,10 +30,15 @@ beforeAll(async () => {
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.districtA, [districtAdmin]);
   await h.designateAdmins(tree.province, [provinceAdmin]);
-  await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] } });
+  await h.request('PUT', '/api/v1/systems/INFO', {
+    token: h.central.token,
+    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
+  });
 });
 
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => {
+  await h?.stop();
+});
 
 const inDays = (n: number) => new Date(Date.now() + 7 * 3_600_000 + n * 86_400_000).toISOString().slice(0, 10);
 
@@ -41,20 +46,27 @@ function signedPost(body: unknown) {
   const raw = JSON.stringify(body);
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex');
-  return h.request('POST', '/api/v1/personnel-events', { body: raw, headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` } });
+  return h.request('POST', '/api/v1/personnel-events', {
+    body: raw,
+    headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` },
+  });
 }
 
 describe('1: audit keys come from the server only', () => {
-  it('records every suspension of an admin who repeats one X-Request-Id, and never takes the client\'s id as the request id', async () => {
+  it("records every suspension of an admin who repeats one X-Request-Id, and never takes the client's id as the request id", async () => {
     const staff = await h.createAccount(tree.laoA);
     const headers = { 'x-request-id': 'same-id-every-time' };
     for (let i = 0; i < 2; i++) {
       const suspended = await h.request('POST', `/api/v1/accounts/${staff.id}/suspend`, { token: laoAdmin.token, json: { reason: `round ${i}` }, headers });
       expect(suspended.status).toBe(200);
       expect(suspended.headers.get('x-request-id')).not.toBe('same-id-every-time');
-      expect((await h.request('POST', `/api/v1/accounts/${staff.id}/reactivate`, { token: laoAdmin.token, json: { reason: `back ${i}` }, headers })).status).toBe(200);
+      expect(
+        (await h.request('POST', `/api/v1/accounts/${staff.id}/reactivate`, { token: laoAdmin.token, json: { reason: `back ${i}` }, headers })).status,
+      ).toBe(200);
     }
-    const events = await h.resources.database.db.select().from(auditEvents)
+    const events = await h.resources.database.db
+      .select()
+      .from(auditEvents)
       .where(and(eq(auditEvents.subjectType, 'account'), eq(auditEvents.subjectId, staff.id), eq(auditEvents.action, 'account.suspended')));
     expect(events).toHaveLength(2);
     // The client's id is kept in the log, beside the server's.
@@ -69,8 +81,11 @@ describe('23: dates in the Buddhist Era', () => {
     expect(json.status).toBe(202);
     expect(json.body.accepted).toBe(0);
     expect(json.body.rejected[0].errors).toEqual([{ path: 'events.0.effectiveDate', message: expect.stringContaining('2026-10-01') }]);
-    const csv = await h.request('POST', '/api/v1/personnel-events/csv', { token: laoAdmin.token, headers: { 'content-type': 'text/csv' },
-      body: `eventId,type,citizenId,effectiveDate\n${uniqueName('be-')},retirement,${staff.citizenId},2569-09-30\n` });
+    const csv = await h.request('POST', '/api/v1/personnel-events/csv', {
+      token: laoAdmin.token,
+      headers: { 'content-type': 'text/csv' },
+      body: `eventId,type,citizenId,effectiveDate\n${uniqueName('be-')},retirement,${staff.citizenId},2569-09-30\n`,
+    });
     expect(csv.status).toBe(202);
     expect(csv.body.rejected[0].errors).toEqual([{ path: 'events.0.effectiveDate', message: expect.stringContaining('2026-09-30') }]);
     const ok = await signedPost({ events: [{ eventId: uniqueName('ce-'), type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(30) }] });
@@ -78,17 +93,23 @@ describe('23: dates in the Buddhist Era', () => {
   });
 
   it('refuses a Buddhist-Era due date of a campaign with a 400 naming the field', async () => {
-    const res = await h.request('POST', '/api/v1/access-reviews', { token: h.central.token,
-      json: { name: uniqueName('be-campaign'), scopeUnitCode: tree.laoA, onNoDecision: 'keep', dueAt: '2569-12-31T00:00:00Z' } });
+    const res = await h.request('POST', '/api/v1/access-reviews', {
+      token: h.central.token,
+      json: { name: uniqueName('be-campaign'), scopeUnitCode: tree.laoA, onNoDecision: 'keep', dueAt: '2569-12-31T00:00:00Z' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ path: 'dueAt', message: expect.stringContaining('2026-12-31') }]);
   });
 });
 
 describe('20: list cursors', () => {
-  it('has the indexes the admins\' lists and scope checks need', async () => {
-    const names = rowsOf<{ name: string }>(await h.resources.database.db.execute(sql`select indexname as name from pg_indexes
-      where indexname in ('accounts_central_admin_idx', 'personnel_events_status_idx', 'entitlements_unit_idx')`)).map((r) => r.name).sort();
+  it("has the indexes the admins' lists and scope checks need", async () => {
+    const names = rowsOf<{ name: string }>(
+      await h.resources.database.db.execute(sql`select indexname as name from pg_indexes
+      where indexname in ('accounts_central_admin_idx', 'personnel_events_status_idx', 'entitlements_unit_idx')`),
+    )
+      .map((r) => r.name)
+      .sort();
     expect(names).toEqual(['accounts_central_admin_idx', 'entitlements_unit_idx', 'personnel_events_status_idx']);
   });
 
@@ -113,11 +134,21 @@ describe('11: audit chains', () => {
   it('never fork when events are written outside a transaction, all at once', async () => {
     const { db } = h.resources.database;
     const subjectId = uniqueName('fork-');
-    await Promise.all(Array.from({ length: 12 }, (_, i) => writeAudit(db, {
-      key: `${subjectId}:${i}`, actor: 'system', action: 'test.parallel', subjectType: 'test', subjectId,
-    })));
-    const forks = rowsOf<{ prev: string | null; n: number }>(await db.execute(sql`select prev_hash as prev, count(*)::int as n from audit_events
-      where chain = ${chainOf('test', subjectId)} group by prev_hash having count(*) > 1`));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        writeAudit(db, {
+          key: `${subjectId}:${i}`,
+          actor: 'system',
+          action: 'test.parallel',
+          subjectType: 'test',
+          subjectId,
+        }),
+      ),
+    );
+    const forks = rowsOf<{ prev: string | null; n: number }>(
+      await db.execute(sql`select prev_hash as prev, count(*)::int as n from audit_events
+      where chain = ${chainOf('test', subjectId)} group by prev_hash having count(*) > 1`),
+    );
     expect(forks).toEqual([]);
   });
 });
@@ -128,7 +159,15 @@ describe('13: personal data in failed queries', () => {
   it('logs a failed query with its SQL and without the values it was given', async () => {
     const { db } = h.resources.database;
     const lines: string[] = [];
-    const app = Fastify({ logger: { stream: { write: (line: string) => { lines.push(line); } } } });
+    const app = Fastify({
+      logger: {
+        stream: {
+          write: (line: string) => {
+            lines.push(line);
+          },
+        },
+      },
+    });
     await app.register(problemsPlugin);
     app.get('/fails', async () => db.execute(sql`select ${personal}::int as n`));
     const res = await app.inject({ method: 'GET', url: '/fails' });
@@ -142,10 +181,21 @@ describe('13: personal data in failed queries', () => {
 
   it('fails an activity without the values of its query', async () => {
     const r = h.resources;
-    const activities = createActivities({ db: r.database.db, config: h.config, mail: r.mail, documentStore: r.documentStore, logoutSigner: r.sso.logoutSigner });
-    const failure = await activities.undecidedItems({ reviewId: personal }).then(() => null, (error: unknown) => error as Error);
+    const activities = createActivities({
+      db: r.database.db,
+      config: h.config,
+      mail: r.mail,
+      documentStore: r.documentStore,
+      logoutSigner: r.sso.logoutSigner,
+    });
+    const failure = await activities.undecidedItems({ reviewId: personal }).then(
+      () => null,
+      (error: unknown) => error as Error,
+    );
     expect(failure).toBeInstanceOf(Error);
-    expect(`${failure!.message} ${JSON.stringify(failure)} ${String(failure!.stack)} ${String((failure as { cause?: unknown }).cause)}`).not.toContain(personal);
+    expect(`${failure!.message} ${JSON.stringify(failure)} ${String(failure!.stack)} ${String((failure as { cause?: unknown }).cause)}`).not.toContain(
+      personal,
+    );
     expect(failure!.message).toContain('access_review_items');
   });
 });
@@ -155,22 +205,44 @@ describe('16: what is down answers 503 with Retry-After', () => {
   const log = { error: () => {} };
 
   it('takes a campaign back whole when Temporal cannot start its workflow: 503, no row left running', async () => {
-    const down = { ...h.app.deps, workflows: { config: h.config, client: { workflow: { start: async () => { throw new Error('14 UNAVAILABLE: connect ECONNREFUSED'); } } } as unknown as Client } };
+    const down = {
+      ...h.app.deps,
+      workflows: {
+        config: h.config,
+        client: {
+          workflow: {
+            start: async () => {
+              throw new Error('14 UNAVAILABLE: connect ECONNREFUSED');
+            },
+          },
+        } as unknown as Client,
+      },
+    };
     const name = uniqueName('temporal-down');
-    await expect(startCampaign(down, await centralActor(), { name, scopeUnitCode: tree.laoA, durationDays: 7, onNoDecision: 'keep' }, log))
-      .rejects.toMatchObject({ status: 503 });
+    await expect(
+      startCampaign(down, await centralActor(), { name, scopeUnitCode: tree.laoA, durationDays: 7, onNoDecision: 'keep' }, log),
+    ).rejects.toMatchObject({ status: 503 });
     expect(await h.resources.database.db.select().from(accessReviews).where(eq(accessReviews.name, name))).toEqual([]);
   });
 
-  it('gives an Update no worker takes a deadline: 503 instead of waiting without end', async () => {
-    // The campaign's workflow waits on a task queue nobody polls.
-    const idle = { ...h.app.deps, workflows: { client: h.client, config: { ...h.config, taskQueue: uniqueName('nobody-polls-') } } };
-    const { id } = await startCampaign(idle, await centralActor(), { name: uniqueName('idle'), scopeUnitCode: tree.laoA, durationDays: 7, onNoDecision: 'keep' }, log);
-    const started = Date.now();
-    await expect(cancelCampaign(idle, await centralActor(), id, log)).rejects.toMatchObject({ status: 503 });
-    expect(Date.now() - started).toBeLessThan(UPDATE_DEADLINE_MS + 5000);
-    await h.client.workflow.getHandle(campaignWorkflowId(id)).terminate('test over');
-  }, UPDATE_DEADLINE_MS + 20_000);
+  it(
+    'gives an Update no worker takes a deadline: 503 instead of waiting without end',
+    async () => {
+      // The campaign's workflow waits on a task queue nobody polls.
+      const idle = { ...h.app.deps, workflows: { client: h.client, config: { ...h.config, taskQueue: uniqueName('nobody-polls-') } } };
+      const { id } = await startCampaign(
+        idle,
+        await centralActor(),
+        { name: uniqueName('idle'), scopeUnitCode: tree.laoA, durationDays: 7, onNoDecision: 'keep' },
+        log,
+      );
+      const started = Date.now();
+      await expect(cancelCampaign(idle, await centralActor(), id, log)).rejects.toMatchObject({ status: 503 });
+      expect(Date.now() - started).toBeLessThan(UPDATE_DEADLINE_MS + 5000);
+      await h.client.workflow.getHandle(campaignWorkflowId(id)).terminate('test over');
+    },
+    UPDATE_DEADLINE_MS + 20_000,
+  );
 
   it('answers 503 with Retry-After, not 500, when PostgreSQL cannot be reached', async () => {
     const client = postgres('postgres://postgres@127.0.0.1:1/none', { max: 1, connect_timeout: 2, onnotice: () => {} });
@@ -186,10 +258,12 @@ describe('16: what is down answers 503 with Retry-After', () => {
   });
 });
 
-describe('2: an admin\'s report against the signed feed', () => {
+describe("2: an admin's report against the signed feed", () => {
   it('refuses a report about oneself', async () => {
-    const res = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
-      json: { events: [{ eventId: uniqueName('self-'), type: 'retirement', citizenId: laoAdmin.citizenId, effectiveDate: inDays(400) }] } });
+    const res = await h.request('POST', '/api/v1/personnel-events', {
+      token: laoAdmin.token,
+      json: { events: [{ eventId: uniqueName('self-'), type: 'retirement', citizenId: laoAdmin.citizenId, effectiveDate: inDays(400) }] },
+    });
     expect(res.status).toBe(202);
     expect(res.body.accepted).toBe(0);
     expect(res.body.rejected[0].errors).toEqual([{ path: 'events.0.citizenId', message: expect.stringContaining('yourself') }]);
@@ -198,35 +272,49 @@ describe('2: an admin\'s report against the signed feed', () => {
   it('never replaces a waiting event of the HR feed', async () => {
     const staff = await h.createAccount(tree.laoA);
     const hrEvent = uniqueName('hr-');
-    expect((await signedPost({ events: [{ eventId: hrEvent, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(30) }] })).body.accepted).toBe(1);
+    expect(
+      (await signedPost({ events: [{ eventId: hrEvent, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(30) }] })).body.accepted,
+    ).toBe(1);
     const adminEvent = uniqueName('adm-');
-    const report = await h.request('POST', '/api/v1/personnel-events', { token: districtAdmin.token,
-      json: { events: [{ eventId: adminEvent, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(3000) }] } });
+    const report = await h.request('POST', '/api/v1/personnel-events', {
+      token: districtAdmin.token,
+      json: { events: [{ eventId: adminEvent, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(3000) }] },
+    });
     expect(report.body.accepted).toBe(1);
     // Another admin's report of the same type may replace the admin's own (a corrected date).
     const corrected = uniqueName('adm-');
-    await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
-      json: { events: [{ eventId: corrected, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(2000) }] } });
-    await expect.poll(async () => (await h.request('GET', `/api/v1/personnel-events/${adminEvent}`, { token: h.central.token })).body.status,
-      { timeout: 10_000, interval: 100 }).toBe('superseded');
+    await h.request('POST', '/api/v1/personnel-events', {
+      token: laoAdmin.token,
+      json: { events: [{ eventId: corrected, type: 'retirement', citizenId: staff.citizenId, effectiveDate: inDays(2000) }] },
+    });
+    await expect
+      .poll(async () => (await h.request('GET', `/api/v1/personnel-events/${adminEvent}`, { token: h.central.token })).body.status, {
+        timeout: 10_000,
+        interval: 100,
+      })
+      .toBe('superseded');
     expect((await h.request('GET', `/api/v1/personnel-events/${hrEvent}`, { token: h.central.token })).body.status).toBe('scheduled');
   });
 });
 
-describe('3: event ids are the sender\'s', () => {
-  it('lets HR use an id an admin used before: HR\'s event is not a duplicate', async () => {
+describe("3: event ids are the sender's", () => {
+  it("lets HR use an id an admin used before: HR's event is not a duplicate", async () => {
     const [someone, leaver] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoA)]);
     const eventId = uniqueName('shared-');
-    const early = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
-      json: { events: [{ eventId, type: 'role_change', citizenId: someone.citizenId, effectiveDate: inDays(3000) }] } });
+    const early = await h.request('POST', '/api/v1/personnel-events', {
+      token: laoAdmin.token,
+      json: { events: [{ eventId, type: 'role_change', citizenId: someone.citizenId, effectiveDate: inDays(3000) }] },
+    });
     expect(early.body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     const hr = await signedPost({ events: [{ eventId, type: 'retirement', citizenId: leaver.citizenId, effectiveDate: inDays(1) }] });
     expect(hr.body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     expect((await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body).toMatchObject({ eventId, type: 'retirement' });
     expect((await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: laoAdmin.token })).body).toMatchObject({ eventId, type: 'role_change' });
     // The admin's own repeat is still a duplicate.
-    const again = await h.request('POST', '/api/v1/personnel-events', { token: laoAdmin.token,
-      json: { events: [{ eventId, type: 'role_change', citizenId: someone.citizenId, effectiveDate: inDays(3000) }] } });
+    const again = await h.request('POST', '/api/v1/personnel-events', {
+      token: laoAdmin.token,
+      json: { events: [{ eventId, type: 'role_change', citizenId: someone.citizenId, effectiveDate: inDays(3000) }] },
+    });
     expect(again.body).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
   });
 });
@@ -234,7 +322,10 @@ describe('3: event ids are the sender\'s', () => {
 describe('9: a review decision never undoes a later, stronger state', () => {
   it('keeps a right that HR suspended after the review began suspended', async () => {
     const staff = await h.createAccount(tree.laoA);
-    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: h.central.token, json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }] });
+    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+      token: h.central.token,
+      json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }],
+    });
     const roleChange = uniqueName('rc-');
     await signedPost({ events: [{ eventId: roleChange, type: 'role_change', citizenId: staff.citizenId, effectiveDate: inDays(0) }] });
     const eventOf = async (id: string) => (await h.request('GET', `/api/v1/personnel-events/${id}`, { token: h.central.token })).body;
@@ -244,16 +335,22 @@ describe('9: a review decision never undoes a later, stronger state', () => {
     const accountOf = async () => (await h.request('GET', `/api/v1/accounts/${staff.id}`, { token: h.central.token })).body;
     await expect.poll(async () => (await accountOf()).status, { timeout: 10_000, interval: 100 }).toBe('suspended');
     const items = (await h.request('GET', `/api/v1/access-reviews/${reviewId}/items`, { token: laoAdmin.token })).body.items;
-    const kept = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, { token: laoAdmin.token, json: { decisions: [{ itemId: items[0].id, decision: 'keep' }] } });
+    const kept = await h.request('POST', `/api/v1/access-reviews/${reviewId}/decisions`, {
+      token: laoAdmin.token,
+      json: { decisions: [{ itemId: items[0].id, decision: 'keep' }] },
+    });
     expect(kept.body).toEqual({ applied: 1, rejected: [] });
     expect((await accountOf()).entitlements).toEqual([{ system: 'INFO', role: 'viewer', unitCode: tree.laoA, status: 'suspended' }]);
   });
 });
 
 describe('5: access-review schedules are scoped like campaigns', () => {
-  it('lets a provincial admin neither replace nor delete DLA central\'s schedules, and lists only those over their province', async () => {
-    const schedule = (token: string, name: string, scopeUnitCode: string) => h.request('PUT', `/api/v1/access-review-schedules/${name}`, { token,
-      json: { cron: '0 9 1 1 *', scopeUnitCode, durationDays: 30, onNoDecision: 'suspend' } });
+  it("lets a provincial admin neither replace nor delete DLA central's schedules, and lists only those over their province", async () => {
+    const schedule = (token: string, name: string, scopeUnitCode: string) =>
+      h.request('PUT', `/api/v1/access-review-schedules/${name}`, {
+        token,
+        json: { cron: '0 9 1 1 *', scopeUnitCode, durationDays: 30, onNoDecision: 'suspend' },
+      });
     expect((await schedule(h.central.token, 'national', tree.root)).status).toBe(200);
     expect((await schedule(h.central.token, 'central-over-province', tree.province)).status).toBe(200);
     expect((await schedule(provinceAdmin.token, 'provincial', tree.province)).status).toBe(200);
@@ -261,10 +358,13 @@ describe('5: access-review schedules are scoped like campaigns', () => {
     expect((await schedule(provinceAdmin.token, 'central-over-province', tree.province)).status).toBe(403);
     expect((await h.request('DELETE', '/api/v1/access-review-schedules/national', { token: provinceAdmin.token })).status).toBe(403);
     expect((await h.request('DELETE', '/api/v1/access-review-schedules/central-over-province', { token: provinceAdmin.token })).status).toBe(403);
-    const names = async (token: string) => (await h.request('GET', '/api/v1/access-review-schedules', { token })).body.items.map((i: { name: string }) => i.name).sort();
+    const names = async (token: string) =>
+      (await h.request('GET', '/api/v1/access-review-schedules', { token })).body.items.map((i: { name: string }) => i.name).sort();
     expect(await names(provinceAdmin.token)).toEqual(['central-over-province', 'provincial']);
     expect(await names(h.central.token)).toEqual(['central-over-province', 'national', 'provincial']);
-    const national = (await h.request('GET', '/api/v1/access-review-schedules', { token: h.central.token })).body.items.find((i: { name: string }) => i.name === 'national');
+    const national = (await h.request('GET', '/api/v1/access-review-schedules', { token: h.central.token })).body.items.find(
+      (i: { name: string }) => i.name === 'national',
+    );
     expect(national.scopeUnitCode).toBe(tree.root);
     expect((await schedule(provinceAdmin.token, 'provincial', tree.districtA)).status).toBe(200);
     expect((await h.request('DELETE', '/api/v1/access-review-schedules/provincial', { token: provinceAdmin.token })).status).toBe(200);
@@ -273,8 +373,13 @@ describe('5: access-review schedules are scoped like campaigns', () => {
 
 describe('6: who cancels a campaign', () => {
   it('refuses a provincial admin the cancellation of a campaign DLA central started over their province', async () => {
-    const start = async (token: string) => (await h.request('POST', '/api/v1/access-reviews', { token,
-      json: { name: uniqueName('campaign'), scopeUnitCode: tree.province, durationDays: 30, onNoDecision: 'keep' } })).body.id as string;
+    const start = async (token: string) =>
+      (
+        await h.request('POST', '/api/v1/access-reviews', {
+          token,
+          json: { name: uniqueName('campaign'), scopeUnitCode: tree.province, durationDays: 30, onNoDecision: 'keep' },
+        })
+      ).body.id as string;
     const centrals = await start(h.central.token);
     const cancel = (id: string, token: string) => h.request('POST', `/api/v1/access-reviews/${id}/cancel`, { token });
     expect((await cancel(centrals, provinceAdmin.token)).status).toBe(403);
@@ -300,12 +405,13 @@ describe('22: a signed GET signs what it asks for', () => {
   });
 });
 
-describe('21: the pages\' headers', () => {
+describe("21: the pages' headers", () => {
   it('serves / and /admin with a strict CSP, frame-ancestors none and a same-origin referrer policy', async () => {
     for (const path of ['/', '/admin']) {
       const res = await fetch(h.baseUrl + path, { headers: { accept: 'text/html' }, redirect: 'manual' });
       // An anonymous /admin sends the browser to sign in first: the page it lands on carries the same headers.
-      const page = res.status >= 300 && res.status < 400 ? await fetch(new URL(res.headers.get('location')!, h.baseUrl), { headers: { accept: 'text/html' } }) : res;
+      const page =
+        res.status >= 300 && res.status < 400 ? await fetch(new URL(res.headers.get('location')!, h.baseUrl), { headers: { accept: 'text/html' } }) : res;
       expect(page.status, path).toBe(200);
       expect(page.headers.get('content-type'), path).toMatch(/^text\/html/);
       const csp = page.headers.get('content-security-policy') ?? '';

@@ -40,7 +40,10 @@ function signedFeed(body: unknown) {
 async function staffWith(roles: string[], system = INFO) {
   const staff = await h.createAccount(tree.laoA);
   if (roles.length > 0) {
-    const res = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: laoAdmin.token, json: roles.map((role) => ({ system, role, unitCode: tree.laoA })) });
+    const res = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+      token: laoAdmin.token,
+      json: roles.map((role) => ({ system, role, unitCode: tree.laoA })),
+    });
     expect(res.status).toBe(200);
   }
   return staff;
@@ -81,10 +84,16 @@ beforeAll(async () => {
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   INFO = uniqueName('INFO').toUpperCase();
   info = await startDemoInfoSystem(h.baseUrl);
-  const registered = await h.request('PUT', `/api/v1/systems/${INFO}`, { token: h.central.token, json: {
-    nameTh: 'ระบบสารสนเทศ', nameEn: 'INFO', url: info.url, roles: ['viewer', 'editor'],
-    oidc: { redirectUris: [info.callbackUrl, `${info.url}/hold`], backchannelLogoutUri: info.backchannelLogoutUrl },
-  } });
+  const registered = await h.request('PUT', `/api/v1/systems/${INFO}`, {
+    token: h.central.token,
+    json: {
+      nameTh: 'ระบบสารสนเทศ',
+      nameEn: 'INFO',
+      url: info.url,
+      roles: ['viewer', 'editor'],
+      oidc: { redirectUris: [info.callbackUrl, `${info.url}/hold`], backchannelLogoutUri: info.backchannelLogoutUrl },
+    },
+  });
   expect(registered.status).toBe(200);
   expect(registered.body.clientId).toBe(INFO);
   expect(registered.body.clientSecret).toMatch(/^[\w-]{40,}$/);
@@ -118,9 +127,14 @@ describe('single sign-on into a connected system', () => {
   it('signs in with a password: the system sees the person and only their roles there', async () => {
     const staff = await staffWith(['viewer', 'editor']);
     await h.request('PUT', '/api/v1/systems/OTHER-SYS', { token: h.central.token, json: { nameTh: 'อื่น', url: 'https://other.example', roles: ['boss'] } });
-    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: laoAdmin.token, json: [
-      { system: INFO, role: 'viewer', unitCode: tree.laoA }, { system: INFO, role: 'editor', unitCode: tree.laoA }, { system: 'OTHER-SYS', role: 'boss', unitCode: tree.laoA },
-    ] });
+    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+      token: laoAdmin.token,
+      json: [
+        { system: INFO, role: 'viewer', unitCode: tree.laoA },
+        { system: INFO, role: 'editor', unitCode: tree.laoA },
+        { system: 'OTHER-SYS', role: 'boss', unitCode: tree.laoA },
+      ],
+    });
     const { context, page } = await freshBrowser();
     await page.goto(info.url);
     await page.click('#sign-in');
@@ -135,7 +149,7 @@ describe('single sign-on into a connected system', () => {
     expect(session.claims.iss).toBe(h.baseUrl);
     // Signed with the first configured key; the JWKS publishes the older one too (rotation).
     expect(decodeProtectedHeader(session.idToken!).kid).toBe(keys[0]!.kid);
-    const jwks = await (await fetch(`${h.baseUrl}/oidc/jwks`)).json() as { keys: { kid: string; d?: string }[] };
+    const jwks = (await (await fetch(`${h.baseUrl}/oidc/jwks`)).json()) as { keys: { kid: string; d?: string }[] };
     expect(jwks.keys.map((k) => k.kid)).toEqual(keys.map((k) => k.kid));
     expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
 
@@ -176,7 +190,14 @@ describe('single sign-on into a connected system', () => {
     await page.goto(`${h.baseUrl}/login`);
     await signInWithPassword(page, staff);
     await page.waitForURL(`${h.baseUrl}/`);
-    const params = new URLSearchParams({ client_id: INFO, response_type: 'code', scope: 'openid', redirect_uri: info.callbackUrl, state: 'fresh', prompt: 'login' });
+    const params = new URLSearchParams({
+      client_id: INFO,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: info.callbackUrl,
+      state: 'fresh',
+      prompt: 'login',
+    });
     await page.goto(`${h.baseUrl}/oidc/auth?${params}`);
     await page.waitForURL(/\/interaction\//);
     expect(await page.locator('#password').count()).toBe(1);
@@ -198,7 +219,10 @@ describe('single sign-on into a connected system', () => {
   it('signs in through the ThaiID stand-in, then logs the person out of the system the moment HR reports their retirement', async () => {
     const citizenId = randomCitizenId();
     const staff = await h.createAccount(tree.laoA, { citizenId });
-    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: laoAdmin.token, json: [{ system: INFO, role: 'viewer', unitCode: tree.laoA }] });
+    await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+      token: laoAdmin.token,
+      json: [{ system: INFO, role: 'viewer', unitCode: tree.laoA }],
+    });
     const { context, page } = await freshBrowser();
     await page.goto(info.url);
     await page.click('#sign-in');
@@ -216,9 +240,16 @@ describe('single sign-on into a connected system', () => {
     expect(await page.locator(`a[data-system="${INFO}"]`).count()).toBe(1);
 
     const eventId = uniqueName('retire');
-    const posted = await h.request('POST', '/api/v1/personnel-events', signedFeed({ events: [{ eventId, type: 'retirement', citizenId, effectiveDate: today() }] }));
+    const posted = await h.request(
+      'POST',
+      '/api/v1/personnel-events',
+      signedFeed({ events: [{ eventId, type: 'retirement', citizenId, effectiveDate: today() }] }),
+    );
     expect(posted.status).toBe(202);
-    const logout = await until(() => info.logouts.find((l) => l.sub === staff.id), (l) => l !== undefined);
+    const logout = await until(
+      () => info.logouts.find((l) => l.sub === staff.id),
+      (l) => l !== undefined,
+    );
     expect(logout).toMatchObject({ verified: true, sid: session.sid, kid: keys[0]!.kid });
     await page.goto(info.url);
     expect(await page.textContent('#status')).toBe('signed out');
@@ -253,7 +284,7 @@ describe('single sign-on into a connected system', () => {
 });
 
 describe('the satisfaction survey page', () => {
-  it('takes one answer per round from the signed-in person, and counts it in the admins\' results', async () => {
+  it("takes one answer per round from the signed-in person, and counts it in the admins' results", async () => {
     const staff = await staffWith([]);
     const before = (await h.request('GET', `/api/v1/survey-results?under=${tree.laoA}`, { token: laoAdmin.token })).body.responses;
     const { context, page } = await freshBrowser();
@@ -289,7 +320,12 @@ describe('signing out', () => {
     await page.waitForLoadState();
     expect(await page.textContent('main')).toContain('Signed out');
     // Sent by the provider itself, to a system on a private address (registered, so allowed).
-    expect(await until(() => info.logouts.find((l) => l.sub === staff.id), (l) => l !== undefined)).toMatchObject({ verified: true });
+    expect(
+      await until(
+        () => info.logouts.find((l) => l.sub === staff.id),
+        (l) => l !== undefined,
+      ),
+    ).toMatchObject({ verified: true });
     await page.goto(`${h.baseUrl}/`);
     await page.waitForURL(/\/login/);
     await context.close();
@@ -313,12 +349,18 @@ describe('back-channel logout that cannot be delivered at once', () => {
     const { db } = h.resources.database;
     const signer = { issuer: h.config.publicUrl, keys: JSON.parse(h.config.sso.signingKeys!) };
     const [waiting, stale] = [randomUUID(), randomUUID()];
-    const [row] = await db.insert(ssoLogoutOutbox).values([
-      { clientId: INFO, accountId: waiting, sid: null, reason: 'test', attempts: 5 }, // next try 31 s after it was queued
-      { clientId: INFO, accountId: stale, sid: null, reason: 'test', attempts: 1, createdAt: new Date(Date.now() - 3 * 86_400_000) },
-    ]).returning({ id: ssoLogoutOutbox.id });
+    const [row] = await db
+      .insert(ssoLogoutOutbox)
+      .values([
+        { clientId: INFO, accountId: waiting, sid: null, reason: 'test', attempts: 5 }, // next try 31 s after it was queued
+        { clientId: INFO, accountId: stale, sid: null, reason: 'test', attempts: 1, createdAt: new Date(Date.now() - 3 * 86_400_000) },
+      ])
+      .returning({ id: ssoLogoutOutbox.id });
     expect(await deliverSsoLogouts(db, signer, { accountId: waiting })).toBe(0);
-    await db.update(ssoLogoutOutbox).set({ createdAt: new Date(Date.now() - 40_000) }).where(eq(ssoLogoutOutbox.id, row!.id));
+    await db
+      .update(ssoLogoutOutbox)
+      .set({ createdAt: new Date(Date.now() - 40_000) })
+      .where(eq(ssoLogoutOutbox.id, row!.id));
     expect(await deliverSsoLogouts(db, signer, { accountId: waiting })).toBe(1);
     expect(info.logouts.find((l) => l.sub === waiting)).toMatchObject({ verified: true });
     expect(await deliverSsoLogouts(db, signer, { accountId: stale })).toBe(0);
@@ -329,9 +371,15 @@ describe('back-channel logout that cannot be delivered at once', () => {
 describe('the protocol refuses what it must', () => {
   it('requires PKCE of a public client', async () => {
     const code = uniqueName('PUB').toUpperCase();
-    const res = await h.request('PUT', `/api/v1/systems/${code}`, { token: h.central.token, json: {
-      nameTh: 'แอป', url: 'https://app.example', roles: ['user'], oidc: { redirectUris: ['https://app.example/cb'], public: true },
-    } });
+    const res = await h.request('PUT', `/api/v1/systems/${code}`, {
+      token: h.central.token,
+      json: {
+        nameTh: 'แอป',
+        url: 'https://app.example',
+        roles: ['user'],
+        oidc: { redirectUris: ['https://app.example/cb'], public: true },
+      },
+    });
     expect(res.status).toBe(200);
     expect(res.body.clientSecret).toBeUndefined();
     const params = new URLSearchParams({ client_id: code, response_type: 'code', scope: 'openid', redirect_uri: 'https://app.example/cb', state: 'xyz' });
@@ -370,7 +418,8 @@ describe('the protocol refuses what it must', () => {
 
     // The same request the system made, with its real PKCE verifier: only "already used" can refuse it.
     const replay = await fetch(`${h.baseUrl}/oidc/token`, {
-      method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: info.callbackUrl, code_verifier: verifier }),
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: info.callbackUrl, code_verifier: verifier }),
       headers: { authorization },
     });
     expect(replay.status).toBe(400);
@@ -406,8 +455,12 @@ describe('the protocol refuses what it must', () => {
 
   it('refuses a sign-in form posted without its CSRF token, and never redirects off the site', async () => {
     const staff = await staffWith([]);
-    const forged = await fetch(`${h.baseUrl}/login`, { method: 'POST', redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: new URLSearchParams({ username: staff.username, password: staff.password }) });
+    const forged = await fetch(`${h.baseUrl}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: new URLSearchParams({ username: staff.username, password: staff.password }),
+    });
     expect(forged.status).toBe(403);
     const { context, page } = await freshBrowser();
     await page.goto(`${h.baseUrl}/login?return=${encodeURIComponent('https://evil.example/')}`);
@@ -463,7 +516,13 @@ describe('registration with ThaiID', () => {
     expect(await page.textContent('#result')).toContain(String(new Date().getUTCFullYear() + 543));
 
     // The verification is single-use, and its fields cannot be changed through the API.
-    const again = await h.submitRegistration({ identityVerification: verification, citizenId: undefined, firstNameTh: undefined, lastNameTh: undefined, unitCode: tree.laoA });
+    const again = await h.submitRegistration({
+      identityVerification: verification,
+      citizenId: undefined,
+      firstNameTh: undefined,
+      lastNameTh: undefined,
+      unitCode: tree.laoA,
+    });
     expect(again.status).toBe(400);
     expect(JSON.stringify(again.body)).toMatch(/verification/);
     await context.close();
@@ -518,10 +577,22 @@ describe('registration with ThaiID', () => {
     expect(await page.getAttribute('#firstNameTh', 'readonly')).toBeNull();
     const verification = new URL(page.url()).searchParams.get('verification')!;
     secrets.push(verification);
-    const without = await h.submitRegistration({ identityVerification: verification, citizenId: undefined, firstNameTh: undefined, lastNameTh: undefined, unitCode: tree.laoA });
+    const without = await h.submitRegistration({
+      identityVerification: verification,
+      citizenId: undefined,
+      firstNameTh: undefined,
+      lastNameTh: undefined,
+      unitCode: tree.laoA,
+    });
     expect(without.status).toBe(400);
     expect(JSON.stringify(without.body.errors)).toMatch(/firstNameTh/);
-    const named = await h.submitRegistration({ identityVerification: verification, citizenId: undefined, firstNameTh: 'สมศรี', lastNameTh: 'มีสุข', unitCode: tree.laoA });
+    const named = await h.submitRegistration({
+      identityVerification: verification,
+      citizenId: undefined,
+      firstNameTh: 'สมศรี',
+      lastNameTh: 'มีสุข',
+      unitCode: tree.laoA,
+    });
     expect(named.status).toBe(202);
     await context.close();
   });
@@ -541,10 +612,16 @@ describe('registration with ThaiID', () => {
 
 async function clientBasic(): Promise<string> {
   // The demo's own credentials, from its registration (rotated into a fresh secret here).
-  const res = await h.request('PUT', `/api/v1/systems/${INFO}`, { token: h.central.token, json: {
-    nameTh: 'ระบบสารสนเทศ', nameEn: 'INFO', url: info.url, roles: ['viewer', 'editor'],
-    oidc: { redirectUris: [info.callbackUrl, `${info.url}/hold`], backchannelLogoutUri: info.backchannelLogoutUrl, rotateSecret: true },
-  } });
+  const res = await h.request('PUT', `/api/v1/systems/${INFO}`, {
+    token: h.central.token,
+    json: {
+      nameTh: 'ระบบสารสนเทศ',
+      nameEn: 'INFO',
+      url: info.url,
+      roles: ['viewer', 'editor'],
+      oidc: { redirectUris: [info.callbackUrl, `${info.url}/hold`], backchannelLogoutUri: info.backchannelLogoutUrl, rotateSecret: true },
+    },
+  });
   await info.configure(INFO, res.body.clientSecret);
   return `Basic ${Buffer.from(`${INFO}:${res.body.clientSecret}`).toString('base64')}`;
 }

@@ -26,11 +26,15 @@ beforeAll(async () => {
       tokenRequests.push({ authorization: req.headers.authorization, apiKey: req.headers['x-imauth-apikey'] as string | undefined, body: req.body });
     }
   });
-  thaid.service.on('beforeWellKnownOpenIdConfiguration', () => { discoveries++; });
+  thaid.service.on('beforeWellKnownOpenIdConfiguration', () => {
+    discoveries++;
+  });
   await thaid.start(0, '127.0.0.1');
 }, 60_000);
 
-afterAll(async () => { await thaid?.stop(); });
+afterAll(async () => {
+  await thaid?.stop();
+});
 
 /** Follows /auth/thaiid → ThaiD's authorize → our callback, as a browser would, cookies kept. */
 async function signInThroughThaid(h: Harness) {
@@ -56,10 +60,15 @@ describe('ThaiD by discovery (THAIID_ISSUER only), with PKCE and nonce', () => {
   let h: Harness;
   let tree: Tree;
   beforeAll(async () => {
-    h = await startHarness({ THAIID_ISSUER: thaid.issuer.url!, ...CLIENT, THAIID_USE_PKCE: 'true', THAIID_USE_NONCE: 'true', THAIID_STANDIN: 'false' }, { worker: false, reachable: true });
+    h = await startHarness(
+      { THAIID_ISSUER: thaid.issuer.url!, ...CLIENT, THAIID_USE_PKCE: 'true', THAIID_USE_NONCE: 'true', THAIID_STANDIN: 'false' },
+      { worker: false, reachable: true },
+    );
     tree = await h.seedTree();
   });
-  afterAll(async () => { await h?.stop(); });
+  afterAll(async () => {
+    await h?.stop();
+  });
 
   it('signs a person in by the pid ThaiD returns, authenticating as ThaiD asks', async () => {
     const staff = await existingAccount(h, tree);
@@ -73,7 +82,10 @@ describe('ThaiD by discovery (THAIID_ISSUER only), with PKCE and nonce', () => {
     expect(authorize.searchParams.get('nonce')).toBeTruthy();
     expect(done.status).toBe(303);
     expect(done.headers.get('location')).toBe('/');
-    const session = done.headers.getSetCookie().find((c) => c.startsWith('sso_session='))!.split(';')[0]!;
+    const session = done.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('sso_session='))!
+      .split(';')[0]!;
     const portal = await fetch(`${h.baseUrl}/`, { headers: { cookie: session, accept: 'text/html' }, redirect: 'manual' });
     expect(portal.status).toBe(200);
     expect(await portal.text()).toContain(staff.username);
@@ -110,13 +122,22 @@ describe('ThaiD with explicit endpoints (no discovery)', () => {
   let tree: Tree;
   beforeAll(async () => {
     const base = thaid.issuer.url!;
-    h = await startHarness({
-      THAIID_ISSUER: base, ...CLIENT, THAIID_STANDIN: 'false',
-      THAIID_AUTHORIZATION_ENDPOINT: `${base}/authorize`, THAIID_TOKEN_ENDPOINT: `${base}/token`, THAIID_JWKS_URI: `${base}/jwks`,
-    }, { worker: false, reachable: true });
+    h = await startHarness(
+      {
+        THAIID_ISSUER: base,
+        ...CLIENT,
+        THAIID_STANDIN: 'false',
+        THAIID_AUTHORIZATION_ENDPOINT: `${base}/authorize`,
+        THAIID_TOKEN_ENDPOINT: `${base}/token`,
+        THAIID_JWKS_URI: `${base}/jwks`,
+      },
+      { worker: false, reachable: true },
+    );
     tree = await h.seedTree();
   });
-  afterAll(async () => { await h?.stop(); });
+  afterAll(async () => {
+    await h?.stop();
+  });
 
   it('signs in using the configured endpoints without reading a discovery document', async () => {
     const staff = await existingAccount(h, tree);
@@ -146,7 +167,9 @@ describe('ThaiD unreachable or misconfigured', () => {
     const h = await startHarness({ THAIID_ISSUER: closed, ...CLIENT, THAIID_STANDIN: 'false' }, { worker: false });
     try {
       await expectTryAgainLater(await fetch(`${h.baseUrl}/auth/thaiid`, { redirect: 'manual', headers: { accept: 'text/html' } }));
-    } finally { await h.stop(); }
+    } finally {
+      await h.stop();
+    }
   });
 
   it('shows "try again later" (503) when THAIID_ISSUER is no OpenID provider', async () => {
@@ -154,19 +177,30 @@ describe('ThaiD unreachable or misconfigured', () => {
     const h = await startHarness({ THAIID_ISSUER: `${thaid.issuer.url}/not-an-issuer`, ...CLIENT, THAIID_STANDIN: 'false' }, { worker: false });
     try {
       await expectTryAgainLater(await fetch(`${h.baseUrl}/auth/thaiid`, { redirect: 'manual', headers: { accept: 'text/html' } }));
-    } finally { await h.stop(); }
+    } finally {
+      await h.stop();
+    }
   });
 
   it('shows "try again later" (503) when ThaiD\'s token endpoint is down at the callback', async () => {
     const base = thaid.issuer.url!;
-    const h = await startHarness({
-      THAIID_ISSUER: base, ...CLIENT, THAIID_STANDIN: 'false',
-      THAIID_AUTHORIZATION_ENDPOINT: `${base}/authorize`, THAIID_TOKEN_ENDPOINT: `http://127.0.0.1:${await freePort()}/token`, THAIID_JWKS_URI: `${base}/jwks`,
-    }, { worker: false, reachable: true });
+    const h = await startHarness(
+      {
+        THAIID_ISSUER: base,
+        ...CLIENT,
+        THAIID_STANDIN: 'false',
+        THAIID_AUTHORIZATION_ENDPOINT: `${base}/authorize`,
+        THAIID_TOKEN_ENDPOINT: `http://127.0.0.1:${await freePort()}/token`,
+        THAIID_JWKS_URI: `${base}/jwks`,
+      },
+      { worker: false, reachable: true },
+    );
     try {
       pid = randomCitizenId();
       const { done } = await signInThroughThaid(h);
       await expectTryAgainLater(done);
-    } finally { await h.stop(); }
+    } finally {
+      await h.stop();
+    }
   });
 });

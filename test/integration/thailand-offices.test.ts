@@ -6,15 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../db/client.ts';
 import { auditEvents, orgUnits } from '../../db/schema.ts';
-import {
-  BANGKOK, CODE_FIXES, DLA_CODE, loadThailandOffices, NAME_FIXES, thailandAreas, thailandOffices,
-} from '../../services/thailand-offices.ts';
+import { BANGKOK, CODE_FIXES, DLA_CODE, loadThailandOffices, NAME_FIXES, thailandAreas, thailandOffices } from '../../services/thailand-offices.ts';
 
 let database: Database;
-beforeAll(async () => { database = await openDatabase({ databaseUrl: inject('databaseUrl'), dataDir: '/tmp', maxConnections: 2 }); });
-afterAll(async () => { await database?.close(); });
+beforeAll(async () => {
+  database = await openDatabase({ databaseUrl: inject('databaseUrl'), dataDir: '/tmp', maxConnections: 2 });
+});
+afterAll(async () => {
+  await database?.close();
+});
 
-describe('DLA offices from Thailand\'s administrative areas', () => {
+describe("DLA offices from Thailand's administrative areas", () => {
   it('makes one provincial office for each province but Bangkok, and one district office for each of their districts', async () => {
     const { provinces, districts } = await import('@bilions/thailand-address');
     const offices = await thailandOffices();
@@ -32,24 +34,36 @@ describe('DLA offices from Thailand\'s administrative areas', () => {
     expect(first.inserted + first.updated + first.unchanged).toBe(955);
 
     const { db } = database;
-    const [{ n: provincial } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(orgUnits)
+    const [{ n: provincial } = { n: 0 }] = await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(orgUnits)
       .where(and(eq(orgUnits.parentCode, DLA_CODE), eq(orgUnits.kind, 'province_office')));
     expect(provincial).toBe(76);
-    const [{ n: district } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(orgUnits)
+    const [{ n: district } = { n: 0 }] = await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(orgUnits)
       .where(and(eq(orgUnits.kind, 'district_office'), sql`${orgUnits.code} ~ '^D[0-9]{4}$'`, sql`${orgUnits.parentCode} ~ '^P[0-9]{2}$'`));
     expect(district).toBe(878);
 
     const [udon] = await db.select().from(orgUnits).where(eq(orgUnits.code, 'P41'));
     expect(udon).toMatchObject({
-      parentCode: DLA_CODE, kind: 'province_office', dopaCode: '41',
-      nameTh: 'สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดอุดรธานี', nameEn: 'Provincial Office for Local Administration, Udon Thani',
+      parentCode: DLA_CODE,
+      kind: 'province_office',
+      dopaCode: '41',
+      nameTh: 'สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดอุดรธานี',
+      nameEn: 'Provincial Office for Local Administration, Udon Thani',
     });
     const [mueang] = await db.select().from(orgUnits).where(eq(orgUnits.code, 'D4101'));
     expect(mueang).toMatchObject({
-      parentCode: 'P41', kind: 'district_office', dopaCode: '4101',
-      nameTh: 'สำนักงานส่งเสริมการปกครองท้องถิ่นอำเภอเมืองอุดรธานี', nameEn: 'District Office for Local Administration, Mueang Udon Thani',
+      parentCode: 'P41',
+      kind: 'district_office',
+      dopaCode: '4101',
+      nameTh: 'สำนักงานส่งเสริมการปกครองท้องถิ่นอำเภอเมืองอุดรธานี',
+      nameEn: 'District Office for Local Administration, Mueang Udon Thani',
     });
-    expect(await db.select().from(orgUnits).where(eq(orgUnits.code, DLA_CODE))).toMatchObject([{ parentCode: null, kind: 'dla', nameTh: 'กรมส่งเสริมการปกครองท้องถิ่น' }]);
+    expect(await db.select().from(orgUnits).where(eq(orgUnits.code, DLA_CODE))).toMatchObject([
+      { parentCode: null, kind: 'dla', nameTh: 'กรมส่งเสริมการปกครองท้องถิ่น' },
+    ]);
 
     const second = await loadThailandOffices(database.db);
     expect(second).toMatchObject({ inserted: 0, updated: 0, unchanged: 955 });
@@ -57,20 +71,26 @@ describe('DLA offices from Thailand\'s administrative areas', () => {
     expect(again!.updatedAt).toEqual(udon!.updatedAt);
   });
 
-  it('brings an office that drifted back to the package\'s data, and audits that load', async () => {
+  it("brings an office that drifted back to the package's data, and audits that load", async () => {
     await loadThailandOffices(database.db);
     await database.db.update(orgUnits).set({ nameEn: 'renamed by hand', parentCode: 'P42' }).where(eq(orgUnits.code, 'D4102'));
     await loadThailandOffices(database.db);
     const [unit] = await database.db.select().from(orgUnits).where(eq(orgUnits.code, 'D4102'));
     expect(unit).toMatchObject({ parentCode: 'P41', nameEn: 'District Office for Local Administration, Kut Chap' });
-    const events = await database.db.select().from(auditEvents).where(and(eq(auditEvents.action, 'org_units.loaded'), eq(auditEvents.subjectId, 'thailand')));
+    const events = await database.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, 'org_units.loaded'), eq(auditEvents.subjectId, 'thailand')));
     expect(events.some((e) => (e.after as { codes: string[] }).codes.includes('D4102'))).toBe(true);
   });
 
   it('keeps only corrections the package still needs, and no English name twice in a province but where Thai romanises alike', async () => {
     const { provinces, districts } = await import('@bilions/thailand-address');
     for (const fix of CODE_FIXES) {
-      expect(districts.some((d) => String(d.code) === fix.code && d.name_in_thai === fix.nameTh), `stale code fix ${fix.code}`).toBe(true);
+      expect(
+        districts.some((d) => String(d.code) === fix.code && d.name_in_thai === fix.nameTh),
+        `stale code fix ${fix.code}`,
+      ).toBe(true);
     }
     const raw = new Map([...provinces.map((p) => [String(p.code), p] as const), ...districts.map((d) => [String(d.code), d] as const)]);
     for (const fix of NAME_FIXES) {

@@ -25,7 +25,9 @@ export async function formSession(baseUrl: string, account: { username: string; 
   };
   const login = await get('/login');
   const signIn = await fetch(`${baseUrl}/login`, {
-    method: 'POST', redirect: 'manual', headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ _csrf: csrfIn(await login.text()), username: account.username, password: account.password }),
   });
   cookiesOf(signIn, jar);
@@ -37,9 +39,17 @@ export async function formSession(baseUrl: string, account: { username: string; 
       const fields = { _csrf: csrf, ...init.form };
       const multipart = new FormData();
       for (const [k, v] of Object.entries(fields)) multipart.append(k, v);
-      const res = await fetch(baseUrl + path, init.multipart
-        ? { method: init.method, redirect: 'manual', headers: { cookie: cookie() }, body: multipart }
-        : { method: init.method, redirect: 'manual', headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+      const res = await fetch(
+        baseUrl + path,
+        init.multipart
+          ? { method: init.method, redirect: 'manual', headers: { cookie: cookie() }, body: multipart }
+          : {
+              method: init.method,
+              redirect: 'manual',
+              headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams(fields),
+            },
+      );
       cookiesOf(res, jar);
       return res;
     },

@@ -10,7 +10,12 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 export const PHONE = { width: 390, height: 844 };
 
 /** A fresh browser context (a phone-sized one when asked), signed in with a password. */
-export async function signedInPage(browser: Browser, baseUrl: string, account: { username: string; password: string }, options: { phone?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
+export async function signedInPage(
+  browser: Browser,
+  baseUrl: string,
+  account: { username: string; password: string },
+  options: { phone?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ baseURL: baseUrl, ...(options.phone ? { viewport: PHONE, isMobile: true, hasTouch: true } : {}) });
   const page = await context.newPage();
   await page.goto('/login');
@@ -23,8 +28,8 @@ export async function signedInPage(browser: Browser, baseUrl: string, account: {
 /** axe-core on the page as it stands: no serious or critical violation. (Run through the debugger, so the page's CSP does not apply.) */
 export async function expectAccessible(page: Page): Promise<void> {
   await page.evaluate(axeSource);
-  const violations = await page.evaluate(`axe.run().then((r) => r.violations
+  const violations = (await page.evaluate(`axe.run().then((r) => r.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`) as string[];
+    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`)) as string[];
   expect(violations, `axe-core on ${page.url()}`).toEqual([]);
 }

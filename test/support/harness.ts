@@ -26,11 +26,30 @@ async function signingKeysForTests(): Promise<string> {
   return testSigningKeys;
 }
 
-export interface Response<T = any> { status: number; body: T; headers: Headers }
+export interface Response<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
 
-export interface TestAccount { id: string; username: string; password: string; citizenId: string; email: string; token: string }
+export interface TestAccount {
+  id: string;
+  username: string;
+  password: string;
+  citizenId: string;
+  email: string;
+  token: string;
+}
 
-export interface Tree { root: string; province: string; districtA: string; districtB: string; laoA: string; laoA2: string; laoB: string }
+export interface Tree {
+  root: string;
+  province: string;
+  districtA: string;
+  districtB: string;
+  laoA: string;
+  laoA2: string;
+  laoB: string;
+}
 
 export interface Harness {
   baseUrl: string;
@@ -43,13 +62,20 @@ export interface Harness {
   /** The API's log lines (JSON). */
   logs: string[];
   central: TestAccount;
-  request<T = any>(method: string, path: string, options?: { token?: string; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> }): Promise<Response<T>>;
+  request<T = any>(
+    method: string,
+    path: string,
+    options?: { token?: string; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> },
+  ): Promise<Response<T>>;
   login(username: string, password: string): Promise<string>;
   /** DLA root → province → districts A (with an admin) and B (none) → LAOs. */
   seedTree(): Promise<Tree>;
   createAccount(unitCode: string, extra?: Partial<{ citizenId: string }>): Promise<TestAccount>;
   designateAdmins(unitCode: string, accounts: TestAccount[]): Promise<void>;
-  submitRegistration(overrides?: Record<string, unknown>, files?: { name: string; type: string; content: Buffer }[]): Promise<Response & { citizenId: string; email: string; username: string; password: string }>;
+  submitRegistration(
+    overrides?: Record<string, unknown>,
+    files?: { name: string; type: string; content: Buffer }[],
+  ): Promise<Response & { citizenId: string; email: string; username: string; password: string }>;
   stop(): Promise<void>;
 }
 
@@ -63,33 +89,59 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   if (options.reachable) env = { PUBLIC_URL: `http://127.0.0.1:${port}`, ...env };
   const dataDir = mkdtempSync(join(tmpdir(), 'sso-test-'));
   const config = loadConfig({
-    DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), SMTP_URL: mail.url,
-    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, SSO_SIGNING_KEYS: await signingKeysForTests(), THAIID_STANDIN: 'true', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
-    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`, PUBLIC_URL: 'http://sso.test',
-    LOGIN_RATE_LIMIT_PER_ADDRESS: '1000', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000',
+    DATABASE_URL: inject('databaseUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    SMTP_URL: mail.url,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    SSO_SIGNING_KEYS: await signingKeysForTests(),
+    THAIID_STANDIN: 'true',
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    PUBLIC_URL: 'http://sso.test',
+    LOGIN_RATE_LIMIT_PER_ADDRESS: '1000',
+    REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000',
     ...env,
   });
   const resources = await openResources(config);
   const client = await connectClient(config.temporalAddress!, config.temporalNamespace);
   // Without an in-process worker, a test runs its own (bin/worker.ts) as a process it can kill.
-  const inProcess: { worker: Worker; connection: NativeConnection } | undefined = options.worker === false ? undefined : await createServiceWorker(resources, config, config.temporalAddress!);
+  const inProcess: { worker: Worker; connection: NativeConnection } | undefined =
+    options.worker === false ? undefined : await createServiceWorker(resources, config, config.temporalAddress!);
   const workerRun = inProcess?.worker.run();
   // Every log line the API writes, kept for the tests to read (and out of the test output).
   const logs: string[] = [];
-  const logStream = { write: (line: string) => { logs.push(line); } };
+  const logStream = {
+    write: (line: string) => {
+      logs.push(line);
+    },
+  };
   const app: FastifyInstance = await createApi(resources, config, client, { logStream });
   await app.listen({ port, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 
-  async function request<T = any>(method: string, path: string, options: { token?: string; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {}): Promise<Response<T>> {
+  async function request<T = any>(
+    method: string,
+    path: string,
+    options: { token?: string; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {},
+  ): Promise<Response<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     let body = options.body;
-    if (options.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(options.json); }
+    if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    }
     const res = await fetch(baseUrl + path, { method, headers, body });
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
 
@@ -100,28 +152,61 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   }
 
   // This file's own DLA central admin (the run's database is shared by every test file).
-  const central = { id: randomUUID(), username: uniqueName('central'), password: 'central-password-1', citizenId: randomCitizenId(), email: `${randomUUID()}@central.test`, token: '' };
+  const central = {
+    id: randomUUID(),
+    username: uniqueName('central'),
+    password: 'central-password-1',
+    citizenId: randomCitizenId(),
+    email: `${randomUUID()}@central.test`,
+    token: '',
+  };
   await resources.database.db.insert(accounts).values({
-    id: central.id, username: central.username, passwordHash: await hashPassword(central.password),
-    firstNameTh: 'ส่วนกลาง', lastNameTh: 'ทดสอบ', email: central.email, centralAdmin: true,
-    citizenIdHash: resources.cipher.lookupHash(central.citizenId), citizenIdEnc: resources.cipher.encrypt(central.citizenId),
+    id: central.id,
+    username: central.username,
+    passwordHash: await hashPassword(central.password),
+    firstNameTh: 'ส่วนกลาง',
+    lastNameTh: 'ทดสอบ',
+    email: central.email,
+    centralAdmin: true,
+    citizenIdHash: resources.cipher.lookupHash(central.citizenId),
+    citizenIdEnc: resources.cipher.encrypt(central.citizenId),
   });
   central.token = await login(central.username, central.password);
 
   const harness: Harness = {
-    baseUrl, app, config, resources, client, mail, central, request, login, logs,
+    baseUrl,
+    app,
+    config,
+    resources,
+    client,
+    mail,
+    central,
+    request,
+    login,
+    logs,
     async seedTree() {
       const p = uniqueName('u').toUpperCase();
-      const tree: Tree = { root: `${p}-DLA`, province: `${p}-P41`, districtA: `${p}-D01`, districtB: `${p}-D02`, laoA: `${p}-S01`, laoA2: `${p}-S03`, laoB: `${p}-S02` };
-      const res = await request('PUT', '/api/v1/org-units', { token: central.token, json: [
-        { code: tree.root, parentCode: null, kind: 'dla', nameTh: 'กรมส่งเสริมการปกครองท้องถิ่น' },
-        { code: tree.province, parentCode: tree.root, kind: 'province_office', nameTh: 'สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดอุดรธานี' },
-        { code: tree.districtA, parentCode: tree.province, kind: 'district_office', nameTh: 'สถอ.เมืองอุดรธานี' },
-        { code: tree.districtB, parentCode: tree.province, kind: 'district_office', nameTh: 'สถอ.กุมภวาปี' },
-        { code: tree.laoA, parentCode: tree.districtA, kind: 'sao', nameTh: 'อบต.หนองนาคำ' },
-        { code: tree.laoA2, parentCode: tree.districtA, kind: 'municipality', nameTh: 'เทศบาลตำบลนาข่า' },
-        { code: tree.laoB, parentCode: tree.districtB, kind: 'sao', nameTh: 'อบต.ห้วยเกิ้ง' },
-      ] });
+      const tree: Tree = {
+        root: `${p}-DLA`,
+        province: `${p}-P41`,
+        districtA: `${p}-D01`,
+        districtB: `${p}-D02`,
+        laoA: `${p}-S01`,
+        laoA2: `${p}-S03`,
+        laoB: `${p}-S02`,
+      };
+      const res = await request('PUT', '/api/v1/org-units', {
+        token: central.token,
+        json: [
+          { code: tree.root, parentCode: null, kind: 'dla', nameTh: 'กรมส่งเสริมการปกครองท้องถิ่น' },
+          { code: tree.province, parentCode: tree.root, kind: 'province_office', nameTh: 'สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัดอุดรธานี' },
+          { code: tree.districtA, parentCode: tree.province, kind: 'district_office', nameTh: 'สถอ.เมืองอุดรธานี' },
+          { code: tree.districtB, parentCode: tree.province, kind: 'district_office', nameTh: 'สถอ.กุมภวาปี' },
+          { code: tree.laoA, parentCode: tree.districtA, kind: 'sao', nameTh: 'อบต.หนองนาคำ' },
+          { code: tree.laoA2, parentCode: tree.districtA, kind: 'municipality', nameTh: 'เทศบาลตำบลนาข่า' },
+          { code: tree.laoB, parentCode: tree.districtB, kind: 'sao', nameTh: 'อบต.ห้วยเกิ้ง' },
+        ],
+      });
       if (res.status !== 200) throw new Error(`seed tree: ${res.status} ${JSON.stringify(res.body)}`);
       return tree;
     },
@@ -130,9 +215,18 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       const password = 'staff-password-1';
       const citizenId = extra.citizenId ?? randomCitizenId();
       const email = `${username}@lao.test`;
-      const res = await request('POST', '/api/v1/accounts', { token: central.token, json: {
-        username, password, citizenId, firstNameTh: 'สมชาย', lastNameTh: 'ใจดี', email, unitCode,
-      } });
+      const res = await request('POST', '/api/v1/accounts', {
+        token: central.token,
+        json: {
+          username,
+          password,
+          citizenId,
+          firstNameTh: 'สมชาย',
+          lastNameTh: 'ใจดี',
+          email,
+          unitCode,
+        },
+      });
       if (res.status !== 201) throw new Error(`create account: ${res.status} ${JSON.stringify(res.body)}`);
       return { id: res.body.id, username, password, citizenId, email, token: await login(username, password) };
     },
@@ -144,8 +238,15 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     async submitRegistration(overrides = {}, files = [{ name: 'appointment.pdf', type: 'application/pdf', content: PDF }]) {
       const username = uniqueName('applicant');
       const data = {
-        citizenId: randomCitizenId(), firstNameTh: 'สมหญิง', lastNameTh: 'รักงาน', email: `${username}@lao.test`,
-        position: 'นักวิชาการคอมพิวเตอร์', unitCode: 'missing', username, password: 'applicant-password-1', requestedAccess: [],
+        citizenId: randomCitizenId(),
+        firstNameTh: 'สมหญิง',
+        lastNameTh: 'รักงาน',
+        email: `${username}@lao.test`,
+        position: 'นักวิชาการคอมพิวเตอร์',
+        unitCode: 'missing',
+        username,
+        password: 'applicant-password-1',
+        requestedAccess: [],
         ...overrides,
       };
       const form = new FormData();

@@ -29,7 +29,11 @@ export function timeSkippingSuite(): { env: TestWorkflowEnvironment; bundle: Wor
   beforeAll(async () => {
     suite.bundle = await bundleWorkflowCode({ workflowsPath: new URL('../../workflows/index.ts', import.meta.url).pathname, logger: quietBundlerLogger });
   }, 120_000);
-  beforeEach(async () => { suite.env = await createTimeSkippingEnv(); }, 60_000);
-  afterEach(async () => { await suite.env?.teardown(); });
+  beforeEach(async () => {
+    suite.env = await createTimeSkippingEnv();
+  }, 60_000);
+  afterEach(async () => {
+    await suite.env?.teardown();
+  });
   return suite;
 }

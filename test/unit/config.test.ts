@@ -32,10 +32,20 @@ describe('configuration', () => {
 
   it('loads a complete shared deployment', () => {
     const config = loadConfig({
-      DATABASE_URL: 'postgres://sso@db:5432/sso', PUBLIC_URL: 'https://sso.example.go.th/', TEMPORAL_ADDRESS: 'temporal:7233',
-      SMTP_URL: 'smtps://relay.example.go.th:465', ENCRYPTION_KEY: KEY, SSO_SIGNING_KEYS: JWKS, LOG_LEVEL: 'warn', PORT: '8080',
-      WORKER_HTTP_PORT: '9000', TRUST_PROXY: 'true', COMPLIANCE_DIGEST_CRON: '30 7 * * 1-5', ACCESS_REVIEW_REMIND_BEFORE: '3d, 12h',
-      THAIID_ISSUER: 'https://imauth.bora.dopa.go.th', WORKER_MAX_CACHED_WORKFLOWS: '1000',
+      DATABASE_URL: 'postgres://sso@db:5432/sso',
+      PUBLIC_URL: 'https://sso.example.go.th/',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      SMTP_URL: 'smtps://relay.example.go.th:465',
+      ENCRYPTION_KEY: KEY,
+      SSO_SIGNING_KEYS: JWKS,
+      LOG_LEVEL: 'warn',
+      PORT: '8080',
+      WORKER_HTTP_PORT: '9000',
+      TRUST_PROXY: 'true',
+      COMPLIANCE_DIGEST_CRON: '30 7 * * 1-5',
+      ACCESS_REVIEW_REMIND_BEFORE: '3d, 12h',
+      THAIID_ISSUER: 'https://imauth.bora.dopa.go.th',
+      WORKER_MAX_CACHED_WORKFLOWS: '1000',
     });
     expect(config.publicUrl).toBe('https://sso.example.go.th');
     expect(config.port).toBe(8080);
@@ -48,9 +58,19 @@ describe('configuration', () => {
 
   it('names every malformed variable at once, one line each', () => {
     const problems = problemsOf({
-      PORT: 'x', WORKER_HTTP_PORT: '70000', PUBLIC_URL: 'ftp://sso', SMTP_URL: 'mail.example', TOKEN_TTL: '8 hours',
-      COMPLIANCE_DIGEST_CRON: '0 8 * *', ENCRYPTION_KEY: 'c2hvcnQ=', SSO_SIGNING_KEYS: '{"keys":[{"kty":"RSA"}]}', LOG_LEVEL: 'verbose',
-      TRUST_PROXY: 'yes', TEMPORAL_ADDRESS: 'http://temporal', ACCESS_REVIEW_REMIND_BEFORE: '7d,tomorrow', LOGIN_RATE_LIMIT_PER_ADDRESS: '-1',
+      PORT: 'x',
+      WORKER_HTTP_PORT: '70000',
+      PUBLIC_URL: 'ftp://sso',
+      SMTP_URL: 'mail.example',
+      TOKEN_TTL: '8 hours',
+      COMPLIANCE_DIGEST_CRON: '0 8 * *',
+      ENCRYPTION_KEY: 'c2hvcnQ=',
+      SSO_SIGNING_KEYS: '{"keys":[{"kty":"RSA"}]}',
+      LOG_LEVEL: 'verbose',
+      TRUST_PROXY: 'yes',
+      TEMPORAL_ADDRESS: 'http://temporal',
+      ACCESS_REVIEW_REMIND_BEFORE: '7d,tomorrow',
+      LOGIN_RATE_LIMIT_PER_ADDRESS: '-1',
     });
     expect(problems).toEqual([
       'PORT: must be a whole number 0–65535 (got "x")',
@@ -90,7 +110,10 @@ describe('configuration', () => {
     const run = promisify(execFile)(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'worker.ts')], {
       env: { PATH: process.env.PATH, PORT: '99999', DATABASE_URL: 'postgres://sso@127.0.0.1:1/sso', TEMPORAL_ADDRESS: '127.0.0.1:1' },
     });
-    const failed = await run.then(() => null, (error: { code: number; stderr: string }) => error);
+    const failed = await run.then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
     expect(failed?.code).toBe(2);
     expect(failed?.stderr.trim().split('\n')).toEqual([
       'PORT: must be a whole number 0–65535 (got "99999")',

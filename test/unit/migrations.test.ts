@@ -27,11 +27,16 @@ function notAdditive(statement: string): string | undefined {
 
 describe('migrations', () => {
   it('only add', () => {
-    const files = readdirSync(MIGRATIONS).filter((f) => f.endsWith('.sql')).sort();
+    const files = readdirSync(MIGRATIONS)
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
     expect(files.length).toBeGreaterThan(0);
     const refused: string[] = [];
     for (const file of files) {
-      const statements = readFileSync(join(MIGRATIONS, file), 'utf8').split(/--> statement-breakpoint|;\s*$/m).map((s) => s.trim().replace(/;$/, '')).filter(Boolean);
+      const statements = readFileSync(join(MIGRATIONS, file), 'utf8')
+        .split(/--> statement-breakpoint|;\s*$/m)
+        .map((s) => s.trim().replace(/;$/, ''))
+        .filter(Boolean);
       for (const statement of statements) {
         const why = notAdditive(statement);
         if (why) refused.push(`${file}: ${statement.slice(0, 120)} — ${why}`);
@@ -42,9 +47,13 @@ describe('migrations', () => {
 
   it('refuses what would break the release still running', () => {
     for (const statement of [
-      'DROP TABLE "notes"', 'ALTER TABLE "accounts" DROP COLUMN "phone"', 'ALTER TABLE "accounts" RENAME COLUMN "phone" TO "mobile"',
-      'ALTER TABLE "accounts" ALTER COLUMN "phone" SET DATA TYPE integer', 'ALTER TABLE "accounts" ADD COLUMN "x" text NOT NULL',
-    ]) expect(notAdditive(statement), statement).toBeDefined();
+      'DROP TABLE "notes"',
+      'ALTER TABLE "accounts" DROP COLUMN "phone"',
+      'ALTER TABLE "accounts" RENAME COLUMN "phone" TO "mobile"',
+      'ALTER TABLE "accounts" ALTER COLUMN "phone" SET DATA TYPE integer',
+      'ALTER TABLE "accounts" ADD COLUMN "x" text NOT NULL',
+    ])
+      expect(notAdditive(statement), statement).toBeDefined();
     expect(notAdditive('ALTER TABLE "accounts" ADD COLUMN "x" text DEFAULT \'a\' NOT NULL')).toBeUndefined();
   });
 });

@@ -73,8 +73,12 @@ describe('durations', () => {
 describe('mail templates', () => {
   it('renders Thai first, English below, with Buddhist-Era dates, in text and HTML', () => {
     const mail = renderMail('registration-submitted', {
-      firstNameTh: 'สมหญิง', lastNameTh: 'รักงาน', unitNameTh: 'อบต.หนองนาคำ', trackingCode: 'ABCD-EFGH-JKLM-NPQR',
-      submittedAt: '2026-11-27T03:00:00Z', trackingUrl: 'http://sso.test/x',
+      firstNameTh: 'สมหญิง',
+      lastNameTh: 'รักงาน',
+      unitNameTh: 'อบต.หนองนาคำ',
+      trackingCode: 'ABCD-EFGH-JKLM-NPQR',
+      submittedAt: '2026-11-27T03:00:00Z',
+      trackingUrl: 'http://sso.test/x',
     });
     expect(mail.subject).toBe('ได้รับคำขอลงทะเบียนผู้ใช้งานแล้ว / Registration request received — ABCD-EFGH-JKLM-NPQR');
     expect(mail.text.indexOf('เรียน')).toBeLessThan(mail.text.indexOf('Your registration'));
@@ -83,7 +87,12 @@ describe('mail templates', () => {
     expect(mail.html).toContain('<strong>ABCD-EFGH-JKLM-NPQR</strong>');
   });
   it('escapes what people typed in the HTML part', () => {
-    const mail = renderMail('registration-rejected', { firstNameTh: '<script>x</script>', lastNameTh: '', reason: '<b>no</b>', decidedAt: '2026-01-01T00:00:00Z' });
+    const mail = renderMail('registration-rejected', {
+      firstNameTh: '<script>x</script>',
+      lastNameTh: '',
+      reason: '<b>no</b>',
+      decidedAt: '2026-01-01T00:00:00Z',
+    });
     expect(mail.html).not.toContain('<script>');
     expect(mail.html).toContain('&lt;b&gt;no&lt;/b&gt;');
   });

@@ -10,8 +10,20 @@ describe('the return address after sign-in', () => {
 
   it('refuses every way of naming another site', () => {
     for (const bad of [
-      'https://evil.example/', '//evil.example', '/\\evil.example', '\\\\evil.example', '/\t/evil.example', '/\n/evil.example',
-      'javascript:alert(1)', 'evil.example', '', undefined, 42, ['/'], '/%0a/evil', '/\u007f/evil',
+      'https://evil.example/',
+      '//evil.example',
+      '/\\evil.example',
+      '\\\\evil.example',
+      '/\t/evil.example',
+      '/\n/evil.example',
+      'javascript:alert(1)',
+      'evil.example',
+      '',
+      undefined,
+      42,
+      ['/'],
+      '/%0a/evil',
+      '/\u007f/evil',
     ]) {
       const kept = safeReturnPath(bad);
       expect(new URL(kept, 'https://sso.test').origin, String(bad)).toBe('https://sso.test');

@@ -7,9 +7,7 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import type { AppointmentActivities, AppointmentStep } from '../../activities/appointment.ts';
 import type { OrgTreeActivities } from '../../activities/org-tree.ts';
-import {
-  appointment, appointmentState, decideAppointment, revokeAppointment, termEndsAt, type AppointmentInput,
-} from '../../workflows/appointment.ts';
+import { appointment, appointmentState, decideAppointment, revokeAppointment, termEndsAt, type AppointmentInput } from '../../workflows/appointment.ts';
 import { timeSkippingSuite } from '../support/time-skipping.ts';
 
 const DAY = 86_400_000;
@@ -18,21 +16,42 @@ const PARENT: Record<string, string | undefined> = { district: 'province', provi
 
 const suite = timeSkippingSuite();
 
-interface Recorded { steps: AppointmentStep[]; granted: number[]; ended: { at: number; status?: string }[]; mails: { template: string; kind?: string; at: number }[] }
+interface Recorded {
+  steps: AppointmentStep[];
+  granted: number[];
+  ended: { at: number; status?: string }[];
+  mails: { template: string; kind?: string; at: number }[];
+}
 /** For ordinary activities, when the server (on the skipped clock) scheduled them. */
 const serverNow = () => Context.current().info.currentAttemptScheduledTimestampMs;
 
 function fakeActivities(rec: Recorded): AppointmentActivities & OrgTreeActivities {
   return {
-    async findActingUnit({ unitCode, above }) { return above ? PARENT[unitCode] ?? null : unitCode; },
-    async recordAppointmentStep(step) { rec.steps.push(step); },
-    async grantAppointment(step) { rec.steps.push(step); rec.granted.push(serverNow()); },
-    async endAppointment(step) { rec.steps.push(step); rec.ended.push({ at: serverNow(), status: step.status }); },
-    async notifyAppointment({ template, kind }) { rec.mails.push({ template, kind, at: serverNow() }); return 1; },
+    async findActingUnit({ unitCode, above }) {
+      return above ? (PARENT[unitCode] ?? null) : unitCode;
+    },
+    async recordAppointmentStep(step) {
+      rec.steps.push(step);
+    },
+    async grantAppointment(step) {
+      rec.steps.push(step);
+      rec.granted.push(serverNow());
+    },
+    async endAppointment(step) {
+      rec.steps.push(step);
+      rec.ended.push({ at: serverNow(), status: step.status });
+    },
+    async notifyAppointment({ template, kind }) {
+      rec.mails.push({ template, kind, at: serverNow() });
+      return 1;
+    },
   };
 }
 
-async function run(termEnd: string | null, test: (ctx: { handle: ReturnType<typeof suite.env.client.workflow.getHandle<typeof appointment>>; rec: Recorded; start: number }) => Promise<void>) {
+async function run(
+  termEnd: string | null,
+  test: (ctx: { handle: ReturnType<typeof suite.env.client.workflow.getHandle<typeof appointment>>; rec: Recorded; start: number }) => Promise<void>,
+) {
   const rec: Recorded = { steps: [], granted: [], ended: [], mails: [] };
   const taskQueue = `appointment-${randomUUID()}`;
   const worker = await Worker.create({ connection: suite.env.nativeConnection, taskQueue, workflowBundle: suite.bundle, activities: fakeActivities(rec) });
@@ -42,7 +61,6 @@ async function run(termEnd: string | null, test: (ctx: { handle: ReturnType<type
     await test({ handle, rec, start: (await handle.describe()).startTime.getTime() });
   });
 }
-
 
 describe('appointment workflow', () => {
   it('ends the term at 00:00 Asia/Bangkok the day after its last day', () => {
@@ -55,7 +73,9 @@ describe('appointment workflow', () => {
       const approved = await handle.executeUpdate(decideAppointment, { args: [{ decision: 'approve', actorAccountId: 'admin' }] });
       expect(approved.status).toBe('approved');
       expect(rec.granted).toHaveLength(1);
-      const again = await handle.executeUpdate(decideAppointment, { args: [{ decision: 'reject', actorAccountId: 'admin', noteId: 'n' }] }).catch((e: unknown) => e);
+      const again = await handle
+        .executeUpdate(decideAppointment, { args: [{ decision: 'reject', actorAccountId: 'admin', noteId: 'n' }] })
+        .catch((e: unknown) => e);
       expect(again).toBeInstanceOf(WorkflowUpdateFailedError);
       await expect(handle.result()).resolves.toBe('ended');
       const reminder = rec.mails.find((m) => m.template === 'appointment-term-ending');

@@ -13,16 +13,38 @@ const DAY = 86_400_000;
 const timers = { remindAfterMs: 2 * DAY, escalateAfterMs: 5 * DAY, expireAfterMs: 14 * DAY };
 const suite = timeSkippingSuite();
 
-interface Recorded { applied: { eventId: string; at: number }[]; superseded: { eventId: string; by: string }[] }
+interface Recorded {
+  applied: { eventId: string; at: number }[];
+  superseded: { eventId: string; by: string }[];
+}
 /** Bangkok calendar date `n` days from `now` (ms). */
 const bangkokDate = (now: number, n: number) => new Date(now + 7 * 3_600_000 + n * DAY).toISOString().slice(0, 10);
 
 function fakeActivities(rec: Recorded): PersonnelActivities & AccessReviewActivities & OrgTreeActivities {
   return {
-    async applyPersonnelEvent({ eventId }) { rec.applied.push({ eventId, at: Date.now() }); return { outcome: 'applied' }; },
-    async supersedePersonnelEvent(input) { rec.superseded.push(input); },
-    async mailReviewers() { return 0; }, async undecidedItems() { return 0; }, async escalateReview() {},
-    async completeReview() { return 0; }, async mailReviewOutcome() { return 0; }, async findActingUnit() { return null; },
+    async applyPersonnelEvent({ eventId }) {
+      rec.applied.push({ eventId, at: Date.now() });
+      return { outcome: 'applied' };
+    },
+    async supersedePersonnelEvent(input) {
+      rec.superseded.push(input);
+    },
+    async mailReviewers() {
+      return 0;
+    },
+    async undecidedItems() {
+      return 0;
+    },
+    async escalateReview() {},
+    async completeReview() {
+      return 0;
+    },
+    async mailReviewOutcome() {
+      return 0;
+    },
+    async findActingUnit() {
+      return null;
+    },
   };
 }
 
@@ -40,7 +62,6 @@ async function run(test: (ctx: { send: (n: PersonnelNotice) => Promise<void>; re
     await test({ send, rec, now, result: () => suite.env.client.workflow.getHandle(workflowId).result() });
   });
 }
-
 
 describe('person workflow', () => {
   it('takes effect at 00:00 Asia/Bangkok: 17:00 UTC the day before', () => {

@@ -10,7 +10,11 @@ import { describe, expect, it } from 'vitest';
 import type { OrgTreeActivities } from '../../activities/org-tree.ts';
 import type { RegistrationActivities, RegistrationStep } from '../../activities/registration.ts';
 import {
-  decideRegistration, provideRegistrationInfo, registration, registrationState, withdrawRegistration,
+  decideRegistration,
+  provideRegistrationInfo,
+  registration,
+  registrationState,
+  withdrawRegistration,
   type RegistrationInput,
 } from '../../workflows/registration.ts';
 import { timeSkippingSuite } from '../support/time-skipping.ts';
@@ -23,7 +27,12 @@ const HAS_ADMIN = new Set(['lao', 'province', 'dla']);
 
 const suite = timeSkippingSuite();
 
-interface Recorded { steps: RegistrationStep[]; mails: { to: string; template: string; unitCode?: string; at: number }[]; deleted: number[]; approvals: number }
+interface Recorded {
+  steps: RegistrationStep[];
+  mails: { to: string; template: string; unitCode?: string; at: number }[];
+  deleted: number[];
+  approvals: number;
+}
 
 /** Activities run on the real clock; the server's (skipped) time is when they were scheduled. */
 const serverNow = () => Context.current().info.currentAttemptScheduledTimestampMs;
@@ -36,16 +45,34 @@ function fakeActivities(rec: Recorded): RegistrationActivities & OrgTreeActiviti
       while (code && !HAS_ADMIN.has(code)) code = PARENT[code];
       return code ?? 'dla';
     },
-    async recordRegistrationStep(step) { rec.steps.push(step); },
-    async approveRegistration(step) { rec.steps.push({ ...step, status: 'approved' }); rec.approvals++; return { accountId: 'acc' }; },
-    async deliverQueuedMail() { rec.mails.push({ to: 'applicant', template: 'registration-submitted', at: serverNow() }); },
-    async notifyRegistrationApplicant({ template }) { rec.mails.push({ to: 'applicant', template, at: serverNow() }); },
-    async notifyRegistrationAdmins({ template, unitCode }) { rec.mails.push({ to: 'admins', template, unitCode, at: serverNow() }); return 1; },
-    async deleteRegistrationDocuments() { rec.deleted.push(serverNow()); return 1; },
+    async recordRegistrationStep(step) {
+      rec.steps.push(step);
+    },
+    async approveRegistration(step) {
+      rec.steps.push({ ...step, status: 'approved' });
+      rec.approvals++;
+      return { accountId: 'acc' };
+    },
+    async deliverQueuedMail() {
+      rec.mails.push({ to: 'applicant', template: 'registration-submitted', at: serverNow() });
+    },
+    async notifyRegistrationApplicant({ template }) {
+      rec.mails.push({ to: 'applicant', template, at: serverNow() });
+    },
+    async notifyRegistrationAdmins({ template, unitCode }) {
+      rec.mails.push({ to: 'admins', template, unitCode, at: serverNow() });
+      return 1;
+    },
+    async deleteRegistrationDocuments() {
+      rec.deleted.push(serverNow());
+      return 1;
+    },
   };
 }
 
-async function run<T>(test: (ctx: { handle: Awaited<ReturnType<typeof suite.env.client.workflow.start<typeof registration>>>; rec: Recorded; start: number }) => Promise<T>) {
+async function run<T>(
+  test: (ctx: { handle: Awaited<ReturnType<typeof suite.env.client.workflow.start<typeof registration>>>; rec: Recorded; start: number }) => Promise<T>,
+) {
   const rec: Recorded = { steps: [], mails: [], deleted: [], approvals: 0 };
   const taskQueue = `registration-${randomUUID()}`;
   const worker = await Worker.create({ connection: suite.env.nativeConnection, taskQueue, workflowBundle: suite.bundle, activities: fakeActivities(rec) });
@@ -57,8 +84,6 @@ async function run<T>(test: (ctx: { handle: Awaited<ReturnType<typeof suite.env.
   });
 }
 
-
-
 describe('registration workflow', () => {
   it('mails the applicant and the unit admins, and approves once', async () => {
     await run(async ({ handle, rec }) => {
@@ -66,8 +91,7 @@ describe('registration workflow', () => {
       expect(result.status).toBe('approved');
       await expect(handle.result()).resolves.toBe('approved');
       expect(rec.approvals).toBe(1);
-      expect(rec.mails.map((m) => m.template)).toEqual(
-        expect.arrayContaining(['registration-submitted', 'registration-arrived', 'registration-approved']));
+      expect(rec.mails.map((m) => m.template)).toEqual(expect.arrayContaining(['registration-submitted', 'registration-arrived', 'registration-approved']));
       expect(rec.deleted).toHaveLength(0); // documents of an approved request stay
       const second = handle.executeUpdate(decideRegistration, { args: [{ decision: 'reject', actorAccountId: 'a', noteId: 'n' }] });
       // An approved request's workflow has ended: the decision finds no process to change (the API's 409).
@@ -79,8 +103,7 @@ describe('registration workflow', () => {
   it('refuses a second decision with NotAwaitingDecision while the first is final', async () => {
     await run(async ({ handle }) => {
       await handle.executeUpdate(decideRegistration, { args: [{ decision: 'reject', actorAccountId: 'admin-1', noteId: 'note-1' }] });
-      const error = await handle.executeUpdate(decideRegistration, { args: [{ decision: 'approve', actorAccountId: 'admin-1' }] })
-        .catch((e: unknown) => e);
+      const error = await handle.executeUpdate(decideRegistration, { args: [{ decision: 'approve', actorAccountId: 'admin-1' }] }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
       expect((error as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'NotAwaitingDecision' });
       expect(await handle.query(registrationState)).toMatchObject({ status: 'rejected' });

@@ -19,7 +19,12 @@ const HISTORIES = join(import.meta.dirname, '..', 'histories');
 const KINDS = ['registration', 'appointment', 'person', 'accessReview', 'accessReviewCampaign'];
 const History = temporal.api.history.v1.History;
 
-interface RecordedHistory { workflowType: string; status: string; events: number; history: string }
+interface RecordedHistory {
+  workflowType: string;
+  status: string;
+  events: number;
+  history: string;
+}
 
 // Recording (RECORD_HISTORIES=1, what `npm run histories:record` sets): each kind of workflow runs
 // on the real services with short timers, through the API as people use it, and its history is saved.
@@ -27,18 +32,33 @@ describe.runIf(process.env.RECORD_HISTORIES)('recording the histories of the cur
   it('runs every kind of workflow and saves its history', async () => {
     const SECRET = 'record-histories-secret';
     const h = await startHarness({
-      HR_FEED_SECRET: SECRET, REGISTRATION_REMIND_AFTER: '1s', REGISTRATION_ESCALATE_AFTER: '2s', REGISTRATION_EXPIRE_AFTER: '5s',
-      APPOINTMENT_REMIND_AFTER: '1s', APPOINTMENT_ESCALATE_AFTER: '2s', APPOINTMENT_EXPIRE_AFTER: '5s', PERSONNEL_IDLE_CLOSE_AFTER: '2s',
-      TRANSFER_REMIND_AFTER: '1s', TRANSFER_ESCALATE_AFTER: '2s', TRANSFER_EXPIRE_AFTER: '5s',
+      HR_FEED_SECRET: SECRET,
+      REGISTRATION_REMIND_AFTER: '1s',
+      REGISTRATION_ESCALATE_AFTER: '2s',
+      REGISTRATION_EXPIRE_AFTER: '5s',
+      APPOINTMENT_REMIND_AFTER: '1s',
+      APPOINTMENT_ESCALATE_AFTER: '2s',
+      APPOINTMENT_EXPIRE_AFTER: '5s',
+      PERSONNEL_IDLE_CLOSE_AFTER: '2s',
+      TRANSFER_REMIND_AFTER: '1s',
+      TRANSFER_ESCALATE_AFTER: '2s',
+      TRANSFER_EXPIRE_AFTER: '5s',
     });
     try {
       const tree = await h.seedTree();
       const [provinceAdmin, districtAAdmin, laoAAdmin, clerk] = await Promise.all([
-        h.createAccount(tree.province), h.createAccount(tree.districtA), h.createAccount(tree.laoA), h.createAccount(tree.districtB)]);
+        h.createAccount(tree.province),
+        h.createAccount(tree.districtA),
+        h.createAccount(tree.laoA),
+        h.createAccount(tree.districtB),
+      ]);
       await h.designateAdmins(tree.province, [provinceAdmin]);
       await h.designateAdmins(tree.districtA, [districtAAdmin]);
       await h.designateAdmins(tree.laoA, [laoAAdmin]);
-      await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] } });
+      await h.request('PUT', '/api/v1/systems/INFO', {
+        token: h.central.token,
+        json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
+      });
       const ok = (what: string, res: { status: number; body: unknown }) => {
         if (res.status < 200 || res.status > 299) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
       };
@@ -60,27 +80,56 @@ describe.runIf(process.env.RECORD_HISTORIES)('recording the histories of the cur
         return form;
       };
       const [appointee, other] = await Promise.all([h.createAccount(tree.districtB), h.createAccount(tree.districtB)]);
-      const approved = await h.request('POST', `/api/v1/org-units/${tree.districtB}/admin-appointments`, { token: clerk.token, body: letter({ accountId: appointee.id, termEnd: '2099-09-30' }) });
+      const approved = await h.request('POST', `/api/v1/org-units/${tree.districtB}/admin-appointments`, {
+        token: clerk.token,
+        body: letter({ accountId: appointee.id, termEnd: '2099-09-30' }),
+      });
       ok('appointment', approved);
-      ok('appointment decision', await h.request('POST', `/api/v1/admin-appointments/${approved.body.id}/decision`, { token: provinceAdmin.token, json: { decision: 'approve' } }));
-      ok('appointment to expire', await h.request('POST', `/api/v1/org-units/${tree.districtB}/admin-appointments`, { token: clerk.token, body: letter({ accountId: other.id }) }));
+      ok(
+        'appointment decision',
+        await h.request('POST', `/api/v1/admin-appointments/${approved.body.id}/decision`, { token: provinceAdmin.token, json: { decision: 'approve' } }),
+      );
+      ok(
+        'appointment to expire',
+        await h.request('POST', `/api/v1/org-units/${tree.districtB}/admin-appointments`, { token: clerk.token, body: letter({ accountId: other.id }) }),
+      );
 
       // Personnel events: a retirement, and a transfer whose rights go to a review at the new unit.
       const [retiree, mover] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoA2)]);
       for (const staff of [retiree, mover]) {
-        ok('rights', await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: h.central.token, json: [{ system: 'INFO', role: 'viewer', unitCode: staff === retiree ? tree.laoA : tree.laoA2 }] }));
+        ok(
+          'rights',
+          await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+            token: h.central.token,
+            json: [{ system: 'INFO', role: 'viewer', unitCode: staff === retiree ? tree.laoA : tree.laoA2 }],
+          }),
+        );
       }
       const today = new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
-      const raw = JSON.stringify({ events: [
-        { eventId: uniqueName('ret-'), type: 'retirement', citizenId: retiree.citizenId, effectiveDate: today },
-        { eventId: uniqueName('tr-'), type: 'transfer', citizenId: mover.citizenId, effectiveDate: today, toUnitCode: tree.laoA },
-      ] });
+      const raw = JSON.stringify({
+        events: [
+          { eventId: uniqueName('ret-'), type: 'retirement', citizenId: retiree.citizenId, effectiveDate: today },
+          { eventId: uniqueName('tr-'), type: 'transfer', citizenId: mover.citizenId, effectiveDate: today, toUnitCode: tree.laoA },
+        ],
+      });
       const ts = String(Math.floor(Date.now() / 1000));
       const sig = createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex');
-      ok('personnel events', await h.request('POST', '/api/v1/personnel-events', { body: raw, headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` } }));
+      ok(
+        'personnel events',
+        await h.request('POST', '/api/v1/personnel-events', {
+          body: raw,
+          headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` },
+        }),
+      );
 
       // An access review campaign over the province.
-      ok('campaign', await h.request('POST', '/api/v1/access-reviews', { token: provinceAdmin.token, json: { name: uniqueName('campaign-'), scopeUnitCode: tree.province, durationDays: 7, onNoDecision: 'keep' } }));
+      ok(
+        'campaign',
+        await h.request('POST', '/api/v1/access-reviews', {
+          token: provinceAdmin.token,
+          json: { name: uniqueName('campaign-'), scopeUnitCode: tree.province, durationDays: 7, onNoDecision: 'keep' },
+        }),
+      );
 
       await delay(8000); // reminders, escalations and expiries fire; idle person workflows close
 
@@ -93,7 +142,9 @@ describe.runIf(process.env.RECORD_HISTORIES)('recording the histories of the cur
         // `<workflow type>-<n>-<status>.json`: what each file holds, and the history as the server
         // sends it (protobuf, base64: the SDK's proto-JSON helpers fail on this install's two protobufjs copies).
         const record: RecordedHistory = {
-          workflowType: execution.type, status: execution.status.name, events: history.events?.length ?? 0,
+          workflowType: execution.type,
+          status: execution.status.name,
+          events: history.events?.length ?? 0,
           history: Buffer.from(History.encode(history).finish()).toString('base64'),
         };
         writeFileSync(join(HISTORIES, `${execution.type}-${n}-${execution.status.name.toLowerCase()}.json`), `${JSON.stringify(record, null, 2)}\n`);
@@ -107,7 +158,9 @@ describe.runIf(process.env.RECORD_HISTORIES)('recording the histories of the cur
 
 describe('the committed histories', () => {
   it('replay against the current workflow code, every kind of workflow among them', async () => {
-    const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(HISTORIES)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     const histories = files.map((file) => {
       const record = JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')) as RecordedHistory;
       return { workflowId: file, history: History.decode(Buffer.from(record.history, 'base64')) };
