@@ -2,10 +2,10 @@
 // Temporal and SMTP.
 import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAppointments, auditEvents } from '../../db/schema.ts';
+import { adminAppointments } from '../../db/schema.ts';
 import { complianceScheduleId, ensureComplianceSchedule } from '../../services/workflows.ts';
 import { PDF, PNG } from '../../scripts/support/fixtures.ts';
-import { startHarness, TEST_ENCRYPTION_KEY, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
+import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 let h: Harness;
 let tree: Tree;
