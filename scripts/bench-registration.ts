@@ -51,17 +51,15 @@ const json = async (method: string, path: string, body?: unknown, token?: string
 
 // A central admin and a small tree.
 const adminPassword = 'bench-admin-password';
-await resources.database.db
-  .insert(accounts)
-  .values({
-    id: randomUUID(),
-    username: 'bench-admin',
-    passwordHash: await hashPassword(adminPassword),
-    firstNameTh: 'ก',
-    lastNameTh: 'ข',
-    email: 'admin@bench.test',
-    centralAdmin: true,
-  });
+await resources.database.db.insert(accounts).values({
+  id: randomUUID(),
+  username: 'bench-admin',
+  passwordHash: await hashPassword(adminPassword),
+  firstNameTh: 'ก',
+  lastNameTh: 'ข',
+  email: 'admin@bench.test',
+  centralAdmin: true,
+});
 const token = (await json('POST', '/auth/login', { username: 'bench-admin', password: adminPassword })).body.token as string;
 await json(
   'PUT',

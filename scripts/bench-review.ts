@@ -46,19 +46,17 @@ for (let i = 0; i < units.length; i += 2000) {
 const people = Math.ceil(RIGHTS / 2);
 for (let i = 0; i < people; i += 5000) {
   const chunk = Array.from({ length: Math.min(5000, people - i) }, (_, k) => ({ id: randomUUID(), unit: `L${(i + k) % LAOS}` }));
-  await db
-    .insert(accounts)
-    .values(
-      chunk.map((p) => ({
-        id: p.id,
-        username: `staff-${p.id}`,
-        passwordHash,
-        firstNameTh: 'ก',
-        lastNameTh: 'ข',
-        email: `${p.id}@bench.test`,
-        unitCode: p.unit,
-      })),
-    );
+  await db.insert(accounts).values(
+    chunk.map((p) => ({
+      id: p.id,
+      username: `staff-${p.id}`,
+      passwordHash,
+      firstNameTh: 'ก',
+      lastNameTh: 'ข',
+      email: `${p.id}@bench.test`,
+      unitCode: p.unit,
+    })),
+  );
   await db
     .insert(entitlements)
     .values(

@@ -45,17 +45,15 @@ describe('start-up hand-over', () => {
     const id = randomUUID();
     const citizenId = randomCitizenId();
     const email = `${uniqueName('lost')}@lao.test`;
-    await db
-      .insert(registrations)
-      .values({
-        ...row!,
-        id,
-        citizenIdHash: h.resources.cipher.lookupHash(citizenId),
-        citizenIdEnc: h.resources.cipher.encrypt(citizenId),
-        username: uniqueName('lost'),
-        email,
-        submittedAt: new Date(),
-      });
+    await db.insert(registrations).values({
+      ...row!,
+      id,
+      citizenIdHash: h.resources.cipher.lookupHash(citizenId),
+      citizenIdEnc: h.resources.cipher.encrypt(citizenId),
+      username: uniqueName('lost'),
+      email,
+      submittedAt: new Date(),
+    });
     await db
       .insert(mailOutbox)
       .values({ ...mail!, id: randomUUID(), key: `registration:${id}:submitted`, toAddress: email, sentAt: null, attempts: 0, createdAt: new Date() });
@@ -76,16 +74,14 @@ describe('start-up hand-over', () => {
   it("hands a stored personnel event to its person's workflow, dated today: applied once", async () => {
     const staff = await h.createAccount(tree.laoA);
     const eventId = uniqueName('lost-');
-    await h.resources.database.db
-      .insert(personnelEvents)
-      .values({
-        eventId,
-        type: 'suspension',
-        citizenIdHash: h.resources.cipher.lookupHash(staff.citizenId),
-        citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId),
-        effectiveDate: today(),
-        source: 'hr-feed',
-      });
+    await h.resources.database.db.insert(personnelEvents).values({
+      eventId,
+      type: 'suspension',
+      citizenIdHash: h.resources.cipher.lookupHash(staff.citizenId),
+      citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId),
+      effectiveDate: today(),
+      source: 'hr-feed',
+    });
     const status = async () => (await h.request('GET', `/api/v1/personnel-events/${eventId}`, { token: h.central.token })).body.status;
     expect(await status()).toBe('scheduled');
     expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).personnelEvents).toBeGreaterThanOrEqual(1);

@@ -241,16 +241,14 @@ describe('after a crash', () => {
     const staff = await staffWithRights(tree.laoA);
     const eventId = uniqueName('lost-');
     // As if the process died between storing the event and signalling the person's workflow.
-    await h.resources.database.db
-      .insert(personnelEvents)
-      .values({
-        eventId,
-        type: 'resignation',
-        citizenIdHash: h.resources.cipher.lookupHash(staff.citizenId),
-        citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId),
-        effectiveDate: today(),
-        source: 'hr-feed',
-      });
+    await h.resources.database.db.insert(personnelEvents).values({
+      eventId,
+      type: 'resignation',
+      citizenIdHash: h.resources.cipher.lookupHash(staff.citizenId),
+      citizenIdEnc: h.resources.cipher.encrypt(staff.citizenId),
+      effectiveDate: today(),
+      source: 'hr-feed',
+    });
     await new Promise((r) => setTimeout(r, 500));
     expect((await rightsOf(staff.id)).status).toBe('active');
     expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).personnelEvents).toBeGreaterThanOrEqual(1);
