@@ -6,9 +6,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { freePort } from '../lib/net.ts';
 import { DEMO_PASSWORD } from './demo.ts';
+import { launchBrowser } from './support/browser.ts';
 
 const root = join(import.meta.dirname, '..');
 const out = join(root, 'docs', 'screenshots');
@@ -36,19 +36,7 @@ try {
   const demo = spawnSync(process.execPath, [join(root, 'scripts', 'demo.ts'), '--exit'], { env, encoding: 'utf8' });
   if (demo.status !== 0) throw new Error(`npm run demo failed:\n${demo.stdout}\n${demo.stderr}`);
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchBrowser();
   const shoot = async (username: string, viewport: { width: number; height: number }, shots: { path: string; file: string; open?: string }[]) => {
     const context = await browser.newContext({ baseURL: `http://localhost:${port}`, viewport, deviceScaleFactor: 1 });
     const page = await context.newPage();

@@ -4,7 +4,7 @@
 // signed out at once. An admin of a sibling unit may not even see the account.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.ts';
+import { launchBrowser } from '../../scripts/support/browser.ts';
 import { expectAccessible, signedInPage } from '../support/console.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 import { uniqueName } from '../../scripts/support/fixtures.ts';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { registrations } from '../../db/schema.ts';
 import { PDF, PNG } from '../../scripts/support/fixtures.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { launchBrowser } from '../../scripts/support/browser.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
 // Pages with a PDF in an iframe: Chromium's viewer may hold the 'load' event back; the page itself is what is tested.

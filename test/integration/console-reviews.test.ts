@@ -3,7 +3,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '../../scripts/support/fixtures.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { launchBrowser } from '../../scripts/support/browser.ts';
 import { expectAccessible, signedInPage } from '../support/console.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 

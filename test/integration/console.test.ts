@@ -1,7 +1,7 @@
 // The console's door and home: who gets in, what waits for an admin, and the page's guards.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.ts';
+import { launchBrowser } from '../../scripts/support/browser.ts';
 import { expectAccessible, signedInPage } from '../support/console.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 

@@ -13,7 +13,7 @@ import { oidcAdapterFactory } from '../../lib/sso/oidc-adapter.ts';
 import { signInEvents, ssoLogoutOutbox } from '../../db/schema.ts';
 import { deliverSsoLogouts } from '../../lib/sso/backchannel-logout.ts';
 import { generateSigningKey } from '../../lib/sso/keys.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { launchBrowser } from '../../scripts/support/browser.ts';
 import { startDemoInfoSystem, type DemoInfoSystem } from '../../scripts/support/demo-info-system.ts';
 import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
