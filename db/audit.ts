@@ -88,6 +88,22 @@ export function auditHash(event: Omit<StoredEvent, 'hash'>): string {
     .digest('hex');
 }
 
+/** An entry's own columns, as the hash covers them (the chain's columns come from where it is appended). */
+function entryFields(entry: AuditEntry) {
+  return {
+    key: entry.key,
+    actorAccountId: entry.actorAccountId ?? null,
+    actor: entry.actor,
+    action: entry.action,
+    subjectType: entry.subjectType,
+    subjectId: entry.subjectId,
+    unitCode: entry.unitCode ?? null,
+    reason: entry.reason ?? null,
+    before: normalise(entry.before),
+    after: normalise(entry.after),
+  };
+}
+
 /** Appends an event unless one with the same key exists (a retried step writes nothing twice). */
 export async function writeAudit(db: Queryable, entry: AuditEntry): Promise<void> {
   // Outside a transaction the lock would end with its own statement and two writers would link to one previous event (a fork).
@@ -112,16 +128,7 @@ export async function writeAudit(db: Queryable, entry: AuditEntry): Promise<void
     at: new Date(),
     chain,
     prevHash: last?.hash ?? null,
-    key: entry.key,
-    actorAccountId: entry.actorAccountId ?? null,
-    actor: entry.actor,
-    action: entry.action,
-    subjectType: entry.subjectType,
-    subjectId: entry.subjectId,
-    unitCode: entry.unitCode ?? null,
-    reason: entry.reason ?? null,
-    before: normalise(entry.before),
-    after: normalise(entry.after),
+    ...entryFields(entry),
   };
   await db.insert(auditEvents).values({ ...event, hash: auditHash(event) });
 }
@@ -215,16 +222,7 @@ export async function writeAuditBatch(db: Queryable, entries: AuditEntry[]): Pro
       at,
       chain,
       prevHash,
-      key: entry.key,
-      actorAccountId: entry.actorAccountId ?? null,
-      actor: entry.actor,
-      action: entry.action,
-      subjectType: entry.subjectType,
-      subjectId: entry.subjectId,
-      unitCode: entry.unitCode ?? null,
-      reason: entry.reason ?? null,
-      before: normalise(entry.before),
-      after: normalise(entry.after),
+      ...entryFields(entry),
     };
     const hash = auditHash(event);
     prevHash = hash;
