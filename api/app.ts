@@ -36,6 +36,8 @@ import pageRoutes from './routes/pages.ts';
 import ssoRoutes from './routes/sso.ts';
 import thaiidRoutes from './routes/thaiid.ts';
 import trackRoutes from './routes/track.ts';
+import manualRoutes from './routes/manual.ts';
+import passwordRoutes from './routes/passwords.ts';
 import browserSessionPlugin from './plugins/browser-session.ts';
 import consolePages from './console/index.ts';
 import assetRoutes from './routes/assets.ts';
@@ -189,6 +191,8 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   await app.register(thaiidRoutes);
   await app.register(pageRoutes);
   await app.register(trackRoutes);
+  await app.register(manualRoutes);
+  await app.register(passwordRoutes);
   await app.register(
     async (api) => {
       await api.register(authRoutes);

@@ -28,6 +28,11 @@ const MENU = [
   { href: '/admin/accounts', label: 'บัญชีผู้ใช้ / Accounts' },
   { href: '/admin/units', label: 'หน่วยงาน / Units' },
   { href: '/admin/compliance', label: 'หน่วยงานไม่มีผู้ดูแล / Without admin' },
+  { href: '/admin/campaigns', label: 'รอบทบทวนสิทธิ์ / Access reviews' },
+  { href: '/admin/personnel', label: 'ความเปลี่ยนแปลงบุคลากร / Personnel changes' },
+  { href: '/admin/audit', label: 'บันทึกการตรวจสอบ / Audit' },
+  { href: '/admin/survey', label: 'ผลแบบสำรวจ / Survey results' },
+  { href: '/admin/dashboard', label: 'ภาพรวมการใช้งาน / Rollout' },
   { href: '/', label: 'พอร์ทัล / Portal' },
 ];
 
@@ -85,6 +90,11 @@ export default fp(async function consolePages(app: FastifyInstance) {
       await admin.register(import('./units.ts'));
       await admin.register(import('./accounts.ts'));
       await admin.register(import('./reviews.ts'));
+      await admin.register(import('./campaigns.ts'));
+      await admin.register(import('./personnel.ts'));
+      await admin.register(import('./audit.ts'));
+      await admin.register(import('./survey.ts'));
+      await admin.register(import('./dashboard.ts'));
     },
     { prefix: '/admin' },
   );

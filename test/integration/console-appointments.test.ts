@@ -2,7 +2,7 @@
 // the real services: a district office admin uploads a letter for an LAO's appointee, the province
 // admin approves it, and the LAO leaves the list of units without an SSO admin.
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PDF } from '../../scripts/support/fixtures.ts';
 import { launchBrowser } from '../../scripts/support/browser.ts';
 import { expectAccessible, signedInPage } from '../support/console.ts';
@@ -34,6 +34,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await h?.stop();
+});
+
+// A failed step shows what the server said meanwhile.
+afterEach(({ task }) => {
+  if (task.result?.state === 'fail') console.log(`API log, last lines:\n${h.logs.slice(-60).join('')}`);
 });
 
 const listedCodes = async (page: Page) => page.locator('table.list tbody tr td:first-child .muted').allTextContents();

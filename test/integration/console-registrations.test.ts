@@ -2,7 +2,7 @@
 // screen, end to end on the real services: mail links, evidence in the page, asking for information,
 // the applicant's answer without JavaScript, approval, and the portal afterwards.
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { registrations } from '../../db/schema.ts';
 import { PDF, PNG } from '../../scripts/support/fixtures.ts';
@@ -39,6 +39,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await h?.stop();
+});
+
+// A failed step shows what the server said meanwhile.
+afterEach(({ task }) => {
+  if (task.result?.state === 'fail') console.log(`API log, last lines:\n${h.logs.slice(-60).join('')}`);
 });
 
 /** A phone: 390×844. */
