@@ -4,10 +4,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parse } from 'csv-parse/sync';
 import { UNIT_KINDS } from '../../db/schema.ts';
+import { csvFileName, csvStream } from '../../lib/csv.ts';
 import { Problem, badRequest, type FieldError } from '../../lib/problem.ts';
 import { uploadAppointmentLetter } from '../../services/appointments.ts';
 import { browseUnit, checkOrgUnits, putOrgUnits, unitsAdministered, unitsWithoutAdmin, type UnitInput } from '../../services/org-units.ts';
 import { orgUnitItem } from '../schemas.ts';
+import { multipartForm, type FormFields } from '../multipart-form.ts';
 import { checker } from '../uploads.ts';
 
 const PAGE = 50;
@@ -22,39 +24,8 @@ const KIND_NAMES: Record<string, string> = {
   sao: 'อบต. / SAO',
 };
 
-interface UploadedFile {
-  fileName: string;
-  content: Buffer;
-}
-type FormFields = Record<string, string | UploadedFile | undefined>;
-
-/**
- * preHandler of a multipart form: reads it whole into `request.body` (text fields as strings, files as
- * buffers), so that the CSRF check that follows finds the form's `_csrf` field like any other form's.
- */
-async function multipartForm(request: FastifyRequest) {
-  if (!request.isMultipart()) throw new Problem(415, 'Unsupported Media Type', 'Send the form as multipart/form-data.');
-  const fields: FormFields = {};
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const content = await part.toBuffer();
-      if (content.length > 0) fields[part.fieldname] = { fileName: (part.filename || 'file').slice(0, 200), content };
-    } else {
-      fields[part.fieldname] = String(part.value);
-    }
-  }
-  request.body = fields;
-}
-
 const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
 const pageNumber = (value: unknown) => Math.max(1, Math.min(10_000, Number.parseInt(String(value ?? '1'), 10) || 1));
-
-/** A CSV cell: quoted, and a formula-looking start (= + - @, tab, CR) neutralised for spreadsheets. */
-function csvCell(value: unknown): string {
-  let cell = value === null || value === undefined ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(cell)) cell = `'${cell}`;
-  return `"${cell.replace(/"/g, '""')}"`;
-}
 
 const checkUnitRow = checker(orgUnitItem);
 
@@ -172,12 +143,12 @@ export default async function unitPages(app: FastifyInstance) {
     const under = text(request.query.under) || undefined;
     try {
       const gaps = await unitsWithoutAdmin(app.deps, request.admin!, { under });
-      const lines = [['code', 'nameTh', 'kind', 'parentCode', 'coveredBy'], ...gaps.items.map((u) => [u.code, u.nameTh, u.kind, u.parentCode, u.coveredBy])];
-      const body = `\uFEFF${lines.map((l) => l.map(csvCell).join(',')).join('\r\n')}\r\n`;
+      // The gaps come from the tree model, which holds the tree in memory anyway; the file is written as a stream.
+      const body = csvStream(['code', 'nameTh', 'kind', 'parentCode', 'coveredBy'], gaps.items, (u) => [u.code, u.nameTh, u.kind, u.parentCode, u.coveredBy]);
       return reply
         .type('text/csv; charset=utf-8')
         .header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="units-without-admin-${(under ?? 'all').replace(/[^\w.-]/g, '_')}.csv"`)
+        .header('content-disposition', `attachment; filename="units-without-admin-${csvFileName(under ?? 'all')}.csv"`)
         .send(body);
     } catch (error) {
       return refused(reply, '/admin/compliance')(error);
