@@ -484,3 +484,32 @@ export const signInEvents = pgTable(
   },
   (t) => [index('sign_in_events_account_idx').on(t.accountId, t.at)],
 );
+
+// Passwords people manage (issue 13): reset links, and the failed sign-ins that lock a username for a while.
+
+/** A "forgot password" link: single use, short-lived, kept only as the hash of its token. */
+export const passwordResets = pgTable(
+  'password_resets',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    accountId: uuid('account_id').notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    /** The admin who had the link sent from the console; null when the person asked for it. */
+    requestedBy: uuid('requested_by'),
+  },
+  (t) => [index('password_resets_account_idx').on(t.accountId, t.createdAt)],
+);
+
+/**
+ * Failed password sign-ins per username (trimmed, lower-cased), in the database so that every API
+ * process counts the same. Unknown usernames count and lock alike: a lock tells nothing about
+ * whether an account exists.
+ */
+export const signInFailures = pgTable('sign_in_failures', {
+  username: text('username').primaryKey(),
+  failures: integer('failures').notNull(),
+  windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull(),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+});
