@@ -221,7 +221,11 @@ export interface Config {
   publicUrl: string;
   logLevel: string;
   tokenTtlMs: number;
-  rateLimits: { loginPerAddress: number; loginPerUsername: number; submissionsPerAddress: number };
+  rateLimits: { loginPerAddress: number; loginPerUsername: number; submissionsPerAddress: number; passwordResetsPerAddress: number };
+  /** A username is locked for `durationMs` after `failures` failed password sign-ins within `windowMs` (counted in the database). */
+  signInLockout: { failures: number; windowMs: number; durationMs: number };
+  /** How long a "forgot password" link stays valid. */
+  passwordResetTtlMs: number;
   registration: RegistrationTimers;
   appointment: { remindAfterMs: number; escalateAfterMs: number; expireAfterMs: number; termReminderBeforeMs: number };
   /** Reviews of one person's rights after a personnel change: reminders, escalation, deadline. */
@@ -306,7 +310,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       loginPerAddress: read.integer('LOGIN_RATE_LIMIT_PER_ADDRESS', 30),
       loginPerUsername: read.integer('LOGIN_RATE_LIMIT_PER_USERNAME', 10),
       submissionsPerAddress: read.integer('REGISTRATION_RATE_LIMIT_PER_ADDRESS', 20),
+      passwordResetsPerAddress: read.integer('PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS', 5),
     },
+    signInLockout: {
+      failures: Math.max(1, read.integer('SIGN_IN_LOCKOUT_FAILURES', 10, 1000)),
+      windowMs: read.duration('SIGN_IN_LOCKOUT_WINDOW', '15m'),
+      durationMs: read.duration('SIGN_IN_LOCKOUT_DURATION', '15m'),
+    },
+    passwordResetTtlMs: read.duration('PASSWORD_RESET_TTL', '30m'),
     registration: {
       remindAfterMs: read.duration('REGISTRATION_REMIND_AFTER', '2d'),
       escalateAfterMs: read.duration('REGISTRATION_ESCALATE_AFTER', '5d'),
