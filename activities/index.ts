@@ -4,6 +4,7 @@ import type { ActivityDeps } from './deps.ts';
 import { createCampaignActivities } from './access-review-campaign.ts';
 import { createAccessReviewActivities } from './access-review.ts';
 import { createAppointmentActivities } from './appointment.ts';
+import { createAuditVerificationActivities } from './audit-verification.ts';
 import { createComplianceActivities } from './compliance.ts';
 import { createOrgTreeActivities } from './org-tree.ts';
 import { createPersonnelActivities } from './personnel.ts';
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPersonnelActivities(deps),
     ...createAccessReviewActivities(deps),
     ...createCampaignActivities(deps),
+    ...createAuditVerificationActivities(deps),
   });
 }
 

@@ -149,44 +149,65 @@ export interface ChainReport {
   broken?: { id: number; problem: string };
 }
 
+/** Where a chain's check stands: the last event that held, and how many held so far. */
+export interface ChainPosition {
+  lastId: number;
+  previousHash: string | null;
+  checked: number;
+}
+
+/** How many events the trail holds (the denominator of a verification's progress). */
+export async function countAuditEvents(db: Queryable): Promise<number> {
+  const [row] = await db.select({ n: sql<string | number>`count(*)` }).from(auditEvents);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Walks one chain in order, in batches, from the start or from `from` (where an interrupted walk
+ * stood), calling `onBatch` after each batch; names the first event whose hash or link does not hold.
+ */
+export async function verifyChain(
+  db: Queryable,
+  chain: number,
+  options: { from?: ChainPosition | undefined; batch?: number; onBatch?: (position: ChainPosition) => void | Promise<void> } = {},
+): Promise<ChainReport> {
+  const batch = options.batch ?? 5000;
+  let { lastId, previousHash: previous, checked } = options.from ?? { lastId: 0, previousHash: null, checked: 0 };
+  for (;;) {
+    const rows: StoredEvent[] = await db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.chain, chain), gt(auditEvents.id, lastId)))
+      .orderBy(asc(auditEvents.id))
+      .limit(batch);
+    for (const row of rows) {
+      let problem: string | undefined;
+      if (row.prevHash !== previous) {
+        problem =
+          previous === null && row.prevHash !== null
+            ? 'the first event of its chain links to one that is missing (an event was deleted)'
+            : 'it does not link to the event before it (an event was deleted, inserted or moved)';
+      } else if (auditHash(row) !== row.hash) {
+        problem = 'its content does not match its hash (it was edited or moved)';
+      }
+      if (problem) return { checked, broken: { id: row.id, problem } };
+      previous = row.hash;
+      lastId = row.id;
+      checked++;
+    }
+    await options.onBatch?.({ lastId, previousHash: previous, checked });
+    if (rows.length < batch) return { checked };
+  }
+}
+
 /** Walks every chain in order and names the first event whose hash or link does not hold. */
 export async function verifyAuditChain(db: Queryable, batch = 5000): Promise<ChainReport> {
   let checked = 0;
   let firstBroken: ChainReport['broken'];
   for (let chain = 0; chain < AUDIT_CHAINS; chain++) {
-    let previous: string | null = null;
-    let lastId = 0;
-    for (;;) {
-      const rows: StoredEvent[] = await db
-        .select()
-        .from(auditEvents)
-        .where(and(eq(auditEvents.chain, chain), gt(auditEvents.id, lastId)))
-        .orderBy(asc(auditEvents.id))
-        .limit(batch);
-      let broken: ChainReport['broken'];
-      for (const row of rows) {
-        if (row.prevHash !== previous) {
-          broken = {
-            id: row.id,
-            problem:
-              previous === null && row.prevHash !== null
-                ? 'the first event of its chain links to one that is missing (an event was deleted)'
-                : 'it does not link to the event before it (an event was deleted, inserted or moved)',
-          };
-        } else if (auditHash(row) !== row.hash) {
-          broken = { id: row.id, problem: 'its content does not match its hash (it was edited or moved)' };
-        }
-        if (broken) break;
-        previous = row.hash;
-        lastId = row.id;
-        checked++;
-      }
-      if (broken) {
-        if (!firstBroken || broken.id < firstBroken.id) firstBroken = broken;
-        break;
-      }
-      if (rows.length < batch) break;
-    }
+    const report = await verifyChain(db, chain, { batch });
+    checked += report.checked;
+    if (report.broken && (!firstBroken || report.broken.id < firstBroken.id)) firstBroken = report.broken;
   }
   return firstBroken ? { checked, broken: firstBroken } : { checked };
 }

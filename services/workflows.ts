@@ -16,6 +16,7 @@ import {
   type AppointmentDecision,
   type AppointmentState,
 } from '../workflows/appointment.ts';
+import { auditVerification, auditVerificationProgress, type AuditVerificationState } from '../workflows/audit-verification.ts';
 import { complianceDigest } from '../workflows/compliance.ts';
 import { NOT_AWAITING } from '../workflows/decision-clock.ts';
 import { person, personnelEventReceived, personWorkflowId, type PersonnelNotice } from '../workflows/personnel.ts';
@@ -295,4 +296,37 @@ export async function removeReviewSchedule(w: Workflows, name: string): Promise<
     if (error instanceof ScheduleNotFoundError) return false;
     throw error;
   }
+}
+
+/** One audit verification at a time per deployment: a start while one runs finds the running one. */
+const auditVerificationId = (config: Config) => `${config.taskQueue}-audit-verification`;
+
+/** Starts the verification of the audit trail's chains, unless one runs already (then that one goes on). */
+export async function startAuditVerification(w: Workflows, input: { chains: number; startedBy: string }): Promise<void> {
+  await w.client.workflow.start(auditVerification, {
+    taskQueue: w.config.taskQueue,
+    workflowId: auditVerificationId(w.config),
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    args: [input],
+  });
+}
+
+export type AuditVerificationRun = AuditVerificationState & { status: 'running' | 'completed' | 'failed' };
+
+/** The latest verification: its progress while it runs, its result once done; null when none ran (or Temporal forgot it). */
+export async function latestAuditVerification(w: Workflows): Promise<AuditVerificationRun | null> {
+  const handle = w.client.workflow.getHandle(auditVerificationId(w.config));
+  return withinDeadline(w, async () => {
+    try {
+      const described = await handle.describe();
+      if (described.status.name === 'RUNNING') return { ...(await handle.query(auditVerificationProgress)), status: 'running' as const };
+      if (described.status.name === 'COMPLETED') return { ...(await handle.result()), status: 'completed' as const };
+      const startedAt = described.startTime.getTime();
+      return { startedAt, finishedAt: described.closeTime?.getTime() ?? null, total: 0, checked: 0, chains: 0, chainsDone: 0, broken: null, status: 'failed' as const };
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw error;
+    }
+  });
 }

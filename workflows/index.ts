@@ -6,3 +6,4 @@ export { person } from './personnel.ts';
 export { accessReview } from './access-review.ts';
 export { accessReviewCampaign } from './access-review-campaign.ts';
 export { scheduledAccessReview } from './access-review-schedule.ts';
+export { auditVerification } from './audit-verification.ts';
