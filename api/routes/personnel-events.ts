@@ -1,23 +1,21 @@
 // The personnel feed (HR): changes of people, often dated ahead. Signed with HMAC by the HR system,
-// or sent by an admin for the people of their own units (JSON or CSV). Each event is read here
-// against its schema; services/personnel.ts judges, stores and hands it over.
+// or sent by an admin for the people of their own units (JSON or CSV). Each event is read against its
+// schema (api/personnel-input.ts, shared with the console); services/personnel.ts judges, stores and hands it over.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { PERSONNEL_EVENT_TYPES, type PersonnelEventStatus } from '../../db/schema.ts';
-import { badRequest, forbidden, Problem, unauthorized, unavailable } from '../../lib/problem.ts';
+import type { PersonnelEventStatus } from '../../db/schema.ts';
+import { forbidden, Problem, unauthorized, unavailable } from '../../lib/problem.ts';
 import type { Actor } from '../../services/actor.ts';
 import {
   listPersonnelEvents,
   receivePersonnelEvents,
   viewPersonnelEvent,
-  type PersonnelEventInput,
   type PersonnelEventPosition,
   type PersonnelSender,
-  type ReceivedEvent,
 } from '../../services/personnel.ts';
 import { listQuery, readCursor, toPage } from '../schemas.ts';
-import { checker, validator } from '../uploads.ts';
+import { CSV_COLUMNS, MAX_EVENTS, readEvents, readEventsCsv } from '../personnel-input.ts';
+import { validator } from '../uploads.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,38 +25,12 @@ declare module 'fastify' {
 
 const MAX_SKEW_SECONDS = 300;
 
-const eventSchema = {
-  type: 'object',
-  required: ['eventId', 'type', 'citizenId', 'effectiveDate'],
-  additionalProperties: false,
-  properties: {
-    eventId: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[\\x21-\\x7e]+$' },
-    type: { type: 'string', enum: [...PERSONNEL_EVENT_TYPES] },
-    citizenId: { type: 'string', pattern: '^[0-9]{13}$' },
-    effectiveDate: { type: 'string', format: 'date', christianEra: true },
-    toUnitCode: { type: 'string', minLength: 1, maxLength: 32 },
-    newPosition: { type: 'string', minLength: 1, maxLength: 200 },
-    note: { type: 'string', maxLength: 2000 },
-  },
-} as const;
-const checkEvent = checker(eventSchema);
 const readBatch = validator<{ events: unknown[] }>({
   type: 'object',
   required: ['events'],
   additionalProperties: false,
-  properties: { events: { type: 'array', minItems: 1, maxItems: 1000 } },
+  properties: { events: { type: 'array', minItems: 1, maxItems: MAX_EVENTS } },
 });
-
-/** Each event against its schema, on its own: one bad event does not refuse the batch. */
-const readEvents = (events: unknown[]): ReceivedEvent[] =>
-  events.map((raw, index) => {
-    const errors = checkEvent(raw, `events.${index}`);
-    if (errors.length === 0) return { event: raw as PersonnelEventInput };
-    const eventId = (raw as { eventId?: unknown } | null)?.eventId;
-    return { eventId: typeof eventId === 'string' ? eventId : null, errors };
-  });
-
-const CSV_COLUMNS = ['eventId', 'type', 'citizenId', 'effectiveDate', 'toUnitCode', 'newPosition', 'note'];
 
 export default async function personnelEventRoutes(app: FastifyInstance) {
   const { config } = app.deps;
@@ -141,16 +113,7 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const me = adminCaller(request);
       if (typeof request.body !== 'string') throw new Problem(415, 'Unsupported Media Type', 'Send text/csv.');
-      let rows: Record<string, string>[];
-      try {
-        rows = parseCsv(request.body, { columns: true, skip_empty_lines: true, trim: true, bom: true });
-      } catch (error) {
-        throw badRequest(`The CSV cannot be read: ${(error as Error).message}`);
-      }
-      const unknown = rows.length > 0 ? Object.keys(rows[0]!).filter((c) => !CSV_COLUMNS.includes(c)) : [];
-      if (unknown.length > 0) throw badRequest(`Unknown CSV column(s): ${unknown.join(', ')}; the columns are ${CSV_COLUMNS.join(', ')}.`);
-      if (rows.length < 1 || rows.length > 1000) throw badRequest('Send 1 to 1000 rows.');
-      const events = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '')));
+      const events = readEventsCsv(request.body);
       return reply.status(202).send(await receivePersonnelEvents(app.deps, { actor: me }, readEvents(events), request.log));
     },
   );
