@@ -7,14 +7,14 @@ import { actorOf, writeAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/client.ts';
 import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../db/identity.ts';
 import { mayActFor, subtreeSql, withinScopeSql, wouldLeaveCentralWithoutAdmin } from '../db/org-tree.ts';
-import { accounts, auditEvents, entitlements, orgUnits, personnelEvents, signInEvents, systems, type AccountStatus } from '../db/schema.ts';
+import { accounts, auditEvents, entitlements, orgUnits, personnelEvents, signInEvents, signInFailures, systems, type AccountStatus } from '../db/schema.ts';
 import { endSignIns } from '../db/sso-sessions.ts';
 import { isValidCitizenId, maskCitizenId } from '../lib/citizen-id.ts';
-import { hashPassword } from '../lib/passwords.ts';
+import { hashNewPassword } from '../lib/passwords.ts';
 import { badRequest, conflict, forbidden, invalid, notFound, type FieldError } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
-import { deliverLogouts, type SignInDeps } from './sign-in.ts';
+import { deliverLogouts, lockedUntil, normaliseUsername, type SignInDeps } from './sign-in.ts';
 
 type Account = typeof accounts.$inferSelect;
 
@@ -53,7 +53,7 @@ export async function createAccount(deps: ServiceDeps, actor: Actor, input: NewA
   const clash = await findIdentityConflict(db, citizenIdHash, input.username);
   if (clash) throw conflict(CONFLICT_MESSAGES[clash]);
   const id = randomUUID();
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await hashNewPassword(input.password, input.username);
   try {
     await db.transaction(async (tx) => {
       await tx.insert(accounts).values({
@@ -385,6 +385,7 @@ export async function accountDossier(deps: ServiceDeps, actor: Actor, id: string
     reported,
     history,
     signIns,
+    lockedUntil: await lockedUntil(db, normaliseUsername(account.username)),
     mayChange: account.id !== actor.id && (account.unitCode ? await mayActFor(db, actor, account.unitCode) : actor.central),
   };
 }
@@ -485,4 +486,31 @@ export async function correctAccountDetails(deps: ServiceDeps, actor: Actor, id:
     });
   });
   return { id: account.id, changed: fields };
+}
+
+/** Lifts the lock that failed sign-ins put on the account's username, with a reason, audited; `changed` false when it was not locked. */
+export async function unlockAccount(deps: ServiceDeps, actor: Actor, id: string, input: { reason: string }): Promise<{ id: string; changed: boolean }> {
+  const reason = reasonOf(input.reason);
+  const account = await administeredAccount(deps.db, actor, id);
+  const changed = await deps.db.transaction(async (tx) => {
+    const [lifted] = await tx
+      .delete(signInFailures)
+      .where(and(eq(signInFailures.username, normaliseUsername(account.username)), gt(signInFailures.lockedUntil, new Date())))
+      .returning({ lockedUntil: signInFailures.lockedUntil, failures: signInFailures.failures });
+    if (!lifted) return false;
+    await writeAudit(tx, {
+      key: `account:${account.id}:unlock:${randomUUID()}`,
+      actorAccountId: actor.id,
+      actor: actorOf(actor.id),
+      action: 'account.unlocked',
+      subjectType: 'account',
+      subjectId: account.id,
+      unitCode: account.unitCode,
+      reason,
+      before: { lockedUntil: lifted.lockedUntil?.toISOString() ?? null, failures: lifted.failures },
+      after: { lockedUntil: null },
+    });
+    return true;
+  });
+  return { id: account.id, changed };
 }

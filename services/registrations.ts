@@ -24,7 +24,7 @@ import {
 import { isValidCitizenId, maskCitizenId } from '../lib/citizen-id.ts';
 import { sha256Hex } from '../lib/crypto.ts';
 import { enqueueMail, renderMail } from '../lib/mail.ts';
-import { hashPassword } from '../lib/passwords.ts';
+import { hashNewPassword } from '../lib/passwords.ts';
 import { badRequest, conflict, forbidden, invalid, notFound, unauthorized, type FieldError } from '../lib/problem.ts';
 import { verifiedFields, type VerifiedClaims } from '../lib/sso/thaiid.ts';
 import type { RegistrationDecision } from '../workflows/registration.ts';
@@ -206,7 +206,7 @@ export async function submitRegistration(
 
   const id = randomUUID();
   const trackingCode = newTrackingCode();
-  const passwordHash = await hashPassword(data.password);
+  const passwordHash = await hashNewPassword(data.password, data.username, 'data.password');
   const stored = await storeDocuments(deps, files);
   const actingUnitCode = (await findActingUnit(db, data.unitCode, false)) ?? data.unitCode;
   const submittedAt = new Date();

@@ -2,8 +2,9 @@
 // ThaiID): the password check, the token a sign-in gets, its revocation, and ending a person's
 // sign-ins everywhere with the back-channel logouts that follow.
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import type { Queryable } from '../db/client.ts';
-import { accounts, authTokens, identityVerifications, signInEvents, type AccountStatus, type SignInMethod } from '../db/schema.ts';
+import { actorOf, writeAudit } from '../db/audit.ts';
+import { rowsOf, type Queryable } from '../db/client.ts';
+import { accounts, authTokens, identityVerifications, signInEvents, signInFailures, type AccountStatus, type SignInMethod } from '../db/schema.ts';
 import { endSignIns } from '../db/sso-sessions.ts';
 import { randomSecret, sha256Hex } from '../lib/crypto.ts';
 import { verifyPassword } from '../lib/passwords.ts';
@@ -19,6 +20,10 @@ export interface SignInDeps extends ServiceDeps {
 }
 
 export const WRONG_CREDENTIALS = 'ชื่อผู้ใช้งานหรือรหัสผ่านไม่ถูกต้อง / The username or password is wrong.';
+/** Said beside WRONG_CREDENTIALS while a username is locked: the same 401, so a lock tells nothing about the password. */
+export const LOCKED_HINT =
+  'มีการใส่รหัสผ่านผิดหลายครั้ง การเข้าสู่ระบบด้วยชื่อผู้ใช้งานนี้ถูกพักไว้ชั่วคราว ลองใหม่ภายหลัง ตั้งรหัสผ่านใหม่ เข้าสู่ระบบด้วย ThaiID หรือติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / ' +
+  'After many failed attempts, password sign-in for this username is paused for a while: try again later, reset your password, sign in with ThaiID, or ask the SSO admin of your unit.';
 const VERIFICATION_TTL_MS = 30 * 60_000;
 
 /** 423: the account exists and the credentials are right, but it may not sign in. */
@@ -68,9 +73,75 @@ export async function signedInWith(db: Queryable, token: string): Promise<(Actor
   return account ? { ...account, signedInAt: holder!.signedInAt } : null;
 }
 
+/** How usernames are compared and counted everywhere: `" Admin"` and `"admin"` are one username. */
+export const normaliseUsername = (username: string) => username.trim().toLowerCase();
+
+/** The end of the lock on this (normalised) username, while it lasts; null otherwise. */
+export async function lockedUntil(db: Queryable, name: string): Promise<Date | null> {
+  const [row] = await db
+    .select({ lockedUntil: signInFailures.lockedUntil })
+    .from(signInFailures)
+    .where(and(eq(signInFailures.username, name), gt(signInFailures.lockedUntil, new Date())));
+  return row?.lockedUntil ?? null;
+}
+
+/**
+ * Counts a failed password sign-in of a (normalised) username, in one statement so that parallel
+ * attempts on several API processes count each: a window older than the configured one, or a lock
+ * that has ended, starts the count again. The failure that reaches the limit locks the username
+ * (audited on the account, when there is one). Returns whether the username is locked now.
+ */
+async function countFailure(deps: ServiceDeps, name: string): Promise<boolean> {
+  const { failures, windowMs, durationMs } = deps.config.signInLockout;
+  return deps.db.transaction(async (tx) => {
+    const window = sql`make_interval(secs => ${windowMs / 1000})`;
+    const lock = sql`now() + make_interval(secs => ${durationMs / 1000})`;
+    const stale = sql`(f.window_started_at < now() - ${window} or f.locked_until <= now())`;
+    const counted = sql`(case when ${stale} then 1 else f.failures + 1 end)`;
+    const [row] = rowsOf<{ failures: number; locked_until: Date | string | null }>(
+      await tx.execute(sql`
+      insert into ${signInFailures} as f (username, failures, window_started_at, locked_until)
+      values (${name}, 1, now(), case when 1 >= ${failures}::int then ${lock} end)
+      on conflict (username) do update set
+        failures = ${counted},
+        window_started_at = case when ${stale} then now() else f.window_started_at end,
+        locked_until = case when ${counted} >= ${failures}::int then ${lock} end
+      returning failures, locked_until`),
+    );
+    // The failure that reached the limit is the one that locked it: audited once.
+    const lockedNow = row?.locked_until != null && Number(row.failures) === failures;
+    if (!row?.locked_until) return false;
+    if (lockedNow) {
+      const [account] = await tx
+        .select({ id: accounts.id, unitCode: accounts.unitCode })
+        .from(accounts)
+        .where(eq(sql`lower(${accounts.username})`, name));
+      if (account) {
+        const until = new Date(row.locked_until);
+        await writeAudit(tx, {
+          key: `account:${account.id}:locked:${until.getTime()}`,
+          actor: actorOf(null),
+          action: 'account.locked',
+          subjectType: 'account',
+          subjectId: account.id,
+          unitCode: account.unitCode,
+          reason: `${row.failures} failed password sign-ins`,
+          after: { lockedUntil: until.toISOString() },
+        });
+      }
+    }
+    return true;
+  });
+}
+
+/** A successful sign-in or a new password starts the count of failures again. */
+export async function clearFailures(db: Queryable, name: string): Promise<void> {
+  await db.delete(signInFailures).where(eq(signInFailures.username, name));
+}
+
 /** The account a username and password sign in to, or null when either is wrong (one answer for both). */
 async function checkPassword(db: Queryable, username: string, password: string): Promise<{ id: string; status: AccountStatus } | null> {
-  const name = username.trim().toLowerCase();
+  const name = normaliseUsername(username);
   const [account] = name
     ? await db
         .select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
@@ -92,10 +163,20 @@ async function signIn(deps: ServiceDeps, account: { id: string; status: AccountS
   return { account: actor, ...issued };
 }
 
-/** Signs in with a username and password: 401 for an unknown user or a wrong password alike, 423 for an account that may not. */
+/**
+ * Signs in with a username and password: 401 for an unknown user or a wrong password alike, 423
+ * for an account that may not. A username locked after too many failures gets the same 401 with a
+ * hint, whatever the password (the lock ends by itself, or an admin lifts it).
+ */
 export async function signInWithPassword(deps: ServiceDeps, input: { username: string; password: string }, context: SignInContext = {}): Promise<SignedIn> {
+  const name = normaliseUsername(input.username);
+  if (name && (await lockedUntil(deps.db, name))) throw unauthorized(`${WRONG_CREDENTIALS} ${LOCKED_HINT}`);
   const account = await checkPassword(deps.db, input.username, input.password);
-  if (!account) throw unauthorized(WRONG_CREDENTIALS);
+  if (!account) {
+    const locked = name ? await countFailure(deps, name) : false;
+    throw unauthorized(locked ? `${WRONG_CREDENTIALS} ${LOCKED_HINT}` : WRONG_CREDENTIALS);
+  }
+  await clearFailures(deps.db, name);
   return signIn(deps, account, 'password', context);
 }
 
