@@ -1,12 +1,16 @@
 // The satisfaction survey that the 2023 letter asks every SSO user to answer: one answer per person
 // and round, and the results of an admin's units.
-import { and, eq, sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
+import { rowsOf, type Queryable } from '../db/client.ts';
 import { isUniqueViolation } from '../db/identity.ts';
 import { mayActFor, subtreeSql, withinScopeSql } from '../db/org-tree.ts';
 import { surveyResponses } from '../db/schema.ts';
+import { unitRowsSql } from '../db/unit-rows.ts';
+import { thaiFiscalYear } from '../lib/fiscal-year.ts';
 import { badRequest, conflict, forbidden } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
+import { resolveUnitView, type UnitView } from './unit-view.ts';
 
 export const SURVEY_QUESTIONS = [
   { id: 'registration', textTh: 'ความสะดวกในการลงทะเบียนและยื่นเอกสาร', textEn: 'How easy it was to register and upload documents' },
@@ -18,8 +22,14 @@ export const SURVEY_QUESTIONS = [
 
 export const SURVEY_SCALE = [1, 2, 3, 4, 5] as const;
 
+/**
+ * The round open now: SURVEY_ROUND when configured, else the Thai fiscal year (October–September,
+ * Buddhist Era) of today in Asia/Bangkok, so that a long-running process turns over on 1 October.
+ */
+export const currentRound = (config: { surveyRound?: string | undefined }, now = new Date()) => config.surveyRound ?? String(thaiFiscalYear(now));
+
 /** The current round and its questions. */
-export const currentSurvey = (deps: Pick<ServiceDeps, 'config'>) => ({ round: deps.config.surveyRound, questions: SURVEY_QUESTIONS });
+export const currentSurvey = (deps: Pick<ServiceDeps, 'config'>) => ({ round: currentRound(deps.config), questions: SURVEY_QUESTIONS });
 
 /** One answer per person and round (the API's and the survey page's): every question scored 1..5. */
 export async function recordSurveyResponse(
@@ -27,10 +37,9 @@ export async function recordSurveyResponse(
   actor: Pick<Actor, 'id' | 'unitCode'>,
   answer: { round?: string | undefined; scores: Record<string, unknown>; comment?: string | undefined },
 ): Promise<string> {
-  const currentRound = deps.config.surveyRound;
-  const round = answer.round ?? currentRound;
-  if (round !== currentRound)
-    throw badRequest(`Round ${round} is not open; the current round is ${currentRound}.`, [{ path: 'round', message: 'not the current round' }]);
+  const open = currentRound(deps.config);
+  const round = answer.round ?? open;
+  if (round !== open) throw badRequest(`Round ${round} is not open; the current round is ${open}.`, [{ path: 'round', message: 'not the current round' }]);
   const unscored = SURVEY_QUESTIONS.filter((q) => !SURVEY_SCALE.includes(answer.scores[q.id] as 1));
   if (unscored.length > 0) {
     throw badRequest(
@@ -48,40 +57,174 @@ export async function recordSurveyResponse(
   return round;
 }
 
-/** Averages and distributions per question over the admin's units (or the subtree under `under`). */
-export async function surveyResults(deps: Pick<ServiceDeps, 'db' | 'config'>, actor: Actor, query: { under?: string | undefined; round?: string | undefined }) {
-  const round = query.round ?? deps.config.surveyRound;
-  const { under } = query;
-  if (!actor.central && actor.adminUnits.length === 0) throw forbidden('Only SSO admins may do this.');
-  if (under && !(await mayActFor(deps.db, actor, under))) throw forbidden(`You do not administer ${under} or a unit above it.`);
-  const rows = await deps.db
-    .select({ scores: surveyResponses.scores, comment: surveyResponses.comment })
-    .from(surveyResponses)
-    .where(
-      and(
-        eq(surveyResponses.round, round),
-        under ? sql`${surveyResponses.unitCode} in ${subtreeSql([under])}` : withinScopeSql(actor, surveyResponses.unitCode),
-      ),
-    );
+/** The mean of each question, to two decimals (null without answers). */
+const mean = (value: unknown) => (value === null || value === undefined ? null : Math.round(Number(value) * 100) / 100);
+
+/** One average per question as SQL select items (`avg_<id>`), over `survey_responses r`. */
+const averagesSql = () =>
+  sql.join(
+    SURVEY_QUESTIONS.map((q) => sql`avg((r.scores ->> ${q.id})::numeric) as ${sql.identifier(`avg_${q.id}`)}`),
+    sql`, `,
+  );
+
+/** Responses, average, count and distribution per question, of one round where `inScope` (over `survey_responses r`). */
+async function aggregate(db: Queryable, round: string, inScope: SQL | undefined) {
+  const where = sql`r.round = ${round}${inScope ? sql` and ${inScope}` : sql``}`;
+  const [totals] = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`select count(*)::int as responses, ${averagesSql()} from ${surveyResponses} r where ${where}`),
+  );
+  const spread = rowsOf<{ question: string; score: string; n: number }>(
+    await db.execute(sql`select e.key as question, e.value as score, count(*)::int as n
+      from ${surveyResponses} r cross join lateral jsonb_each_text(r.scores) e where ${where} group by 1, 2`),
+  );
   return {
-    round,
-    under: under ?? null,
-    responses: rows.length,
+    responses: Number(totals?.responses ?? 0),
     questions: SURVEY_QUESTIONS.map((q) => {
-      const values = rows.map((r) => r.scores[q.id]).filter((v): v is number => typeof v === 'number');
-      const distribution = Object.fromEntries(SURVEY_SCALE.map((n) => [String(n), values.filter((v) => v === n).length]));
+      const distribution = Object.fromEntries(SURVEY_SCALE.map((n) => [String(n), spread.find((d) => d.question === q.id && d.score === String(n))?.n ?? 0]));
       return {
         id: q.id,
         textTh: q.textTh,
         textEn: q.textEn,
-        count: values.length,
-        average: values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100 : null,
+        count: Object.values(distribution).reduce((a, b) => a + b, 0),
+        average: mean(totals?.[`avg_${q.id}`]),
         distribution,
       };
     }),
-    comments: rows
-      .map((r) => r.comment)
-      .filter((c): c is string => !!c)
-      .slice(0, 200),
   };
+}
+
+/** Averages and distributions per question over the admin's units (or the subtree under `under`): the API's. */
+export async function surveyResults(deps: Pick<ServiceDeps, 'db' | 'config'>, actor: Actor, query: { under?: string | undefined; round?: string | undefined }) {
+  const round = query.round ?? currentRound(deps.config);
+  const { under } = query;
+  if (!actor.central && actor.adminUnits.length === 0) throw forbidden('Only SSO admins may do this.');
+  if (under && !(await mayActFor(deps.db, actor, under))) throw forbidden(`You do not administer ${under} or a unit above it.`);
+  const inScope = under ? sql`r.unit_code in ${subtreeSql([under])}` : withinScopeSql(actor, sql`r.unit_code`);
+  const results = await aggregate(deps.db, round, inScope);
+  const comments = rowsOf<{ comment: string }>(
+    await deps.db.execute(sql`select r.comment from ${surveyResponses} r
+      where r.round = ${round} and r.comment is not null${inScope ? sql` and ${inScope}` : sql``} order by r.created_at, r.id limit 200`),
+  );
+  return { round, under: under ?? null, ...results, comments: comments.map((c) => c.comment) };
+}
+
+// The console's results page: per round and subtree, the child units side by side, the comments
+// page by page, and the answers as CSV. Every figure is aggregated in SQL over the tree's rows.
+
+const inViewSql = (view: UnitView) => sql`r.unit_code in (select code from ${unitRowsSql(view.view)} v)`;
+
+/** The rounds that have answers, newest first, with the current one. */
+async function roundsWithAnswers(deps: Pick<ServiceDeps, 'db' | 'config'>): Promise<string[]> {
+  const rows = rowsOf<{ round: string }>(await deps.db.execute(sql`select distinct round from ${surveyResponses} order by round desc limit 50`));
+  return [...new Set([currentRound(deps.config), ...rows.map((r) => r.round)])].sort().reverse();
+}
+
+export interface SurveyUnitRow {
+  code: string;
+  nameTh: string;
+  kind: string;
+  self: boolean;
+  responses: number;
+  /** Mean per question id. */
+  averages: Record<string, number | null>;
+  /** Rank by the mean of the overall question, 1 = best; null without answers. */
+  rank: number | null;
+}
+
+/** The results of one round over the view's subtree, with its row units side by side and ranked. */
+export async function surveyReport(deps: Pick<ServiceDeps, 'db' | 'config'>, actor: Actor, query: { under?: string | undefined; round?: string | undefined }) {
+  const view = await resolveUnitView(deps, actor, query.under);
+  const round = query.round ?? currentRound(deps.config);
+  const results = await aggregate(deps.db, round, inViewSql(view));
+  const perRow = rowsOf<Record<string, unknown> & { row_code: string; responses: number }>(
+    await deps.db.execute(sql`select v.row_code, count(*)::int as responses, ${averagesSql()}
+      from ${surveyResponses} r join ${unitRowsSql(view.view)} v on v.code = r.unit_code
+      where r.round = ${round} group by v.row_code`),
+  );
+  const byCode = new Map(perRow.map((r) => [r.row_code, r]));
+  const units: SurveyUnitRow[] = view.rows.map((u) => {
+    const row = byCode.get(u.code);
+    return {
+      ...u,
+      responses: row ? Number(row.responses) : 0,
+      averages: Object.fromEntries(SURVEY_QUESTIONS.map((q) => [q.id, mean(row?.[`avg_${q.id}`])])),
+      rank: null,
+    };
+  });
+  // Ranked by overall satisfaction, then by the number of answers; units without answers last, by code.
+  const ranked = units
+    .filter((u) => u.responses > 0)
+    .sort((a, b) => (b.averages.overall ?? 0) - (a.averages.overall ?? 0) || b.responses - a.responses || a.code.localeCompare(b.code));
+  ranked.forEach((u, i) => (u.rank = i + 1));
+  const unanswered = units.filter((u) => u.responses === 0);
+  return { round, rounds: await roundsWithAnswers(deps), ...view, ...results, units: [...ranked, ...unanswered] };
+}
+
+export interface SurveyComment {
+  id: string;
+  comment: string;
+  unitCode: string | null;
+  unitNameTh: string | null;
+  createdAt: Date;
+}
+
+/** The comments of a round over the view's subtree, newest first, a page at a time (keyset on time and id). */
+export async function surveyComments(
+  deps: Pick<ServiceDeps, 'db' | 'config'>,
+  actor: Actor,
+  query: { under?: string | undefined; round?: string | undefined; after?: { createdAt: string; id: string } | undefined; limit: number },
+): Promise<SurveyComment[]> {
+  const view = await resolveUnitView(deps, actor, query.under);
+  const round = query.round ?? currentRound(deps.config);
+  const after = query.after ? sql` and (r.created_at, r.id) < (${query.after.createdAt}::timestamptz, ${query.after.id}::uuid)` : sql``;
+  const rows = rowsOf<{ id: string; comment: string; unit_code: string | null; name_th: string | null; created_at: string | Date }>(
+    await deps.db.execute(sql`select r.id, r.comment, r.unit_code, u.name_th, r.created_at
+      from ${surveyResponses} r left join org_units u on u.code = r.unit_code
+      where r.round = ${round} and r.comment is not null and ${inViewSql(view)}${after}
+      order by r.created_at desc, r.id desc limit ${query.limit}`),
+  );
+  return rows.map((r) => ({ id: r.id, comment: r.comment, unitCode: r.unit_code, unitNameTh: r.name_th, createdAt: new Date(r.created_at) }));
+}
+
+interface AnswerRow {
+  id: string;
+  created_at: string | Date;
+  unit_code: string | null;
+  name_th: string | null;
+  scores: Record<string, number>;
+  comment: string | null;
+}
+
+/** The columns of the answers' CSV: no account, only the unit and the scores. */
+export const SURVEY_CSV_COLUMNS = ['round', 'answeredAt', 'unitCode', 'unitNameTh', ...SURVEY_QUESTIONS.map((q) => q.id), 'comment'];
+
+/**
+ * The answers of a round over the view's subtree as CSV rows, read in keyset batches so that a
+ * country's answers never sit in memory at once. The scope is checked before anything is read.
+ */
+export async function surveyAnswerRows(
+  deps: Pick<ServiceDeps, 'db' | 'config'>,
+  actor: Actor,
+  query: { under?: string | undefined; round?: string | undefined },
+): Promise<{ round: string; under: string | null; rows: AsyncIterable<unknown[]> }> {
+  const view = await resolveUnitView(deps, actor, query.under);
+  const round = query.round ?? currentRound(deps.config);
+  const BATCH = 1_000;
+  async function* rows() {
+    let after: string | null = null;
+    for (;;) {
+      const batch: AnswerRow[] = rowsOf<AnswerRow>(
+        await deps.db.execute(sql`select r.id, r.created_at, r.unit_code, u.name_th, r.scores, r.comment
+          from ${surveyResponses} r left join org_units u on u.code = r.unit_code
+          where r.round = ${round} and ${inViewSql(view)}${after ? sql` and r.id > ${after}::uuid` : sql``}
+          order by r.id limit ${BATCH}`),
+      );
+      for (const r of batch) {
+        yield [round, new Date(r.created_at).toISOString(), r.unit_code, r.name_th, ...SURVEY_QUESTIONS.map((q) => r.scores[q.id] ?? null), r.comment];
+      }
+      if (batch.length < BATCH) return;
+      after = batch[batch.length - 1]!.id;
+    }
+  }
+  return { round, under: view.unit?.code ?? null, rows: rows() };
 }
