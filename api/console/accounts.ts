@@ -1,9 +1,11 @@
 // Console pages of accounts: search within the admin's units (name, username, citizen ID), one
 // account with everything known about it, and what the admin does there — suspend, reactivate,
-// grant or remove a right (confirmed first), correct the e-mail or names. The same services as the API.
+// grant or remove a right (confirmed first), correct the e-mail or names, send a password-reset link,
+// unlock an account locked by failed sign-ins. The same services as the API.
 import type { FastifyInstance } from 'fastify';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../db/schema.ts';
-import { accountDossier, changeRight, correctAccountDetails, findAccounts, reactivateAccount, suspendAccount } from '../../services/accounts.ts';
+import { accountDossier, changeRight, correctAccountDetails, findAccounts, reactivateAccount, suspendAccount, unlockAccount } from '../../services/accounts.ts';
+import { sendPasswordResetLink } from '../../services/passwords.ts';
 import { listSystems } from '../../services/systems.ts';
 
 const PAGE = 50;
@@ -24,6 +26,11 @@ const ACTION_NAMES: Record<string, string> = {
   'account.right_granted': 'ให้สิทธิ์ / right granted',
   'account.right_removed': 'ถอนสิทธิ์ / right removed',
   'account.details_corrected': 'แก้ไขข้อมูล / details corrected',
+  'account.locked': 'ล็อกชั่วคราว (รหัสผ่านผิดหลายครั้ง) / locked (failed sign-ins)',
+  'account.unlocked': 'ปลดล็อก / unlocked',
+  'account.password_reset_sent': 'ส่งลิงก์ตั้งรหัสผ่านใหม่ / password-reset link sent',
+  'account.password_reset': 'ตั้งรหัสผ่านใหม่จากลิงก์ / password reset',
+  'account.password_changed': 'เปลี่ยนรหัสผ่าน / password changed',
 };
 
 const METHOD_NAMES: Record<string, string> = { password: 'รหัสผ่าน / password', thaiid: 'ThaiID' };
@@ -35,6 +42,9 @@ const DONE: Record<string, string> = {
   removed: "ถอนสิทธิ์แล้ว การเข้าสู่ระบบทั้งหมดสิ้นสุดลง / The right was removed; the person's sign-ins ended.",
   corrected: 'แก้ไขข้อมูลแล้ว / The details were corrected.',
   unchanged: 'ไม่มีอะไรเปลี่ยน / Nothing changed.',
+  'reset-sent': 'ส่งลิงก์ตั้งรหัสผ่านใหม่ไปยังอีเมลของบัญชีแล้ว / A password-reset link was mailed to the account’s address.',
+  unlocked: 'ปลดล็อกแล้ว เข้าสู่ระบบด้วยรหัสผ่านได้อีกครั้ง / Unlocked: password sign-in works again.',
+  'not-locked': 'บัญชีไม่ได้ถูกล็อก / The account was not locked.',
 };
 
 const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice(0, 2000) : '');
@@ -83,6 +93,7 @@ export default async function accountPages(app: FastifyInstance) {
         ...account,
         statusName: STATUS_NAMES[account.status] ?? account.status,
         active: account.status === 'active',
+        locked: account.lockedUntil !== null,
         rights: account.entitlements.filter((e) => e.status !== 'revoked').map((e) => ({ ...e, statusName: STATUS_NAMES[e.status] ?? e.status })),
         history: account.history.map((e) => ({ ...e, actionName: ACTION_NAMES[e.action] ?? e.action })),
         signIns: account.signIns.map((s) => ({ ...s, methodName: METHOD_NAMES[s.method] ?? s.method })),
@@ -169,6 +180,26 @@ export default async function accountPages(app: FastifyInstance) {
         reason: text(body.reason),
       });
       return reply.redirect(`${back}?done=${result.changed.length > 0 ? 'corrected' : 'unchanged'}`, 303);
+    } catch (error) {
+      return reply.consoleProblem(error, back);
+    }
+  });
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } }>('/accounts/:id/password-reset', plainForm, async (request, reply) => {
+    const back = accountPath(request.params.id);
+    try {
+      await sendPasswordResetLink(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) }, request.log);
+      return reply.redirect(`${back}?done=reset-sent`, 303);
+    } catch (error) {
+      return reply.consoleProblem(error, back);
+    }
+  });
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } }>('/accounts/:id/unlock', plainForm, async (request, reply) => {
+    const back = accountPath(request.params.id);
+    try {
+      const result = await unlockAccount(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) });
+      return reply.redirect(`${back}?done=${result.changed ? 'unlocked' : 'not-locked'}`, 303);
     } catch (error) {
       return reply.consoleProblem(error, back);
     }
