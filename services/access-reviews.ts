@@ -3,11 +3,13 @@
 // Reviewers see the items of their units and decide keep or revoke, in bulk; each decision takes
 // effect at once. Nobody decides on their own access.
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import { accountOfActor, actorOf, writeAudit } from '../db/audit.ts';
 import { mayActFor, subtreeSql, unitChain } from '../db/org-tree.ts';
 import { applyReviewOutcome, createCampaignRecord } from '../db/reviews.ts';
-import { accessReviewItems, accessReviews, accounts, orgUnits, REVIEW_RULES, type ReviewRule } from '../db/schema.ts';
+import { rowsOf } from '../db/client.ts';
+import { accessReviewItems, accessReviews, accounts, orgUnits, REVIEW_RULES, systems, type ReviewRule } from '../db/schema.ts';
+import { inBatches } from '../lib/csv.ts';
 import { badRequest, conflict, forbidden, invalid, notFound, Problem, unavailable } from '../lib/problem.ts';
 import { deliverSsoLogouts } from '../lib/sso/backchannel-logout.ts';
 import type { LogoutSigner } from '../lib/sso/keys.ts';
@@ -156,25 +158,28 @@ const totalsOf = () => ({
 });
 
 export const REPORT_COLUMNS = ['unitCode', 'username', 'system', 'role', 'decision', 'decidedBy', 'decidedAt', 'justification', 'flagged'] as const;
+type ReportRow = ReturnType<typeof reportRowOf> & { entitlementId: string };
 
-/** Totals per unit and who decided what; as CSV (with a BOM, for spreadsheets) when asked. */
-export async function campaignReport(deps: ServiceDeps, actor: Actor, id: string, format: 'json' | 'csv') {
-  const { db } = deps;
-  const review = await findReview(deps, id);
-  if (!(await mayActFor(db, actor, review.scopeUnitCode))) throw forbidden('The report covers units you do not administer.');
-  const units = await db
-    .select({ unitCode: accessReviewItems.unitCode, ...totalsOf() })
-    .from(accessReviewItems)
-    .where(eq(accessReviewItems.reviewId, review.id))
-    .groupBy(accessReviewItems.unitCode)
-    .orderBy(asc(accessReviewItems.unitCode));
-  const decisions = await db
+const REPORT_BATCH = 1000;
+
+/**
+ * Who decided what, `limit` rows after the entitlement `after`: ordered by the (review, entitlement)
+ * unique index, so that each batch of a download is one index range (a report of 200,000 items reads
+ * in flat time and memory).
+ */
+async function reportRows(deps: ServiceDeps, review: Review, after: string | undefined, limit: number): Promise<ReportRow[]> {
+  const rows = await deps.db
     .select({ item: accessReviewItems, username: accounts.username })
     .from(accessReviewItems)
     .innerJoin(accounts, eq(accounts.id, accessReviewItems.accountId))
-    .where(eq(accessReviewItems.reviewId, review.id))
-    .orderBy(asc(accessReviewItems.unitCode), asc(accounts.username));
-  const rows = decisions.map(({ item, username }) => ({
+    .where(and(eq(accessReviewItems.reviewId, review.id), after ? gt(accessReviewItems.entitlementId, after) : undefined))
+    .orderBy(asc(accessReviewItems.entitlementId))
+    .limit(limit);
+  return rows.map(({ item, username }) => ({ entitlementId: item.entitlementId, ...reportRowOf(review, item, username) }));
+}
+
+function reportRowOf(review: Review, item: typeof accessReviewItems.$inferSelect, username: string) {
+  return {
     unitCode: item.unitCode,
     username,
     system: item.systemCode,
@@ -184,12 +189,45 @@ export async function campaignReport(deps: ServiceDeps, actor: Actor, id: string
     decidedAt: item.decidedAt?.toISOString() ?? '',
     justification: item.justification ?? '',
     flagged: item.autoApplied && review.onNoDecision === 'keep',
-  }));
+  };
+}
+
+async function reportUnits(deps: ServiceDeps, review: Review) {
+  return deps.db
+    .select({ unitCode: accessReviewItems.unitCode, ...totalsOf() })
+    .from(accessReviewItems)
+    .where(eq(accessReviewItems.reviewId, review.id))
+    .groupBy(accessReviewItems.unitCode)
+    .orderBy(asc(accessReviewItems.unitCode));
+}
+
+async function reportableReview(deps: ServiceDeps, actor: Actor, id: string): Promise<Review> {
+  const review = await findReview(deps, id);
+  if (!(await mayActFor(deps.db, actor, review.scopeUnitCode))) throw forbidden('The report covers units you do not administer.');
+  return review;
+}
+
+/**
+ * Totals per unit and who decided what. As CSV the decisions come as a source read in keyset
+ * batches, for `lib/csv.ts` to stream (never the whole review in memory); as JSON, whole.
+ */
+export async function campaignReport(deps: ServiceDeps, actor: Actor, id: string, format: 'json' | 'csv') {
+  const review = await reportableReview(deps, actor, id);
   if (format === 'csv') {
-    const quote = (v: unknown) => `"${String(v).replace(/"/g, '""')}"`;
-    const csv = [REPORT_COLUMNS.join(','), ...rows.map((r) => REPORT_COLUMNS.map((h) => quote(r[h])).join(','))].join('\r\n');
-    return { format: 'csv' as const, fileName: `access-review-${review.id}.csv`, csv: `\ufeff${csv}\r\n` };
+    return {
+      format: 'csv' as const,
+      fileName: `access-review-${review.id}.csv`,
+      columns: REPORT_COLUMNS,
+      rows: inBatches<ReportRow>(REPORT_BATCH, (after) => reportRows(deps, review, after?.entitlementId, REPORT_BATCH)),
+    };
   }
+  const units = await reportUnits(deps, review);
+  const decisions = await deps.db
+    .select({ item: accessReviewItems, username: accounts.username })
+    .from(accessReviewItems)
+    .innerJoin(accounts, eq(accounts.id, accessReviewItems.accountId))
+    .where(eq(accessReviewItems.reviewId, review.id))
+    .orderBy(asc(accessReviewItems.unitCode), asc(accounts.username));
   return {
     format: 'json' as const,
     report: {
@@ -199,7 +237,7 @@ export async function campaignReport(deps: ServiceDeps, actor: Actor, id: string
       dueAt: review.dueAt.toISOString(),
       onNoDecision: review.onNoDecision,
       units,
-      decisions: rows,
+      decisions: decisions.map(({ item, username }) => reportRowOf(review, item, username)),
     },
   };
 }
@@ -558,5 +596,271 @@ export async function reviewToDecide(deps: ServiceDeps, actor: Actor, id: string
     review,
     items: items.slice(0, 200),
     subject: subject ? { username: subject.username, name: `${subject.firstNameTh} ${subject.lastNameTh}`, unitCode: subject.unitCode } : null,
+  };
+}
+
+// The console's pages of campaigns (issue 12): the list, the preview before a start, the progress
+// per unit, the reviewer's items grouped by person, a page of decisions at once, the report.
+
+export interface CampaignListItem {
+  id: string;
+  name: string;
+  status: Review['status'];
+  scopeUnitCode: string;
+  scopeNameTh: string | null;
+  dueAt: Date;
+  onNoDecision: ReviewRule;
+  createdAt: Date;
+  /** The items the actor sees (all of them for an admin of the scope or above). */
+  items: number;
+  decided: number;
+}
+
+/** Items the actor sees, as SQL over the review in `reviewId` (a correlated count). */
+const visibleItemsSql = (actor: Actor, reviewId: SQL | typeof accessReviews.id, extra: SQL = sql`true`) =>
+  actor.central
+    ? sql<number>`(select count(*) from access_review_items i where i.review_id = ${reviewId} and ${extra})`.mapWith(Number)
+    : actor.adminUnits.length === 0
+      ? sql<number>`0`.mapWith(Number)
+      : sql<number>`(select count(*) from access_review_items i where i.review_id = ${reviewId} and ${extra}
+          and (i.reviewer_unit_code in ${subtreeSql(actor.adminUnits)} or ${accessReviews.scopeUnitCode} in ${subtreeSql(actor.adminUnits)}))`.mapWith(Number);
+
+/**
+ * The campaigns over the actor's units (every one for DLA central) and those with items the actor
+ * reviews, newest first: `limit + 1` rows after `after`, for the caller to page.
+ */
+export async function listCampaigns(
+  deps: ServiceDeps,
+  actor: Actor,
+  query: { limit: number; after?: { createdAt: string; id: string } | undefined },
+): Promise<CampaignListItem[]> {
+  const { limit, after } = query;
+  const mine = actor.central
+    ? undefined
+    : actor.adminUnits.length === 0
+      ? sql`false`
+      : sql`(${accessReviews.scopeUnitCode} in ${subtreeSql(actor.adminUnits)} or exists (select 1 from access_review_items i
+          where i.review_id = ${accessReviews.id} and i.reviewer_unit_code in ${subtreeSql(actor.adminUnits)}))`;
+  const rows = await deps.db
+    .select({
+      id: accessReviews.id,
+      name: accessReviews.name,
+      status: accessReviews.status,
+      scopeUnitCode: accessReviews.scopeUnitCode,
+      scopeNameTh: orgUnits.nameTh,
+      dueAt: accessReviews.dueAt,
+      onNoDecision: accessReviews.onNoDecision,
+      createdAt: accessReviews.createdAt,
+      items: visibleItemsSql(actor, accessReviews.id),
+      decided: visibleItemsSql(actor, accessReviews.id, sql`(i.decision is not null or i.auto_applied)`),
+    })
+    .from(accessReviews)
+    .leftJoin(orgUnits, eq(orgUnits.code, accessReviews.scopeUnitCode))
+    .where(
+      and(
+        eq(accessReviews.kind, 'campaign'),
+        mine,
+        after ? sql`(${accessReviews.createdAt}, ${accessReviews.id}) < (${new Date(after.createdAt)}, ${after.id})` : undefined,
+      ),
+    )
+    .orderBy(desc(accessReviews.createdAt), desc(accessReviews.id))
+    .limit(limit + 1);
+  return rows;
+}
+
+/** The units where the actor may start campaigns, with their children (the scopes a start form offers). */
+export async function campaignScopes(deps: ServiceDeps, actor: Actor): Promise<{ code: string; nameTh: string; level: 0 | 1 }[]> {
+  const { db } = deps;
+  const tops = actor.central
+    ? await db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh }).from(orgUnits).where(isNull(orgUnits.parentCode)).orderBy(asc(orgUnits.code))
+    : actor.adminUnits.length === 0
+      ? []
+      : await db
+          .select({ code: orgUnits.code, nameTh: orgUnits.nameTh })
+          .from(orgUnits)
+          .where(and(inArray(orgUnits.code, actor.adminUnits), eq(orgUnits.kind, 'province_office')))
+          .orderBy(asc(orgUnits.code));
+  const scopes: { code: string; nameTh: string; level: 0 | 1 }[] = [];
+  for (const top of tops) {
+    scopes.push({ ...top, level: 0 });
+    const children = await db
+      .select({ code: orgUnits.code, nameTh: orgUnits.nameTh })
+      .from(orgUnits)
+      .where(eq(orgUnits.parentCode, top.code))
+      .orderBy(asc(orgUnits.code));
+    scopes.push(...children.map((c) => ({ ...c, level: 1 as const })));
+  }
+  return scopes;
+}
+
+/** What a campaign over the unit would cover now: the same rights `materializeCampaign` takes in. */
+export async function previewCampaign(deps: ServiceDeps, actor: Actor, scopeUnitCode: string) {
+  const { db } = deps;
+  await requireCampaignScope(deps, actor, scopeUnitCode);
+  const [unit] = await db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh }).from(orgUnits).where(eq(orgUnits.code, scopeUnitCode));
+  const [units] = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from ${subtreeSql([scopeUnitCode])} s`));
+  const [covered] = rowsOf<{ units: number; people: number; rights: number; systems: number }>(
+    await db.execute(sql`
+      select count(distinct e.unit_code)::int as units, count(distinct e.account_id)::int as people,
+             count(*)::int as rights, count(distinct e.system_code)::int as systems
+      from entitlements e join accounts a on a.id = e.account_id
+      where e.status = 'active' and a.status = 'active' and e.unit_code in ${subtreeSql([scopeUnitCode])}`),
+  );
+  return {
+    unit: unit!,
+    units: units?.n ?? 0,
+    unitsWithRights: covered?.units ?? 0,
+    people: covered?.people ?? 0,
+    rights: covered?.rights ?? 0,
+    systems: covered?.systems ?? 0,
+  };
+}
+
+/**
+ * A campaign as its page shows it: the review and its totals (viewReview's rules), whether the actor
+ * may cancel it and see its report, and the progress per unit (the units the actor sees), `limit + 1`
+ * units after `afterUnit`.
+ */
+export async function campaignProgress(deps: ServiceDeps, actor: Actor, id: string, page: { limit: number; afterUnit?: string | undefined }) {
+  const { db } = deps;
+  const review = await viewReview(deps, actor, id);
+  if (review.kind !== 'campaign') throw notFound('There is no such campaign.');
+  const managesScope = await mayActFor(db, actor, review.scopeUnitCode);
+  const mayCancel =
+    review.status === 'running' &&
+    (await requireCampaignScope(deps, actor, review.scopeUnitCode).then(
+      () => true,
+      () => false,
+    )) &&
+    (actor.central || !(await startedByCentral(deps, (await findReview(deps, id)).createdBy).catch(() => true)));
+  const units = await db
+    .select({ unitCode: accessReviewItems.unitCode, nameTh: orgUnits.nameTh, ...totalsOf() })
+    .from(accessReviewItems)
+    .leftJoin(orgUnits, eq(orgUnits.code, accessReviewItems.unitCode))
+    .where(
+      and(
+        eq(accessReviewItems.reviewId, review.id),
+        managesScope ? undefined : visibleTo(actor),
+        page.afterUnit ? gt(accessReviewItems.unitCode, page.afterUnit) : undefined,
+      ),
+    )
+    .groupBy(accessReviewItems.unitCode, orgUnits.nameTh)
+    .orderBy(asc(accessReviewItems.unitCode))
+    .limit(page.limit + 1);
+  const [mine] = await db
+    .select({ undecided: count() })
+    .from(accessReviewItems)
+    .where(
+      and(
+        eq(accessReviewItems.reviewId, review.id),
+        visibleTo(actor),
+        isNull(accessReviewItems.decision),
+        eq(accessReviewItems.autoApplied, false),
+        sql`${accessReviewItems.accountId} <> ${actor.id}`,
+      ),
+    );
+  return { review, managesScope, mayCancel, units, undecidedForMe: mine?.undecided ?? 0 };
+}
+
+export interface ReviewerItem {
+  id: string;
+  accountId: string;
+  username: string;
+  name: string;
+  position: string | null;
+  system: string;
+  systemName: string | null;
+  role: string;
+  unitCode: string;
+  decision: 'keep' | 'revoke' | null;
+  justification: string | null;
+  decidedAt: Date | null;
+  autoApplied: boolean;
+  lastSignInAt: Date | null;
+}
+
+/**
+ * The items the actor reviews, by person (username, then item): `limit + 1` after `after`, for the
+ * caller to page. The actor's own rights are never among them (the unit above reviews those).
+ */
+export async function reviewerItems(
+  deps: ServiceDeps,
+  actor: Actor,
+  id: string,
+  query: { undecided?: boolean | undefined; system?: string | undefined; limit: number; after?: { username: string; id: string } | undefined },
+) {
+  const { db } = deps;
+  const review = await viewReview(deps, actor, id);
+  const { undecided, system, limit, after } = query;
+  const rows = await db
+    .select({
+      id: accessReviewItems.id,
+      accountId: accessReviewItems.accountId,
+      username: accounts.username,
+      firstNameTh: accounts.firstNameTh,
+      lastNameTh: accounts.lastNameTh,
+      position: accounts.position,
+      system: accessReviewItems.systemCode,
+      systemName: systems.nameTh,
+      role: accessReviewItems.role,
+      unitCode: accessReviewItems.unitCode,
+      decision: accessReviewItems.decision,
+      justification: accessReviewItems.justification,
+      decidedAt: accessReviewItems.decidedAt,
+      autoApplied: accessReviewItems.autoApplied,
+      lastSignInAt: sql<Date | null>`(select max(s.at) from sign_in_events s where s.account_id = ${accessReviewItems.accountId})`.mapWith((v) =>
+        v === null ? null : new Date(v as string),
+      ),
+    })
+    .from(accessReviewItems)
+    .innerJoin(accounts, eq(accounts.id, accessReviewItems.accountId))
+    .leftJoin(systems, eq(systems.code, accessReviewItems.systemCode))
+    .where(
+      and(
+        eq(accessReviewItems.reviewId, review.id),
+        visibleTo(actor),
+        sql`${accessReviewItems.accountId} <> ${actor.id}`,
+        undecided ? and(isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false)) : undefined,
+        system ? eq(accessReviewItems.systemCode, system) : undefined,
+        after ? sql`(${accounts.username}, ${accessReviewItems.id}) > (${after.username}, ${after.id})` : undefined,
+      ),
+    )
+    .orderBy(asc(accounts.username), asc(accessReviewItems.id))
+    .limit(limit + 1);
+  const systemCodes = await db
+    .selectDistinct({ code: accessReviewItems.systemCode })
+    .from(accessReviewItems)
+    .where(and(eq(accessReviewItems.reviewId, review.id), visibleTo(actor)))
+    .orderBy(asc(accessReviewItems.systemCode));
+  const open = review.status === 'running' && new Date(review.dueAt).getTime() > Date.now();
+  const items: ReviewerItem[] = rows.map(({ firstNameTh, lastNameTh, ...r }) => ({ ...r, name: `${firstNameTh} ${lastNameTh}` }));
+  return { review, open, items, systems: systemCodes.map((s) => s.code) };
+}
+
+/**
+ * A page of decisions from the console, in one round trip: refused as a whole (403) when the actor
+ * reviews nothing of this review; otherwise as `decideReviewItems`.
+ */
+export async function decideReviewPage(deps: ReviewDeps, actor: Actor, id: string, decisions: ReviewDecision[], log: Log) {
+  await viewReview(deps, actor, id);
+  if (decisions.length === 0) throw badRequest('ไม่ได้เลือกการตัดสินใจ / No decision was chosen.');
+  return decideReviewItems(deps, actor, id, decisions, log);
+}
+
+/** The report as the page shows it: the totals, and `limit + 1` decisions after the entitlement `after` (the units: campaignProgress). */
+export async function campaignReportPage(deps: ServiceDeps, actor: Actor, id: string, page: { limit: number; after?: string | undefined }) {
+  const review = await reportableReview(deps, actor, id);
+  const [totals] = await deps.db.select(totalsOf()).from(accessReviewItems).where(eq(accessReviewItems.reviewId, review.id));
+  return {
+    review: {
+      id: review.id,
+      name: review.name,
+      status: review.status,
+      dueAt: review.dueAt,
+      onNoDecision: review.onNoDecision,
+      scopeUnitCode: review.scopeUnitCode,
+    },
+    totals: totals!,
+    decisions: await reportRows(deps, review, page.after, page.limit + 1),
   };
 }

@@ -2,6 +2,7 @@
 // on a schedule; cancelled; reported per unit as JSON or CSV (services/access-reviews.ts).
 import type { FastifyInstance } from 'fastify';
 import { REVIEW_RULES } from '../../db/schema.ts';
+import { csvStream } from '../../lib/csv.ts';
 import {
   campaignReport,
   cancelCampaign,
@@ -64,7 +65,10 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const report = await campaignReport(app.deps, request.account!, request.params.id, (request.headers.accept ?? '').includes('text/csv') ? 'csv' : 'json');
       if (report.format === 'json') return report.report;
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${report.fileName}"`).send(report.csv);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${report.fileName}"`)
+        .send(csvStream(report.columns, report.rows, (row) => report.columns.map((c) => row[c])));
     },
   );
 
