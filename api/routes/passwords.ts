@@ -21,7 +21,11 @@ const TITLES = {
 const field = (value: unknown, max = 254) => (typeof value === 'string' ? value.slice(0, max) : '');
 
 export default async function passwordRoutes(app: FastifyInstance) {
-  const perAddress = throttle(app, 'password-reset-address', app.deps.config.rateLimits.passwordResetsPerAddress, (r) => r.ip);
+  const { passwordResetsPerAddress, loginPerAddress } = app.deps.config.rateLimits;
+  // Asking for links (each may send a mail) is held to a few a minute; setting a password from a
+  // link (256 random bits, nothing to guess) only as often as signing in.
+  const perAddress = throttle(app, 'password-reset-address', passwordResetsPerAddress, (r) => r.ip);
+  const settingPerAddress = throttle(app, 'password-set-address', loginPerAddress, (r) => r.ip);
 
   // The JSON API.
   app.post<{ Body: { currentPassword: string; newPassword: string } }>(
@@ -66,7 +70,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
   app.post<{ Body: { token: string; newPassword: string } }>(
     '/api/v1/auth/password-reset/confirm',
     {
-      onRequest: perAddress,
+      onRequest: settingPerAddress,
       schema: {
         tags: ['sign-in'],
         description: 'Sets a new password from a reset link’s token: 204, or 400 for a used, expired or unknown token or a weak password.',
@@ -108,7 +112,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
 
   app.post<{ Body: Record<string, unknown> }>(
     '/password/reset',
-    { schema: { hide: true }, onRequest: perAddress, preHandler: app.csrfProtection },
+    { schema: { hide: true }, onRequest: settingPerAddress, preHandler: app.csrfProtection },
     async (request, reply) => {
       const body = request.body ?? {};
       const token = field(body.token, 200);
