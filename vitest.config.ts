@@ -10,9 +10,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     fileParallelism: true,
-    // CI on this 2-core machine: one file at a time. Two browser files beside a Temporal worker each have
-    // missed 30-60 s navigation deadlines under contention (see the closing note); alone they take seconds.
-    maxWorkers: process.env.CI ? 1 : 2,
+    // Two files at a time on this 2-core machine (each runs a Temporal worker, some a browser).
+    maxWorkers: 2,
     // A focused test (`.only`) fails the run in CI instead of running a subset (lint refuses it too).
     allowOnly: !process.env.CI,
   },
