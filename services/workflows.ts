@@ -323,7 +323,16 @@ export async function latestAuditVerification(w: Workflows): Promise<AuditVerifi
       if (described.status.name === 'RUNNING') return { ...(await handle.query(auditVerificationProgress)), status: 'running' as const };
       if (described.status.name === 'COMPLETED') return { ...(await handle.result()), status: 'completed' as const };
       const startedAt = described.startTime.getTime();
-      return { startedAt, finishedAt: described.closeTime?.getTime() ?? null, total: 0, checked: 0, chains: 0, chainsDone: 0, broken: null, status: 'failed' as const };
+      return {
+        startedAt,
+        finishedAt: described.closeTime?.getTime() ?? null,
+        total: 0,
+        checked: 0,
+        chains: 0,
+        chainsDone: 0,
+        broken: null,
+        status: 'failed' as const,
+      };
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return null;
       throw error;
