@@ -72,7 +72,9 @@ function mailLink(deps: ServiceDeps, log: Log, account: AccountRow, token: strin
     const transport = oneShotMail(config);
     transport
       .send({ key: `password-reset.${linkId}`, from: config.mailFrom, to: account.email, ...rendered })
-      .catch((error: unknown) => log.error({ err: { message: error instanceof Error ? error.message : String(error) }, accountId: account.id }, 'password-reset link not mailed'))
+      .catch((error: unknown) =>
+        log.error({ err: { message: error instanceof Error ? error.message : String(error) }, accountId: account.id }, 'password-reset link not mailed'),
+      )
       .finally(() => transport.close());
   });
 }
@@ -115,7 +117,13 @@ export async function requestPasswordReset(deps: ServiceDeps, input: { login: st
 }
 
 /** The SSO admin over the account's unit has a link mailed to the person (helpdesk), with a reason, audited. */
-export async function sendPasswordResetLink(deps: ServiceDeps, actor: Actor, accountId: string, input: { reason: string }, log: Log): Promise<{ email: string }> {
+export async function sendPasswordResetLink(
+  deps: ServiceDeps,
+  actor: Actor,
+  accountId: string,
+  input: { reason: string },
+  log: Log,
+): Promise<{ email: string }> {
   if (!/\S/.test(input.reason)) throw invalid('reason', 'a reason is required');
   const account = await administeredAccount(deps.db, actor, accountId);
   if (account.status !== 'active') throw conflict('บัญชีนี้ไม่ได้ใช้งานอยู่ เปิดใช้งานก่อน / The account is not active: reactivate it first.');
@@ -231,7 +239,10 @@ export async function changePassword(
         .set({ revokedAt: null })
         .where(and(eq(authTokens.tokenHash, sha256Hex(keepToken)), eq(authTokens.accountId, account.id), gt(authTokens.expiresAt, new Date())));
     }
-    await tx.update(passwordResets).set({ usedAt: new Date() }).where(and(eq(passwordResets.accountId, account.id), isNull(passwordResets.usedAt)));
+    await tx
+      .update(passwordResets)
+      .set({ usedAt: new Date() })
+      .where(and(eq(passwordResets.accountId, account.id), isNull(passwordResets.usedAt)));
     await writeAudit(tx, {
       key: `account:${account.id}:password-changed:${randomUUID()}`,
       actorAccountId: account.id,

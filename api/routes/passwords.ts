@@ -35,7 +35,8 @@ export default async function passwordRoutes(app: FastifyInstance) {
       schema: {
         tags: ['sign-in'],
         security: [{ bearer: [] }],
-        description: 'Changes the signed-in person’s password; every other sign-in of theirs ends (this token stays). 400 for a wrong current password or a weak new one.',
+        description:
+          'Changes the signed-in person’s password; every other sign-in of theirs ends (this token stays). 400 for a wrong current password or a weak new one.',
         body: {
           type: 'object',
           required: ['currentPassword', 'newPassword'],
@@ -57,8 +58,14 @@ export default async function passwordRoutes(app: FastifyInstance) {
       onRequest: perAddress,
       schema: {
         tags: ['sign-in'],
-        description: 'Mails a single-use link (valid PASSWORD_RESET_TTL, 30 minutes) to the account’s address when the username (or e-mail) has an active account; 202 whatever it is.',
-        body: { type: 'object', required: ['username'], additionalProperties: false, properties: { username: { type: 'string', minLength: 1, maxLength: 254 } } },
+        description:
+          'Mails a single-use link (valid PASSWORD_RESET_TTL, 30 minutes) to the account’s address when the username (or e-mail) has an active account; 202 whatever it is.',
+        body: {
+          type: 'object',
+          required: ['username'],
+          additionalProperties: false,
+          properties: { username: { type: 'string', minLength: 1, maxLength: 254 } },
+        },
       },
     },
     async (request, reply) => {
@@ -85,7 +92,12 @@ export default async function passwordRoutes(app: FastifyInstance) {
 
   // The pages: plain forms with CSRF, no script needed.
   const forgotPage = (reply: FastifyReply, status: number, extra: Record<string, unknown> = {}) =>
-    reply.page(status, 'password-forgot', { title: TITLES.forgot, csrf: app.csrfToken(reply), thaiidUrl: '/auth/thaiid?return=%2Fpassword%2Fchange', ...extra });
+    reply.page(status, 'password-forgot', {
+      title: TITLES.forgot,
+      csrf: app.csrfToken(reply),
+      thaiidUrl: '/auth/thaiid?return=%2Fpassword%2Fchange',
+      ...extra,
+    });
 
   app.get('/password/forgot', { schema: { hide: true } }, async (_request, reply) => forgotPage(reply, 200));
 

@@ -102,7 +102,9 @@ describe('forgot password', () => {
     expect(await page.textContent('main')).toContain('cannot be used');
     const reused = await h.request('POST', '/api/v1/auth/password-reset/confirm', { json: { token: link.token, newPassword: 'another-long-phrase-1' } });
     expect(reused.status).toBe(400);
-    const sibling = await h.request('POST', '/api/v1/auth/password-reset/confirm', { json: { token: linkIn(second!.text).token, newPassword: 'another-long-phrase-1' } });
+    const sibling = await h.request('POST', '/api/v1/auth/password-reset/confirm', {
+      json: { token: linkIn(second!.text).token, newPassword: 'another-long-phrase-1' },
+    });
     expect(sibling.status).toBe(400);
 
     // Expired: a fresh link, its half hour passed.
@@ -113,7 +115,9 @@ describe('forgot password', () => {
       .update(passwordResets)
       .set({ expiresAt: new Date(Date.now() - 1000) })
       .where(eq(passwordResets.tokenHash, sha256Hex(late.token)));
-    expect((await h.request('POST', '/api/v1/auth/password-reset/confirm', { json: { token: late.token, newPassword: 'another-long-phrase-1' } })).status).toBe(400);
+    expect((await h.request('POST', '/api/v1/auth/password-reset/confirm', { json: { token: late.token, newPassword: 'another-long-phrase-1' } })).status).toBe(
+      400,
+    );
     expect((await page.goto(late.path))!.status()).toBe(400);
     expect((await apiLogin(person.username, 'ข้าวเหนียว-มะม่วง-2569')).status).toBe(200);
     expect((await auditOf(person.id)).map((e) => e.action)).toContain('account.password_reset');
@@ -194,7 +198,15 @@ describe('change password', () => {
     expect(JSON.stringify(track.body)).not.toContain(named);
     const created = await h.request('POST', '/api/v1/accounts', {
       token: h.central.token,
-      json: { username: uniqueName('weak'), password: '12345678', citizenId: randomCitizenId(), firstNameTh: 'ก', lastNameTh: 'ข', email: 'weak@lao.test', unitCode: tree.laoA },
+      json: {
+        username: uniqueName('weak'),
+        password: '12345678',
+        citizenId: randomCitizenId(),
+        firstNameTh: 'ก',
+        lastNameTh: 'ข',
+        email: 'weak@lao.test',
+        unitCode: tree.laoA,
+      },
     });
     expect(created.status).toBe(400);
     expect(created.body.errors).toEqual([expect.objectContaining({ path: 'password' })]);
