@@ -1,9 +1,9 @@
 // Personnel changes (HR): events about people, often dated ahead, sent by the HR system (signed) or
 // reported by an admin for the people of their own units. Each event is judged on its own, stored
 // once per sender and eventId, and handed to the person's workflow, which applies it on its effective date.
-import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, desc, eq, ilike, inArray, or, sql } from 'drizzle-orm';
 import { actorOf } from '../db/audit.ts';
-import { mayActFor, withinScopeSql } from '../db/org-tree.ts';
+import { mayActFor, subtreeSql, withinScopeSql } from '../db/org-tree.ts';
 import { accounts, orgUnits, personnelEvents, type PersonnelEventType, type PersonnelEventStatus } from '../db/schema.ts';
 import { isValidCitizenId } from '../lib/citizen-id.ts';
 import { forbidden, notFound, unavailable, type FieldError } from '../lib/problem.ts';
@@ -47,17 +47,19 @@ function requireReportingAdmin(actor: Actor): void {
   if (!actor.central && actor.adminUnits.length === 0) throw forbidden('Only SSO admins may report personnel changes.');
 }
 
-/**
- * Stores each valid event once and hands it to the person's workflow. When Temporal cannot take
- * them, the events not handed over are forgotten (a 503): the sender's retry brings them again.
- */
-export async function receivePersonnelEvents(deps: ServiceDeps, sender: PersonnelSender, events: ReceivedEvent[], log: Log): Promise<BatchResult> {
+interface JudgedEvent {
+  e: PersonnelEventInput;
+  hash: string;
+  /** The stored id (the sender's id under the admin's name). */
+  id: string;
+  index: number;
+}
+
+/** Each event judged on its own, nothing written: the valid ones, and the others with their problems. */
+async function judgeEvents(deps: ServiceDeps, admin: Actor | null, source: string, events: ReceivedEvent[]) {
   const { db, cipher } = deps;
-  const admin = 'actor' in sender ? sender.actor : null;
-  if (admin) requireReportingAdmin(admin);
-  const source = admin ? actorOf(admin.id) : HR_FEED;
   const rejected: BatchResult['rejected'] = [];
-  const valid: { e: PersonnelEventInput; hash: string; id: string }[] = [];
+  const valid: JudgedEvent[] = [];
   const unitCodes = [...new Set(events.flatMap((r) => ('event' in r && r.event.toUnitCode ? [r.event.toUnitCode] : [])))];
   const knownUnits = new Set(
     unitCodes.length === 0 ? [] : (await db.select({ code: orgUnits.code }).from(orgUnits).where(inArray(orgUnits.code, unitCodes))).map((u) => u.code),
@@ -86,8 +88,47 @@ export async function receivePersonnelEvents(deps: ServiceDeps, sender: Personne
       if (!inScope) errors.push({ path: `${at}.citizenId`, message: 'this person has no account in the units you administer' });
     }
     if (errors.length > 0) rejected.push({ index, eventId: e.eventId, errors });
-    else valid.push({ e, hash, id: storedEventId(source, e.eventId) });
+    else valid.push({ e, hash, id: storedEventId(source, e.eventId), index });
   }
+  return { valid, rejected };
+}
+
+export interface BatchCheck {
+  /** What sending the batch now would refuse, row by row. */
+  rejected: BatchResult['rejected'];
+  /** Valid events whose id was received before (or comes earlier in the batch): sending them changes nothing. */
+  duplicates: { index: number; eventId: string }[];
+}
+
+/** An admin's batch judged as `receivePersonnelEvents` would judge it, with nothing stored or sent: the console's preview. */
+export async function checkPersonnelEvents(deps: ServiceDeps, actor: Actor, events: ReceivedEvent[]): Promise<BatchCheck> {
+  requireReportingAdmin(actor);
+  const { valid, rejected } = await judgeEvents(deps, actor, actorOf(actor.id), events);
+  const ids = [...new Set(valid.map((v) => v.id))];
+  const stored = new Set(
+    ids.length === 0
+      ? []
+      : (await deps.db.select({ id: personnelEvents.eventId }).from(personnelEvents).where(inArray(personnelEvents.eventId, ids))).map((r) => r.id),
+  );
+  const seen = new Set<string>();
+  const duplicates: BatchCheck['duplicates'] = [];
+  for (const v of valid) {
+    if (stored.has(v.id) || seen.has(v.id)) duplicates.push({ index: v.index, eventId: v.e.eventId });
+    seen.add(v.id);
+  }
+  return { rejected, duplicates };
+}
+
+/**
+ * Stores each valid event once and hands it to the person's workflow. When Temporal cannot take
+ * them, the events not handed over are forgotten (a 503): the sender's retry brings them again.
+ */
+export async function receivePersonnelEvents(deps: ServiceDeps, sender: PersonnelSender, events: ReceivedEvent[], log: Log): Promise<BatchResult> {
+  const { db, cipher } = deps;
+  const admin = 'actor' in sender ? sender.actor : null;
+  if (admin) requireReportingAdmin(admin);
+  const source = admin ? actorOf(admin.id) : HR_FEED;
+  const { valid, rejected } = await judgeEvents(deps, admin, source, events);
   // One statement: concurrent calls with the same eventId race on the primary key, and one wins.
   const insertedIds =
     valid.length === 0
@@ -212,21 +253,54 @@ export interface PersonnelEventPosition {
   eventId: string;
 }
 
+/** What the console's list narrows to (the API's list takes the status only). */
+export interface PersonnelEventFilter {
+  status?: PersonnelEventStatus | undefined;
+  type?: PersonnelEventType | undefined;
+  /** A name, username or event id (part of it), or a whole citizen ID. */
+  text?: string | undefined;
+  /** Events about people of this unit and below, or moving into them: one of the admin's units (else 403). */
+  unitCode?: string | undefined;
+}
+
 /**
  * The events an admin may see (those they sent, and those about people of their units or moving
- * into them), newest first: `limit + 1` rows after `after`, for the caller to page.
+ * into them), newest first: `limit + 1` rows after `after`, for the caller to page; each with the
+ * person's name as their account has it.
  */
 export async function listPersonnelEvents(
   deps: ServiceDeps,
   actor: Actor,
-  query: { status?: PersonnelEventStatus | undefined; limit: number; after?: PersonnelEventPosition | undefined },
-): Promise<{ item: PersonnelEventListItem; position: PersonnelEventPosition }[]> {
+  query: PersonnelEventFilter & { limit: number; after?: PersonnelEventPosition | undefined },
+): Promise<
+  {
+    item: PersonnelEventListItem;
+    position: PersonnelEventPosition;
+    person: { firstNameTh: string; lastNameTh: string } | null;
+    /** Sent by the HR system (else reported by an admin); the new position of a change of duties. */
+    details: { fromHr: boolean; newPosition: string | null };
+  }[]
+> {
   requireReportingAdmin(actor);
-  const { db } = deps;
-  const { status, limit, after } = query;
+  const { db, cipher } = deps;
+  const { status, type, unitCode, limit, after } = query;
+  if (unitCode && !(await mayActFor(db, actor, unitCode))) throw forbidden(`You do not administer ${unitCode} or a unit above it.`);
   const scope = actor.central
     ? undefined
     : or(eq(personnelEvents.source, actorOf(actor.id)), withinScopeSql(actor, accounts.unitCode), withinScopeSql(actor, personnelEvents.toUnitCode));
+  const text = query.text?.trim();
+  let textFilter;
+  if (text && /^\d{13}$/.test(text)) {
+    textFilter = eq(personnelEvents.citizenIdHash, cipher.lookupHash(text));
+  } else if (text) {
+    const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    textFilter = or(
+      ilike(accounts.username, like),
+      ilike(sql`${accounts.firstNameTh} || ' ' || ${accounts.lastNameTh}`, like),
+      ilike(sql`coalesce(${accounts.firstNameEn}, '') || ' ' || coalesce(${accounts.lastNameEn}, '')`, like),
+      ilike(personnelEvents.eventId, like),
+    );
+  }
   const rows = await db
     .select({
       ev: personnelEvents,
@@ -234,6 +308,8 @@ export async function listPersonnelEvents(
       username: accounts.username,
       accountId: accounts.id,
       unitCode: accounts.unitCode,
+      firstNameTh: accounts.firstNameTh,
+      lastNameTh: accounts.lastNameTh,
     })
     .from(personnelEvents)
     .leftJoin(accounts, eq(accounts.citizenIdHash, personnelEvents.citizenIdHash))
@@ -241,12 +317,15 @@ export async function listPersonnelEvents(
       and(
         scope,
         status ? eq(personnelEvents.status, status) : undefined,
+        type ? eq(personnelEvents.type, type) : undefined,
+        unitCode ? or(sql`${accounts.unitCode} in ${subtreeSql([unitCode])}`, sql`${personnelEvents.toUnitCode} in ${subtreeSql([unitCode])}`) : undefined,
+        textFilter,
         after ? sql`(${personnelEvents.receivedAt}, ${personnelEvents.eventId}) < (${after.receivedAt}::timestamptz, ${after.eventId})` : undefined,
       ),
     )
     .orderBy(desc(personnelEvents.receivedAt), desc(personnelEvents.eventId))
     .limit(limit + 1);
-  return rows.map(({ ev, at, username, accountId, unitCode }) => ({
+  return rows.map(({ ev, at, username, accountId, unitCode, firstNameTh, lastNameTh }) => ({
     item: {
       eventId: sentEventId(ev.eventId, ev.source),
       type: ev.type,
@@ -261,5 +340,7 @@ export async function listPersonnelEvents(
       receivedAt: ev.receivedAt.toISOString(),
     },
     position: { receivedAt: at, eventId: ev.eventId },
+    person: firstNameTh !== null && lastNameTh !== null ? { firstNameTh, lastNameTh } : null,
+    details: { fromHr: ev.source === HR_FEED, newPosition: ev.newPosition },
   }));
 }
