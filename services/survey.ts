@@ -6,6 +6,7 @@ import { isUniqueViolation } from '../db/identity.ts';
 import { mayActFor, subtreeSql, withinScopeSql } from '../db/org-tree.ts';
 import { surveyResponses } from '../db/schema.ts';
 import { unitRowsSql } from '../db/unit-rows.ts';
+import { inBatches } from '../lib/csv.ts';
 import { thaiFiscalYear } from '../lib/fiscal-year.ts';
 import { badRequest, conflict, forbidden } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
@@ -210,20 +211,17 @@ export async function surveyAnswerRows(
   const view = await resolveUnitView(deps, actor, query.under);
   const round = query.round ?? currentRound(deps.config);
   const BATCH = 1_000;
+  const batches = inBatches<AnswerRow>(BATCH, async (last) =>
+    rowsOf<AnswerRow>(
+      await deps.db.execute(sql`select r.id, r.created_at, r.unit_code, u.name_th, r.scores, r.comment
+        from ${surveyResponses} r left join org_units u on u.code = r.unit_code
+        where r.round = ${round} and ${inViewSql(view)}${last ? sql` and r.id > ${last.id}::uuid` : sql``}
+        order by r.id limit ${BATCH}`),
+    ),
+  );
   async function* rows() {
-    let after: string | null = null;
-    for (;;) {
-      const batch: AnswerRow[] = rowsOf<AnswerRow>(
-        await deps.db.execute(sql`select r.id, r.created_at, r.unit_code, u.name_th, r.scores, r.comment
-          from ${surveyResponses} r left join org_units u on u.code = r.unit_code
-          where r.round = ${round} and ${inViewSql(view)}${after ? sql` and r.id > ${after}::uuid` : sql``}
-          order by r.id limit ${BATCH}`),
-      );
-      for (const r of batch) {
-        yield [round, new Date(r.created_at).toISOString(), r.unit_code, r.name_th, ...SURVEY_QUESTIONS.map((q) => r.scores[q.id] ?? null), r.comment];
-      }
-      if (batch.length < BATCH) return;
-      after = batch[batch.length - 1]!.id;
+    for await (const r of batches) {
+      yield [round, new Date(r.created_at), r.unit_code, r.name_th, ...SURVEY_QUESTIONS.map((q) => r.scores[q.id] ?? null), r.comment];
     }
   }
   return { round, under: view.unit?.code ?? null, rows: rows() };

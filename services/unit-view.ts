@@ -65,3 +65,14 @@ async function outermost(deps: Pick<ServiceDeps, 'db'>, codes: string[]): Promis
   }
   return out.sort();
 }
+
+/** A unit's name short enough for a chart's label: the long office titles cut to จ./อ. and the place. */
+export function shortUnitName(nameTh: string): string {
+  return nameTh
+    .replace(/^สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัด/, 'จ.')
+    .replace(/^สำนักงานส่งเสริมการปกครองท้องถิ่นอำเภอ/, 'อ.')
+    .replace(/^องค์การบริหารส่วนตำบล/, 'อบต.')
+    .replace(/^เทศบาลตำบล/, 'ทต.')
+    .replace(/^เทศบาลเมือง/, 'ทม.')
+    .replace(/^เทศบาลนคร/, 'ทน.');
+}
