@@ -295,6 +295,7 @@ export default async function campaignPages(app: FastifyInstance) {
         const query = (extra: Record<string, string>) =>
           new URLSearchParams({ ...(undecided ? {} : { undecided: '0' }), ...(system ? { system } : {}), ...extra }).toString();
         const openIds = page.items.filter((i) => i.open).map((i) => i.id);
+        const selfQuery = query(request.query.cursor ? { cursor: request.query.cursor } : {});
         return reply.consolePage(200, 'admin-campaign-items', {
           title: `ทบทวนสิทธิ์ / Review: ${view.review.name}`,
           review: view.review,
@@ -307,7 +308,7 @@ export default async function campaignPages(app: FastifyInstance) {
           done: /^\d+$/.test(request.query.done ?? '') ? Number(request.query.done) : null,
           next: page.nextCursor ? `/admin/campaigns/${id}/items?${query({ cursor: page.nextCursor })}` : null,
           first: after ? `/admin/campaigns/${id}/items?${query({})}` : null,
-          self: `/admin/campaigns/${id}/items?${query(request.query.cursor ? { cursor: request.query.cursor } : {})}`,
+          self: `/admin/campaigns/${id}/items${selfQuery ? `?${selfQuery}` : ''}`,
         });
       } catch (error) {
         return reply.consoleProblem(error, `/admin/campaigns`);
