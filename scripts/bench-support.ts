@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
@@ -48,6 +48,26 @@ export const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 };
 
+/** The machine a figure was measured on, for the first line a benchmark prints. */
+export const machine = () => {
+  const all = cpus();
+  return `${all.length} cores, ${all[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}`;
+};
+
+/**
+ * CPU time a process has spent so far (user + system, all its threads), in ms, from
+ * /proc/<pid>/stat (Linux). The difference over a phase is the work the process did, whatever
+ * else the machine was running meanwhile.
+ */
+export const cpuMsOf = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) in parentheses: utime is the 14th, stime the 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+};
+// USER_HZ: 100 on every Linux Node runs on (getconf CLK_TCK).
+const CLOCK_TICKS = 100;
+
 /** Peak resident set size of a process, in MB (Linux). */
 export const peakRssMb = (pid: number) => {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -63,6 +83,50 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
       while (next < items.length) await work(items[next++]!);
     }),
   );
+}
+
+/**
+ * One of the service's production entry points (bin/api.ts, bin/worker.ts, bin/start.ts) as a
+ * process of its own, so that its CPU time and memory are its own. BENCH_PROFILE_DIR: it writes a
+ * V8 CPU profile there when it stops (open it in Chrome's DevTools).
+ */
+export async function startServiceProcess(entry: 'api' | 'worker' | 'start', env: Record<string, string>, ready: string) {
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, join(import.meta.dirname, '..', 'bin', `${entry}.ts`)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`bin/${entry}.ts exited with ${child.exitCode} before it was ready`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`bin/${entry}.ts was not ready at ${ready} within 120 s`);
+    }
+    const ok = await fetch(ready).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (ok) break;
+    await delay(200);
+  }
+  return {
+    pid: child.pid!,
+    output: () => stdout,
+    cpuMs: () => cpuMsOf(child.pid!),
+    peakRssMb: () => peakRssMb(child.pid!),
+    /** SIGTERM, then SIGKILL after 15 s; resolves once the process is gone. */
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /**
