@@ -55,6 +55,8 @@ export const accounts = pgTable(
     uniqueIndex('accounts_citizen_id_hash_uq').on(t.citizenIdHash),
     uniqueIndex('accounts_registration_uq').on(t.registrationId),
     index('accounts_unit_idx').on(t.unitCode),
+    // "Forgot password" finds the account by its address too.
+    index('accounts_email_idx').on(sql`lower(${t.email})`),
     // Who is DLA central: a handful among hundreds of thousands, asked on every admin's request.
     index('accounts_central_admin_idx')
       .on(t.centralAdmin)

@@ -4,7 +4,16 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PASSWORD_RULE } from '../../lib/passwords.ts';
 import { Problem } from '../../lib/problem.ts';
-import { BAD_RESET_LINK, changePassword, passwordResetTarget, requestPasswordReset, RESET_REQUESTED, resetPassword } from '../../services/passwords.ts';
+import { unlockAccount } from '../../services/accounts.ts';
+import {
+  BAD_RESET_LINK,
+  sendPasswordResetLink,
+  changePassword,
+  passwordResetTarget,
+  requestPasswordReset,
+  RESET_REQUESTED,
+  resetPassword,
+} from '../../services/passwords.ts';
 import { SESSION_COOKIE } from '../plugins/browser-session.ts';
 import { throttle } from '../throttle.ts';
 
@@ -88,6 +97,49 @@ export default async function passwordRoutes(app: FastifyInstance) {
       await resetPassword(app.deps, request.body);
       return reply.status(204).send();
     },
+  );
+
+  // The helpdesk's two tasks for an SSO admin over the account's unit (the console's account page has them too).
+  const reasonBody = {
+    type: 'object',
+    required: ['reason'],
+    additionalProperties: false,
+    properties: { reason: { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' } },
+  } as const;
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/api/v1/accounts/:id/password-reset',
+    {
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['accounts'],
+        security: [{ bearer: [] }],
+        description:
+          'Mails the person a single-use link to set a new password (an SSO admin over the account’s unit; audited). 202; 409 when the account is not active.',
+        params: idParams,
+        body: reasonBody,
+      },
+    },
+    async (request, reply) => {
+      await sendPasswordResetLink(app.deps, request.account!, request.params.id, request.body, request.log);
+      return reply.status(202).send({ status: 'sent' });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/api/v1/accounts/:id/unlock',
+    {
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['accounts'],
+        security: [{ bearer: [] }],
+        description: 'Lifts the lock that failed sign-ins put on the account (an SSO admin over its unit; audited). `changed` is false when it was not locked.',
+        params: idParams,
+        body: reasonBody,
+      },
+    },
+    async (request) => unlockAccount(app.deps, request.account!, request.params.id, request.body),
   );
 
   // The pages: plain forms with CSRF, no script needed.

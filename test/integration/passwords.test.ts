@@ -277,4 +277,20 @@ describe('lockout after failed sign-ins', () => {
     // And a wrong password after it counts from one again.
     expect((await apiLogin(person.username, 'wrong-password')).body.detail).not.toMatch(/paused/);
   });
+
+  it('the API unlocks and sends a link too, for the admin over the unit only', async () => {
+    const [person, other] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoA)]);
+    for (let i = 0; i < LOCK_AFTER; i++) await apiLogin(person.username, 'wrong-password');
+    const unlock = (token: string) => h.request('POST', `/api/v1/accounts/${person.id}/unlock`, { token, json: { reason: 'โทรยืนยันแล้ว' } });
+    expect((await unlock(other.token)).status).toBe(403);
+    expect((await apiLogin(person.username, person.password)).status).toBe(401);
+    expect((await unlock(laoAdmin.token)).body).toEqual({ id: person.id, changed: true });
+    expect((await unlock(laoAdmin.token)).body).toEqual({ id: person.id, changed: false });
+    expect((await apiLogin(person.username, person.password)).status).toBe(200);
+    const send = (token: string, reason = 'ลืมรหัสผ่าน') => h.request('POST', `/api/v1/accounts/${person.id}/password-reset`, { token, json: { reason } });
+    expect((await send(other.token)).status).toBe(403);
+    expect((await send(laoAdmin.token, ' ')).status).toBe(400);
+    expect((await send(laoAdmin.token)).status).toBe(202);
+    await h.mail.waitFor((m) => m.to === person.email && m.subject.includes('Set a new password'));
+  });
 });
