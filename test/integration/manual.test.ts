@@ -3,7 +3,7 @@
 // without the site's chrome; a unit's sheet carries QR codes that decode (jsQR on Chromium's
 // rendering of the server's SVG) to the sign-in page, the manual and the survey at the configured
 // public URL, and fits one A4 page; an unknown unit is a 404.
-import jsQR from 'jsqr';
+import jsqrModule from 'jsqr';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,9 @@ import { launchBrowser } from '../../scripts/support/browser.ts';
 import { durationInWords } from '../../services/manual.ts';
 import { expectAccessible, PHONE, signedInPage } from '../support/console.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
+
+// jsqr is CommonJS with `exports.default`: Node's ESM hands over the exports object, vitest's interop the function.
+const jsQR: typeof jsqrModule.default = typeof jsqrModule === 'function' ? jsqrModule : jsqrModule.default;
 
 let h: Harness;
 let tree: Tree;
