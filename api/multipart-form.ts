@@ -1,27 +1,147 @@
-// The console's upload forms (multipart/form-data): read whole before the CSRF check, so that the check
-// finds the form's `_csrf` field like any other form's. Shared by every console page with a file to send.
+// The one reader of the pages' upload forms (multipart/form-data with a CSRF field): the tracking page,
+// the registration page and the console's uploads. Read in two steps around the CSRF check, so that a
+// form without a valid token is refused before any file is buffered:
+//   preHandler: [multipartFields, app.csrfProtection, multipartRest]   (or readMultipartRest in the handler)
+// `multipartFields` reads the text fields up to the first file (the hidden `_csrf` comes first in every
+// form) into `request.body`, where the CSRF check looks; the rest is read only once the check has passed.
+// Sizes and counts: the file limits registered in api/app.ts (10 MB a file, 5 files) and the field
+// counts below; any excess or malformed body is a 4xx problem, and nothing has been changed by then.
+import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { Problem } from '../lib/problem.ts';
+import { badRequest, Problem } from '../lib/problem.ts';
+import { readFilePart } from './uploads.ts';
 
 export interface FormFile {
+  fieldName: string;
   fileName: string;
+  /** Judged by the content for the fields read with `accept`; else application/octet-stream (the service judges). */
+  mediaType: string;
   content: Buffer;
 }
+/** Each field's first value (text as a string, a file as its buffer): what `request.body` holds. */
 export type FormFields = Record<string, string | FormFile | undefined>;
 
-/** preHandler of a multipart form: `request.body` becomes its fields (text as strings, files as buffers; an empty file is left out). */
-export async function multipartForm(request: FastifyRequest) {
-  if (!request.isMultipart()) throw new Problem(415, 'Unsupported Media Type', 'Send the form as multipart/form-data.');
-  const fields: FormFields = {};
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const content = await part.toBuffer();
-      if (content.length > 0) fields[part.fieldname] = { fileName: (part.filename || 'file').slice(0, 200), content };
-    } else {
-      fields[part.fieldname] = String(part.value);
+/** The whole form: every value of each text field, in order, and every file sent (empty inputs left out). */
+export interface MultipartBody {
+  fields: Record<string, string[]>;
+  files: FormFile[];
+}
+
+export interface MultipartOptions {
+  /** File fields whose content must be one of these media types (else 415); a file in another field is a 400. */
+  accept?: Record<string, readonly string[]>;
+  /** How many text fields the form may send (checkbox lists count one per ticked box). */
+  maxFields?: number;
+}
+
+interface Pending {
+  parts: AsyncIterator<Multipart>;
+  read: MultipartBody;
+  /** The first file part, met while reading the fields before the check. */
+  file?: MultipartFile;
+  options: MultipartOptions;
+}
+const pending = new WeakMap<FastifyRequest, Pending>();
+
+const TOO_LARGE = 'ไฟล์ใหญ่เกิน 10 MB หรือมากกว่า 5 ไฟล์ หรือข้อมูลมากเกินไป / A file is over 10 MB, there are more than 5 files, or the form is too large.';
+
+/** A failure while reading the body as a clear 4xx (limits → 413, anything malformed → 400). */
+function readingProblem(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  const status = (error as { statusCode?: number }).statusCode;
+  if (status === 413) return new Problem(413, 'Payload Too Large', TOO_LARGE);
+  if (status === 406 || status === 415) return new Problem(415, 'Unsupported Media Type', 'Send the form as multipart/form-data.');
+  return badRequest(`The form could not be read: ${(error as Error).message ?? 'malformed body'}.`);
+}
+
+function addField(read: MultipartBody, name: string, value: string) {
+  (read.fields[name] ??= []).push(value);
+}
+
+/** preHandler factory (before the CSRF check): the text fields up to the first file into `request.body`. */
+export function multipartFields(options: MultipartOptions = {}) {
+  return async (request: FastifyRequest): Promise<void> => {
+    if (!request.isMultipart()) return; // the CSRF check or the reading of the rest refuses it
+    const maxFields = options.maxFields ?? 20;
+    const parts = request.parts({ limits: { fields: maxFields, parts: maxFields + 10 } })[Symbol.asyncIterator]();
+    const state: Pending = { parts, read: { fields: {}, files: [] }, options };
+    pending.set(request, state);
+    try {
+      for (let next = await parts.next(); !next.done; next = await parts.next()) {
+        if (next.value.type === 'file') {
+          state.file = next.value;
+          break;
+        }
+        addField(state.read, next.value.fieldname, String(next.value.value));
+      }
+    } catch (error) {
+      throw readingProblem(error);
     }
+    request.body = flat(state.read);
+  };
+}
+
+async function takeFile(state: Pending, part: MultipartFile) {
+  const content = await part.toBuffer();
+  if (!part.filename && content.length === 0) return; // a file input left empty
+  const accept = state.options.accept;
+  if (accept) {
+    const types = accept[part.fieldname];
+    if (!types) throw badRequest(`Unexpected file field "${part.fieldname}".`, [{ path: part.fieldname, message: 'unexpected file' }]);
+    const file = await readFilePart(part, content, types, part.fieldname);
+    state.read.files.push({ fieldName: file.fieldName, fileName: file.fileName, mediaType: file.mediaType, content });
+  } else {
+    if (content.length === 0) throw badRequest(`${part.filename} is empty.`, [{ path: part.fieldname, message: 'empty file' }]);
+    state.read.files.push({ fieldName: part.fieldname, fileName: part.filename.slice(0, 200), mediaType: 'application/octet-stream', content });
   }
-  request.body = fields;
+}
+
+/**
+ * After the CSRF check: the rest of the form. Throws a 4xx Problem for a body that is not multipart,
+ * too large, malformed, or with a file of a refused type; `partial` then holds the text read so far
+ * (a page can show the form again with it).
+ */
+export async function readMultipartRest(request: FastifyRequest): Promise<MultipartBody> {
+  const state = pending.get(request);
+  if (!state) throw new Problem(415, 'Unsupported Media Type', 'Send the form as multipart/form-data.');
+  try {
+    if (state.file) await takeFile(state, state.file);
+    state.file = undefined;
+    for (let next = await state.parts.next(); !next.done; next = await state.parts.next()) {
+      const part = next.value;
+      if (part.type === 'file') await takeFile(state, part);
+      else addField(state.read, part.fieldname, String(part.value));
+    }
+  } catch (error) {
+    throw readingProblem(error);
+  }
+  return state.read;
+}
+
+/** What was read of the form so far (for showing a refused form again); empty if nothing was. */
+export const partialForm = (request: FastifyRequest): MultipartBody => pending.get(request)?.read ?? { fields: {}, files: [] };
+
+/** preHandler (after the CSRF check): the whole form into `request.body` as `FormFields`. */
+export async function multipartRest(request: FastifyRequest): Promise<void> {
+  request.body = flat(await readMultipartRest(request));
+}
+
+/** Each name's first value, files included. */
+function flat(read: MultipartBody): FormFields {
+  const fields: FormFields = {};
+  for (const [name, values] of Object.entries(read.fields)) fields[name] = values[0];
+  for (const file of read.files) fields[file.fieldName] ??= file;
+  return fields;
+}
+
+/**
+ * The whole form in one preHandler, without the gate around the CSRF check (kept for pages written
+ * against it; prefer `[multipartFields(), app.csrfProtection, multipartRest]`).
+ */
+export async function multipartForm(request: FastifyRequest): Promise<void> {
+  if (!request.isMultipart()) throw new Problem(415, 'Unsupported Media Type', 'Send the form as multipart/form-data.');
+  await multipartFields()(request);
+  await multipartRest(request);
 }
 
 /** The file of a form's field, if one was sent. */

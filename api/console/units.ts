@@ -9,7 +9,7 @@ import { Problem, badRequest, type FieldError } from '../../lib/problem.ts';
 import { uploadAppointmentLetter } from '../../services/appointments.ts';
 import { browseUnit, checkOrgUnits, putOrgUnits, unitsAdministered, unitsWithoutAdmin, type UnitInput } from '../../services/org-units.ts';
 import { orgUnitItem } from '../schemas.ts';
-import { multipartForm, type FormFields } from '../multipart-form.ts';
+import { formFile, multipartFields, multipartRest, type FormFields } from '../multipart-form.ts';
 import { checker } from '../uploads.ts';
 
 const PAGE = 50;
@@ -58,7 +58,7 @@ function readTreeCsv(content: Buffer): { units: UnitInput[]; errors: FieldError[
 }
 
 export default async function unitPages(app: FastifyInstance) {
-  const uploadForm = { preHandler: [multipartForm, app.csrfProtection], schema: { hide: true } };
+  const uploadForm = { preHandler: [multipartFields(), app.csrfProtection, multipartRest], schema: { hide: true } };
   const plainForm = { preHandler: app.csrfProtection, schema: { hide: true } };
 
   /** An action's refusal as a page; anything else is a fault. */
@@ -98,7 +98,6 @@ export default async function unitPages(app: FastifyInstance) {
   app.post<{ Params: { code: string } }>('/units/:code/appointments', uploadForm, async (request, reply) => {
     const { code } = request.params;
     const form = request.body as FormFields;
-    const letter = form.letter;
     try {
       const created = await uploadAppointmentLetter(
         app.deps,
@@ -107,7 +106,7 @@ export default async function unitPages(app: FastifyInstance) {
         {
           accountId: text(form.accountId),
           termEnd: text(form.termEnd) || null,
-          letter: letter && typeof letter !== 'string' ? letter : undefined,
+          letter: formFile(form, 'letter'),
         },
         request.log,
       );
@@ -173,9 +172,9 @@ export default async function unitPages(app: FastifyInstance) {
   // Step 1: the file is read and checked; nothing is written. The preview carries the rows to step 2.
   app.post('/tree/import', uploadForm, async (request, reply) => {
     if (centralOnly(request, reply)) return reply;
-    const file = (request.body as FormFields).file;
+    const file = formFile(request.body as FormFields, 'file');
     try {
-      if (!file || typeof file === 'string') throw badRequest('เลือกไฟล์ CSV / Choose a CSV file.');
+      if (!file) throw badRequest('เลือกไฟล์ CSV / Choose a CSV file.');
       const { units, errors } = readTreeCsv(file.content);
       const rowOf = (path: string) => Number.parseInt(path.split('.')[0]!, 10);
       errors.push(...(await checkOrgUnits(app.deps, request.admin!, units)));

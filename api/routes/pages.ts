@@ -1,14 +1,46 @@
 // The pages a person sees: the portal of connected systems (ระบบที่เชื่อมโยง), sign-in with a
 // password or ThaiID, sign-out, the survey, and the registration form (prefilled and locked after ThaiID).
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { Problem } from '../../lib/problem.ts';
+import { Problem, type FieldError } from '../../lib/problem.ts';
 import { portalOf, registrationForm } from '../../services/portal.ts';
+import { submitRegistration, type RegistrationSubmission } from '../../services/registrations.ts';
 import { signOutEverywhere } from '../../services/sign-in.ts';
 import { currentSurvey, recordSurveyResponse, SURVEY_SCALE } from '../../services/survey.ts';
+import { multipartFields, partialForm, readMultipartRest } from '../multipart-form.ts';
 import { safeReturnPath } from '../plugins/browser-session.ts';
-import { loginThrottles } from '../throttle.ts';
+import { accessFromForm, DOCUMENT_TYPES, readSubmission } from '../registration-input.ts';
+import { loginThrottles, throttle } from '../throttle.ts';
 
 const SURVEY_TITLE = 'แบบประเมินความพึงพอใจ / Satisfaction survey';
+const REGISTER_TITLE = 'ลงทะเบียนขอใช้งาน / Register';
+
+/** The registration form's text fields, as the submission names them (the password is never shown again). */
+const REGISTER_FIELDS = ['identityVerification', 'citizenId', 'firstNameTh', 'lastNameTh', 'email', 'position', 'unitCode', 'username', 'password'] as const;
+type Typed = Record<string, string[]>;
+
+/** The form as the API's `data` takes it: empty fields left out (the schema says which are required). */
+function submissionOf(typed: Typed): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const name of REGISTER_FIELDS) {
+    const value = typed[name]?.[0];
+    const kept = name === 'password' ? value : value?.trim();
+    if (kept) data[name] = kept;
+  }
+  data.requestedAccess = accessFromForm(typed.access);
+  return data;
+}
+
+/** A refusal's messages by the form field they are about (`data.email` → email); the rest under `form`. */
+function errorsByField(problem: Problem): Record<string, string> {
+  const byField: Record<string, string> = {};
+  for (const e of problem.errors ?? []) {
+    const name = e.path.replace(/^data\.?/, '').split('.')[0] || 'form';
+    const key = name === 'requestedAccess' ? 'access' : (REGISTER_FIELDS as readonly string[]).includes(name) || name === 'documents' ? name : 'form';
+    byField[key] = byField[key] ? `${byField[key]}; ${e.message}` : e.message;
+  }
+  if (Object.keys(byField).length === 0) byField.form = problem.message;
+  return byField;
+}
 
 export default async function pageRoutes(app: FastifyInstance) {
   const throttles = loginThrottles(app);
@@ -78,12 +110,75 @@ export default async function pageRoutes(app: FastifyInstance) {
     return reply.page(201, 'message', { title: SURVEY_TITLE, message: 'ขอบคุณสำหรับความคิดเห็น / Thank you for your answers.' });
   });
 
-  app.get<{ Querystring: { verification?: string } }>('/register', { schema: { hide: true } }, async (request, reply) => {
+  /** The registration form; after a refusal, with what was typed (not the password, not the files) and each field's error. */
+  async function registerPage(
+    reply: FastifyReply,
+    verification: string | undefined,
+    refused?: { status: number; typed: Typed; errors: Record<string, string> },
+  ) {
     try {
-      return reply.page(200, 'register', { title: 'ลงทะเบียนขอใช้งาน / Register', ...(await registrationForm(app.deps, request.query.verification)) });
+      const form = await registrationForm(app.deps, verification);
+      const typed = refused?.typed ?? {};
+      const value = (name: string) => (name === 'password' ? '' : (typed[name]?.[0] ?? ''));
+      const ticked = accessFromForm(typed.access).map((a) => `${a.system}:${a.role}`);
+      return reply.page(refused?.status ?? 200, 'register', {
+        title: REGISTER_TITLE,
+        ...form,
+        csrf: app.csrfToken(reply),
+        action: form.verification ? `/register?verification=${encodeURIComponent(form.verification)}` : '/register',
+        refused: refused !== undefined,
+        errors: refused?.errors ?? {},
+        typed: Object.fromEntries(REGISTER_FIELDS.map((name) => [name, value(name)])),
+        units: form.units.map((u) => ({ ...u, selected: u.code === value('unitCode') })),
+        access: form.access.map((a, i) => ({ ...a, id: `access-${i}`, checked: ticked.includes(a.value) })),
+      });
     } catch (error) {
       if (!(error instanceof Problem)) throw error;
       return reply.page(error.status, 'message', { title: 'ลงทะเบียน / Register', error: true, back: '/login', message: error.message });
     }
-  });
+  }
+
+  app.get<{ Querystring: { verification?: string } }>('/register', { schema: { hide: true } }, async (request, reply) =>
+    registerPage(reply, request.query.verification),
+  );
+
+  // The form itself, without JavaScript: the same operation as POST /api/v1/registrations, answered with a page.
+  app.post(
+    '/register',
+    {
+      schema: { hide: true },
+      // The same count per address as the API's submissions (one store, one name).
+      onRequest: throttle(app, 'register-address', app.deps.config.rateLimits.submissionsPerAddress, (r) => r.ip),
+      preHandler: [multipartFields({ accept: { documents: DOCUMENT_TYPES }, maxFields: 60 }), app.csrfProtection],
+    },
+    async (request, reply) => {
+      let typed: Typed = {};
+      try {
+        const form = await readMultipartRest(request);
+        typed = form.fields;
+        const data = submissionOf(typed);
+        const errors: FieldError[] = [];
+        let submission: RegistrationSubmission | undefined;
+        try {
+          submission = readSubmission(data);
+        } catch (error) {
+          if (!(error instanceof Problem)) throw error;
+          errors.push(...(error.errors ?? [{ path: 'form', message: error.message }]));
+        }
+        if (form.files.length === 0) errors.push({ path: 'documents', message: 'แนบเอกสารอย่างน้อย 1 ไฟล์ / Attach at least one document.' });
+        if (errors.length > 0 || !submission) throw new Problem(400, 'Bad Request', errors.map((e) => e.message).join('; '), errors);
+        const submitted = await submitRegistration(app.deps, submission, form.files, request.log);
+        return reply.page(201, 'register-submitted', {
+          title: REGISTER_TITLE,
+          ...submitted,
+          csrf: app.csrfToken(reply),
+        });
+      } catch (error) {
+        if (!(error instanceof Problem)) throw error;
+        if (Object.keys(typed).length === 0) typed = partialForm(request).fields;
+        const verification = typed.identityVerification?.[0] || undefined;
+        return registerPage(reply, verification, { status: error.status, typed, errors: errorsByField(error) });
+      }
+    },
+  );
 }

@@ -2,8 +2,7 @@
 // JavaScript: the tracking code asked in a form, then the status and history; when information is
 // asked, a form to answer (multipart, with documents) and, while the request is open, one to withdraw.
 // The tracking code travels in each form (there is no sign-in); every form carries a CSRF token.
-import type { Multipart } from '@fastify/multipart';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { OPEN_REGISTRATION_STATUSES } from '../../db/schema.ts';
 import { Problem } from '../../lib/problem.ts';
 import {
@@ -16,7 +15,7 @@ import {
 } from '../../services/registrations.ts';
 import { accessBoxes, accessFromForm, DOCUMENT_TYPES, historyForPage, readInfo, STATUS_LABELS } from '../registration-input.ts';
 import { throttle } from '../throttle.ts';
-import { readFilePart, type UploadedFile } from '../uploads.ts';
+import { multipartFields, partialForm, readMultipartRest } from '../multipart-form.ts';
 
 const TITLE = 'ติดตามคำขอ / Track your request';
 const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } } as const;
@@ -35,39 +34,6 @@ type TextField = (typeof TEXT_FIELDS)[number]['name'];
 
 type Form = Record<string, string[]>;
 const first = (form: Form, name: string) => form[name]?.[0];
-
-/** The rest of a multipart body whose first field (`_csrf`) was read before the CSRF check. */
-const pendingParts = new WeakMap<FastifyRequest, AsyncIterator<Multipart>>();
-
-/**
- * preHandler of a multipart form: reads its first field, `_csrf`, into the body, where the CSRF
- * check looks; the handler reads the rest after the check has passed.
- */
-async function csrfFieldFirst(request: FastifyRequest): Promise<void> {
-  if (!request.isMultipart()) return; // no token: the CSRF check refuses it
-  const parts = request.parts({ limits: { fields: 20, parts: 40 } })[Symbol.asyncIterator]();
-  pendingParts.set(request, parts);
-  const next = await parts.next();
-  if (!next.done && next.value.type === 'field' && next.value.fieldname === '_csrf') request.body = { _csrf: String(next.value.value) };
-}
-
-/** The fields and documents after `_csrf` (a file input left empty sends an empty part: skipped). */
-async function readRest(request: FastifyRequest): Promise<{ form: Form; files: UploadedFile[] }> {
-  const parts = pendingParts.get(request)!;
-  const form: Form = {};
-  const files: UploadedFile[] = [];
-  for (let next = await parts.next(); !next.done; next = await parts.next()) {
-    const part = next.value;
-    if (part.type === 'file') {
-      const content = await part.toBuffer();
-      if (!part.filename && content.length === 0) continue;
-      files.push(await readFilePart(part, content, DOCUMENT_TYPES, 'documents'));
-    } else {
-      (form[part.fieldname] ??= []).push(String(part.value));
-    }
-  }
-  return { form, files };
-}
 
 /** The answer as the API takes it (the service keeps only what changed); fields left empty are not sent. */
 function answerOf(form: Form): RegistrationInfo {
@@ -154,26 +120,19 @@ export default async function trackRoutes(app: FastifyInstance) {
     {
       schema: { hide: true, params: idParam },
       onRequest: perAddress,
-      preHandler: [csrfFieldFirst, app.csrfProtection],
+      preHandler: [multipartFields({ accept: { documents: DOCUMENT_TYPES } }), app.csrfProtection],
     },
     async (request, reply) => {
       const { id } = request.params;
-      let form: Form = {};
       try {
-        const rest = await readRest(request);
-        form = rest.form;
-        const code = first(form, 'trackingCode')?.trim() ?? '';
-        await provideRegistrationInfo(deps, code, id, answerOf(form), rest.files, request.log);
+        const { fields, files } = await readMultipartRest(request);
+        const code = first(fields, 'trackingCode')?.trim() ?? '';
+        await provideRegistrationInfo(deps, code, id, answerOf(fields), files, request.log);
         return await statusPage(reply, id, code, { notice: 'ส่งข้อมูลเพิ่มเติมแล้ว ผู้ดูแลระบบจะพิจารณาต่อ / Your answer was sent; the SSO admin will continue.' });
       } catch (error) {
-        const status = (error as { statusCode?: number }).statusCode;
-        const problem =
-          error instanceof Problem
-            ? error
-            : status === 413
-              ? new Problem(413, 'Payload Too Large', 'ไฟล์ใหญ่เกิน 10 MB หรือมากกว่า 5 ไฟล์ / A file is over 10 MB, or there are more than 5.')
-              : null;
-        if (!problem) throw error;
+        if (!(error instanceof Problem)) throw error;
+        const problem = error;
+        const form = partialForm(request).fields;
         const code = first(form, 'trackingCode')?.trim() ?? '';
         if (!code) return codeForm(reply, id, problem.status, problem.message);
         return statusPage(reply, id, code, { status: problem.status, error: problem.message, typed: form });
