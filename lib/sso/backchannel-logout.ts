@@ -32,28 +32,31 @@ async function logoutToken(signer: LogoutSigner, clientId: string, sub: string, 
     .sign(key);
 }
 
-/** Sends pending notices (of one account, or all); returns how many were delivered. */
+/**
+ * Sends pending notices (of one account, or all); returns how many were delivered. The notices are
+ * claimed for the send (rows locked, SKIP LOCKED), so that several processes sweeping the same outbox
+ * never post one notice twice at once; a process that dies mid-send releases its claim with its
+ * connection, and the notice is tried again.
+ */
 export async function deliverSsoLogouts(db: Db, signer: LogoutSigner, options: { accountId?: string; timeoutMs?: number } = {}): Promise<number> {
-  const pending = await db
-    .select({
-      id: ssoLogoutOutbox.id,
-      clientId: ssoLogoutOutbox.clientId,
-      accountId: ssoLogoutOutbox.accountId,
-      sid: ssoLogoutOutbox.sid,
-      uri: sql<string | null>`${systems.oidc}->>'backchannelLogoutUri'`,
-    })
-    .from(ssoLogoutOutbox)
-    .leftJoin(systems, sql`${systems.oidc}->>'clientId' = ${ssoLogoutOutbox.clientId}`)
-    .where(and(isNull(ssoLogoutOutbox.sentAt), dueForDelivery, ...(options.accountId ? [eq(ssoLogoutOutbox.accountId, options.accountId)] : [])))
-    .orderBy(asc(ssoLogoutOutbox.id))
-    .limit(200);
-  let delivered = 0;
-  await Promise.all(
-    pending.map(async (notice) => {
-      let error: string | null = null;
-      if (!notice.uri) {
-        error = 'the system no longer has a back-channel logout URI';
-      } else {
+  return db.transaction(async (tx) => {
+    const pending = await tx
+      .select({
+        id: ssoLogoutOutbox.id,
+        clientId: ssoLogoutOutbox.clientId,
+        accountId: ssoLogoutOutbox.accountId,
+        sid: ssoLogoutOutbox.sid,
+        uri: sql<string | null>`${systems.oidc}->>'backchannelLogoutUri'`,
+      })
+      .from(ssoLogoutOutbox)
+      .leftJoin(systems, sql`${systems.oidc}->>'clientId' = ${ssoLogoutOutbox.clientId}`)
+      .where(and(isNull(ssoLogoutOutbox.sentAt), dueForDelivery, ...(options.accountId ? [eq(ssoLogoutOutbox.accountId, options.accountId)] : [])))
+      .orderBy(asc(ssoLogoutOutbox.id))
+      .limit(200)
+      .for('update', { of: ssoLogoutOutbox, skipLocked: true });
+    const outcomes = await Promise.all(
+      pending.map(async (notice) => {
+        if (!notice.uri) return { id: notice.id, error: 'the system no longer has a back-channel logout URI' };
         try {
           const response = await fetch(notice.uri, {
             method: 'POST',
@@ -62,23 +65,25 @@ export async function deliverSsoLogouts(db: Db, signer: LogoutSigner, options: {
             headers: { 'content-type': 'application/x-www-form-urlencoded' },
             body: new URLSearchParams({ logout_token: await logoutToken(signer, notice.clientId, notice.accountId, notice.sid) }),
           });
-          if (!response.ok) error = `HTTP ${response.status}`;
+          return { id: notice.id, error: response.ok ? null : `HTTP ${response.status}` };
         } catch (cause) {
-          error = cause instanceof Error ? cause.message : String(cause);
+          return { id: notice.id, error: cause instanceof Error ? cause.message : String(cause) };
         }
-      }
-      if (error === null) delivered++;
-      await db
+      }),
+    );
+    // One connection per transaction: the outcomes are written one after the other.
+    for (const { id, error } of outcomes) {
+      await tx
         .update(ssoLogoutOutbox)
         .set(
           error === null
             ? { sentAt: new Date(), attempts: sql`${ssoLogoutOutbox.attempts} + 1` }
             : { attempts: sql`${ssoLogoutOutbox.attempts} + 1`, lastError: error.slice(0, 500) },
         )
-        .where(eq(ssoLogoutOutbox.id, notice.id));
-    }),
-  );
-  return delivered;
+        .where(eq(ssoLogoutOutbox.id, id));
+    }
+    return outcomes.filter((o) => o.error === null).length;
+  });
 }
 
 /**

@@ -366,6 +366,20 @@ describe('back-channel logout that cannot be delivered at once', () => {
     expect(await deliverSsoLogouts(db, signer, { accountId: stale })).toBe(0);
     expect(info.logouts.find((l) => l.sub === stale)).toBeUndefined();
   });
+
+  it('is sent once although several processes sweep at the same time', async () => {
+    const { db } = h.resources.database;
+    const signer = { issuer: h.config.publicUrl, keys: JSON.parse(h.config.sso.signingKeys!) };
+    const account = randomUUID();
+    const sids = Array.from({ length: 12 }, () => randomUUID());
+    await db.insert(ssoLogoutOutbox).values(sids.map((sid) => ({ clientId: INFO, accountId: account, sid, reason: 'test' })));
+    // Three sweepers (as three API or worker processes would) over the same notices at once.
+    const delivered = await Promise.all([1, 2, 3].map(() => deliverSsoLogouts(db, signer, { accountId: account })));
+    expect(delivered.reduce((a, b) => a + b, 0)).toBe(sids.length);
+    const received = info.logouts.filter((l) => l.sub === account).map((l) => l.sid);
+    expect(received.sort()).toEqual([...sids].sort());
+    expect(await deliverSsoLogouts(db, signer, { accountId: account })).toBe(0);
+  });
 });
 
 describe('the protocol refuses what it must', () => {
