@@ -95,6 +95,9 @@ describe('the manual', () => {
     await user.page.click('main a[href="/manual/staff"]');
     await user.page.waitForURL('**/manual/staff');
     await fitsWidth(user.page, PHONE.width);
+    // The password section leads to the page that changes it.
+    await Promise.all([user.page.waitForURL('**/password/change'), user.page.click('section:has(#password) li a[href="/password/change"] >> nth=0')]);
+    expect(await user.page.locator('#currentPassword').count()).toBe(1);
     await user.context.close();
 
     const admin = await signedInPage(browser, h.baseUrl, laoAdmin);
