@@ -43,8 +43,10 @@ export function escapeXml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+const graphemes = new Intl.Segmenter('th', { granularity: 'grapheme' });
+/** At most `max` characters as people see them (a Thai vowel or tone mark stays on its consonant). */
 const shorten = (label: string, max = LABEL_CHARS) => {
-  const chars = [...label];
+  const chars = [...graphemes.segment(label)].map((g) => g.segment);
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : label;
 };
 
