@@ -215,6 +215,8 @@ const onlyCentral = (admin: Actor) => {
   if (!admin.central) throw forbidden('Only DLA central verifies the audit trail. / เฉพาะส่วนกลางของ สถ. เท่านั้น');
 };
 
+export type { AuditVerificationRun };
+
 /** DLA central starts the check of every chain, in the background (a Temporal workflow); one already running goes on. */
 export async function startAuditVerification(deps: ServiceDeps, admin: Actor): Promise<void> {
   onlyCentral(admin);

@@ -2,7 +2,13 @@
 // each workflow's id, options and first input, the schedules the service keeps, and how a
 // workflow's refusal reads to a person.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowUpdateFailedError, type Client, type ScheduleOptions } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  defaultPayloadConverter,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
 import type { Config } from '../lib/config.ts';
 import { conflict, unavailable } from '../lib/problem.ts';
 import { accessReviewCampaign, campaignWorkflowId, cancelCampaign, type CampaignStatus } from '../workflows/access-review-campaign.ts';
@@ -320,7 +326,13 @@ export async function latestAuditVerification(w: Workflows): Promise<AuditVerifi
   return withinDeadline(w, async () => {
     try {
       const described = await handle.describe();
-      if (described.status.name === 'RUNNING') return { ...(await handle.query(auditVerificationProgress)), status: 'running' as const };
+      if (described.status.name === 'RUNNING') {
+        const state = await handle.query(auditVerificationProgress);
+        // The chain being walked: its position so far, from its activity's last heartbeat.
+        const beat = described.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+        const inChain = beat ? (defaultPayloadConverter.fromPayload(beat) as { checked?: number } | undefined)?.checked : undefined;
+        return { ...state, checked: state.checked + (typeof inChain === 'number' ? inChain : 0), status: 'running' as const };
+      }
       if (described.status.name === 'COMPLETED') return { ...(await handle.result()), status: 'completed' as const };
       const startedAt = described.startTime.getTime();
       return {
