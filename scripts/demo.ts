@@ -12,6 +12,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { withCheckDigit } from '../lib/citizen-id.ts';
 import { loadConfig } from '../lib/config.ts';
 import { startDemoInfoSystem, type DemoInfoSystem } from './support/demo-info-system.ts';
+import { demoSurveyAnswers } from './demo-survey.ts';
 
 /** Udon Thani's Mueang district office, as `npm run org:load-thailand` names it. */
 export const DEMO_DISTRICT = 'D4101';
@@ -406,6 +407,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           : { submitted: false, note: `a letter for ${APPOINTEE} already waits for the admins of ${DEMO_DISTRICT}` };
       await call('POST', '/api/v1/auth/logout', { token: appointee.body.token });
     }
+    await demoSurveyAnswers(options.baseUrl, DEMO_PASSWORD); // the demo people answer the survey (scripts/demo-survey.ts)
     await call('POST', '/api/v1/auth/logout', { token: admin });
     return { info, district: { code: DEMO_DISTRICT, nameTh: district.body.nameTh }, units: [...LAOS], people, registrations, appointment };
   } catch (error) {
