@@ -49,7 +49,7 @@ export default async function personnelPages(app: FastifyInstance) {
   const uploadForm = { preHandler: [multipartForm, app.csrfProtection], schema: { hide: true } };
   const typeOptions = (selected?: string) => PERSONNEL_EVENT_TYPES.map((t) => ({ value: t, name: TYPE_NAMES[t], selected: t === selected }));
 
-  app.get<{ Querystring: { q?: string; type?: string; status?: string; unit?: string; after?: string; sent?: string } }>(
+  app.get<{ Querystring: { q?: string; type?: string; status?: string; unit?: string; after?: string; sent?: string; again?: string } }>(
     '/personnel',
     { schema: { hide: true } },
     async (request, reply) => {
@@ -71,12 +71,15 @@ export default async function personnelPages(app: FastifyInstance) {
         const page = rows.slice(0, PAGE);
         const query = (extra: Record<string, string>) =>
           `/admin/personnel?${new URLSearchParams({ ...(q ? { q } : {}), ...(type ? { type } : {}), ...(status ? { status } : {}), ...(unit ? { unit } : {}), ...extra })}`;
-        const sent = /^\d{1,4}$/.test(text(request.query.sent)) ? Number(request.query.sent) : null;
+        const count = (value: unknown) => (/^\d{1,4}$/.test(text(value)) ? Number(value) : null);
+        const sent = count(request.query.sent);
+        const again = count(request.query.again) || null;
         return reply.consolePage(200, 'admin-personnel', {
           title: 'ความเปลี่ยนแปลงบุคลากร / Personnel changes',
           q,
           unit,
           sent,
+          again,
           searched: Boolean(q || type || status || unit || afterText),
           types: typeOptions(type),
           statuses: STATUSES.map((s) => ({ value: s, name: STATUS_NAMES[s], selected: s === status })),
@@ -122,7 +125,11 @@ export default async function personnelPages(app: FastifyInstance) {
           errors: refused.errors.map((e) => ({ field: e.path.split('.')[2] ?? '', message: e.message })),
         });
       }
-      return reply.redirect(`/admin/personnel?${new URLSearchParams({ q: values.eventId, sent: '1' })}`, 303);
+      // Sent twice (a reload, a double click): the first one stands and nothing changes.
+      return reply.redirect(
+        `/admin/personnel?${new URLSearchParams({ q: values.eventId, sent: String(result.accepted), again: String(result.duplicates) })}`,
+        303,
+      );
     } catch (error) {
       return reply.consoleProblem(error, '/admin/personnel/report');
     }
@@ -201,7 +208,7 @@ export default async function personnelPages(app: FastifyInstance) {
           events: null,
         });
       }
-      return reply.redirect(`/admin/personnel?sent=${result.accepted}`, 303);
+      return reply.redirect(`/admin/personnel?sent=${result.accepted}&again=${result.duplicates}`, 303);
     } catch (error) {
       return reply.consoleProblem(error, '/admin/personnel/upload');
     }

@@ -103,7 +103,7 @@ describe('personnel changes in the console', () => {
     await page.click('#confirm button[type=submit]');
     expect(page.url()).toContain('/admin/personnel/upload');
     await page.check('#confirm input[name=confirm]');
-    await Promise.all([page.waitForURL('**/admin/personnel?sent=4'), page.click('#confirm button[type=submit]')]);
+    await Promise.all([page.waitForURL('**/admin/personnel?sent=4&again=0'), page.click('#confirm button[type=submit]')]);
     expect(await page.textContent('[role=status]')).toContain('4 change(s) sent');
     expect((await storedEvents()).length).toBe(4);
 
@@ -156,9 +156,17 @@ describe('personnel changes in the console', () => {
     await page.selectOption('#type', 'retirement');
     await page.fill('#effectiveDate', bangkokDay(90));
     await page.fill('#note', `${prefix} เลื่อนวันเกษียณ`);
+    const sentForm = Object.fromEntries(
+      await page
+        .locator('#report input[name], #report select, #report textarea')
+        .evaluateAll((fields) => fields.map((f) => [(f as unknown as { name: string }).name, (f as unknown as { value: string }).value])),
+    ) as Record<string, string>;
     await Promise.all([page.waitForURL('**/admin/personnel?q=*'), page.click('#report button[type=submit]')]);
     expect(await page.textContent('[role=status]')).toContain('1 change(s) sent');
     expect(await page.locator('#events tbody tr').allTextContents()).toEqual([expect.stringMatching(/retirement.*scheduled/s)]);
+    // The same form sent again (a double click, a reload) changes nothing.
+    const again = await page.request.post('/admin/personnel/report', { form: sentForm });
+    expect(await again.text()).toContain('Received before: nothing changed');
     // The newer retirement of the same person from the same sender replaces the one of the CSV.
     await expect
       .poll(
