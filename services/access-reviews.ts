@@ -354,6 +354,8 @@ export async function decideReviewItems(deps: ReviewDeps, actor: Actor, id: stri
   }
   const rejected: { itemId: string; reason: string }[] = [];
   let applied = 0;
+  // A page of decisions is mostly one reviewer unit's: its scope is asked once.
+  const reviewerUnits = new Map<string, boolean>();
   await db.transaction(async (tx) => {
     for (const d of decisions) {
       const [item] = UUID.test(d.itemId)
@@ -370,7 +372,9 @@ export async function decideReviewItems(deps: ReviewDeps, actor: Actor, id: stri
         rejected.push({ itemId: d.itemId, reason: 'nobody decides on their own access' });
         continue;
       }
-      if (!(await mayActFor(tx, actor, item.reviewerUnitCode))) {
+      let mayDecide = reviewerUnits.get(item.reviewerUnitCode);
+      if (mayDecide === undefined) reviewerUnits.set(item.reviewerUnitCode, (mayDecide = await mayActFor(tx, actor, item.reviewerUnitCode)));
+      if (!mayDecide) {
         rejected.push({ itemId: d.itemId, reason: `reviewed by the admins of ${item.reviewerUnitCode}` });
         continue;
       }
@@ -790,7 +794,14 @@ export async function reviewerItems(
   query: { undecided?: boolean | undefined; system?: string | undefined; limit: number; after?: { username: string; id: string } | undefined },
 ) {
   const { db } = deps;
-  const review = await viewReview(deps, actor, id);
+  const review = await findReview(deps, id);
+  // viewReview's rule, without its totals over the whole review (a reviewer's page needs none).
+  const [visible] = await db
+    .select({ id: accessReviewItems.id })
+    .from(accessReviewItems)
+    .where(and(eq(accessReviewItems.reviewId, review.id), visibleTo(actor)))
+    .limit(1);
+  if (!visible && !(await mayActFor(db, actor, review.scopeUnitCode))) throw forbidden('This review is not about your units.');
   const { undecided, system, limit, after } = query;
   const rows = await db
     .select({
@@ -832,9 +843,9 @@ export async function reviewerItems(
     .from(accessReviewItems)
     .where(and(eq(accessReviewItems.reviewId, review.id), visibleTo(actor)))
     .orderBy(asc(accessReviewItems.systemCode));
-  const open = review.status === 'running' && new Date(review.dueAt).getTime() > Date.now();
+  const open = review.status === 'running' && review.dueAt.getTime() > Date.now();
   const items: ReviewerItem[] = rows.map(({ firstNameTh, lastNameTh, ...r }) => ({ ...r, name: `${firstNameTh} ${lastNameTh}` }));
-  return { review, open, items, systems: systemCodes.map((s) => s.code) };
+  return { review: { id: review.id, name: review.name, status: review.status, dueAt: review.dueAt }, open, items, systems: systemCodes.map((s) => s.code) };
 }
 
 /**
