@@ -13,6 +13,7 @@ import { withCheckDigit } from '../lib/citizen-id.ts';
 import { loadConfig } from '../lib/config.ts';
 import { startDemoInfoSystem, type DemoInfoSystem } from './support/demo-info-system.ts';
 import { demoSurveyAnswers } from './demo-survey.ts';
+import { demoPersonnelEvents } from './demo-personnel.ts';
 
 /** Udon Thani's Mueang district office, as `npm run org:load-thailand` names it. */
 export const DEMO_DISTRICT = 'D4101';
@@ -408,6 +409,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await call('POST', '/api/v1/auth/logout', { token: appointee.body.token });
     }
     await demoSurveyAnswers(options.baseUrl, DEMO_PASSWORD); // the demo people answer the survey (scripts/demo-survey.ts)
+    await demoPersonnelEvents(options.baseUrl, admin, PEOPLE); // HR events in every status, a person review waiting (scripts/demo-personnel.ts)
     await call('POST', '/api/v1/auth/logout', { token: admin });
     return { info, district: { code: DEMO_DISTRICT, nameTh: district.body.nameTh }, units: [...LAOS], people, registrations, appointment };
   } catch (error) {
