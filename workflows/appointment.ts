@@ -16,6 +16,7 @@ import {
 import type { AppointmentActivities, AppointmentMail, AppointmentStep } from '../activities/appointment.ts';
 import type { OrgTreeActivities } from '../activities/org-tree.ts';
 import type { AppointmentStatus } from '../db/schema.ts';
+import { MailQueue } from './mail-queue.ts';
 import { DecisionClock, NOT_AWAITING, TransitionLock, type DecisionTimers } from './decision-clock.ts';
 
 export interface AppointmentTimers extends DecisionTimers {
@@ -66,7 +67,7 @@ export async function appointment(input: AppointmentInput): Promise<AppointmentS
   let actingUnitCode = input.actingUnitCode;
   let seq = 0; // step 0, "submitted", was written by the API
   const transition = new TransitionLock();
-  const mailsToSend: (() => Promise<unknown>)[] = [];
+  const mails = new MailQueue();
   const clock = new DecisionClock(timers);
 
   const state = (): AppointmentState => ({ status, actingUnitCode });
@@ -76,7 +77,7 @@ export async function appointment(input: AppointmentInput): Promise<AppointmentS
     }
   };
   const mail = (template: AppointmentMail, at: number, audience: 'approvers' | 'parties' | 'everyone', kind?: string, noteId?: string | null) =>
-    mailsToSend.push(() => act.notifyAppointment({ appointmentId, seq: at, template, audience, unitCode: actingUnitCode, kind, noteId }));
+    mails.push(() => act.notifyAppointment({ appointmentId, seq: at, template, audience, unitCode: actingUnitCode, kind, noteId }));
 
   const exclusively = <T>(work: () => Promise<T>) => transition.run(work);
 
@@ -116,18 +117,14 @@ export async function appointment(input: AppointmentInput): Promise<AppointmentS
     { validator: (_r: { actorAccountId: string; noteId: string }) => refuseUnless('approved') },
   );
 
-  async function sendQueuedMails() {
-    while (mailsToSend.length > 0) await mailsToSend.shift()!();
-  }
-
   mail('appointment-awaiting', 0, 'approvers', 'new');
   mail('appointment-received', 0, 'parties');
 
   // Waiting for the approvers.
   while (status === 'pending_approval') {
     const before = seq;
-    await condition(() => seq !== before || mailsToSend.length > 0, Math.max(1, clock.wakeAt(true) - Date.now()));
-    await sendQueuedMails();
+    await condition(() => seq !== before || mails.dueInLine, Math.max(1, clock.wakeAt(true) - Date.now()));
+    await mails.sendInLine();
     if (seq !== before) continue;
     await exclusively(async () => {
       if (status !== 'pending_approval') return;
@@ -148,7 +145,7 @@ export async function appointment(input: AppointmentInput): Promise<AppointmentS
       }
     });
   }
-  await sendQueuedMails();
+  await mails.sendInLine();
 
   // In office: until the term ends or the appointment is revoked.
   if (status === 'approved' && input.termEnd) {
@@ -157,7 +154,7 @@ export async function appointment(input: AppointmentInput): Promise<AppointmentS
     if (remindAt > Date.now() && !(await condition(() => status !== 'approved', remindAt - Date.now()))) {
       const at = await exclusively(() => step('term_ending', {}));
       mail('appointment-term-ending', at, 'everyone');
-      await sendQueuedMails();
+      await mails.sendInLine();
     }
     const revoked = await condition(() => status !== 'approved', Math.max(1, endAt - Date.now()));
     if (!revoked) {
@@ -169,6 +166,6 @@ export async function appointment(input: AppointmentInput): Promise<AppointmentS
   }
 
   await condition(allHandlersFinished);
-  await sendQueuedMails();
+  await mails.sent();
   return status;
 }

@@ -20,6 +20,7 @@ import type { OrgTreeActivities } from '../activities/org-tree.ts';
 import type { AdminMail, ApplicantMail, RegistrationActivities, RegistrationStep } from '../activities/registration.ts';
 import type { RegistrationTimers } from '../lib/config.ts';
 import type { RegistrationStatus, RequestedAccess } from '../db/schema.ts';
+import { MailQueue } from './mail-queue.ts';
 import { DecisionClock, NOT_AWAITING, TransitionLock } from './decision-clock.ts';
 import { registrationActingUnitKey, registrationStatusKey } from './search-attributes.ts';
 
@@ -68,7 +69,7 @@ export async function registration(input: RegistrationInput): Promise<Registrati
   let seq = 0; // step 0, "submitted", was written by the API with the request
   /** While a message's transition is being written, further messages are refused (409). */
   const transition = new TransitionLock();
-  const mailsToSend: (() => Promise<unknown>)[] = [];
+  const mails = new MailQueue();
 
   const clock = new DecisionClock(timers);
 
@@ -97,10 +98,10 @@ export async function registration(input: RegistrationInput): Promise<Registrati
   }
 
   const mailApplicant = (template: ApplicantMail, at: number, noteId?: string | null) =>
-    mailsToSend.push(() => act.notifyRegistrationApplicant({ registrationId, seq: at, template, noteId }));
+    mails.push(() => act.notifyRegistrationApplicant({ registrationId, seq: at, template, noteId }));
 
   const mailAdmins = (template: AdminMail, at: number, unitCode: string) =>
-    mailsToSend.push(() => act.notifyRegistrationAdmins({ registrationId, seq: at, template, unitCode }));
+    mails.push(() => act.notifyRegistrationAdmins({ registrationId, seq: at, template, unitCode }));
 
   /** Runs a message's transition alone; failures of the activity fail the Update, not the request. */
   const exclusively = <T>(work: () => Promise<T>) => transition.run(work, { failUpdateWithActivityError: true });
@@ -160,10 +161,6 @@ export async function registration(input: RegistrationInput): Promise<Registrati
     { validator: () => refuseUnless('pending_approval', 'info_requested') },
   );
 
-  async function sendQueuedMails() {
-    while (mailsToSend.length > 0) await mailsToSend.shift()!();
-  }
-
   /** Moves the request to the next unit up that has an admin, and tells its admins. */
   async function escalateToParentUnit() {
     const parent = await db.findActingUnit({ unitCode: actingUnitCode, above: true });
@@ -176,13 +173,14 @@ export async function registration(input: RegistrationInput): Promise<Registrati
     mailAdmins('registration-escalated', at, parent);
   }
 
-  await act.deliverQueuedMail(input.submissionMailKey);
+  mails.push(() => act.deliverQueuedMail(input.submissionMailKey));
+  await mails.sendInLine();
   mailAdmins('registration-arrived', 0, actingUnitCode);
 
   while (!FINAL.includes(status)) {
     const before = seq;
-    await condition(() => seq !== before || mailsToSend.length > 0, Math.max(1, clock.wakeAt(status === 'pending_approval') - Date.now()));
-    await sendQueuedMails();
+    await condition(() => seq !== before || mails.dueInLine, Math.max(1, clock.wakeAt(status === 'pending_approval') - Date.now()));
+    await mails.sendInLine();
     if (seq !== before || FINAL.includes(status)) continue; // a message moved the request; recompute the clocks
 
     // The clock's own transitions also hold off messages, so an approval cannot cross an expiry.
@@ -203,7 +201,7 @@ export async function registration(input: RegistrationInput): Promise<Registrati
   }
 
   await condition(allHandlersFinished);
-  await sendQueuedMails();
+  await mails.sent();
   // Handlers change `status` behind the compiler's back: read it afresh.
   if ((status as RegistrationStatus) !== 'approved') {
     await sleep(timers.documentRetentionMs);

@@ -17,13 +17,23 @@ export interface MailCatcher {
   mails: ReceivedMail[];
   /** Waits until `predicate` matches `count` mails (default 1), and returns them. */
   waitFor(predicate: (m: ReceivedMail) => boolean, count?: number, timeoutMs?: number): Promise<ReceivedMail[]>;
+  /** While true, every connection is refused at its greeting (a relay that is down). */
+  refusing: boolean;
   close(): Promise<void>;
 }
 
 export async function startMailCatcher(): Promise<MailCatcher> {
   const mails: ReceivedMail[] = [];
+  const state = { refusing: false };
   const server = new SMTPServer({
     authOptional: true,
+    // Refused at the greeting and, for connections the sender keeps open in its pool, at each message.
+    onConnect(_session, callback) {
+      callback(state.refusing ? Object.assign(new Error('Service not available'), { responseCode: 421 }) : undefined);
+    },
+    onMailFrom(_address, _session, callback) {
+      callback(state.refusing ? Object.assign(new Error('Service not available'), { responseCode: 451 }) : undefined);
+    },
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, session, callback) {
@@ -49,6 +59,12 @@ export async function startMailCatcher(): Promise<MailCatcher> {
   return {
     url: `smtp://127.0.0.1:${port}`,
     mails,
+    get refusing() {
+      return state.refusing;
+    },
+    set refusing(value: boolean) {
+      state.refusing = value;
+    },
     async waitFor(predicate, count = 1, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

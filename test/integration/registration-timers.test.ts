@@ -81,3 +81,26 @@ it('sends one reminder per period to each admin of the acting unit, and none aft
   expect(h.mail.mails.filter((m) => about(m) && m.subject.startsWith('เตือน'))).toHaveLength(1);
   expect(h.mail.mails.filter(about).length).toBe(mailsAtDecision);
 }, 40_000);
+
+it('goes on reminding, escalating and expiring while the mail relay refuses; the mails follow once it is back', async () => {
+  h.mail.refusing = true;
+  const applicant = uniqueName('ผู้สมัคร');
+  let email: string;
+  try {
+    const res = await h.submitRegistration({ unitCode: tree.laoA, firstNameTh: applicant });
+    expect(res.status).toBe(202);
+    email = res.email;
+    const code = { 'x-tracking-code': res.body.trackingCode };
+    const tracked = async () => (await h.request('GET', `/api/v1/registrations/${res.body.id}`, { headers: code })).body;
+    // The request's own clock: two escalations and the expiry at 11 s, while no mail can leave.
+    await expect.poll(async () => (await tracked()).status, { timeout: 25_000, interval: 500 }).toBe('expired');
+    const events = (await tracked()).history.map((e: { event: string }) => e.event);
+    expect(events.filter((e: string) => e === 'escalated')).toHaveLength(2);
+    expect(h.mail.mails.filter((m) => m.to === email || m.text.includes(applicant))).toHaveLength(0);
+  } finally {
+    h.mail.refusing = false;
+  }
+  // The relay is back: what waited is delivered (the activities' retries reach it within their backoff).
+  await h.mail.waitFor((m) => m.to === email && m.subject.includes('expired'), 1, 90_000);
+  await h.mail.waitFor((m) => m.to === provinceAdmin.email && m.text.includes(applicant) && m.subject.includes('escalated'), 1, 30_000);
+}, 150_000);
