@@ -119,6 +119,7 @@ async function weigh(path: string, route: string, jar?: Jar, post?: string): Pro
   const options = { cookie: jar?.header, method: post ? 'POST' : 'GET', form: post };
   const [raw, sent] = await Promise.all([get(path, { ...options, compressed: false }), get(path, { ...options, compressed: true })]);
   if (raw.status >= 400) throw new Error(`${path}: ${raw.status}`);
+  if (!String(raw.headers['content-type']).startsWith('text/html')) throw new Error(`${path}: not a page (${raw.headers['content-type']})`);
   const html = raw.body.toString();
   const assets = [...html.matchAll(/<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="(\/[^"]+)"/g)].map((m) => m[1]!);
   let total = raw.body.length;
@@ -158,7 +159,7 @@ async function crawlConsole(jar: Jar, who: string): Promise<Weight[]> {
     weights.push(result.weight);
     for (const m of result.html.matchAll(/href="(\/admin[^"#]*)"/g)) {
       const link = m[1]!.replace(/&amp;/g, '&');
-      if (/\.csv(\?|$)|\/documents\/|\/letter(\?|$)/.test(link) || seen.has(link)) continue;
+      if (/\.csv(\?|$)|\/download(\?|$)|\/documents\/|\/letter(\?|$)/.test(link) || seen.has(link)) continue;
       // One page per route and query shape is enough beyond the first few (pagination, filters).
       const sameRoute = weights.filter((w) => w.route === routeOf(link)).length + queue.filter((q) => routeOf(q) === routeOf(link)).length;
       if (sameRoute < 3) queue.push(link);
