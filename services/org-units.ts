@@ -44,7 +44,7 @@ export async function viewUnit(deps: ServiceDeps, code: string) {
 
 /**
  * What a batch of units would do to the tree, before anything is written: a code given twice, a unit
- * its own parent, a parent that is neither in the batch nor known, a loop. Errors are per row (`<index>.<field>`).
+ * its own parent, a parent that is neither in the batch nor known, a loop, a root that is not DLA central. Errors are per row (`<index>.<field>`).
  */
 export async function checkOrgUnits(deps: ServiceDeps, actor: Actor, units: UnitInput[]): Promise<FieldError[]> {
   requireCentral(actor);
@@ -58,7 +58,11 @@ export async function checkOrgUnits(deps: ServiceDeps, actor: Actor, units: Unit
   const parentOf = new Map(known);
   for (const u of units) parentOf.set(u.code, u.parentCode ?? null);
   units.forEach((u, i) => {
-    if (!u.parentCode) return;
+    // A unit without a parent is a root, and a root's admins are DLA central: only the department itself is one.
+    if (!u.parentCode) {
+      if (u.kind !== 'dla') errors.push({ path: `${i}.parentCode`, message: `${u.code}: only DLA central (kind dla) has no parent unit; give its parent` });
+      return;
+    }
     if (u.parentCode === u.code) errors.push({ path: `${i}.parentCode`, message: `${u.code} cannot be its own parent` });
     else if (!firstRow.has(u.parentCode) && !known.has(u.parentCode))
       errors.push({ path: `${i}.parentCode`, message: `${u.code}: parent unit ${u.parentCode} does not exist` });

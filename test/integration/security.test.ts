@@ -423,3 +423,25 @@ describe("21: the pages' headers", () => {
     }
   });
 });
+
+describe('19: roots of the tree', () => {
+  it('refuses a unit other than DLA central without a parent, and a loop, writing nothing', async () => {
+    const code = uniqueName('ROOTLESS').toUpperCase();
+    const rootless = await h.request('PUT', '/api/v1/org-units', {
+      token: h.central.token,
+      json: [{ code, parentCode: null, kind: 'sao', nameTh: 'อบต. ไร้สังกัด' }],
+    });
+    expect(rootless.status).toBe(400);
+    expect(rootless.body.errors).toEqual([{ path: '0.parentCode', message: expect.stringContaining('only DLA central') }]);
+    const loop = await h.request('PUT', '/api/v1/org-units', {
+      token: h.central.token,
+      json: [
+        { code: `${code}-A`, parentCode: `${code}-B`, kind: 'sao', nameTh: 'ก' },
+        { code: `${code}-B`, parentCode: `${code}-A`, kind: 'sao', nameTh: 'ข' },
+      ],
+    });
+    expect(loop.status).toBe(400);
+    expect(JSON.stringify(loop.body.errors)).toContain('loop');
+    for (const c of [code, `${code}-A`, `${code}-B`]) expect((await h.request('GET', `/api/v1/org-units/${c}`)).status).toBe(404);
+  });
+});
