@@ -14,6 +14,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import postgres from 'postgres';
 import { accounts, entitlements } from '../db/schema.ts';
 import { loadConfig } from '../lib/config.ts';
 import { freePort } from '../lib/net.ts';
@@ -158,6 +160,14 @@ try {
     await db.insert(entitlements).values(batch.map((s) => ({ accountId: s.id, systemCode: SYSTEM, role: 'viewer', unitCode: 'S410101' })));
   }
   await resources.database.close();
+  // Statements the service ran, from PostgreSQL's own count of committed transactions on this
+  // database (each statement outside a transaction is one): exact, whatever the machine's load.
+  const stats = postgres(services.databaseUrl, { max: 1, onnotice: () => {} });
+  const committed = async () => {
+    await delay(1_100); // backends report their counts at most once a second
+    const [row] = await stats`select xact_commit from pg_stat_database where datname = current_database()`;
+    return Number(row!.xact_commit);
+  };
 
   const signIns: { jar: CookieJar; refreshToken: string }[] = [];
   const warmUp = staff.slice(0, WARM_UP);
@@ -166,6 +176,7 @@ try {
   const rows: string[][] = [];
   async function phase<T>(name: string, items: T[], work: (item: T) => Promise<void>, keycloakMs?: number) {
     const times: number[] = [];
+    const committedBefore = await committed();
     const cpuBefore = api!.cpuMs();
     const started = performance.now();
     await pool(items, CONCURRENCY, async (item) => {
@@ -175,6 +186,7 @@ try {
     });
     const seconds = (performance.now() - started) / 1000;
     const cpuPerOp = (api!.cpuMs() - cpuBefore) / items.length;
+    const statementsPerOp = ((await committed()) - committedBefore - 1) / items.length;
     rows.push([
       name,
       String(items.length),
@@ -183,6 +195,7 @@ try {
       percentile(times, 99).toFixed(0),
       cpuPerOp.toFixed(1),
       keycloakMs ? `${(keycloakMs / cpuPerOp).toFixed(2)}×` : '—',
+      statementsPerOp.toFixed(1),
     ]);
   }
 
@@ -213,13 +226,14 @@ try {
     },
   );
 
-  const header = ['phase', 'n', 'ops/s', 'p50 ms', 'p99 ms', 'API CPU ms/op', '× Keycloak per vCPU'];
+  const header = ['phase', 'n', 'ops/s', 'p50 ms', 'p99 ms', 'API CPU ms/op', '× Keycloak per vCPU', 'DB transactions/op'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   for (const row of [header, ...rows]) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
   console.log(
     `concurrency ${CONCURRENCY}; Keycloak: ${KEYCLOAK_MS.signin.toFixed(0)} ms per password sign-in, ${KEYCLOAK_MS.refresh.toFixed(1)} ms per refresh; ` +
       `"× Keycloak" is how many times fewer CPU ms per operation than Keycloak's (the aim: 4×). API peak RSS ${api.peakRssMb()} MB.`,
   );
+  await stats.end();
 
   /** Token endpoint call as the connected system (client_secret_basic). */
   async function tokenRequest(form: Record<string, string>) {

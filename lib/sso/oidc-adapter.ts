@@ -27,7 +27,85 @@ export function clientMetadataOf(system: typeof systems.$inferSelect, cipher: Pe
   } as AdapterPayload;
 }
 
+/**
+ * The adapter's statements, built once per database (drizzle's prepared queries): the provider runs
+ * some twenty of them per sign-in, and building each one's SQL again cost more CPU than running it.
+ */
+function statementsOf(db: Db) {
+  const p = sql.placeholder;
+  const ofModel = (column: typeof oidcPayloads.id | typeof oidcPayloads.uid | typeof oidcPayloads.userCode) =>
+    db
+      .select()
+      .from(oidcPayloads)
+      .where(and(eq(oidcPayloads.model, p('model')), eq(column, p('value'))))
+      .prepare(`oidc_find_by_${column.name}`);
+  const excluded = (column: string) => sql.raw(`excluded.${column}`);
+  return {
+    client: db
+      .select()
+      .from(systems)
+      .where(sql`${systems.oidc}->>'clientId' = ${p('id')}`)
+      .prepare('oidc_find_client'),
+    byId: ofModel(oidcPayloads.id),
+    byUid: ofModel(oidcPayloads.uid),
+    byUserCode: ofModel(oidcPayloads.userCode),
+    upsert: db
+      .insert(oidcPayloads)
+      .values({
+        id: p('id'),
+        model: p('model'),
+        payload: p('payload'),
+        accountId: p('accountId'),
+        grantId: p('grantId'),
+        uid: p('uid'),
+        userCode: p('userCode'),
+        expiresAt: p('expiresAt'),
+      })
+      .onConflictDoUpdate({
+        target: [oidcPayloads.model, oidcPayloads.id],
+        set: {
+          payload: excluded('payload'),
+          accountId: excluded('account_id'),
+          grantId: excluded('grant_id'),
+          uid: excluded('uid'),
+          userCode: excluded('user_code'),
+          expiresAt: excluded('expires_at'),
+        },
+      })
+      .prepare('oidc_upsert'),
+    consume: db
+      .update(oidcPayloads)
+      .set({ consumedAt: sql`now()` })
+      .where(and(eq(oidcPayloads.model, p('model')), eq(oidcPayloads.id, p('id')), isNull(oidcPayloads.consumedAt)))
+      .returning({ id: oidcPayloads.id })
+      .prepare('oidc_consume'),
+    destroy: db
+      .delete(oidcPayloads)
+      .where(and(eq(oidcPayloads.model, p('model')), eq(oidcPayloads.id, p('id'))))
+      .prepare('oidc_destroy'),
+    revokeByGrantId: db
+      .delete(oidcPayloads)
+      .where(and(eq(oidcPayloads.model, p('model')), eq(oidcPayloads.grantId, p('grantId'))))
+      .prepare('oidc_revoke_by_grant'),
+  };
+}
+
 export function oidcAdapterFactory(db: Db, cipher: PersonalDataCipher) {
+  const statements = statementsOf(db);
+  // Every token request authenticates the system with its secret: decrypted once per ciphertext,
+  // not per request (the provider keeps the clients it built in memory just the same).
+  const secrets = new Map<string, string>();
+  const secretOf = (sealed: string) => {
+    let secret = secrets.get(sealed);
+    if (secret === undefined) {
+      if (secrets.size >= 1000) secrets.clear();
+      secret = cipher.decrypt(sealed);
+      secrets.set(sealed, secret);
+    }
+    return secret;
+  };
+  const memoCipher: PersonalDataCipher = { ...cipher, decrypt: secretOf };
+
   return class PostgresOidcAdapter implements Adapter {
     readonly model: string;
     constructor(model: string) {
@@ -35,69 +113,51 @@ export function oidcAdapterFactory(db: Db, cipher: PersonalDataCipher) {
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
-      const row = {
+      const text = (value: unknown) => (typeof value === 'string' ? value : null);
+      await statements.upsert.execute({
         id,
         model: this.model,
-        payload: payload as Record<string, unknown>,
-        accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
-        grantId: typeof payload.grantId === 'string' ? payload.grantId : null,
-        uid: typeof payload.uid === 'string' ? payload.uid : null,
-        userCode: typeof payload.userCode === 'string' ? payload.userCode : null,
-        expiresAt,
-      };
-      await db
-        .insert(oidcPayloads)
-        .values(row)
-        .onConflictDoUpdate({
-          target: [oidcPayloads.model, oidcPayloads.id],
-          set: { payload: row.payload, accountId: row.accountId, grantId: row.grantId, uid: row.uid, userCode: row.userCode, expiresAt },
-        });
+        payload,
+        accountId: text(payload.accountId),
+        grantId: text(payload.grantId),
+        uid: text(payload.uid),
+        userCode: text(payload.userCode),
+        expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      });
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') {
-        const [system] = await db
-          .select()
-          .from(systems)
-          .where(sql`${systems.oidc}->>'clientId' = ${id}`);
-        return system ? clientMetadataOf(system, cipher) : undefined;
+        const [system] = await statements.client.execute({ id });
+        return system ? clientMetadataOf(system, memoCipher) : undefined;
       }
-      return this.findWhere(eq(oidcPayloads.id, id));
+      return this.found(await statements.byId.execute({ model: this.model, value: id }));
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return this.findWhere(eq(oidcPayloads.uid, uid));
+      return this.found(await statements.byUid.execute({ model: this.model, value: uid }));
     }
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      return this.findWhere(eq(oidcPayloads.userCode, userCode));
+      return this.found(await statements.byUserCode.execute({ model: this.model, value: userCode }));
     }
 
-    private async findWhere(condition: ReturnType<typeof eq>): Promise<AdapterPayload | undefined> {
-      const [row] = await db
-        .select()
-        .from(oidcPayloads)
-        .where(and(eq(oidcPayloads.model, this.model), condition));
+    private found([row]: (typeof oidcPayloads.$inferSelect)[]): AdapterPayload | undefined {
       if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
       return { ...row.payload, ...(row.consumedAt ? { consumed: Math.floor(row.consumedAt.getTime() / 1000) } : {}) } as AdapterPayload;
     }
 
     /** Once only: of two requests redeeming the same code or refresh token at once, one loses. */
     async consume(id: string): Promise<void> {
-      const consumed = await db
-        .update(oidcPayloads)
-        .set({ consumedAt: new Date() })
-        .where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.id, id), isNull(oidcPayloads.consumedAt)))
-        .returning({ id: oidcPayloads.id });
+      const consumed = await statements.consume.execute({ model: this.model, id });
       if (consumed.length === 0) throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async destroy(id: string): Promise<void> {
-      await db.delete(oidcPayloads).where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.id, id)));
+      await statements.destroy.execute({ model: this.model, id });
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await db.delete(oidcPayloads).where(and(eq(oidcPayloads.model, this.model), eq(oidcPayloads.grantId, grantId)));
+      await statements.revokeByGrantId.execute({ model: this.model, grantId });
     }
   };
 }

@@ -24,13 +24,27 @@ export const SSO_ROUTES = {
   pushed_authorization_request: '/oidc/request',
 } as const;
 
-/** The roles a person holds at one system, from their active rights. */
-export async function rolesAt(db: Db, accountId: string, systemCode: string): Promise<string[]> {
-  const rows = await db
+// rolesAt's statement, built once per database (drizzle's prepared query): it runs several times per sign-in.
+const rolesStatements = new WeakMap<Db, ReturnType<typeof rolesStatement>>();
+const rolesStatement = (db: Db) =>
+  db
     .selectDistinct({ role: entitlements.role })
     .from(entitlements)
-    .where(and(eq(entitlements.accountId, accountId), eq(entitlements.systemCode, systemCode), eq(entitlements.status, 'active')))
-    .orderBy(asc(entitlements.role));
+    .where(
+      and(
+        eq(entitlements.accountId, sql.placeholder('accountId')),
+        eq(entitlements.systemCode, sql.placeholder('systemCode')),
+        eq(entitlements.status, 'active'),
+      ),
+    )
+    .orderBy(asc(entitlements.role))
+    .prepare('sso_roles_at');
+
+/** The roles a person holds at one system, from their active rights. */
+export async function rolesAt(db: Db, accountId: string, systemCode: string): Promise<string[]> {
+  let statement = rolesStatements.get(db);
+  if (!statement) rolesStatements.set(db, (statement = rolesStatement(db)));
+  const rows = await statement.execute({ accountId, systemCode });
   return rows.map((r) => r.role);
 }
 
@@ -45,6 +59,22 @@ export interface SsoProviderDeps {
 export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys }: SsoProviderDeps): Provider {
   const secure = config.publicUrl.startsWith('https://');
   const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
+  // One request asks for a person's roles up to three times (the ID token's claims, the access
+  // token's, the grant's check): read once per request.
+  const rolesOfRequest = new WeakMap<object, Map<string, Promise<string[]>>>();
+  const rolesFor = (ctx: object, accountId: string, clientId: string) => {
+    let known = rolesOfRequest.get(ctx);
+    if (!known) rolesOfRequest.set(ctx, (known = new Map()));
+    const key = `${accountId} ${clientId}`;
+    let roles = known.get(key);
+    if (!roles) known.set(key, (roles = rolesAt(db, accountId, clientId)));
+    return roles;
+  };
+  const accountById = db
+    .select()
+    .from(accounts)
+    .where(eq(accounts.id, sql.placeholder('id')))
+    .prepare('sso_find_account');
 
   const configuration: Configuration = {
     adapter: oidcAdapterFactory(db, cipher),
@@ -68,7 +98,7 @@ export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys 
     // Roles travel in the ID token itself: connected systems decide on them at sign-in.
     conformIdTokenClaims: false,
     async findAccount(ctx: KoaContextWithOIDC, sub: string) {
-      const [account] = await db.select().from(accounts).where(eq(accounts.id, sub));
+      const [account] = await accountById.execute({ id: sub });
       if (!account || account.status !== 'active') return undefined;
       return {
         accountId: sub,
@@ -82,16 +112,16 @@ export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys 
             family_name: account.lastNameTh,
             email: account.email,
             unit_code: account.unitCode,
-            roles: clientId ? await rolesAt(db, sub, clientId) : [],
+            roles: clientId ? await rolesFor(ctx, sub, clientId) : [],
           };
         },
       };
     },
-    async extraTokenClaims(_ctx, token) {
+    async extraTokenClaims(ctx, token) {
       const accountId = (token as { accountId?: string }).accountId;
       const clientId = (token as { clientId?: string }).clientId;
       if (!accountId || !clientId) return undefined;
-      return { roles: await rolesAt(db, accountId, clientId) };
+      return { roles: await rolesFor(ctx, accountId, clientId) };
     },
     // A grant stands only while the person holds an active right to that system; without one
     // the consent step runs, and refuses (api/routes/sso.ts).
@@ -99,7 +129,7 @@ export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys 
       const accountId = ctx.oidc.session?.accountId;
       const clientId = ctx.oidc.client?.clientId;
       if (!accountId || !clientId) return undefined;
-      if ((await rolesAt(db, accountId, clientId)).length === 0) return undefined;
+      if ((await rolesFor(ctx, accountId, clientId)).length === 0) return undefined;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
     },
