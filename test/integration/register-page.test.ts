@@ -82,8 +82,22 @@ describe('the registration page without JavaScript', () => {
     expect(seen.body.applicant).toMatchObject({ identityVerifiedBy: 'form', firstNameTh: 'สมศรี', requestedAccess: [{ system: INFO, role: 'viewer' }] });
     expect(seen.body.documents).toHaveLength(1);
     const admin = await signedInPage(browser, h.baseUrl, laoAdmin);
-    await admin.page.goto(`/admin/registrations?search=${encodeURIComponent(username)}`);
-    expect(await admin.page.textContent('main')).toContain('สมศรี');
+    await admin.page.setViewportSize({ width: 360, height: 780 });
+    for (const path of [`/admin/registrations?search=${encodeURIComponent(username)}`, '/admin']) {
+      await admin.page.goto(path);
+      expect(await admin.page.textContent('main')).toContain('สมศรี');
+      // On a 360-px phone the list is labelled rows, one cell a line, nothing wider than the screen.
+      const cell = admin.page.locator('table.stack tbody td[data-label="หน่วยงาน / Unit"]').first();
+      expect(await cell.evaluate((td) => getComputedStyle(td).display)).toBe('block');
+      expect(await cell.evaluate((td) => getComputedStyle(td, '::before').content)).toContain('หน่วยงาน / Unit');
+      const wider = await admin.page.evaluate(() =>
+        [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > 361 && !e.closest('nav.console, table.stack thead, .table-wrap > table:not(.stack)'))
+          .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`),
+      );
+      expect(wider, path).toEqual([]);
+      await expectAccessible(admin.page);
+    }
     await admin.context.close();
   });
 
