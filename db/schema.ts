@@ -1,6 +1,6 @@
 // The records of sso-lifecycle. Citizen IDs are stored only encrypted (`*_enc`) and as a keyed hash (`*_hash`).
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -313,6 +313,8 @@ export const authTokens = pgTable(
     createdAt: createdAt(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** When this sign-in last showed a second factor (a TOTP code or ThaiID): the sensitive actions ask for a recent one. */
+    secondFactorAt: timestamp('second_factor_at', { withTimezone: true }),
   },
   (t) => [index('auth_tokens_account_idx').on(t.accountId)],
 );
@@ -515,3 +517,27 @@ export const signInFailures = pgTable('sign_in_failures', {
   windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull(),
   lockedUntil: timestamp('locked_until', { withTimezone: true }),
 });
+
+/**
+ * An admin's TOTP (RFC 6238) second factor: the secret encrypted like citizen IDs, confirmed once
+ * with a code; `lastStep` is the time step of the last code accepted, so a code works only once.
+ */
+export const totpEnrolments = pgTable('totp_enrolments', {
+  accountId: uuid('account_id').primaryKey(),
+  secretEnc: text('secret_enc').notNull(),
+  confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+  lastStep: bigint('last_step', { mode: 'number' }),
+  createdAt: createdAt(),
+});
+
+/** Single-use recovery codes of a TOTP enrolment, stored hashed. */
+export const mfaRecoveryCodes = pgTable(
+  'mfa_recovery_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    accountId: uuid('account_id').notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('mfa_recovery_codes_account_idx').on(t.accountId)],
+);

@@ -221,6 +221,12 @@ export interface Config {
   publicUrl: string;
   logLevel: string;
   tokenTtlMs: number;
+  /**
+   * The second factor of SSO admins (ADMIN_MFA): `required` (TOTP or ThaiID) or `off` (closed test
+   * environments only); admins' sign-ins last `sessionTtlMs`, and the most sensitive actions need a
+   * second factor confirmed within `reconfirmAfterMs`.
+   */
+  adminMfa: { mode: 'required' | 'off'; sessionTtlMs: number; reconfirmAfterMs: number };
   rateLimits: { loginPerAddress: number; loginPerUsername: number; submissionsPerAddress: number; passwordResetsPerAddress: number };
   /** A username is locked for `durationMs` after `failures` failed password sign-ins within `windowMs` (counted in the database). */
   signInLockout: { failures: number; windowMs: number; durationMs: number };
@@ -306,6 +312,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     publicUrl: (publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     tokenTtlMs: read.duration('TOKEN_TTL', '8h'),
+    adminMfa: {
+      mode: read.oneOf('ADMIN_MFA', ['required', 'off'] as const, 'required'),
+      sessionTtlMs: read.duration('ADMIN_TOKEN_TTL', '4h'),
+      reconfirmAfterMs: read.duration('ADMIN_MFA_RECONFIRM_AFTER', '15m'),
+    },
     rateLimits: {
       loginPerAddress: read.integer('LOGIN_RATE_LIMIT_PER_ADDRESS', 30),
       loginPerUsername: read.integer('LOGIN_RATE_LIMIT_PER_USERNAME', 10),
