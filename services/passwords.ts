@@ -52,30 +52,49 @@ function oneShotMail(config: Config) {
   return createMailTransport({ ...config, smtpUrl: url.toString() });
 }
 
+/** Sends one mail after the answer, straight to the person (not through the outbox: see mailLink); a failure is logged, without the mail. */
+function mailSoon(deps: ServiceDeps, log: Log, to: { id: string; email: string }, key: string, template: string, data: Record<string, unknown>): void {
+  const { config } = deps;
+  const rendered = renderMail(template, data);
+  setImmediate(() => {
+    const transport = oneShotMail(config);
+    transport
+      .send({ key, from: config.mailFrom, to: to.email, ...rendered })
+      .catch((error: unknown) =>
+        log.error({ err: { message: error instanceof Error ? error.message : String(error) }, accountId: to.id, template }, 'password mail not sent'),
+      )
+      .finally(() => transport.close());
+  });
+}
+
 /**
  * Mails the link straight to the account's address, after the answer (the time of an SMTP
  * round trip would tell who has an account). Not through the outbox: the link would lie there in
  * clear. A link that could not be sent is logged (without itself); the person asks again.
  */
 function mailLink(deps: ServiceDeps, log: Log, account: AccountRow, token: string, linkId: string, expiresAt: Date, byAdmin: boolean): void {
-  const { config } = deps;
-  const rendered = renderMail('password-reset', {
+  mailSoon(deps, log, account, `password-reset.${linkId}`, 'password-reset', {
     firstNameTh: account.firstNameTh,
     lastNameTh: account.lastNameTh,
     username: account.username,
-    link: `${config.publicUrl}/password/reset?token=${encodeURIComponent(token)}`,
+    link: `${deps.config.publicUrl}/password/reset?token=${encodeURIComponent(token)}`,
     expiresAt: expiresAt.toISOString(),
-    minutes: Math.round(config.passwordResetTtlMs / 60_000),
+    minutes: Math.round(deps.config.passwordResetTtlMs / 60_000),
     byAdmin,
   });
-  setImmediate(() => {
-    const transport = oneShotMail(config);
-    transport
-      .send({ key: `password-reset.${linkId}`, from: config.mailFrom, to: account.email, ...rendered })
-      .catch((error: unknown) =>
-        log.error({ err: { message: error instanceof Error ? error.message : String(error) }, accountId: account.id }, 'password-reset link not mailed'),
-      )
-      .finally(() => transport.close());
+}
+
+/** Tells the person their password changed, so that a change they did not make does not go unnoticed. */
+async function mailChanged(deps: ServiceDeps, log: Log, accountId: string, byLink: boolean): Promise<void> {
+  const [account] = await deps.db.select(accountColumns).from(accounts).where(eq(accounts.id, accountId));
+  if (!account) return;
+  const at = new Date();
+  mailSoon(deps, log, account, `password-changed.${account.id}.${at.getTime()}`, 'password-changed', {
+    firstNameTh: account.firstNameTh,
+    lastNameTh: account.lastNameTh,
+    username: account.username,
+    at: at.toISOString(),
+    byLink,
   });
 }
 
@@ -167,7 +186,7 @@ export async function passwordResetTarget(deps: ServiceDeps, token: string): Pro
  * policy refuses (the link stays usable then). Every sign-in of the person ends, their other links
  * die, and a lock after failed sign-ins is lifted (they proved they read the account's mail).
  */
-export async function resetPassword(deps: SignInDeps, input: { token: string; newPassword: string }): Promise<void> {
+export async function resetPassword(deps: SignInDeps, input: { token: string; newPassword: string }, log: Log): Promise<void> {
   const link = await liveLink(deps, input.token);
   if (!link) throw badRequest(BAD_RESET_LINK, [{ path: 'token', message: BAD_RESET_LINK }]);
   const passwordHash = await hashNewPassword(input.newPassword, link.username, 'newPassword');
@@ -203,6 +222,7 @@ export async function resetPassword(deps: SignInDeps, input: { token: string; ne
     });
   });
   await deliverLogouts(deps, link.accountId);
+  await mailChanged(deps, log, link.accountId, true);
 }
 
 /**
@@ -215,6 +235,7 @@ export async function changePassword(
   accountId: string,
   keepToken: string | undefined,
   input: { currentPassword: string; newPassword: string },
+  log: Log,
 ): Promise<void> {
   const { db } = deps;
   const [account] = await db
@@ -255,4 +276,5 @@ export async function changePassword(
     });
   });
   await deliverLogouts(deps, account.id);
+  await mailChanged(deps, log, account.id, false);
 }

@@ -56,7 +56,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-      await changePassword(app.deps, request.account!.id, token, request.body);
+      await changePassword(app.deps, request.account!.id, token, request.body, request.log);
       return reply.status(204).send();
     },
   );
@@ -94,7 +94,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      await resetPassword(app.deps, request.body);
+      await resetPassword(app.deps, request.body, request.log);
       return reply.status(204).send();
     },
   );
@@ -185,7 +185,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
       if (!target) return badLink(reply);
       if (newPassword !== field(body.confirmPassword, 200)) return resetPage(reply, 400, { token, username: target.username, error: MISMATCH });
       try {
-        await resetPassword(app.deps, { token, newPassword });
+        await resetPassword(app.deps, { token, newPassword }, request.log);
       } catch (error) {
         if (!(error instanceof Problem) || error.status !== 400) throw error;
         if (error.errors?.[0]?.path === 'token') return badLink(reply);
@@ -215,7 +215,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
     const newPassword = field(body.newPassword, 200);
     if (newPassword !== field(body.confirmPassword, 200)) return changePage(reply, 400, me.username, MISMATCH);
     try {
-      await changePassword(app.deps, me.id, request.cookies[SESSION_COOKIE], { currentPassword: field(body.currentPassword, 200), newPassword });
+      await changePassword(app.deps, me.id, request.cookies[SESSION_COOKIE], { currentPassword: field(body.currentPassword, 200), newPassword }, request.log);
     } catch (error) {
       if (!(error instanceof Problem) || error.status !== 400) throw error;
       return changePage(reply, 400, me.username, error.message);

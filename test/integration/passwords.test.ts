@@ -93,6 +93,8 @@ describe('forgot password', () => {
 
     expect((await apiLogin(person.username, person.password)).status).toBe(401);
     expect((await apiLogin(person.username, 'ข้าวเหนียว-มะม่วง-2569')).status).toBe(200);
+    const [told] = await h.mail.waitFor((m) => m.to === person.email && m.subject.includes('Your password was changed'));
+    expect(told!.text).toContain('set from an e-mailed link');
     // Its sign-ins before the reset ended.
     expect((await h.request('GET', `/api/v1/accounts/${person.id}`, { token: person.token })).status).toBe(401);
 
@@ -163,6 +165,8 @@ describe('change password', () => {
     await browserSession.page.waitForURL(/\/login/);
     expect((await apiLogin(person.username, person.password)).status).toBe(401);
     expect((await apiLogin(person.username, 'fresh-long-phrase-1')).status).toBe(200);
+    // The person is told, in case it was not them.
+    await h.mail.waitFor((m) => m.to === person.email && m.subject.includes('Your password was changed'));
 
     // The page: from the portal, in the browser; the browser stays signed in, the API token ends.
     const token = await h.login(person.username, 'fresh-long-phrase-1');
