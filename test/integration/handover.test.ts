@@ -1,15 +1,17 @@
 // Start-up hand-over: a flow whose row exists without its workflow (the process died between
 // writing the row and starting or signalling the workflow) is handed to Temporal again at start-up
 // (services/startup.ts). Registrations and personnel events are covered here (personnel also in
-// personnel.test.ts); appointments and campaigns are not re-handed yet (being added in main).
+// personnel.test.ts), and appointments.
 // Also the single sign-on's housekeeping, on a controlled clock.
 import { createHmac, randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mailOutbox, oidcPayloads, personnelEvents, registrations } from '../../db/schema.ts';
+import { adminAppointments, mailOutbox, oidcPayloads, personnelEvents, registrations } from '../../db/schema.ts';
 import { resumeFlows } from '../../services/startup.ts';
 import { startSsoHousekeeping } from '../../lib/sso/backchannel-logout.ts';
 import { registrationWorkflowId } from '../../workflows/registration.ts';
+import { appointmentWorkflowId } from '../../workflows/appointment.ts';
+import { PDF } from '../../scripts/support/fixtures.ts';
 import { randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
@@ -101,6 +103,36 @@ describe('start-up hand-over', () => {
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 1 });
     await resumeFlows(h.resources.database.db, { client: h.client, config: h.config });
     expect(await status()).toBe('applied');
+  });
+});
+
+describe('start-up hand-over of an appointment', () => {
+  it('starts the workflow of a letter stored without one: the approvers are mailed, and it can be approved', async () => {
+    const db = h.resources.database.db;
+    const [clerk, appointee, stranded, districtAdmin] = await Promise.all([
+      h.createAccount(tree.laoA2),
+      h.createAccount(tree.laoA2),
+      h.createAccount(tree.laoA2),
+      h.createAccount(tree.districtA),
+    ]);
+    await h.designateAdmins(tree.districtA, [districtAdmin]);
+    const form = new FormData();
+    form.append('data', JSON.stringify({ accountId: appointee.id, termEnd: '2099-09-30' }));
+    form.append('letter', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'order.pdf');
+    const model = await h.request('POST', `/api/v1/org-units/${tree.laoA2}/admin-appointments`, { token: clerk.token, body: form });
+    expect(model.status).toBe(202);
+    // A copy of the real row under a new id, for another appointee: a letter whose workflow never started.
+    const [row] = await db.select().from(adminAppointments).where(eq(adminAppointments.id, model.body.id));
+    const id = randomUUID();
+    await db.insert(adminAppointments).values({ ...row!, id, accountId: stranded.id, submittedAt: new Date() });
+    await expect(h.client.workflow.getHandle(appointmentWorkflowId(id)).describe()).rejects.toThrow();
+
+    expect((await resumeFlows(db, { client: h.client, config: h.config })).appointments).toBeGreaterThanOrEqual(1);
+    await h.mail.waitFor((m) => m.to === districtAdmin.email && m.subject.includes('SSO admin appointment awaiting approval') && m.text.includes(id));
+    const decided = await h.request('POST', `/api/v1/admin-appointments/${id}/decision`, { token: districtAdmin.token, json: { decision: 'approve' } });
+    expect(decided.body).toMatchObject({ status: 'approved' });
+    const unit = await h.request('GET', `/api/v1/org-units/${tree.laoA2}`);
+    expect(unit.body.admins.map((a: { accountId: string }) => a.accountId)).toContain(stranded.id);
   });
 });
 
