@@ -28,6 +28,8 @@ const env: NodeJS.ProcessEnv = {
   TEMPORAL_DEV_PORT: String(temporalPort),
   TEMPORAL_DEV_UI_PORT: String(uiPort),
   BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
+  // Weights, not sign-in: admins sign in with a password alone here (a throw-away system).
+  ADMIN_MFA: 'off',
   LOG_LEVEL: 'warn',
 };
 delete env.DATABASE_URL;
