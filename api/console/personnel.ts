@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { PERSONNEL_EVENT_TYPES, type PersonnelEventStatus, type PersonnelEventType } from '../../db/schema.ts';
 import { badRequest } from '../../lib/problem.ts';
 import { checkPersonnelEvents, listPersonnelEvents, receivePersonnelEvents, type PersonnelEventPosition } from '../../services/personnel.ts';
-import { formFile, multipartForm, type FormFields } from '../multipart-form.ts';
+import { formFile, multipartFields, multipartRest, type FormFields } from '../multipart-form.ts';
 import { CSV_COLUMNS, MAX_EVENTS, readEvents, readEventsCsv } from '../personnel-input.ts';
 import { readCursor } from '../schemas.ts';
 
@@ -46,7 +46,8 @@ function eventOfForm(body: Record<string, unknown>): Record<string, string> {
 
 export default async function personnelPages(app: FastifyInstance) {
   const plainForm = { preHandler: app.csrfProtection, schema: { hide: true } };
-  const uploadForm = { preHandler: [multipartForm, app.csrfProtection], schema: { hide: true } };
+  // The CSRF token is checked before the file is read.
+  const uploadForm = { preHandler: [multipartFields(), app.csrfProtection, multipartRest], schema: { hide: true } };
   const typeOptions = (selected?: string) => PERSONNEL_EVENT_TYPES.map((t) => ({ value: t, name: TYPE_NAMES[t], selected: t === selected }));
 
   app.get<{ Querystring: { q?: string; type?: string; status?: string; unit?: string; after?: string; sent?: string; again?: string } }>(
