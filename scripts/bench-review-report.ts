@@ -121,6 +121,10 @@ const csv = await measured('text/csv');
 console.log(
   `  CSV report   ${csv.status}: ${csv.lines - 1} rows, ${csv.mb.toFixed(1)} MB in ${csv.seconds.toFixed(1)} s; API RSS ${csv.before} MB before, peak ${csv.peak} MB (+${csv.peak - csv.before} MB)`,
 );
+const again = await measured('text/csv');
+console.log(
+  `  CSV again    ${again.status}: ${again.lines - 1} rows in ${again.seconds.toFixed(1)} s; API RSS ${again.before} MB before, peak ${again.peak} MB (+${again.peak - again.before} MB)`,
+);
 const json = await measured('application/json');
 console.log(
   `  JSON report  ${json.status}: ${json.mb.toFixed(1)} MB in ${json.seconds.toFixed(1)} s; API RSS ${json.before} MB before, peak ${json.peak} MB (+${json.peak - json.before} MB) — built whole, for contrast`,

@@ -14,6 +14,7 @@ import { loadConfig } from '../lib/config.ts';
 import { startDemoInfoSystem, type DemoInfoSystem } from './support/demo-info-system.ts';
 import { demoSurveyAnswers } from './demo-survey.ts';
 import { demoPersonnelEvents } from './demo-personnel.ts';
+import { demoCampaign } from './demo-campaigns.ts';
 
 /** Udon Thani's Mueang district office, as `npm run org:load-thailand` names it. */
 export const DEMO_DISTRICT = 'D4101';
@@ -410,6 +411,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
     await demoSurveyAnswers(options.baseUrl, DEMO_PASSWORD); // the demo people answer the survey (scripts/demo-survey.ts)
     await demoPersonnelEvents(options.baseUrl, admin, PEOPLE); // HR events in every status, a person review waiting (scripts/demo-personnel.ts)
+    await demoCampaign(options.baseUrl, admin, DEMO_DISTRICT, { username: 'demo.nakha', password: DEMO_PASSWORD }, 'demo.staff1'); // an access review campaign in progress (scripts/demo-campaigns.ts)
     await call('POST', '/api/v1/auth/logout', { token: admin });
     return { info, district: { code: DEMO_DISTRICT, nameTh: district.body.nameTh }, units: [...LAOS], people, registrations, appointment };
   } catch (error) {

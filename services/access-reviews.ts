@@ -160,7 +160,7 @@ const totalsOf = () => ({
 export const REPORT_COLUMNS = ['unitCode', 'username', 'system', 'role', 'decision', 'decidedBy', 'decidedAt', 'justification', 'flagged'] as const;
 type ReportRow = ReturnType<typeof reportRowOf> & { entitlementId: string };
 
-const REPORT_BATCH = 1000;
+const REPORT_BATCH = 2000;
 
 /**
  * Who decided what, `limit` rows after the entitlement `after`: ordered by the (review, entitlement)
@@ -784,14 +784,16 @@ export interface ReviewerItem {
 }
 
 /**
- * The items the actor reviews, by person (username, then item): `limit + 1` after `after`, for the
- * caller to page. The actor's own rights are never among them (the unit above reviews those).
+ * The items the actor reviews, by person (each person's items together, in the order of their account
+ * ids, which the items hold: a page sorts the unit's items without joining every person), `limit + 1`
+ * after `after`, for the caller to page. The actor's own rights are never among them (the unit above
+ * reviews those).
  */
 export async function reviewerItems(
   deps: ServiceDeps,
   actor: Actor,
   id: string,
-  query: { undecided?: boolean | undefined; system?: string | undefined; limit: number; after?: { username: string; id: string } | undefined },
+  query: { undecided?: boolean | undefined; system?: string | undefined; limit: number; after?: { accountId: string; id: string } | undefined },
 ) {
   const { db } = deps;
   const review = await findReview(deps, id);
@@ -833,10 +835,10 @@ export async function reviewerItems(
         sql`${accessReviewItems.accountId} <> ${actor.id}`,
         undecided ? and(isNull(accessReviewItems.decision), eq(accessReviewItems.autoApplied, false)) : undefined,
         system ? eq(accessReviewItems.systemCode, system) : undefined,
-        after ? sql`(${accounts.username}, ${accessReviewItems.id}) > (${after.username}, ${after.id})` : undefined,
+        after ? sql`(${accessReviewItems.accountId}, ${accessReviewItems.id}) > (${after.accountId}, ${after.id})` : undefined,
       ),
     )
-    .orderBy(asc(accounts.username), asc(accessReviewItems.id))
+    .orderBy(asc(accessReviewItems.accountId), asc(accessReviewItems.id))
     .limit(limit + 1);
   const systemCodes = await db
     .selectDistinct({ code: accessReviewItems.systemCode })

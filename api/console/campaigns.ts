@@ -284,13 +284,13 @@ export default async function campaignPages(app: FastifyInstance) {
       try {
         const undecided = request.query.undecided !== '0';
         const system = text(request.query.system) || undefined;
-        const after = readCursor<{ u: string; id: string }>(request.query.cursor, { u: 'string', id: 'uuid' });
-        const view = await reviewerItems(deps, request.admin!, id, { undecided, system, limit: PAGE, after: after && { username: after.u, id: after.id } });
+        const after = readCursor<{ a: string; id: string }>(request.query.cursor, { a: 'uuid', id: 'uuid' });
+        const view = await reviewerItems(deps, request.admin!, id, { undecided, system, limit: PAGE, after: after && { accountId: after.a, id: after.id } });
         const page = toPage(
           view.items,
           PAGE,
           (i) => ({ ...i, open: view.open && i.decision === null && !i.autoApplied }),
-          (last) => ({ u: last.username, id: last.id }),
+          (last) => ({ a: last.accountId, id: last.id }),
         );
         const query = (extra: Record<string, string>) =>
           new URLSearchParams({ ...(undecided ? {} : { undecided: '0' }), ...(system ? { system } : {}), ...extra }).toString();
