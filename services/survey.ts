@@ -68,20 +68,33 @@ const averagesSql = () =>
     sql`, `,
   );
 
-/** Responses, average, count and distribution per question, of one round where `inScope` (over `survey_responses r`). */
-async function aggregate(db: Queryable, round: string, inScope: SQL | undefined) {
-  const where = sql`r.round = ${round}${inScope ? sql` and ${inScope}` : sql``}`;
-  const [totals] = rowsOf<Record<string, unknown>>(
-    await db.execute(sql`select count(*)::int as responses, ${averagesSql()} from ${surveyResponses} r where ${where}`),
+/** Each question's score read once per answer (a column per question id), over `survey_responses r`. */
+const scoreColumnsSql = () =>
+  sql.join(
+    SURVEY_QUESTIONS.map((q) => sql`(r.scores ->> ${q.id})::int as ${sql.identifier(q.id)}`),
+    sql`, `,
   );
-  const spread = rowsOf<{ question: string; score: string; n: number }>(
-    await db.execute(sql`select e.key as question, e.value as score, count(*)::int as n
-      from ${surveyResponses} r cross join lateral jsonb_each_text(r.scores) e where ${where} group by 1, 2`),
+
+/** Per question, the mean (`avg_<id>`) and how many gave each score (`n_<id>_<score>`), over the columns of `scoreColumnsSql` as `s`. */
+const summarySql = () =>
+  sql.join(
+    SURVEY_QUESTIONS.flatMap((q) => [
+      sql`avg(s.${sql.identifier(q.id)}) as ${sql.identifier(`avg_${q.id}`)}`,
+      ...SURVEY_SCALE.map((n) => sql`(count(*) filter (where s.${sql.identifier(q.id)} = ${n}))::int as ${sql.identifier(`n_${q.id}_${n}`)}`),
+    ]),
+    sql`, `,
+  );
+
+/** Responses, average, count and distribution per question, of one round where `inScope` (over `survey_responses r`): one pass. */
+async function aggregate(db: Queryable, round: string, inScope: SQL | undefined) {
+  const [totals] = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`select count(*)::int as responses, ${summarySql()}
+      from (select ${scoreColumnsSql()} from ${surveyResponses} r where r.round = ${round}${inScope ? sql` and ${inScope}` : sql``}) s`),
   );
   return {
     responses: Number(totals?.responses ?? 0),
     questions: SURVEY_QUESTIONS.map((q) => {
-      const distribution = Object.fromEntries(SURVEY_SCALE.map((n) => [String(n), spread.find((d) => d.question === q.id && d.score === String(n))?.n ?? 0]));
+      const distribution = Object.fromEntries(SURVEY_SCALE.map((n) => [String(n), Number(totals?.[`n_${q.id}_${n}`] ?? 0)]));
       return {
         id: q.id,
         textTh: q.textTh,
@@ -136,12 +149,15 @@ export interface SurveyUnitRow {
 export async function surveyReport(deps: Pick<ServiceDeps, 'db' | 'config'>, actor: Actor, query: { under?: string | undefined; round?: string | undefined }) {
   const view = await resolveUnitView(deps, actor, query.under);
   const round = query.round ?? currentRound(deps.config);
-  const results = await aggregate(deps.db, round, inViewSql(view));
-  const perRow = rowsOf<Record<string, unknown> & { row_code: string; responses: number }>(
-    await deps.db.execute(sql`select v.row_code, count(*)::int as responses, ${averagesSql()}
+  // Three independent scans, side by side on the pool's connections.
+  const [results, perRowResult, rounds] = await Promise.all([
+    aggregate(deps.db, round, inViewSql(view)),
+    deps.db.execute(sql`select v.row_code, count(*)::int as responses, ${averagesSql()}
       from ${surveyResponses} r join ${unitRowsSql(view.view)} v on v.code = r.unit_code
       where r.round = ${round} group by v.row_code`),
-  );
+    roundsWithAnswers(deps),
+  ]);
+  const perRow = rowsOf<Record<string, unknown> & { row_code: string; responses: number }>(perRowResult);
   const byCode = new Map(perRow.map((r) => [r.row_code, r]));
   const units: SurveyUnitRow[] = view.rows.map((u) => {
     const row = byCode.get(u.code);
@@ -158,7 +174,7 @@ export async function surveyReport(deps: Pick<ServiceDeps, 'db' | 'config'>, act
     .sort((a, b) => (b.averages.overall ?? 0) - (a.averages.overall ?? 0) || b.responses - a.responses || a.code.localeCompare(b.code));
   ranked.forEach((u, i) => (u.rank = i + 1));
   const unanswered = units.filter((u) => u.responses === 0);
-  return { round, rounds: await roundsWithAnswers(deps), ...view, ...results, units: [...ranked, ...unanswered] };
+  return { round, rounds, ...view, ...results, units: [...ranked, ...unanswered] };
 }
 
 export interface SurveyComment {

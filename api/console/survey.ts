@@ -45,8 +45,10 @@ export default async function surveyPages(app: FastifyInstance) {
     const round = roundOf(request.query.round);
     const after = decodeAfter(request.query.after);
     try {
-      const report = await surveyReport(app.deps, request.admin!, { under, round });
-      const comments = await surveyComments(app.deps, request.admin!, { under, round: report.round, after, limit: PAGE + 1 });
+      const [report, comments] = await Promise.all([
+        surveyReport(app.deps, request.admin!, { under, round }),
+        surveyComments(app.deps, request.admin!, { under, round, after, limit: PAGE + 1 }),
+      ]);
       const shown = comments.slice(0, PAGE);
       const query = (extra: Record<string, string>) => new URLSearchParams({ ...(under ? { under } : {}), round: report.round, ...extra }).toString();
       const unitLabel = (u: { self: boolean; nameTh: string; code: string }) => (u.self ? `${shortUnitName(u.nameTh)} (ที่หน่วยงานเอง)` : shortUnitName(u.nameTh));
