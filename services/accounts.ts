@@ -276,7 +276,8 @@ async function checkRights(db: Queryable, actor: Actor, wanted: Right[]): Promis
 }
 
 /**
- * Sets the account's active rights to exactly `wanted`: new ones granted, missing ones revoked,
+ * Sets the account's active rights at the caller's units to exactly `wanted`: new ones granted, missing
+ * ones revoked (rights at units the caller does not administer are left alone),
  * audited with `reason` when given. A right taken away takes effect at every door now: the
  * person's sign-ins end.
  */
@@ -289,8 +290,11 @@ export async function setEntitlements(deps: SignInDeps, actor: Actor, id: string
   await db.transaction(async (tx) => {
     const current = await tx.select().from(entitlements).where(eq(entitlements.accountId, account.id));
     const view = (rows: typeof current) => rightsView(rows.filter((e) => e.status !== 'revoked'));
+    // The caller's part only: rights at units they do not administer stay as they are.
+    const ours = new Map<string, boolean>();
+    for (const unitCode of new Set(current.map((e) => e.unitCode))) ours.set(unitCode, await mayActFor(tx, actor, unitCode));
     for (const e of current) {
-      if (e.status !== 'revoked' && !wanted.some((w) => same(e, w))) {
+      if (e.status !== 'revoked' && ours.get(e.unitCode) && !wanted.some((w) => same(e, w))) {
         await tx.update(entitlements).set({ status: 'revoked', updatedAt: new Date() }).where(eq(entitlements.id, e.id));
       }
     }

@@ -445,3 +445,23 @@ describe('19: roots of the tree', () => {
     for (const c of [code, `${code}-A`, `${code}-B`]) expect((await h.request('GET', `/api/v1/org-units/${c}`)).status).toBe(404);
   });
 });
+
+describe("8: setting an account's rights changes only the caller's part", () => {
+  it('leaves a right at a unit the LAO admin does not administer, and revokes what they leave out at their own', async () => {
+    const staff = await h.createAccount(tree.laoA);
+    const rights = (unitCode: string, role = 'viewer') => ({ system: 'INFO', role, unitCode });
+    const byCentral = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+      token: h.central.token,
+      json: [rights(tree.laoA), rights(tree.laoB, 'editor')],
+    });
+    expect(byCentral.status).toBe(200);
+    // The LAO admin sets the rights they see: their unit's viewer becomes editor; the laoB right is not theirs to remove.
+    const byLao = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token: laoAdmin.token, json: [rights(tree.laoA, 'editor')] });
+    expect(byLao.status).toBe(200);
+    const shown = await h.request('GET', `/api/v1/accounts/${staff.id}`, { token: h.central.token });
+    const active = shown.body.entitlements
+      .filter((e: { status: string }) => e.status === 'active')
+      .map((e: { role: string; unitCode: string }) => `${e.role}@${e.unitCode}`);
+    expect(active.sort()).toEqual([`editor@${tree.laoA}`, `editor@${tree.laoB}`].sort());
+  });
+});
