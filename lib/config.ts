@@ -242,7 +242,8 @@ export interface Config {
   /** How long a person's workflow waits idle for further events before it closes. */
   personIdleMs: number;
   /** The satisfaction survey's current round (default: this Buddhist-Era year). */
-  surveyRound: string;
+  /** The survey round when set; otherwise the round follows the Thai fiscal year (services/survey.ts). */
+  surveyRound: string | undefined;
   /** When the weekly digest of units without an SSO admin goes out (cron, Asia/Bangkok). */
   complianceDigestCron: string;
   /** Single sign-on for connected systems (this service as OpenID Connect provider). */
@@ -342,7 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       termReminderBeforeMs: read.duration('APPOINTMENT_TERM_REMINDER_BEFORE', '30d'),
     },
     complianceDigestCron: read.cron('COMPLIANCE_DIGEST_CRON', '0 8 * * 1'),
-    surveyRound: read.string('SURVEY_ROUND', String(new Date(Date.now() + 7 * 3_600_000).getUTCFullYear() + 543)),
+    surveyRound: read.raw('SURVEY_ROUND'),
     roleChangeReview: {
       remindAfterMs: read.duration('ROLE_CHANGE_REMIND_AFTER', '2d'),
       escalateAfterMs: read.duration('ROLE_CHANGE_ESCALATE_AFTER', '5d'),
