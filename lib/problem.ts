@@ -16,6 +16,18 @@ export class Problem extends Error {
   }
 }
 
+/** What a sign-in lacks of its second factor (CONTRACT.md, Sign-in → Second factor): a code, or enrolment first. */
+export type SecondFactorStep = 'required' | 'enrolment_required';
+
+/** 401 carrying `"mfa": "required" | "enrolment_required"` beside the usual problem members. */
+export class SecondFactorProblem extends Problem {
+  readonly mfa: SecondFactorStep;
+  constructor(mfa: SecondFactorStep, detail: string) {
+    super(401, 'Unauthorized', detail);
+    this.mfa = mfa;
+  }
+}
+
 export const badRequest = (detail: string, errors?: FieldError[]) => new Problem(400, 'Bad Request', detail, errors);
 export const invalid = (path: string, message: string) => badRequest(message, [{ path, message }]);
 export const unauthorized = (detail = 'Sign in first.') => new Problem(401, 'Unauthorized', detail);
@@ -33,6 +45,7 @@ export const problemSchema = {
     status: { type: 'integer' },
     detail: { type: 'string' },
     errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+    mfa: { type: 'string', enum: ['required', 'enrolment_required'] },
   },
 } as const;
 

@@ -8,11 +8,12 @@ import { accounts, authTokens, identityVerifications, signInEvents, signInFailur
 import { endSignIns } from '../db/sso-sessions.ts';
 import { randomSecret, sha256Hex } from '../lib/crypto.ts';
 import { verifyPassword } from '../lib/passwords.ts';
-import { Problem, unauthorized } from '../lib/problem.ts';
+import { Problem, SecondFactorProblem, unauthorized, type SecondFactorStep } from '../lib/problem.ts';
 import { deliverSsoLogouts, type LogoutSigner } from '../lib/sso/backchannel-logout.ts';
 import type { VerifiedClaims } from '../lib/sso/thaiid.ts';
 import { loadActor, type Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
+import { checkSecondFactor, confirmTotpEnrolment, isEnrolled, needsSecondFactor } from './mfa.ts';
 
 /** Ending sign-ins sends logout notices to the connected systems: signed with the provider's key. */
 export interface SignInDeps extends ServiceDeps {
@@ -25,6 +26,11 @@ export const LOCKED_HINT =
   'มีการใส่รหัสผ่านผิดหลายครั้ง การเข้าสู่ระบบด้วยชื่อผู้ใช้งานนี้ถูกพักไว้ชั่วคราว ลองใหม่ภายหลัง ตั้งรหัสผ่านใหม่ เข้าสู่ระบบด้วย ThaiID หรือติดต่อผู้ดูแลระบบ SSO ของหน่วยงาน / ' +
   'After many failed attempts, password sign-in for this username is paused for a while: try again later, reset your password, sign in with ThaiID, or ask the SSO admin of your unit.';
 const VERIFICATION_TTL_MS = 30 * 60_000;
+export const CODE_REQUIRED = 'ผู้ดูแลระบบต้องใส่รหัสยืนยันจากแอปยืนยันตัวตน (หรือรหัสกู้คืน) / An admin signs in with a code from the authenticator app (or a recovery code).';
+export const WRONG_CODE = 'รหัสยืนยันไม่ถูกต้องหรือใช้ไปแล้ว / The code is wrong or was used already.';
+export const ENROLMENT_REQUIRED =
+  'ผู้ดูแลระบบต้องลงทะเบียนการยืนยันตัวตนสองขั้นตอนก่อน (POST /api/v1/auth/mfa/totp) หรือเข้าสู่ระบบด้วย ThaiID / ' +
+  'An admin enrols a second factor first (POST /api/v1/auth/mfa/totp), or signs in with ThaiID.';
 
 /** 423: the account exists and the credentials are right, but it may not sign in. */
 export const cannotSignIn = (status: AccountStatus) =>
@@ -42,10 +48,14 @@ export interface SignInContext {
 }
 
 /** A new sign-in token (stored hashed), valid for TOKEN_TTL. */
-export async function issueToken(deps: Pick<ServiceDeps, 'db' | 'config'>, accountId: string): Promise<{ token: string; expiresAt: Date }> {
+export async function issueToken(
+  deps: Pick<ServiceDeps, 'db' | 'config'>,
+  accountId: string,
+  options: { ttlMs?: number; secondFactorAt?: Date | null } = {},
+): Promise<{ token: string; expiresAt: Date }> {
   const token = randomSecret(32);
-  const expiresAt = new Date(Date.now() + deps.config.tokenTtlMs);
-  await deps.db.insert(authTokens).values({ tokenHash: sha256Hex(token), accountId, expiresAt });
+  const expiresAt = new Date(Date.now() + (options.ttlMs ?? deps.config.tokenTtlMs));
+  await deps.db.insert(authTokens).values({ tokenHash: sha256Hex(token), accountId, expiresAt, secondFactorAt: options.secondFactorAt ?? null });
   return { token, expiresAt };
 }
 
@@ -58,19 +68,19 @@ export async function revokeToken(db: Queryable, token: string): Promise<void> {
 }
 
 /** Whose sign-in a token is (and since when), while it is neither revoked nor expired. */
-export async function tokenHolder(db: Queryable, token: string): Promise<{ accountId: string; signedInAt: Date } | null> {
+export async function tokenHolder(db: Queryable, token: string): Promise<{ accountId: string; signedInAt: Date; secondFactorAt: Date | null } | null> {
   const [row] = await db
-    .select({ accountId: authTokens.accountId, signedInAt: authTokens.createdAt })
+    .select({ accountId: authTokens.accountId, signedInAt: authTokens.createdAt, secondFactorAt: authTokens.secondFactorAt })
     .from(authTokens)
     .where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
   return row ?? null;
 }
 
 /** The signed-in account behind a token, or null. */
-export async function signedInWith(db: Queryable, token: string): Promise<(Actor & { signedInAt: Date }) | null> {
+export async function signedInWith(db: Queryable, token: string): Promise<(Actor & { signedInAt: Date; secondFactorAt: Date | null }) | null> {
   const holder = await tokenHolder(db, token);
   const account = holder ? await loadActor(db, holder.accountId) : null;
-  return account ? { ...account, signedInAt: holder!.signedInAt } : null;
+  return account ? { ...account, signedInAt: holder!.signedInAt, secondFactorAt: holder!.secondFactorAt } : null;
 }
 
 /** How usernames are compared and counted everywhere: `" Admin"` and `"admin"` are one username. */
@@ -91,7 +101,7 @@ export async function lockedUntil(db: Queryable, name: string): Promise<Date | n
  * that has ended, starts the count again. The failure that reaches the limit locks the username
  * (audited on the account, when there is one). Returns whether the username is locked now.
  */
-async function countFailure(deps: ServiceDeps, name: string): Promise<boolean> {
+export async function countFailure(deps: ServiceDeps, name: string): Promise<boolean> {
   const { failures, windowMs, durationMs } = deps.config.signInLockout;
   return deps.db.transaction(async (tx) => {
     const window = sql`make_interval(secs => ${windowMs / 1000})`;
@@ -153,22 +163,43 @@ async function checkPassword(db: Queryable, username: string, password: string):
   return account && ok ? { id: account.id, status: account.status } : null;
 }
 
-/** The sign-in of an account whose credentials held: refused unless active, recorded (when, how, for which system). */
-async function signIn(deps: ServiceDeps, account: { id: string; status: AccountStatus }, method: SignInMethod, context: SignInContext): Promise<SignedIn> {
+/**
+ * The sign-in of an account whose credentials held: refused unless active, recorded (when, how, for
+ * which system). An admin's sign-in lasts ADMIN_TOKEN_TTL; `secondFactor` says it showed one (a
+ * TOTP code or ThaiID) now.
+ */
+async function signIn(
+  deps: ServiceDeps,
+  account: { id: string; status: AccountStatus },
+  method: SignInMethod,
+  context: SignInContext,
+  secondFactor = false,
+): Promise<SignedIn> {
   if (account.status !== 'active') throw cannotSignIn(account.status);
   const actor = await loadActor(deps.db, account.id);
   if (!actor) throw cannotSignIn(account.status);
-  const issued = await issueToken(deps, account.id);
+  const admin = actor.central || actor.adminUnits.length > 0;
+  const issued = await issueToken(deps, account.id, {
+    ttlMs: admin ? Math.min(deps.config.tokenTtlMs, deps.config.adminMfa.sessionTtlMs) : deps.config.tokenTtlMs,
+    secondFactorAt: secondFactor ? new Date() : null,
+  });
   await deps.db.insert(signInEvents).values({ accountId: account.id, method, clientId: context.system ?? null });
   return { account: actor, ...issued };
 }
 
+/** A password that held, before any second factor: the account, and whether (and how) it still needs one. */
+export interface PasswordChecked {
+  account: { id: string; status: AccountStatus };
+  actor: Actor | null;
+  secondFactor: SecondFactorStep | null;
+}
+
 /**
- * Signs in with a username and password: 401 for an unknown user or a wrong password alike, 423
- * for an account that may not. A username locked after too many failures gets the same 401 with a
+ * The password step of a sign-in: 401 for an unknown user or a wrong password alike, 423 for an
+ * account that may not sign in. A username locked after too many failures gets the same 401 with a
  * hint, whatever the password (the lock ends by itself, or an admin lifts it).
  */
-export async function signInWithPassword(deps: ServiceDeps, input: { username: string; password: string }, context: SignInContext = {}): Promise<SignedIn> {
+export async function checkPasswordStep(deps: ServiceDeps, input: { username: string; password: string }): Promise<PasswordChecked> {
   const name = normaliseUsername(input.username);
   if (name && (await lockedUntil(deps.db, name))) throw unauthorized(`${WRONG_CREDENTIALS} ${LOCKED_HINT}`);
   const account = await checkPassword(deps.db, input.username, input.password);
@@ -176,8 +207,80 @@ export async function signInWithPassword(deps: ServiceDeps, input: { username: s
     const locked = name ? await countFailure(deps, name) : false;
     throw unauthorized(locked ? `${WRONG_CREDENTIALS} ${LOCKED_HINT}` : WRONG_CREDENTIALS);
   }
-  await clearFailures(deps.db, name);
-  return signIn(deps, account, 'password', context);
+  if (account.status !== 'active') throw cannotSignIn(account.status);
+  const actor = await loadActor(deps.db, account.id);
+  let secondFactor: SecondFactorStep | null = null;
+  if (actor && needsSecondFactor(deps, actor)) secondFactor = (await isEnrolled(deps.db, account.id)) ? 'required' : 'enrolment_required';
+  return { account, actor, secondFactor };
+}
+
+/**
+ * Checks the second factor of a sign-in whose password held: a wrong code counts as a failed
+ * sign-in of the username (the same lockout as passwords); a locked username is refused first.
+ */
+export async function verifySecondFactor(deps: ServiceDeps, actor: Actor, otp: string): Promise<void> {
+  const name = normaliseUsername(actor.username);
+  if (await lockedUntil(deps.db, name)) throw new SecondFactorProblem('required', `${WRONG_CODE} ${LOCKED_HINT}`);
+  if (await checkSecondFactor(deps, actor, otp)) return;
+  const locked = await countFailure(deps, name);
+  throw new SecondFactorProblem('required', locked ? `${WRONG_CODE} ${LOCKED_HINT}` : WRONG_CODE);
+}
+
+/**
+ * Signs in with a username and password (and, for an admin, `otp`: a TOTP code or a recovery
+ * code). An admin without `otp` or with a wrong one: 401 `mfa: required`; one not enrolled yet:
+ * 401 `mfa: enrolment_required` (CONTRACT.md, Second factor).
+ */
+export async function signInWithPassword(
+  deps: ServiceDeps,
+  input: { username: string; password: string; otp?: string | undefined },
+  context: SignInContext = {},
+): Promise<SignedIn> {
+  const checked = await checkPasswordStep(deps, input);
+  if (checked.secondFactor === 'enrolment_required') throw new SecondFactorProblem('enrolment_required', ENROLMENT_REQUIRED);
+  if (checked.secondFactor === 'required') {
+    if (!input.otp) throw new SecondFactorProblem('required', CODE_REQUIRED);
+    await verifySecondFactor(deps, checked.actor!, input.otp);
+  }
+  await clearFailures(deps.db, normaliseUsername(input.username));
+  return signIn(deps, checked.account, 'password', context, checked.secondFactor !== null);
+}
+
+/** Signs in after a password step that needs no second factor (the browser's form). */
+export async function signInChecked(deps: ServiceDeps, checked: PasswordChecked, context: SignInContext = {}): Promise<SignedIn> {
+  if (checked.secondFactor) throw new SecondFactorProblem(checked.secondFactor, checked.secondFactor === 'required' ? CODE_REQUIRED : ENROLMENT_REQUIRED);
+  if (checked.actor) await clearFailures(deps.db, normaliseUsername(checked.actor.username));
+  return signIn(deps, checked.account, 'password', context);
+}
+
+/**
+ * Confirms a TOTP enrolment with its first code: the recovery codes. A wrong code counts as a failed
+ * sign-in (401 `mfa: required`).
+ */
+export async function confirmEnrolment(deps: ServiceDeps, actor: Actor, otp: string): Promise<string[]> {
+  const name = normaliseUsername(actor.username);
+  if (await lockedUntil(deps.db, name)) throw new SecondFactorProblem('required', `${WRONG_CODE} ${LOCKED_HINT}`);
+  const codes = await confirmTotpEnrolment(deps, actor, otp);
+  if (codes) return codes;
+  const locked = await countFailure(deps, name);
+  throw new SecondFactorProblem('required', locked ? `${WRONG_CODE} ${LOCKED_HINT}` : WRONG_CODE);
+}
+
+/** The browser's second step: the password held earlier (a signed cookie says so), now the code. */
+export async function signInWithSecondFactor(deps: ServiceDeps, accountId: string, otp: string, context: SignInContext = {}): Promise<SignedIn> {
+  const actor = await loadActor(deps.db, accountId);
+  if (!actor) throw unauthorized(WRONG_CREDENTIALS);
+  await verifySecondFactor(deps, actor, otp);
+  await clearFailures(deps.db, normaliseUsername(actor.username));
+  return signIn(deps, { id: accountId, status: 'active' }, 'password', context, true);
+}
+
+/** A sign-in without a second factor to check (the browser's, right after enrolling one with a code). */
+export async function signInAfterEnrolment(deps: ServiceDeps, accountId: string, context: SignInContext = {}): Promise<SignedIn> {
+  const actor = await loadActor(deps.db, accountId);
+  if (!actor) throw unauthorized(WRONG_CREDENTIALS);
+  await clearFailures(deps.db, normaliseUsername(actor.username));
+  return signIn(deps, { id: accountId, status: 'active' }, 'password', context, true);
 }
 
 /**
@@ -192,7 +295,8 @@ export async function signInWithThaiId(
   const { db, cipher } = deps;
   const citizenIdHash = cipher.lookupHash(claims.pid);
   const [account] = await db.select({ id: accounts.id, status: accounts.status }).from(accounts).where(eq(accounts.citizenIdHash, citizenIdHash));
-  if (account) return { signedIn: await signIn(deps, account, 'thaiid', context) };
+  // ThaiID is a second factor in itself: an admin's sign-in through it needs no code.
+  if (account) return { signedIn: await signIn(deps, account, 'thaiid', context, true) };
   const verification = randomSecret(32);
   await db.insert(identityVerifications).values({
     tokenHash: sha256Hex(verification),

@@ -1,6 +1,7 @@
 // Console pages of SSO admin appointments: what awaits the admin's decision, one appointment with its
 // letter shown in the page, approval or rejection, and revocation. The same services as the JSON API.
 import type { FastifyInstance } from 'fastify';
+import { secondFactorIsRecent } from '../../services/mfa.ts';
 import { decideAppointment, listAppointments, openLetter, revokeAppointment, viewAppointment } from '../../services/appointments.ts';
 
 const PAGE = 50;
@@ -99,6 +100,10 @@ export default async function appointmentPages(app: FastifyInstance) {
 
   app.post<{ Params: { id: string }; Body: { decision?: string; reason?: string } }>('/appointments/:id/decision', plainForm, async (request, reply) => {
     const back = `/admin/appointments/${encodeURIComponent(request.params.id)}`;
+    // Approving designates an admin: one of the actions that needs a recent second factor (then the form again).
+    if (request.body?.decision !== 'reject' && !secondFactorIsRecent(app.deps, (await app.browserAccount(request))?.secondFactorAt)) {
+      return reply.redirect(`/login/confirm?return=${encodeURIComponent(back)}`, 303);
+    }
     try {
       const { decision, reason } = request.body ?? {};
       const result = await decideAppointment(

@@ -8,12 +8,22 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { renderPage } from '../../lib/pages.ts';
 import { Problem } from '../../lib/problem.ts';
-import { revokeToken, signedInWith, signInWithPassword, type SignedIn, type SignInContext } from '../../services/sign-in.ts';
+import { checkPasswordStep, revokeToken, signedInWith, signInChecked, type SignedIn, type SignInContext } from '../../services/sign-in.ts';
 import type { SignedInAccount } from './auth.ts';
 
 export const SESSION_COOKIE = 'sso_session';
 /** Set by the ThaiID callback for the one sign-in interaction it finished (signed, two minutes). */
 export const FRESH_LOGIN_COOKIE = 'sso_fresh_login';
+/** Says whose password held, for the second-factor page that follows (signed, five minutes, only under /login). */
+export const SECOND_FACTOR_COOKIE = 'sso_second_factor';
+const SECOND_FACTOR_TTL_MS = 5 * 60_000;
+
+/** The sign-in waiting for its second factor: whose, for which system, until when. */
+export interface PendingSignIn {
+  accountId: string;
+  system?: string | undefined;
+  until: number;
+}
 
 type FormAgain = (status: number, extra: { username: string; error: string }) => FastifyReply;
 
@@ -26,7 +36,10 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** The person signed in on this browser (and since when), or null. */
-    browserAccount(request: FastifyRequest): Promise<(SignedInAccount & { signedInAt: Date }) | null>;
+    browserAccount(request: FastifyRequest): Promise<(SignedInAccount & { signedInAt: Date; secondFactorAt: Date | null }) | null>;
+    /** The sign-in on this browser waiting for its second factor, or null. */
+    pendingSignIn(request: FastifyRequest): PendingSignIn | null;
+    endPendingSignIn(reply: FastifyReply): void;
     /** Keeps a sign-in on this browser (the session cookie). */
     keepBrowserSession(reply: FastifyReply, signedIn: SignedIn): void;
     /**
@@ -73,7 +86,25 @@ export default fp(async function browserSession(app: FastifyInstance) {
     const body = (request.body ?? {}) as { username?: unknown; password?: unknown };
     const username = String(body.username ?? '').trim();
     try {
-      const signedIn = await signInWithPassword(app.deps, { username, password: String(body.password ?? '') }, context);
+      const checked = await checkPasswordStep(app.deps, { username, password: String(body.password ?? '') });
+      if (checked.secondFactor) {
+        // The password held; an admin's code (or first enrolment) comes on the next page.
+        const pending: PendingSignIn = { accountId: checked.account.id, system: context.system, until: Date.now() + SECOND_FACTOR_TTL_MS };
+        void reply.setCookie(SECOND_FACTOR_COOKIE, JSON.stringify(pending), {
+          path: '/login',
+          httpOnly: true,
+          sameSite: 'lax',
+          secure,
+          signed: true,
+          maxAge: SECOND_FACTOR_TTL_MS / 1000,
+        });
+        // Back to where the form was going: a connected system's sign-in, or the `return` path.
+        const interaction = /^(\/interaction\/[^/?]+)\/login/.exec(request.url)?.[1];
+        const returnTo = interaction ?? safeReturnPath((request.query as { return?: unknown } | undefined)?.return);
+        void reply.redirect(`/login/second-factor?return=${encodeURIComponent(returnTo)}`, 303);
+        return null;
+      }
+      const signedIn = await signInChecked(app.deps, checked, context);
       app.keepBrowserSession(reply, signedIn);
       return signedIn;
     } catch (error) {
@@ -82,6 +113,21 @@ export default fp(async function browserSession(app: FastifyInstance) {
       else reply.signInRefused(error);
       return null;
     }
+  });
+
+  app.decorate('pendingSignIn', (request: FastifyRequest) => {
+    const raw = request.cookies[SECOND_FACTOR_COOKIE];
+    const unsigned = raw ? request.unsignCookie(raw) : null;
+    if (!unsigned?.valid || !unsigned.value) return null;
+    try {
+      const pending = JSON.parse(unsigned.value) as PendingSignIn;
+      return typeof pending.accountId === 'string' && pending.until > Date.now() ? pending : null;
+    } catch {
+      return null;
+    }
+  });
+  app.decorate('endPendingSignIn', (reply: FastifyReply) => {
+    void reply.clearCookie(SECOND_FACTOR_COOKIE, { path: '/login' });
   });
 
   app.decorate('endBrowserSession', async (request: FastifyRequest, reply: FastifyReply) => {

@@ -2,7 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { renderPage } from '../../lib/pages.ts';
 import fp from 'fastify-plugin';
-import { fieldErrorsOf, Problem, type FieldError } from '../../lib/problem.ts';
+import { fieldErrorsOf, Problem, SecondFactorProblem, type FieldError } from '../../lib/problem.ts';
 import { isDatabaseUnreachable, withoutQueryValues } from '../../lib/query-errors.ts';
 
 const TITLES: Record<number, string> = {
@@ -69,6 +69,7 @@ export default fp(async function problems(app: FastifyInstance) {
         status,
         detail,
         ...(errors ? { errors } : {}),
+        ...(error instanceof SecondFactorProblem ? { mfa: error.mfa } : {}),
         instance: request.url.split('?')[0],
       });
   });

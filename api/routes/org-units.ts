@@ -30,7 +30,7 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
   app.put<{ Params: { code: string }; Body: { accountId: string }[] }>(
     '/org-units/:code/admins',
     {
-      preValidation: app.requireCentralAdmin,
+      preValidation: [app.requireCentralAdmin, app.requireRecentSecondFactor],
       schema: {
         tags: ['organisation'],
         security: [{ bearer: [] }],

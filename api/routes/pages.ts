@@ -4,15 +4,24 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Problem, type FieldError } from '../../lib/problem.ts';
 import { portalOf, registrationForm } from '../../services/portal.ts';
 import { submitRegistration, type RegistrationSubmission } from '../../services/registrations.ts';
-import { signOutEverywhere } from '../../services/sign-in.ts';
+import { loadActor } from '../../services/actor.ts';
+import { beginTotpEnrolment, isEnrolled, markSecondFactor } from '../../services/mfa.ts';
+import { confirmEnrolment, signInAfterEnrolment, signInWithSecondFactor, signOutEverywhere, verifySecondFactor } from '../../services/sign-in.ts';
+import QRCode from 'qrcode';
 import { currentSurvey, recordSurveyResponse, SURVEY_SCALE } from '../../services/survey.ts';
 import { multipartFields, partialForm, readMultipartRest } from '../multipart-form.ts';
-import { safeReturnPath } from '../plugins/browser-session.ts';
+import { safeReturnPath, SESSION_COOKIE } from '../plugins/browser-session.ts';
 import { accessFromForm, DOCUMENT_TYPES, readSubmission } from '../registration-input.ts';
 import { loginThrottles, throttle } from '../throttle.ts';
 
 const SURVEY_TITLE = 'แบบประเมินความพึงพอใจ / Satisfaction survey';
 const REGISTER_TITLE = 'ลงทะเบียนขอใช้งาน / Register';
+const SECOND_FACTOR_TITLE = 'ยืนยันตัวตนขั้นที่สอง / Second factor';
+const ENROL_TITLE = 'ตั้งค่าการยืนยันตัวตนสองขั้นตอน / Set up the second factor';
+const CONFIRM_TITLE = 'ยืนยันตัวตนอีกครั้ง / Confirm it is you';
+
+/** The secret in groups of four, easier to type into an authenticator app by hand. */
+const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, '$1 ');
 
 /** The registration form's text fields, as the submission names them (the password is never shown again). */
 const REGISTER_FIELDS = ['identityVerification', 'citizenId', 'firstNameTh', 'lastNameTh', 'email', 'position', 'unitCode', 'username', 'password'] as const;
@@ -74,6 +83,126 @@ export default async function pageRoutes(app: FastifyInstance) {
       const returnTo = safeReturnPath(request.query.return);
       const signedIn = await app.signInFromForm(request, reply, (status, extra) => loginPage(reply, returnTo, status, extra));
       return signedIn ? reply.redirect(returnTo, 303) : reply;
+    },
+  );
+
+  // The second step of an admin's password sign-in (the password held: a signed cookie says whose).
+  const secondFactorPage = async (reply: FastifyReply, accountId: string, returnTo: string, status = 200, error?: string) => {
+    const back = `?return=${encodeURIComponent(returnTo)}`;
+    if (await isEnrolled(app.deps.db, accountId)) {
+      return reply.page(status, 'login-second-factor', {
+        title: SECOND_FACTOR_TITLE,
+        action: `/login/second-factor${back}`,
+        csrf: app.csrfToken(reply),
+        error,
+      });
+    }
+    const actor = await loadActor(app.deps.db, accountId);
+    if (!actor) return reply.redirect('/login', 303);
+    // First sign-in of an admin: enrol a TOTP (the secret as text and as a QR code, drawn here: no script).
+    const { secret, otpauthUri } = await beginTotpEnrolment(app.deps, actor, { keepStarted: true });
+    const qrSvg = (await QRCode.toString(otpauthUri, { type: 'svg', margin: 4, errorCorrectionLevel: 'M' })).replace(
+      '<svg ',
+      '<svg role="img" aria-label="คิวอาร์โค้ดสำหรับแอปยืนยันตัวตน / QR code for the authenticator app" class="qr" ',
+    );
+    return reply.page(status, 'login-enrol', {
+      title: ENROL_TITLE,
+      action: `/login/second-factor/enrol${back}`,
+      csrf: app.csrfToken(reply),
+      secret: grouped(secret),
+      qrSvg,
+      error,
+    });
+  };
+  const refusedStep = (reply: FastifyReply, error: unknown) => {
+    if (!(error instanceof Problem)) throw error;
+    if (error.status === 401) return error.message;
+    reply.signInRefused(error);
+    return null;
+  };
+
+  app.get<{ Querystring: { return?: string } }>('/login/second-factor', { schema: { hide: true } }, async (request, reply) => {
+    const returnTo = safeReturnPath(request.query.return);
+    const pending = app.pendingSignIn(request);
+    if (!pending) return reply.redirect(`/login?return=${encodeURIComponent(returnTo)}`, 303);
+    return secondFactorPage(reply, pending.accountId, returnTo);
+  });
+
+  app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; otp?: string } }>(
+    '/login/second-factor',
+    { schema: { hide: true }, onRequest: throttles.perAddress, preHandler: app.csrfProtection },
+    async (request, reply) => {
+      const returnTo = safeReturnPath(request.query.return);
+      const pending = app.pendingSignIn(request);
+      if (!pending) return reply.redirect(`/login?return=${encodeURIComponent(returnTo)}`, 303);
+      try {
+        const signedIn = await signInWithSecondFactor(app.deps, pending.accountId, String(request.body?.otp ?? '').slice(0, 40), { system: pending.system });
+        app.endPendingSignIn(reply);
+        app.keepBrowserSession(reply, signedIn);
+        return reply.redirect(returnTo, 303);
+      } catch (error) {
+        const message = refusedStep(reply, error);
+        return message === null ? reply : secondFactorPage(reply, pending.accountId, returnTo, 401, message);
+      }
+    },
+  );
+
+  // Enrolment confirmed with the first code: signed in, and the recovery codes shown this once.
+  app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; otp?: string } }>(
+    '/login/second-factor/enrol',
+    { schema: { hide: true }, onRequest: throttles.perAddress, preHandler: app.csrfProtection },
+    async (request, reply) => {
+      const returnTo = safeReturnPath(request.query.return);
+      const pending = app.pendingSignIn(request);
+      if (!pending) return reply.redirect(`/login?return=${encodeURIComponent(returnTo)}`, 303);
+      const actor = await loadActor(app.deps.db, pending.accountId);
+      if (!actor) return reply.redirect('/login', 303);
+      try {
+        const recoveryCodes = await confirmEnrolment(app.deps, actor, String(request.body?.otp ?? '').slice(0, 40));
+        const signedIn = await signInAfterEnrolment(app.deps, actor.id, { system: pending.system });
+        app.endPendingSignIn(reply);
+        app.keepBrowserSession(reply, signedIn);
+        return reply.page(200, 'login-recovery-codes', { title: ENROL_TITLE, recoveryCodes, next: returnTo });
+      } catch (error) {
+        const message = refusedStep(reply, error);
+        return message === null ? reply : secondFactorPage(reply, actor.id, returnTo, 401, message);
+      }
+    },
+  );
+
+  // Re-confirmation before the most sensitive actions (designating admins, changing systems): the code again, or ThaiID.
+  const confirmPage = (reply: FastifyReply, returnTo: string, status = 200, error?: string) =>
+    reply.page(status, 'login-confirm', {
+      title: CONFIRM_TITLE,
+      action: `/login/confirm?return=${encodeURIComponent(returnTo)}`,
+      csrf: app.csrfToken(reply),
+      thaiidUrl: `/auth/thaiid?return=${encodeURIComponent(returnTo)}`,
+      back: returnTo,
+      error,
+    });
+
+  app.get<{ Querystring: { return?: string } }>('/login/confirm', { schema: { hide: true } }, async (request, reply) => {
+    const returnTo = safeReturnPath(request.query.return);
+    const me = await app.browserAccount(request);
+    if (!me) return reply.redirect(`/login?return=${encodeURIComponent(returnTo)}`, 303);
+    return confirmPage(reply, returnTo);
+  });
+
+  app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; otp?: string } }>(
+    '/login/confirm',
+    { schema: { hide: true }, onRequest: throttles.perAddress, preHandler: app.csrfProtection },
+    async (request, reply) => {
+      const returnTo = safeReturnPath(request.query.return);
+      const me = await app.browserAccount(request);
+      if (!me) return reply.redirect(`/login?return=${encodeURIComponent(returnTo)}`, 303);
+      try {
+        await verifySecondFactor(app.deps, me, String(request.body?.otp ?? '').slice(0, 40));
+      } catch (error) {
+        const message = refusedStep(reply, error);
+        return message === null ? reply : confirmPage(reply, returnTo, 401, message);
+      }
+      await markSecondFactor(app.deps.db, request.cookies[SESSION_COOKIE]!);
+      return reply.redirect(returnTo, 303);
     },
   );
 

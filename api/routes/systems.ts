@@ -9,7 +9,7 @@ export default async function systemRoutes(app: FastifyInstance) {
   app.put<{ Params: { code: string }; Body: SystemInput }>(
     '/systems/:code',
     {
-      preValidation: app.requireCentralAdmin,
+      preValidation: [app.requireCentralAdmin, app.requireRecentSecondFactor],
       schema: {
         tags: ['systems'],
         security: [{ bearer: [] }],
