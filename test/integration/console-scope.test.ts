@@ -64,6 +64,12 @@ beforeAll(async () => {
   if (!review) throw new Error('the change of duties opened no person review');
   fixtures.set('reviews/:id', review.id);
   fixtures.set('items/:itemId', review.item);
+  const campaign = await h.request('POST', '/api/v1/access-reviews', {
+    token: h.central.token,
+    json: { name: 'scope', scopeUnitCode: tree.laoA, durationDays: 7, onNoDecision: 'keep' },
+  });
+  expect(campaign.status).toBe(202);
+  fixtures.set('campaigns/:id', campaign.body.id);
 
   owner = await formSession(h.baseUrl, ownerAdmin, '/admin');
   sibling = await formSession(h.baseUrl, siblingAdmin, '/admin');
