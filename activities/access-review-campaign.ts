@@ -150,7 +150,7 @@ export function createCampaignActivities({ db, config, mail, logoutSigner }: Act
             reviewName: review.name,
             dueAt: review.dueAt.toISOString(),
             subjectName: null,
-            link: `${config.publicUrl}/api/v1/access-reviews/${review.id}/items?decided=false`,
+            link: `${config.publicUrl}/admin/campaigns/${review.id}/items`,
           }),
         });
         if ((await deliverQueued(db, mail, config.mailFrom, key)) === 'sent') sent++;

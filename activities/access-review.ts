@@ -32,7 +32,8 @@ export function createAccessReviewActivities({ db, config, mail, logoutSigner }:
         reviewName: review.name,
         dueAt: review.dueAt.toISOString(),
         subjectName: subject ? `${subject.firstNameTh} ${subject.lastNameTh} (${subject.username})` : null,
-        link: `${config.publicUrl}/api/v1/access-reviews/${review.id}/items?unitCode=${group.unit}`,
+        // The console's page of the review (mails link to pages, never to the API).
+        link: `${config.publicUrl}${review.kind === 'campaign' ? `/admin/campaigns/${review.id}/items` : `/admin/reviews/${review.id}`}`,
       });
       for (const admin of await activeAdminsOf(db, group.unit, !unit?.parentCode)) {
         if (admin.id === review.subjectAccountId) continue;

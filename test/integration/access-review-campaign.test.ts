@@ -65,8 +65,11 @@ describe('a campaign over a province', () => {
     });
     expect(started.status).toBe(202);
     const id = started.body.id;
-    await h.mail.waitFor((m) => m.to === laoAAdmin.email && m.subject.includes('access right(s) to review'));
+    const [digest] = await h.mail.waitFor((m) => m.to === laoAAdmin.email && m.subject.includes('access right(s) to review'));
     await h.mail.waitFor((m) => m.to === laoBAdmin.email && m.subject.includes('access right(s) to review'));
+    // The digest leads to the reviewer's page in the console, not to the API.
+    expect(digest!.text).toContain(`${h.config.publicUrl}/admin/campaigns/${id}/items`);
+    expect(digest!.text).not.toContain('/api/');
     expect(digestsTo(laoAAdmin.email)).toHaveLength(1); // one digest for both items, never one per item
     expect(digestsTo(laoAAdmin.email)[0]!.subject).toMatch(/^ทบทวนสิทธิ์ผู้ใช้งาน 2 รายการ/);
 

@@ -164,7 +164,8 @@ describe('reviews after a transfer or a change of duties', () => {
     await expect.poll(async () => (await rightsOf(staff.id)).unitCode, { timeout: 5000 }).toBe(tree.laoB);
     expect((await rightsOf(staff.id)).entitlements.map((e: { status: string }) => e.status)).toEqual(['suspended', 'suspended']);
     const reviewId = (await eventStatus(eventId)).body.reviewId;
-    await h.mail.waitFor((m) => m.to === laoBAdmin.email && m.subject.includes('access right(s) to review'));
+    const [notice] = await h.mail.waitFor((m) => m.to === laoBAdmin.email && m.subject.includes('access right(s) to review'));
+    expect(notice!.text).toContain(`${h.config.publicUrl}/admin/reviews/${reviewId}`);
     const items = (await h.request('GET', `/api/v1/access-reviews/${reviewId}/items`, { token: laoBAdmin.token })).body.items;
     expect(items).toHaveLength(2);
     // The old unit's admin has nothing to decide here.
