@@ -1,5 +1,6 @@
 // The service as it runs in production, in-process: real PostgreSQL (the run's database), the run's
 // real Temporal dev server, a real SMTP server on loopback, and the API listening on a real port.
+import { Secret, TOTP } from 'otpauth';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,8 @@ export interface TestAccount {
   citizenId: string;
   email: string;
   token: string;
+  /** With ADMIN_MFA=required: the TOTP secret harness enrolled (the central admin's). */
+  totpSecret?: string;
 }
 
 export interface Tree {
@@ -71,6 +74,10 @@ export interface Harness {
   /** DLA root → province → districts A (with an admin) and B (none) → LAOs. */
   seedTree(): Promise<Tree>;
   createAccount(unitCode: string, extra?: Partial<{ citizenId: string }>): Promise<TestAccount>;
+  /** Enrols the account's TOTP through the API (with ADMIN_MFA=required): its secret and recovery codes. */
+  enrolTotp(account: { username: string; password: string }): Promise<{ secret: string; recoveryCodes: string[] }>;
+  /** A TOTP code for the secret that this run has not used yet (the next step's when the current one was). */
+  totpCode(secret: string): string;
   designateAdmins(unitCode: string, accounts: TestAccount[]): Promise<void>;
   submitRegistration(
     overrides?: Record<string, unknown>,
@@ -173,7 +180,36 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     citizenIdHash: resources.cipher.lookupHash(central.citizenId),
     citizenIdEnc: resources.cipher.encrypt(central.citizenId),
   });
-  central.token = await login(central.username, central.password);
+  // A TOTP code of a step not used yet: the service accepts each step once, and one step either way.
+  const usedSteps = new Map<string, number>();
+  function totpCode(secret: string): string {
+    const totp = new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) });
+    const now = Math.floor(Date.now() / 30_000);
+    const step = Math.max(now, (usedSteps.get(secret) ?? -1) + 1);
+    if (step > now + 1) throw new Error('two TOTP codes used in this 30 s step already: wait for the next one');
+    usedSteps.set(secret, step);
+    return totp.generate({ timestamp: step * 30_000 });
+  }
+  async function enrolTotp(account: { username: string; password: string }) {
+    const started = await request('POST', '/api/v1/auth/mfa/totp', { json: { username: account.username, password: account.password } });
+    if (started.status !== 200) throw new Error(`enrol ${account.username}: ${started.status} ${JSON.stringify(started.body)}`);
+    const secret = started.body.secret as string;
+    const confirmed = await request('POST', '/api/v1/auth/mfa/totp/confirm', {
+      json: { username: account.username, password: account.password, otp: totpCode(secret) },
+    });
+    if (confirmed.status !== 200) throw new Error(`confirm ${account.username}: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+    return { secret, recoveryCodes: confirmed.body.recoveryCodes as string[] };
+  }
+  if (config.adminMfa.mode === 'required') {
+    // The file's central admin signs in with a code, like every admin (the secret kept on the account).
+    const { secret } = await enrolTotp(central);
+    (central as TestAccount).totpSecret = secret;
+    const res = await request('POST', '/api/v1/auth/login', { json: { username: central.username, password: central.password, otp: totpCode(secret) } });
+    if (res.status !== 200) throw new Error(`login ${central.username}: ${res.status} ${JSON.stringify(res.body)}`);
+    central.token = res.body.token as string;
+  } else {
+    central.token = await login(central.username, central.password);
+  }
 
   const harness: Harness = {
     baseUrl,
@@ -186,6 +222,8 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     request,
     login,
     logs,
+    enrolTotp,
+    totpCode,
     async seedTree() {
       const p = uniqueName('u').toUpperCase();
       const tree: Tree = {

@@ -1,0 +1,248 @@
+// The second factor of SSO admins (CONTRACT.md, Sign-in → Second factor) with ADMIN_MFA=required:
+// the API's statuses and `mfa` values, enrolment, recovery codes, replay, the lockout, ThaiID, and
+// in the browser an admin's first sign-in enrolling, the next one with a code, and re-confirmation
+// before approving an appointment (which designates an admin).
+import { eq, sql } from 'drizzle-orm';
+import type { Browser, Page } from 'playwright-core';
+import { Secret, TOTP } from 'otpauth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authTokens, totpEnrolments } from '../../db/schema.ts';
+import { launchBrowser } from '../../scripts/support/browser.ts';
+import { PDF } from '../../scripts/support/fixtures.ts';
+import { expectAccessible, PHONE } from '../support/console.ts';
+import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
+
+let h: Harness;
+let tree: Tree;
+let browser: Browser;
+const DOM = 'domcontentloaded' as const;
+
+beforeAll(async () => {
+  h = await startHarness({ ADMIN_MFA: 'required', SIGN_IN_LOCKOUT_FAILURES: '4', LOGIN_RATE_LIMIT_PER_USERNAME: '1000' }, { reachable: true });
+  tree = await h.seedTree();
+  browser = await launchBrowser();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await h?.stop();
+});
+
+const login = (body: Record<string, unknown>) => h.request('POST', '/api/v1/auth/login', { json: body });
+
+async function newAdmin(unitCode: string): Promise<TestAccount> {
+  const account = await h.createAccount(unitCode);
+  await h.designateAdmins(unitCode, [account]);
+  return account;
+}
+
+/** Every sign-in of the account showed its second factor long ago (as if the re-confirmation window passed). */
+async function staleSecondFactor(accountId: string) {
+  await h.resources.database.db
+    .update(authTokens)
+    .set({ secondFactorAt: sql`now() - interval '1 hour'` })
+    .where(eq(authTokens.accountId, accountId));
+}
+
+describe('second factor through the API', () => {
+  it('an admin enrols, signs in with a code once, with a recovery code once; a person who administers nothing needs none', async () => {
+    const admin = await newAdmin(tree.laoA);
+    const who = { username: admin.username, password: admin.password };
+
+    const unenrolled = await login(who);
+    expect(unenrolled.status).toBe(401);
+    expect(unenrolled.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(unenrolled.body).toMatchObject({ status: 401, mfa: 'enrolment_required' });
+    // A wrong password is the usual 401, without `mfa` (nothing said about the account).
+    const wrongPassword = await login({ ...who, password: 'not-the-password' });
+    expect(wrongPassword.status).toBe(401);
+    expect(wrongPassword.body.mfa).toBeUndefined();
+    expect((await h.request('POST', '/api/v1/auth/mfa/totp', { json: { ...who, password: 'not-the-password' } })).status).toBe(401);
+
+    const first = await h.request('POST', '/api/v1/auth/mfa/totp', { json: who });
+    expect(first.status).toBe(200);
+    // Before confirming, a repeat gives a new secret: the last one counts.
+    const started = await h.request('POST', '/api/v1/auth/mfa/totp', { json: who });
+    expect(started.status).toBe(200);
+    const { secret, otpauthUri } = started.body as { secret: string; otpauthUri: string };
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    const uri = new URL(otpauthUri);
+    expect(uri.protocol).toBe('otpauth:');
+    expect(uri.searchParams.get('secret')).toBe(secret);
+    expect(uri.searchParams.get('algorithm')).toBe('SHA1');
+    expect(uri.searchParams.get('digits')).toBe('6');
+    expect(uri.searchParams.get('period')).toBe('30');
+    // The secret is kept encrypted, never in the clear, and never logged.
+    const [stored] = await h.resources.database.db.select().from(totpEnrolments).where(eq(totpEnrolments.accountId, admin.id));
+    expect(stored!.secretEnc).not.toContain(secret);
+    expect(h.resources.cipher.decrypt(stored!.secretEnc)).toBe(secret);
+
+    const wrongConfirm = await h.request('POST', '/api/v1/auth/mfa/totp/confirm', { json: { ...who, otp: '12345' } });
+    expect(wrongConfirm.status).toBe(401);
+    expect(wrongConfirm.body.mfa).toBe('required');
+    // The code computed here with the library, as an authenticator app would.
+    const totp = new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) });
+    const firstCode = totp.generate();
+    const confirmed = await h.request('POST', '/api/v1/auth/mfa/totp/confirm', { json: { ...who, otp: firstCode } });
+    expect(confirmed.status).toBe(200);
+    const recoveryCodes = confirmed.body.recoveryCodes as string[];
+    expect(recoveryCodes).toHaveLength(10);
+    expect(new Set(recoveryCodes).size).toBe(10);
+    // Enrolled: the secret is never given again.
+    expect((await h.request('POST', '/api/v1/auth/mfa/totp', { json: who })).status).toBe(409);
+
+    const withoutCode = await login(who);
+    expect(withoutCode.status).toBe(401);
+    expect(withoutCode.body.mfa).toBe('required');
+    const wrongCode = await login({ ...who, otp: firstCode === '000000' ? '111111' : '000000' });
+    expect(wrongCode.status).toBe(401);
+    expect(wrongCode.body.mfa).toBe('required');
+    // The code the enrolment used is spent: no replay within its window.
+    const replayed = await login({ ...who, otp: firstCode });
+    expect(replayed.status).toBe(401);
+    expect(replayed.body.mfa).toBe('required');
+    const code = h.totpCode(secret);
+    const signedIn = await login({ ...who, otp: code });
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.body.account.roles).toContain('sso_admin');
+    // An admin's sign-in is shorter than TOKEN_TTL (8 h): ADMIN_TOKEN_TTL, 4 h.
+    const lasts = new Date(signedIn.body.expiresAt).getTime() - Date.now();
+    expect(lasts).toBeGreaterThan(3.9 * 3_600_000);
+    expect(lasts).toBeLessThanOrEqual(4 * 3_600_000);
+    expect((await login({ ...who, otp: code })).status).toBe(401);
+
+    // A recovery code signs in once, whatever its spelling (upper case, without the dash).
+    const recovery = recoveryCodes[0]!;
+    expect((await login({ ...who, otp: recovery.replace('-', '').toUpperCase() })).status).toBe(200);
+    const again = await login({ ...who, otp: recovery });
+    expect(again.status).toBe(401);
+    expect(again.body.mfa).toBe('required');
+    expect((await login({ ...who, otp: recoveryCodes[1] })).status).toBe(200);
+    expect(h.logs.join('\n')).not.toContain(secret);
+
+    // A person who administers nothing signs in with the password alone.
+    const staff = await h.createAccount(tree.laoA);
+    expect((await login({ username: staff.username, password: staff.password })).status).toBe(200);
+  });
+
+  it('wrong codes count toward the lockout of the username', async () => {
+    const admin = await newAdmin(tree.laoA2);
+    const { secret } = await h.enrolTotp(admin);
+    const who = { username: admin.username, password: admin.password };
+    for (let i = 0; i < 4; i++) expect((await login({ ...who, otp: '99999' })).status).toBe(401);
+    const locked = await login({ ...who, otp: h.totpCode(secret) });
+    expect(locked.status).toBe(401);
+    expect(locked.body.detail).toMatch(/paused for a while/);
+  });
+
+  it('changing a system and designating admins need a second factor confirmed recently', async () => {
+    const system = { nameTh: 'ระบบทดสอบ', url: 'https://mfa.example.test', roles: ['user'] };
+    const code = `mfa-${Date.now()}`;
+    expect((await h.request('PUT', `/api/v1/systems/${code}`, { token: h.central.token, json: system })).status).toBe(200);
+    await staleSecondFactor(h.central.id);
+    const stale = await h.request('PUT', `/api/v1/systems/${code}`, { token: h.central.token, json: system });
+    expect(stale.status).toBe(401);
+    expect(stale.body.mfa).toBe('required');
+    const staff = await h.createAccount(tree.laoB);
+    const designate = () => h.request('PUT', `/api/v1/org-units/${tree.laoB}/admins`, { token: h.central.token, json: [{ accountId: staff.id }] });
+    expect((await designate()).body.mfa).toBe('required');
+
+    const wrong = await h.request('POST', '/api/v1/auth/mfa/confirm', { token: h.central.token, json: { otp: '12345' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.mfa).toBe('required');
+    expect((await h.request('POST', '/api/v1/auth/mfa/confirm', { token: h.central.token, json: { otp: h.totpCode(h.central.totpSecret!) } })).status).toBe(204);
+    expect((await h.request('PUT', `/api/v1/systems/${code}`, { token: h.central.token, json: system })).status).toBe(200);
+    expect((await designate()).status).toBe(200);
+  });
+});
+
+async function signInForm(page: Page, who: { username: string; password: string }) {
+  await page.fill('#username', who.username);
+  await page.fill('#password', who.password);
+  await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+}
+
+describe('second factor in the browser', () => {
+  let districtAdmin: TestAccount;
+  let secret: string;
+
+  it("an admin's first console sign-in enrols a TOTP (secret and QR code), shows the recovery codes once, and lands in the console", async () => {
+    districtAdmin = await newAdmin(tree.districtA);
+    const context = await browser.newContext({ baseURL: h.baseUrl, viewport: PHONE, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto('/login?return=/admin', { waitUntil: DOM });
+    await signInForm(page, districtAdmin);
+    expect(new URL(page.url()).pathname).toBe('/login/second-factor');
+    expect(await page.textContent('main')).toContain('Set up the second factor');
+    expect(await page.locator('svg.qr').count()).toBe(1);
+    secret = (await page.textContent('#totp-secret'))!.replace(/\s/g, '');
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    await expectAccessible(page);
+    // Not signed in yet: the console sends the browser back to sign in.
+    expect((await context.request.get('/admin', { maxRedirects: 0 })).status()).toBe(303);
+
+    // A wrong code: the same page with the same secret (the app may have scanned it) and the error.
+    await page.fill('#otp', '12345');
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    expect(await page.textContent('.error')).toMatch(/code is wrong/);
+    expect((await page.textContent('#totp-secret'))!.replace(/\s/g, '')).toBe(secret);
+
+    await page.fill('#otp', h.totpCode(secret));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    const codes = await page.locator('#recovery-codes li').allTextContents();
+    expect(codes).toHaveLength(10);
+    await expectAccessible(page);
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('a.button')]);
+    expect(new URL(page.url()).pathname).toBe('/admin');
+    await context.close();
+  }, 60_000);
+
+  it('signs in again with a code, re-confirms with a code before approving an appointment, then approves', async () => {
+    const context = await browser.newContext({ baseURL: h.baseUrl });
+    const page = await context.newPage();
+    await page.goto('/login?return=/admin', { waitUntil: DOM });
+    await signInForm(page, districtAdmin);
+    expect(new URL(page.url()).pathname).toBe('/login/second-factor');
+    expect(await page.locator('#totp-secret').count()).toBe(0);
+    await expectAccessible(page);
+    await page.fill('#otp', h.totpCode(secret));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    expect(new URL(page.url()).pathname).toBe('/admin');
+
+    // An LAO below the district asks for an admin; the district admin approves (a designation).
+    const clerk = await h.createAccount(tree.laoA);
+    const appointee = await h.createAccount(tree.laoA);
+    const form = new FormData();
+    form.append('data', JSON.stringify({ accountId: appointee.id }));
+    form.append('letter', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'order.pdf');
+    const uploaded = await h.request('POST', `/api/v1/org-units/${tree.laoA}/admin-appointments`, { token: clerk.token, body: form });
+    expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(202);
+    const id = uploaded.body.id as string;
+
+    await staleSecondFactor(districtAdmin.id);
+    await page.goto(`/admin/appointments/${id}`, { waitUntil: DOM });
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('#approve')]);
+    expect(new URL(page.url()).pathname).toBe('/login/confirm');
+    expect(await page.textContent('main')).toContain('Confirm it is you');
+    await expectAccessible(page);
+    await page.fill('#otp', h.totpCode(secret));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    expect(page.url()).toBe(`${h.baseUrl}/admin/appointments/${id}`);
+    await Promise.all([page.waitForNavigation({ timeout: 60_000, waitUntil: DOM }), page.click('#approve')]);
+    expect(page.url(), (await page.textContent('main')) ?? '').toMatch(/\?done=approved$/);
+    await context.close();
+  }, 90_000);
+
+  it('an admin signing in through ThaiID needs no code', async () => {
+    const admin = await newAdmin(tree.districtB);
+    const context = await browser.newContext({ baseURL: h.baseUrl });
+    const page = await context.newPage();
+    await page.goto('/login?return=/admin', { waitUntil: DOM });
+    await page.click('a.thaiid');
+    await page.waitForURL(/\/thaid-standin\/interaction\//);
+    await page.fill('#pid', admin.citizenId);
+    await Promise.all([page.waitForURL((url) => url.pathname === '/admin', { timeout: 30_000 }), page.click('button[type=submit]')]);
+    expect(await page.textContent('main')).not.toContain('Second factor');
+    await context.close();
+  }, 60_000);
+});
