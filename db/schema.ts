@@ -391,7 +391,12 @@ export const accessReviewItems = pgTable(
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     autoApplied: boolean('auto_applied').notNull().default(false),
   },
-  (t) => [uniqueIndex('access_review_items_uq').on(t.reviewId, t.entitlementId), index('access_review_items_reviewer_idx').on(t.reviewId, t.reviewerUnitCode)],
+  (t) => [
+    uniqueIndex('access_review_items_uq').on(t.reviewId, t.entitlementId),
+    index('access_review_items_reviewer_idx').on(t.reviewId, t.reviewerUnitCode),
+    // A decision looks for a newer review of the same right (db/reviews.ts): by right, across reviews.
+    index('access_review_items_entitlement_idx').on(t.entitlementId),
+  ],
 );
 
 /** Answers to the satisfaction survey (แบบประเมินความพึงพอใจ), one per person and round. */

@@ -1,0 +1,1 @@
+CREATE INDEX "access_review_items_entitlement_idx" ON "access_review_items" USING btree ("entitlement_id");
