@@ -86,6 +86,8 @@ const env = {
   ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   SSO_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
   LOG_LEVEL: 'warn',
+  // The bench's admin signs in with a password alone (a closed test); staff never need a second factor.
+  ADMIN_MFA: 'off',
   HOST: '127.0.0.1',
   PORT: String(port),
   PUBLIC_URL: origin,

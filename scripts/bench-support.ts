@@ -29,6 +29,8 @@ export async function startBenchServices(): Promise<BenchServices> {
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
   const temporal = await startEmbeddedTemporal(loadConfig({}), { dbFile: null, port: await freePort(), uiPort: null, quiet: true });
   const mail = await startMailCatcher();
+  // A bench that fails half way leaves no server running (its database stays: dropping it needs a round trip).
+  process.once('exit', () => killQuietly(temporal.pid));
   return {
     databaseUrl,
     temporalAddress: temporal.address,
@@ -42,6 +44,14 @@ export async function startBenchServices(): Promise<BenchServices> {
     },
   };
 }
+
+const killQuietly = (pid: number) => {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+};
 
 export const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -99,6 +109,10 @@ export async function startServiceProcess(entry: 'api' | 'worker' | 'start', env
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // The service never outlives its bench, even one that fails half way.
+  process.once('exit', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`bin/${entry}.ts exited with ${child.exitCode} before it was ready`);
@@ -147,6 +161,8 @@ export async function startBenchService(services: BenchServices, extraEnv: Recor
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     SSO_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
     LOG_LEVEL: 'warn',
+    // The benches' admins sign in with a password alone (a closed test).
+    ADMIN_MFA: 'off',
     PORT: '0',
     PUBLIC_URL: 'http://127.0.0.1',
     WORKER_HTTP_PORT: '0',
