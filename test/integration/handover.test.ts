@@ -1,13 +1,15 @@
 // Start-up hand-over: a flow whose row exists without its workflow (the process died between
 // writing the row and starting or signalling the workflow) is handed to Temporal again at start-up
 // (services/startup.ts). Registrations and personnel events are covered here (personnel also in
-// personnel.test.ts), and appointments.
+// personnel.test.ts), appointments and campaigns.
 // Also the single sign-on's housekeeping, on a controlled clock.
 import { createHmac, randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminAppointments, mailOutbox, oidcPayloads, personnelEvents, registrations } from '../../db/schema.ts';
 import { resumeFlows } from '../../services/startup.ts';
+import { createCampaignRecord } from '../../db/reviews.ts';
+import { campaignWorkflowId } from '../../workflows/access-review-campaign.ts';
 import { startSsoHousekeeping } from '../../lib/sso/backchannel-logout.ts';
 import { registrationWorkflowId } from '../../workflows/registration.ts';
 import { appointmentWorkflowId } from '../../workflows/appointment.ts';
@@ -133,6 +135,41 @@ describe('start-up hand-over of an appointment', () => {
     expect(decided.body).toMatchObject({ status: 'approved' });
     const unit = await h.request('GET', `/api/v1/org-units/${tree.laoA2}`);
     expect(unit.body.admins.map((a: { accountId: string }) => a.accountId)).toContain(stranded.id);
+  });
+});
+
+describe('start-up hand-over of a campaign', () => {
+  it('starts the workflow of a campaign stored without one: its reviewers get their digest, once', async () => {
+    const db = h.resources.database.db;
+    await h.request('PUT', '/api/v1/systems/INFO', {
+      token: h.central.token,
+      json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
+    });
+    const staff = await h.createAccount(tree.laoA);
+    const granted = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+      token: h.central.token,
+      json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }],
+    });
+    expect(granted.status).toBe(200);
+    // The record a start writes first, and no workflow: the process died in between.
+    const id = randomUUID();
+    const name = uniqueName('lost-campaign');
+    await createCampaignRecord(db, {
+      id,
+      name,
+      scopeUnitCode: tree.laoA,
+      dueAt: new Date(Date.now() + 7 * 86_400_000),
+      onNoDecision: 'keep',
+      createdBy: `account:${h.central.id}`,
+    });
+    await expect(h.client.workflow.getHandle(campaignWorkflowId(id)).describe()).rejects.toThrow();
+
+    expect((await resumeFlows(db, { client: h.client, config: h.config })).campaigns).toBeGreaterThanOrEqual(1);
+    const digest = (m: { to: string; text: string }) => m.to === laoAdmin.email && m.text.includes(`/admin/campaigns/${id}/items`);
+    await h.mail.waitFor(digest, 1, 30_000);
+    await resumeFlows(db, { client: h.client, config: h.config });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(h.mail.mails.filter(digest)).toHaveLength(1);
   });
 });
 
