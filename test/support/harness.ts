@@ -77,7 +77,7 @@ export interface Harness {
   /** Enrols the account's TOTP through the API (with ADMIN_MFA=required): its secret and recovery codes. */
   enrolTotp(account: { username: string; password: string }): Promise<{ secret: string; recoveryCodes: string[] }>;
   /** A TOTP code for the secret that this run has not used yet (the next step's when the current one was). */
-  totpCode(secret: string): string;
+  totpCode(secret: string): Promise<string>;
   designateAdmins(unitCode: string, accounts: TestAccount[]): Promise<void>;
   submitRegistration(
     overrides?: Record<string, unknown>,
@@ -182,11 +182,15 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   });
   // A TOTP code of a step not used yet: the service accepts each step once, and one step either way.
   const usedSteps = new Map<string, number>();
-  function totpCode(secret: string): string {
+  async function totpCode(secret: string): Promise<string> {
     const totp = new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) });
-    const now = Math.floor(Date.now() / 30_000);
+    let now = Math.floor(Date.now() / 30_000);
     const step = Math.max(now, (usedSteps.get(secret) ?? -1) + 1);
-    if (step > now + 1) throw new Error('two TOTP codes used in this 30 s step already: wait for the next one');
+    // Two codes used in this step already (this one's and the next one's): wait until the next step starts.
+    while (step > now + 1) {
+      await new Promise((r) => setTimeout(r, (now + 1) * 30_000 - Date.now() + 50));
+      now = Math.floor(Date.now() / 30_000);
+    }
     usedSteps.set(secret, step);
     return totp.generate({ timestamp: step * 30_000 });
   }
@@ -195,7 +199,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     if (started.status !== 200) throw new Error(`enrol ${account.username}: ${started.status} ${JSON.stringify(started.body)}`);
     const secret = started.body.secret as string;
     const confirmed = await request('POST', '/api/v1/auth/mfa/totp/confirm', {
-      json: { username: account.username, password: account.password, otp: totpCode(secret) },
+      json: { username: account.username, password: account.password, otp: await totpCode(secret) },
     });
     if (confirmed.status !== 200) throw new Error(`confirm ${account.username}: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
     return { secret, recoveryCodes: confirmed.body.recoveryCodes as string[] };
@@ -204,7 +208,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     // The file's central admin signs in with a code, like every admin (the secret kept on the account).
     const { secret } = await enrolTotp(central);
     (central as TestAccount).totpSecret = secret;
-    const res = await request('POST', '/api/v1/auth/login', { json: { username: central.username, password: central.password, otp: totpCode(secret) } });
+    const res = await request('POST', '/api/v1/auth/login', { json: { username: central.username, password: central.password, otp: await totpCode(secret) } });
     if (res.status !== 200) throw new Error(`login ${central.username}: ${res.status} ${JSON.stringify(res.body)}`);
     central.token = res.body.token as string;
   } else {
