@@ -88,13 +88,12 @@ describe('the registration page without JavaScript', () => {
       expect(await admin.page.textContent('main')).toContain('สมศรี');
       // On a 360-px phone the list is labelled rows, one cell a line, nothing wider than the screen.
       const cell = admin.page.locator('table.stack tbody td[data-label="หน่วยงาน / Unit"]').first();
-      expect(await cell.evaluate((td) => getComputedStyle(td).display)).toBe('block');
-      expect(await cell.evaluate((td) => getComputedStyle(td, '::before').content)).toContain('หน่วยงาน / Unit');
-      const wider = await admin.page.evaluate(() =>
-        [...document.querySelectorAll('body *')]
+      expect(await cell.evaluate((td) => td.ownerDocument.defaultView!.getComputedStyle(td).display)).toBe('block');
+      expect(await cell.evaluate((td) => td.ownerDocument.defaultView!.getComputedStyle(td, '::before').content)).toContain('หน่วยงาน / Unit');
+      // Run in the page (a string: the test's types have no DOM).
+      const wider = (await admin.page.evaluate(`[...document.querySelectorAll('body *')]
           .filter((e) => e.getBoundingClientRect().right > 361 && !e.closest('nav.console, table.stack thead, .table-wrap > table:not(.stack)'))
-          .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`),
-      );
+          .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')`)) as string[];
       expect(wider, path).toEqual([]);
       await expectAccessible(admin.page);
     }
