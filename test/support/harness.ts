@@ -207,7 +207,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   if (config.adminMfa.mode === 'required') {
     // The file's central admin signs in with a code, like every admin (the secret kept on the account).
     const { secret } = await enrolTotp(central);
-    (central as TestAccount).totpSecret = secret;
+    Object.assign(central, { totpSecret: secret });
     const res = await request('POST', '/api/v1/auth/login', { json: { username: central.username, password: central.password, otp: await totpCode(secret) } });
     if (res.status !== 200) throw new Error(`login ${central.username}: ${res.status} ${JSON.stringify(res.body)}`);
     central.token = res.body.token as string;
