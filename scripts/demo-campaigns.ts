@@ -17,7 +17,7 @@ export async function demoCampaign(
   baseUrl: string,
   token: string,
   districtCode: string,
-  reviewer: { username: string; password: string },
+  reviewerToken: string,
   kept: string,
 ): Promise<{ id: string; started: boolean }> {
   const call = async (method: string, path: string, options: { token?: string; json?: unknown } = {}): Promise<Answer> => {
@@ -64,14 +64,13 @@ export async function demoCampaign(
     if (review.body.totals.items > 0) break;
   }
   // One reviewer has begun: a right kept.
-  const login = await must([200], 'POST', '/api/v1/auth/login', { json: reviewer });
-  const items = await must([200], 'GET', `/api/v1/access-reviews/${id}/items?decided=false`, { token: login.body.token });
+  const items = await must([200], 'GET', `/api/v1/access-reviews/${id}/items?decided=false`, { token: reviewerToken });
   const item = (items.body.items as { id: string; username: string }[]).find((i) => i.username === kept);
   if (item)
     await must([200], 'POST', `/api/v1/access-reviews/${id}/decisions`, {
-      token: login.body.token,
+      token: reviewerToken,
       json: { decisions: [{ itemId: item.id, decision: 'keep' }] },
     });
-  await call('POST', '/api/v1/auth/logout', { token: login.body.token });
+  await call('POST', '/api/v1/auth/logout', { token: reviewerToken });
   return { id, started: true };
 }

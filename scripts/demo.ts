@@ -15,6 +15,7 @@ import { startDemoInfoSystem, type DemoInfoSystem } from './support/demo-info-sy
 import { demoSurveyAnswers } from './demo-survey.ts';
 import { demoPersonnelEvents } from './demo-personnel.ts';
 import { demoCampaign } from './demo-campaigns.ts';
+import { demoSignIn, otpauthUri, secretsInDataDir, secretsInMemory, type AuthenticatorSecrets } from './demo-sign-in.ts';
 
 /** Udon Thani's Mueang district office, as `npm run org:load-thailand` names it. */
 export const DEMO_DISTRICT = 'D4101';
@@ -258,6 +259,10 @@ export interface DemoOptions {
   adminPassword: string;
   /** Where this process serves the demo INFO system (0: any free port). */
   infoPort: number;
+  /** Authenticator secrets of the admins it signs in as (ADMIN_MFA=required); kept in memory when not given. */
+  authenticators?: AuthenticatorSecrets;
+  /** A current code of the first admin's authenticator, when the demo does not know its secret. */
+  adminOtp?: string;
 }
 
 export interface DemoResult {
@@ -267,18 +272,19 @@ export interface DemoResult {
   people: { username: string; password: string; role: string; unitCode: string; created: boolean }[];
   registrations: { username: string; unitCode: string; id?: string; trackingCode?: string; submitted: boolean }[];
   appointment: { id?: string; submitted: boolean; note: string };
+  /** The admins this run enrolled in a second factor (ADMIN_MFA=required), with their authenticator secrets. */
+  authenticators: { username: string; secret: string }[];
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { call, must } = client(options.baseUrl);
-  const login = await call('POST', '/api/v1/auth/login', { json: { username: options.adminUsername, password: options.adminPassword } });
-  if (login.status !== 200) {
-    throw new Error(
-      `cannot sign in as ${options.adminUsername} (${login.status} ${login.body?.detail ?? ''}); ` +
-        'set DEMO_ADMIN_USERNAME and DEMO_ADMIN_PASSWORD to a DLA central admin',
-    );
+  const authenticators = options.authenticators ?? secretsInMemory();
+  const signIn = (username: string, password = DEMO_PASSWORD) => demoSignIn(options.baseUrl, username, password, authenticators);
+  const adminToken = await demoSignIn(options.baseUrl, options.adminUsername, options.adminPassword, authenticators, options.adminOtp);
+  if (!adminToken) {
+    throw new Error(`cannot sign in as ${options.adminUsername}; set DEMO_ADMIN_USERNAME and DEMO_ADMIN_PASSWORD to a DLA central admin`);
   }
-  const admin = login.body.token as string;
+  const admin = adminToken;
   const district = await call('GET', `/api/v1/org-units/${DEMO_DISTRICT}`);
   if (district.status !== 200) throw new Error(`there is no unit ${DEMO_DISTRICT} (Udon Thani's Mueang district office): run npm run org:load-thailand first`);
 
@@ -392,7 +398,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     if ((kutSa.body.admins as unknown[]).length > 0) {
       appointment = { submitted: false, note: `${KUT_SA} has an SSO admin already` };
     } else {
-      const appointee = await must([200], 'POST', '/api/v1/auth/login', { json: { username: APPOINTEE, password: DEMO_PASSWORD } });
+      const appointeeToken = await signIn(APPOINTEE);
+      if (!appointeeToken) throw new Error(`${APPOINTEE} cannot sign in`);
       const form = new FormData();
       form.append('data', JSON.stringify({ accountId: ids.get(APPOINTEE) }));
       form.append(
@@ -402,18 +409,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         }),
         'appointment-letter.pdf',
       );
-      const sent = await must([202, 409], 'POST', `/api/v1/org-units/${KUT_SA}/admin-appointments`, { token: appointee.body.token, form });
+      const sent = await must([202, 409], 'POST', `/api/v1/org-units/${KUT_SA}/admin-appointments`, { token: appointeeToken, form });
       appointment =
         sent.status === 202
           ? { id: sent.body.id, submitted: true, note: `waits for the admins of ${DEMO_DISTRICT}` }
           : { submitted: false, note: `a letter for ${APPOINTEE} already waits for the admins of ${DEMO_DISTRICT}` };
-      await call('POST', '/api/v1/auth/logout', { token: appointee.body.token });
+      await call('POST', '/api/v1/auth/logout', { token: appointeeToken });
     }
-    await demoSurveyAnswers(options.baseUrl, DEMO_PASSWORD); // the demo people answer the survey (scripts/demo-survey.ts)
+    await demoSurveyAnswers(options.baseUrl, (username) => signIn(username)); // the demo people answer the survey (scripts/demo-survey.ts)
     await demoPersonnelEvents(options.baseUrl, admin, PEOPLE); // HR events in every status, a person review waiting (scripts/demo-personnel.ts)
-    await demoCampaign(options.baseUrl, admin, DEMO_DISTRICT, { username: 'demo.nakha', password: DEMO_PASSWORD }, 'demo.staff1'); // an access review campaign in progress (scripts/demo-campaigns.ts)
+    const reviewer = await signIn('demo.nakha');
+    if (!reviewer) throw new Error('demo.nakha cannot sign in');
+    await demoCampaign(options.baseUrl, admin, DEMO_DISTRICT, reviewer, 'demo.staff1'); // an access review campaign in progress (scripts/demo-campaigns.ts)
     await call('POST', '/api/v1/auth/logout', { token: admin });
-    return { info, district: { code: DEMO_DISTRICT, nameTh: district.body.nameTh }, units: [...LAOS], people, registrations, appointment };
+    return {
+      info,
+      district: { code: DEMO_DISTRICT, nameTh: district.body.nameTh },
+      units: [...LAOS],
+      people,
+      registrations,
+      appointment,
+      authenticators: [...authenticators.enrolled].map(([username, secret]) => ({ username, secret })),
+    };
   } catch (error) {
     await info.close();
     throw error;
@@ -450,7 +467,14 @@ if (import.meta.main) {
   const adminUsername = process.env.DEMO_ADMIN_USERNAME ?? 'admin';
   try {
     const password = adminPassword(config.dataDir);
-    const result = await runDemo({ baseUrl, adminUsername, adminPassword: password, infoPort: Number(process.env.DEMO_INFO_PORT ?? 4000) });
+    const result = await runDemo({
+      baseUrl,
+      adminUsername,
+      adminPassword: password,
+      infoPort: Number(process.env.DEMO_INFO_PORT ?? 4000),
+      authenticators: secretsInDataDir(config.dataDir),
+      adminOtp: process.env.DEMO_ADMIN_OTP,
+    });
     const unitName = new Map<string, string>([[DEMO_DISTRICT, result.district.nameTh], ...result.units.map((u) => [u.code, u.nameTh] as [string, string])]);
     const console_ =
       (await fetch(`${baseUrl}/admin`)
@@ -467,6 +491,14 @@ if (import.meta.main) {
           [adminUsername, password, 'DLA central admin', 'DLA'],
           ...result.people.map((p) => [p.username, p.password, p.role, `${p.unitCode} ${unitName.get(p.unitCode) ?? ''}`]),
         ]),
+        ...(result.authenticators.length > 0
+          ? [
+              '',
+              `Second factor: these admins were enrolled now; add each to an authenticator app (the secrets are kept in ${join(config.dataDir, 'demo-authenticators.json')})`,
+              table([['username', 'secret', 'otpauth URI'], ...result.authenticators.map((a) => [a.username, a.secret, otpauthUri(a.username, a.secret)])]),
+              '  Other admins enrol on their first sign-in to the console.',
+            ]
+          : []),
         '',
         'Waiting',
         table([
