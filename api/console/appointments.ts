@@ -101,7 +101,8 @@ export default async function appointmentPages(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { decision?: string; reason?: string } }>('/appointments/:id/decision', plainForm, async (request, reply) => {
     const back = `/admin/appointments/${encodeURIComponent(request.params.id)}`;
     // Approving designates an admin: one of the actions that needs a recent second factor (then the form again).
-    if (request.body?.decision !== 'reject' && !secondFactorIsRecent(app.deps, (await app.browserAccount(request))?.secondFactorAt)) {
+    const needsRecent = request.body?.decision !== 'reject' && app.deps.config.adminMfa.mode === 'required';
+    if (needsRecent && !secondFactorIsRecent(app.deps, (await app.browserAccount(request))?.secondFactorAt)) {
       return reply.redirect(`/login/confirm?return=${encodeURIComponent(back)}`, 303);
     }
     try {
