@@ -62,6 +62,8 @@ beforeAll(async () => {
     HOST: '127.0.0.1',
     SMTP_URL: mail.url,
     BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap-password-1',
+    // A restart is what is tested here, not the admins' second factor (mfa.test.ts).
+    ADMIN_MFA: 'off',
     TEMPORAL_DEV_PORT: String(await freePort()),
     TEMPORAL_DEV_UI_PORT: String(await freePort()),
     REGISTRATION_REMIND_AFTER: '1h',
