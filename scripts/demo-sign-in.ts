@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Secret, TOTP } from 'otpauth';
+import { freshTotpCode, skipUsedSteps } from './support/totp.ts';
 
 /** Authenticator secrets by username. */
 export interface AuthenticatorSecrets {
@@ -39,19 +40,6 @@ export function secretsInDataDir(dataDir: string): AuthenticatorSecrets {
 export const otpauthUri = (username: string, secret: string) =>
   new TOTP({ issuer: 'sso-lifecycle demo', label: username, algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).toString();
 
-const lastStep = new Map<string, number>();
-/** A code not used yet by this process: the service takes each code once, and the next step's too. */
-async function freshCode(secret: string): Promise<string> {
-  let now = Math.floor(Date.now() / 30_000);
-  const step = Math.max(now, (lastStep.get(secret) ?? -1) + 1);
-  while (step > now + 1) {
-    await new Promise((r) => setTimeout(r, (now + 1) * 30_000 - Date.now() + 50));
-    now = Math.floor(Date.now() / 30_000);
-  }
-  lastStep.set(secret, step);
-  return new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp: step * 30_000 });
-}
-
 async function post(baseUrl: string, path: string, json: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
   const text = await res.text();
@@ -68,7 +56,7 @@ export async function demoSignIn(baseUrl: string, username: string, password: st
     const started = await post(baseUrl, '/api/v1/auth/mfa/totp', { username, password });
     if (started.status !== 200) throw new Error(`enrolling ${username}'s second factor: ${started.status} ${started.body?.detail ?? ''}`);
     const secret = started.body.secret as string;
-    const confirmed = await post(baseUrl, '/api/v1/auth/mfa/totp/confirm', { username, password, otp: await freshCode(secret) });
+    const confirmed = await post(baseUrl, '/api/v1/auth/mfa/totp/confirm', { username, password, otp: await freshTotpCode(secret) });
     if (confirmed.status !== 200) throw new Error(`confirming ${username}'s second factor: ${confirmed.status} ${confirmed.body?.detail ?? ''}`);
     secrets.set(username, secret);
     answer = { status: 401, body: { mfa: 'required' } };
@@ -76,11 +64,11 @@ export async function demoSignIn(baseUrl: string, username: string, password: st
   if (answer.status === 401 && answer.body?.mfa === 'required') {
     const secret = secrets.get(username);
     if (!secret && !otp) throw new Error(`${username} signs in with a second factor the demo does not know: give a current code (DEMO_ADMIN_OTP)`);
-    answer = await post(baseUrl, '/api/v1/auth/login', { username, password, otp: secret ? await freshCode(secret) : otp });
+    answer = await post(baseUrl, '/api/v1/auth/login', { username, password, otp: secret ? await freshTotpCode(secret) : otp });
     // A code is taken once: a run just before this one may have used this step's and the next; try later steps.
     for (let tries = 0; secret && tries < 2 && answer.status === 401 && answer.body?.mfa === 'required'; tries++) {
-      lastStep.set(secret, Math.max(lastStep.get(secret) ?? 0, Math.floor(Date.now() / 30_000) + 1));
-      answer = await post(baseUrl, '/api/v1/auth/login', { username, password, otp: await freshCode(secret) });
+      skipUsedSteps(secret);
+      answer = await post(baseUrl, '/api/v1/auth/login', { username, password, otp: await freshTotpCode(secret) });
     }
   }
   return answer.status === 200 ? (answer.body.token as string) : null;

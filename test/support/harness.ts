@@ -1,6 +1,5 @@
 // The service as it runs in production, in-process: real PostgreSQL (the run's database), the run's
 // real Temporal dev server, a real SMTP server on loopback, and the API listening on a real port.
-import { Secret, TOTP } from 'otpauth';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { freePort } from '../../lib/net.ts';
 import { generateSigningKey } from '../../lib/sso/keys.ts';
 import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { startMailCatcher, type MailCatcher } from '../../scripts/support/mail-catcher.ts';
+import { freshTotpCode } from '../../scripts/support/totp.ts';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -180,20 +180,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     citizenIdHash: resources.cipher.lookupHash(central.citizenId),
     citizenIdEnc: resources.cipher.encrypt(central.citizenId),
   });
-  // A TOTP code of a step not used yet: the service accepts each step once, and one step either way.
-  const usedSteps = new Map<string, number>();
-  async function totpCode(secret: string): Promise<string> {
-    const totp = new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) });
-    let now = Math.floor(Date.now() / 30_000);
-    const step = Math.max(now, (usedSteps.get(secret) ?? -1) + 1);
-    // Two codes used in this step already (this one's and the next one's): wait until the next step starts.
-    while (step > now + 1) {
-      await new Promise((r) => setTimeout(r, (now + 1) * 30_000 - Date.now() + 50));
-      now = Math.floor(Date.now() / 30_000);
-    }
-    usedSteps.set(secret, step);
-    return totp.generate({ timestamp: step * 30_000 });
-  }
+  const totpCode = freshTotpCode;
   async function enrolTotp(account: { username: string; password: string }) {
     const started = await request('POST', '/api/v1/auth/mfa/totp', { json: { username: account.username, password: account.password } });
     if (started.status !== 200) throw new Error(`enrol ${account.username}: ${started.status} ${JSON.stringify(started.body)}`);
