@@ -1,6 +1,6 @@
 // SSO admin appointments, account administration and the audit trail, against real PostgreSQL,
 // Temporal and SMTP.
-import { count } from 'drizzle-orm';
+import { count, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAppointments } from '../../db/schema.ts';
 import { complianceScheduleId, ensureComplianceSchedule } from '../../services/workflows.ts';
@@ -146,7 +146,9 @@ describe('appointing a unit admin', () => {
     const clerk = await h.createAccount(tree.districtB);
     const someone = await h.createAccount(tree.districtB);
     const elsewhere = await h.createAccount(tree.laoA);
-    const rows = async () => (await h.resources.database.db.select({ n: count() }).from(adminAppointments))[0]!.n;
+    // This file's units only: other test files share the run's database.
+    const rows = async () =>
+      (await h.resources.database.db.select({ n: count() }).from(adminAppointments).where(inArray(adminAppointments.unitCode, Object.values(tree))))[0]!.n;
     const before = await rows();
     const cases: [Promise<{ status: number; body: any }>, number, RegExp][] = [
       [
