@@ -18,6 +18,7 @@ import type { ServiceDeps } from '../services/deps.ts';
 import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
 import { problemSchema } from '../lib/problem.ts';
+import { declareCommonResponses } from './responses.ts';
 import accessReviewCampaignRoutes from './routes/access-review-campaigns.ts';
 import accessReviewRoutes from './routes/access-reviews.ts';
 import accountRoutes from './routes/accounts.ts';
@@ -138,6 +139,11 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
   });
+  // The OpenAPI document declares every answer: each route's own, and the common problems added here.
+  app.addHook('onRoute', (route) => declareCommonResponses(route));
+  // Response schemas document the answers and the fuzz test (test/integration/openapi.test.ts) holds them to
+  // it; they never reshape them (fast-json-stringify would drop a field the schema forgot).
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -2,15 +2,18 @@
 // and sign-in needs two (per address and per username), so each limit here is a hook of its own.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Problem } from '../lib/problem.ts';
+import { THROTTLE } from './responses.ts';
 
 export function throttle(app: FastifyInstance, name: string, max: number, key: (request: FastifyRequest) => string) {
   const limiter = app.createRateLimit({ max, timeWindow: 60_000, keyGenerator: (request: FastifyRequest) => `${name}:${key(request)}` });
-  return async (request: FastifyRequest, reply: { header(name: string, value: unknown): unknown }) => {
+  const hook = async (request: FastifyRequest, reply: { header(name: string, value: unknown): unknown }) => {
     const result = await limiter(request);
     if (result.isAllowed || !result.isExceeded) return;
     reply.header('retry-after', String(result.ttlInSeconds));
     throw new Problem(429, 'Too Many Requests', `Too many attempts; try again in ${result.ttlInSeconds} s.`);
   };
+  // Its routes declare 429 in the OpenAPI document (responses.ts).
+  return Object.assign(hook, { [THROTTLE]: true });
 }
 
 /**

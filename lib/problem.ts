@@ -46,7 +46,9 @@ export const problemSchema = {
     detail: { type: 'string' },
     errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
     mfa: { type: 'string', enum: ['required', 'enrolment_required'] },
+    instance: { type: 'string', description: 'The path that answered.' },
   },
+  required: ['type', 'title', 'status', 'detail'],
 } as const;
 
 /** One Ajv error as JSON Schema validators report it (Fastify's and our own). */
