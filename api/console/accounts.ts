@@ -7,6 +7,7 @@ import { ACCOUNT_STATUSES, type AccountStatus } from '../../db/schema.ts';
 import { accountDossier, changeRight, correctAccountDetails, findAccounts, reactivateAccount, suspendAccount, unlockAccount } from '../../services/accounts.ts';
 import { sendPasswordResetLink } from '../../services/passwords.ts';
 import { listSystems } from '../../services/systems.ts';
+import { page, type Scope } from '../scope.ts';
 
 const PAGE = 50;
 
@@ -58,9 +59,9 @@ function readRight(body: Record<string, unknown>) {
 }
 
 export default async function accountPages(app: FastifyInstance) {
-  const plainForm = { preHandler: app.csrfProtection, schema: { hide: true } };
+  const plainForm = (scope: Scope) => ({ preHandler: app.csrfProtection, ...page(scope) });
 
-  app.get<{ Querystring: { q?: string; status?: string; after?: string } }>('/accounts', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { q?: string; status?: string; after?: string } }>('/accounts', page('admin'), async (request, reply) => {
     const q = text(request.query.q).slice(0, 100);
     const status = ACCOUNT_STATUSES.includes(request.query.status as AccountStatus) ? (request.query.status as AccountStatus) : undefined;
     const after = text(request.query.after).slice(0, 100) || undefined;
@@ -83,7 +84,7 @@ export default async function accountPages(app: FastifyInstance) {
     }
   });
 
-  app.get<{ Params: { id: string }; Querystring: { done?: string } }>('/accounts/:id', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { done?: string } }>('/accounts/:id', page('unit-admin'), async (request, reply) => {
     try {
       const account = await accountDossier(app.deps, request.admin!, request.params.id);
       const catalogue = account.mayChange ? await listSystems(app.deps) : [];
@@ -105,25 +106,29 @@ export default async function accountPages(app: FastifyInstance) {
     }
   });
 
-  app.post<{ Params: { id: string }; Body: { reason?: string; confirm?: string } }>('/accounts/:id/suspend', plainForm, async (request, reply) => {
-    const back = accountPath(request.params.id);
-    if (request.body?.confirm !== 'yes') {
-      return reply.consolePage(400, 'message', {
-        title: 'ยังไม่ได้ยืนยัน / Not confirmed',
-        error: true,
-        back,
-        message: 'ทำเครื่องหมายยืนยันการระงับก่อน / Tick the box to confirm the suspension.',
-      });
-    }
-    try {
-      await suspendAccount(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) });
-      return reply.redirect(`${back}?done=suspended`, 303);
-    } catch (error) {
-      return reply.consoleProblem(error, back);
-    }
-  });
+  app.post<{ Params: { id: string }; Body: { reason?: string; confirm?: string } }>(
+    '/accounts/:id/suspend',
+    plainForm('unit-admin'),
+    async (request, reply) => {
+      const back = accountPath(request.params.id);
+      if (request.body?.confirm !== 'yes') {
+        return reply.consolePage(400, 'message', {
+          title: 'ยังไม่ได้ยืนยัน / Not confirmed',
+          error: true,
+          back,
+          message: 'ทำเครื่องหมายยืนยันการระงับก่อน / Tick the box to confirm the suspension.',
+        });
+      }
+      try {
+        await suspendAccount(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) });
+        return reply.redirect(`${back}?done=suspended`, 303);
+      } catch (error) {
+        return reply.consoleProblem(error, back);
+      }
+    },
+  );
 
-  app.post<{ Params: { id: string }; Body: { reason?: string } }>('/accounts/:id/reactivate', plainForm, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: { reason?: string } }>('/accounts/:id/reactivate', plainForm('unit-admin'), async (request, reply) => {
     const back = accountPath(request.params.id);
     try {
       await reactivateAccount(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) });
@@ -134,7 +139,7 @@ export default async function accountPages(app: FastifyInstance) {
   });
 
   // A right is granted or removed in two steps: this page says what will happen, the next applies it.
-  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/accounts/:id/rights/review', plainForm, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/accounts/:id/rights/review', plainForm('unit-admin'), async (request, reply) => {
     const back = accountPath(request.params.id);
     const body = request.body ?? {};
     const right = readRight(body);
@@ -155,7 +160,7 @@ export default async function accountPages(app: FastifyInstance) {
     }
   });
 
-  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/accounts/:id/rights', plainForm, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/accounts/:id/rights', plainForm('unit-admin'), async (request, reply) => {
     const back = accountPath(request.params.id);
     const body = request.body ?? {};
     const change = body.change === 'remove' ? 'remove' : 'grant';
@@ -167,7 +172,7 @@ export default async function accountPages(app: FastifyInstance) {
     }
   });
 
-  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/accounts/:id/details', plainForm, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/accounts/:id/details', plainForm('unit-admin'), async (request, reply) => {
     const back = accountPath(request.params.id);
     const body = request.body ?? {};
     try {
@@ -185,7 +190,7 @@ export default async function accountPages(app: FastifyInstance) {
     }
   });
 
-  app.post<{ Params: { id: string }; Body: { reason?: string } }>('/accounts/:id/password-reset', plainForm, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: { reason?: string } }>('/accounts/:id/password-reset', plainForm('unit-admin'), async (request, reply) => {
     const back = accountPath(request.params.id);
     try {
       await sendPasswordResetLink(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) }, request.log);
@@ -195,7 +200,7 @@ export default async function accountPages(app: FastifyInstance) {
     }
   });
 
-  app.post<{ Params: { id: string }; Body: { reason?: string } }>('/accounts/:id/unlock', plainForm, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: { reason?: string } }>('/accounts/:id/unlock', plainForm('unit-admin'), async (request, reply) => {
     const back = accountPath(request.params.id);
     try {
       const result = await unlockAccount(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) });

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { csvFileName, csvStream } from '../../lib/csv.ts';
 import { formatThaiDateTime } from '../../lib/templates.ts';
+import { page } from '../scope.ts';
 import {
   auditEventsToDownload,
   auditVerificationStatus,
@@ -70,7 +71,7 @@ function progressPercent(run: AuditVerificationRun): number {
 }
 
 export default async function auditPages(app: FastifyInstance) {
-  app.get<{ Querystring: FilterQuery }>('/audit', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: FilterQuery }>('/audit', page('admin'), async (request, reply) => {
     const filter = readFilter(request.query);
     const before = /^\d{1,15}$/.test(text(request.query.before)) ? Number(request.query.before) : undefined;
     const admin = request.admin!;
@@ -94,7 +95,7 @@ export default async function auditPages(app: FastifyInstance) {
     }
   });
 
-  app.get<{ Querystring: FilterQuery }>('/audit/download', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: FilterQuery }>('/audit/download', page('admin'), async (request, reply) => {
     try {
       const events = await auditEventsToDownload(app.deps, request.admin!, readFilter(request.query));
       const name = csvFileName(`audit-${new Date().toISOString().slice(0, 10)}.csv`);
@@ -108,7 +109,7 @@ export default async function auditPages(app: FastifyInstance) {
     }
   });
 
-  app.get('/audit/verification', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/audit/verification', page('central'), async (request, reply) => {
     try {
       const run = await auditVerificationStatus(app.deps, request.admin!);
       return reply.consolePage(200, 'admin-audit-verification', {
@@ -129,7 +130,7 @@ export default async function auditPages(app: FastifyInstance) {
     }
   });
 
-  app.post('/audit/verification', { preHandler: app.csrfProtection, schema: { hide: true } }, async (request, reply) => {
+  app.post('/audit/verification', { preHandler: app.csrfProtection, ...page('central') }, async (request, reply) => {
     try {
       await startAuditVerification(app.deps, request.admin!);
       return reply.redirect('/admin/audit/verification', 303);

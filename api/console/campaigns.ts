@@ -25,6 +25,7 @@ import {
   type ReviewerItem,
 } from '../../services/access-reviews.ts';
 import { readCursor, toPage } from '../schemas.ts';
+import { page, type Scope } from '../scope.ts';
 
 const PAGE = 50;
 
@@ -115,10 +116,10 @@ function decisionsOf(body: Record<string, unknown>): { decisions: ReviewDecision
 }
 
 export default async function campaignPages(app: FastifyInstance) {
-  const plainForm = { preHandler: app.csrfProtection, schema: { hide: true } };
+  const plainForm = (scope: Scope) => ({ preHandler: app.csrfProtection, ...page(scope) });
   const deps = app.deps;
 
-  app.get<{ Querystring: { cursor?: string } }>('/campaigns', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { cursor?: string } }>('/campaigns', page('admin'), async (request, reply) => {
     try {
       const admin = request.admin!;
       const after = readCursor<{ t: string; id: string }>(request.query.cursor, { t: 'time', id: 'uuid' });
@@ -141,7 +142,7 @@ export default async function campaignPages(app: FastifyInstance) {
     }
   });
 
-  app.get('/campaigns/new', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/campaigns/new', page('campaign-runner'), async (request, reply) => {
     const scopes = await campaignScopes(deps, request.admin!);
     if (scopes.length === 0) {
       return reply.consoleProblem(
@@ -157,7 +158,7 @@ export default async function campaignPages(app: FastifyInstance) {
   });
 
   // Step 1: what the campaign would cover; nothing is started. The confirmation carries the form on.
-  app.post<{ Body: StartForm }>('/campaigns/preview', plainForm, async (request, reply) => {
+  app.post<{ Body: StartForm }>('/campaigns/preview', plainForm('campaign-runner'), async (request, reply) => {
     try {
       const input = campaignInput(request.body ?? {});
       if (!input.name) throw badRequest('ตั้งชื่อรอบทบทวน / Name the campaign.');
@@ -176,7 +177,7 @@ export default async function campaignPages(app: FastifyInstance) {
   });
 
   // Step 2: confirmed; started by the same operation as POST /api/v1/access-reviews.
-  app.post<{ Body: StartForm }>('/campaigns', plainForm, async (request, reply) => {
+  app.post<{ Body: StartForm }>('/campaigns', plainForm('campaign-runner'), async (request, reply) => {
     try {
       const started = await startCampaign(deps, request.admin!, campaignInput(request.body ?? {}), request.log);
       return reply.redirect(`/admin/campaigns/${started.id}?started=1`, 303);
@@ -185,7 +186,7 @@ export default async function campaignPages(app: FastifyInstance) {
     }
   });
 
-  app.get('/campaigns/schedules', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/campaigns/schedules', page('admin'), async (request, reply) => {
     try {
       const admin = request.admin!;
       const scopes = await campaignScopes(deps, admin);
@@ -204,7 +205,7 @@ export default async function campaignPages(app: FastifyInstance) {
 
   app.post<{ Body: { name?: string; frequency?: string; cron?: string; scopeUnitCode?: string; durationDays?: string; onNoDecision?: string } }>(
     '/campaigns/schedules',
-    plainForm,
+    plainForm('campaign-runner'),
     async (request, reply) => {
       try {
         const form = request.body ?? {};
@@ -224,7 +225,7 @@ export default async function campaignPages(app: FastifyInstance) {
     },
   );
 
-  app.post<{ Body: { name?: string; confirm?: string } }>('/campaigns/schedules/delete', plainForm, async (request, reply) => {
+  app.post<{ Body: { name?: string; confirm?: string } }>('/campaigns/schedules/delete', plainForm('campaign-runner'), async (request, reply) => {
     try {
       if (text(request.body?.confirm) !== 'yes') throw badRequest('ทำเครื่องหมายยืนยันการลบก่อน / Tick the box to confirm the deletion.');
       await deleteReviewSchedule(deps, request.admin!, text(request.body?.name));
@@ -236,7 +237,7 @@ export default async function campaignPages(app: FastifyInstance) {
 
   app.get<{ Params: { id: string }; Querystring: { after?: string; started?: string; cancelled?: string } }>(
     '/campaigns/:id',
-    { schema: { hide: true } },
+    page('unit-admin'),
     async (request, reply) => {
       const { id } = request.params;
       try {
@@ -265,7 +266,7 @@ export default async function campaignPages(app: FastifyInstance) {
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { confirm?: string } }>('/campaigns/:id/cancel', plainForm, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: { confirm?: string } }>('/campaigns/:id/cancel', plainForm('campaign-runner'), async (request, reply) => {
     const back = `/admin/campaigns/${encodeURIComponent(request.params.id)}`;
     try {
       if (text(request.body?.confirm) !== 'yes') throw badRequest('ทำเครื่องหมายยืนยันการยกเลิกก่อน / Tick the box to confirm the cancellation.');
@@ -278,7 +279,7 @@ export default async function campaignPages(app: FastifyInstance) {
 
   app.get<{ Params: { id: string }; Querystring: { undecided?: string; system?: string; cursor?: string; done?: string } }>(
     '/campaigns/:id/items',
-    { schema: { hide: true } },
+    page('unit-admin'),
     async (request, reply) => {
       const { id } = request.params;
       try {
@@ -317,7 +318,7 @@ export default async function campaignPages(app: FastifyInstance) {
   );
 
   // A page of decisions in one round trip; revoking asks for a confirmation first (the form comes back with confirm=yes).
-  app.post<{ Params: { id: string }; Body: Record<string, string | undefined> }>('/campaigns/:id/items', plainForm, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: Record<string, string | undefined> }>('/campaigns/:id/items', plainForm('unit-admin'), async (request, reply) => {
     const { id } = request.params;
     const body = request.body ?? {};
     const back = text(body.back).startsWith(`/admin/campaigns/${id}/items`) ? text(body.back) : `/admin/campaigns/${id}/items`;
@@ -354,7 +355,7 @@ export default async function campaignPages(app: FastifyInstance) {
     }
   });
 
-  app.get<{ Params: { id: string }; Querystring: { cursor?: string } }>('/campaigns/:id/report', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { cursor?: string } }>('/campaigns/:id/report', page('unit-admin'), async (request, reply) => {
     const { id } = request.params;
     try {
       const after = readCursor<{ e: string }>(request.query.cursor, { e: 'uuid' });
@@ -380,7 +381,7 @@ export default async function campaignPages(app: FastifyInstance) {
     }
   });
 
-  app.get<{ Params: { id: string } }>('/campaigns/:id/report.csv', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/campaigns/:id/report.csv', page('unit-admin'), async (request, reply) => {
     const { id } = request.params;
     try {
       const report = await campaignReport(deps, request.admin!, id, 'csv');

@@ -7,6 +7,7 @@ import { barChart, CHART_COLORS } from '../../lib/charts.ts';
 import { formatThaiDay } from '../../lib/templates.ts';
 import { DASHBOARD_WEEKS, LATE_AFTER_HOURS, rolloutDashboard } from '../../services/dashboard.ts';
 import { shortUnitName } from '../../services/unit-view.ts';
+import { page } from '../scope.ts';
 
 const CHART_UNITS = 80;
 const weekLabel = new Intl.DateTimeFormat('th-TH-u-ca-buddhist', { day: 'numeric', month: 'short', timeZone: 'Asia/Bangkok' });
@@ -31,7 +32,7 @@ function durationText(hours: number | null): string {
 const text = (value: unknown, max = 64) => (typeof value === 'string' ? value.trim().slice(0, max) : '');
 
 export default async function dashboardPages(app: FastifyInstance) {
-  app.get<{ Querystring: { under?: string; weeks?: string } }>('/dashboard', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { under?: string; weeks?: string } }>('/dashboard', page('admin'), async (request, reply) => {
     const under = text(request.query.under) || undefined;
     const weeks = /^\d{1,2}$/.test(text(request.query.weeks)) ? Number(request.query.weeks) : undefined;
     try {

@@ -9,6 +9,7 @@ import { checkPersonnelEvents, listPersonnelEvents, receivePersonnelEvents, type
 import { formFile, multipartFields, multipartRest, type FormFields } from '../multipart-form.ts';
 import { CSV_COLUMNS, MAX_EVENTS, readEvents, readEventsCsv } from '../personnel-input.ts';
 import { readCursor } from '../schemas.ts';
+import { page, type Scope } from '../scope.ts';
 
 const PAGE = 50;
 
@@ -45,14 +46,14 @@ function eventOfForm(body: Record<string, unknown>): Record<string, string> {
 }
 
 export default async function personnelPages(app: FastifyInstance) {
-  const plainForm = { preHandler: app.csrfProtection, schema: { hide: true } };
+  const plainForm = (scope: Scope) => ({ preHandler: app.csrfProtection, ...page(scope) });
   // The CSRF token is checked before the file is read.
-  const uploadForm = { preHandler: [multipartFields(), app.csrfProtection, multipartRest], schema: { hide: true } };
+  const uploadForm = (scope: Scope) => ({ preHandler: [multipartFields(), app.csrfProtection, multipartRest], ...page(scope) });
   const typeOptions = (selected?: string) => PERSONNEL_EVENT_TYPES.map((t) => ({ value: t, name: TYPE_NAMES[t], selected: t === selected }));
 
   app.get<{ Querystring: { q?: string; type?: string; status?: string; unit?: string; after?: string; sent?: string; again?: string } }>(
     '/personnel',
-    { schema: { hide: true } },
+    page('admin'),
     async (request, reply) => {
       const q = text(request.query.q, 100);
       const type = oneOf(PERSONNEL_EVENT_TYPES, request.query.type);
@@ -104,7 +105,7 @@ export default async function personnelPages(app: FastifyInstance) {
 
   // The admin's own report: one event through the API's admin path. Its id is made with the form, so
   // that the same form sent twice is a duplicate that changes nothing.
-  app.get<{ Querystring: { citizenId?: string } }>('/personnel/report', { schema: { hide: true } }, async (request, reply) =>
+  app.get<{ Querystring: { citizenId?: string } }>('/personnel/report', page('admin'), async (request, reply) =>
     reply.consolePage(200, 'admin-personnel-report', {
       title: 'แจ้งความเปลี่ยนแปลงบุคลากร / Report a personnel change',
       values: { eventId: `console-${randomUUID()}`, citizenId: text(request.query.citizenId, 13) },
@@ -112,7 +113,7 @@ export default async function personnelPages(app: FastifyInstance) {
     }),
   );
 
-  app.post<{ Body: Record<string, unknown> }>('/personnel/report', plainForm, async (request, reply) => {
+  app.post<{ Body: Record<string, unknown> }>('/personnel/report', plainForm('hr-feed'), async (request, reply) => {
     const values = eventOfForm(request.body ?? {});
     if (!values.eventId) values.eventId = `console-${randomUUID()}`;
     try {
@@ -136,7 +137,7 @@ export default async function personnelPages(app: FastifyInstance) {
     }
   });
 
-  app.get('/personnel/upload', { schema: { hide: true } }, async (_request, reply) =>
+  app.get('/personnel/upload', page('admin'), async (_request, reply) =>
     reply.consolePage(200, 'admin-personnel-upload', {
       title: 'นำเข้าความเปลี่ยนแปลงบุคลากรจากไฟล์ CSV / Upload personnel changes (CSV)',
       columns: CSV_COLUMNS.join(','),
@@ -146,7 +147,7 @@ export default async function personnelPages(app: FastifyInstance) {
   );
 
   // Step 1: the file is read and judged as sending it would judge it; nothing is stored or sent.
-  app.post('/personnel/upload', uploadForm, async (request, reply) => {
+  app.post('/personnel/upload', uploadForm('admin'), async (request, reply) => {
     const file = formFile(request.body as FormFields, 'file');
     try {
       if (!file) throw badRequest('เลือกไฟล์ CSV / Choose a CSV file.');
@@ -182,7 +183,7 @@ export default async function personnelPages(app: FastifyInstance) {
   });
 
   // Step 2: confirmed; sent by the same operation as POST /personnel-events, which judges every row again.
-  app.post<{ Body: { events?: string; confirm?: string } }>('/personnel/upload/confirm', plainForm, async (request, reply) => {
+  app.post<{ Body: { events?: string; confirm?: string } }>('/personnel/upload/confirm', plainForm('hr-feed'), async (request, reply) => {
     try {
       if (request.body?.confirm !== 'yes') throw badRequest('ทำเครื่องหมายยืนยันก่อน / Tick the box to confirm.');
       let events: unknown;

@@ -14,6 +14,7 @@ import {
 } from '../../services/registrations.ts';
 import { accessBoxes, accessFromForm, historyForPage, STATUS_LABELS } from '../registration-input.ts';
 import { readCursor, toPage } from '../schemas.ts';
+import { page } from '../scope.ts';
 
 const PAGE_SIZE = 50;
 const DECISIONS = ['approve', 'reject', 'request_info'] as const;
@@ -43,7 +44,7 @@ const DONE: Record<string, string> = {
 export default async function registrationPages(app: FastifyInstance) {
   const deps = app.deps;
 
-  app.get<{ Querystring: ListQuery }>('/registrations', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: ListQuery }>('/registrations', page('admin'), async (request, reply) => {
     const { status: rawStatus, unitCode, search, cursor } = request.query;
     const status = (REGISTRATION_STATUSES as readonly string[]).includes(rawStatus ?? '') ? (rawStatus as RegistrationStatus) : undefined;
     const filters = { status: status ?? '', unitCode: unitCode?.trim() ?? '', search: search?.trim() ?? '' };
@@ -111,7 +112,7 @@ export default async function registrationPages(app: FastifyInstance) {
 
   app.get<{ Params: { id: string }; Querystring: { done?: string } }>(
     '/registrations/:id',
-    { schema: { hide: true, params: idParam } },
+    { config: { scope: 'unit-admin' }, schema: { hide: true, params: idParam } },
     async (request, reply) => requestPage(reply, request.params.id, { notice: request.query.done ? DONE[request.query.done] : undefined }),
   );
 
@@ -119,6 +120,7 @@ export default async function registrationPages(app: FastifyInstance) {
   app.get<{ Params: { id: string; documentId: string } }>(
     '/registrations/:id/documents/:documentId',
     {
+      config: { scope: 'unit-admin' },
       schema: {
         hide: true,
         params: {
@@ -148,6 +150,7 @@ export default async function registrationPages(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: DecisionForm }>(
     '/registrations/:id/decision',
     {
+      config: { scope: 'unit-admin' },
       schema: { hide: true, params: idParam },
       preHandler: app.csrfProtection,
     },

@@ -2,6 +2,7 @@
 // the admin's units, each kept or revoked by a plain form. The same services as the JSON API.
 import type { FastifyInstance } from 'fastify';
 import { decideReviewItems, listPersonReviews, reviewToDecide } from '../../services/access-reviews.ts';
+import { page, type Scope } from '../scope.ts';
 
 const PAGE = 50;
 
@@ -23,9 +24,9 @@ function decodeAfter(value: unknown): { dueAt: string; id: string } | undefined 
 }
 
 export default async function reviewPages(app: FastifyInstance) {
-  const plainForm = { preHandler: app.csrfProtection, schema: { hide: true } };
+  const plainForm = (scope: Scope) => ({ preHandler: app.csrfProtection, ...page(scope) });
 
-  app.get<{ Querystring: { after?: string } }>('/reviews', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { after?: string } }>('/reviews', page('admin'), async (request, reply) => {
     const after = decodeAfter(request.query.after);
     try {
       const rows = await listPersonReviews(app.deps, request.admin!, { limit: PAGE, after });
@@ -41,7 +42,7 @@ export default async function reviewPages(app: FastifyInstance) {
     }
   });
 
-  app.get<{ Params: { id: string }; Querystring: { done?: string } }>('/reviews/:id', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { done?: string } }>('/reviews/:id', page('unit-admin'), async (request, reply) => {
     try {
       const { review, subject, items } = await reviewToDecide(app.deps, request.admin!, request.params.id);
       const open = review.status === 'running' && new Date(review.dueAt).getTime() > Date.now();
@@ -61,7 +62,7 @@ export default async function reviewPages(app: FastifyInstance) {
 
   app.post<{ Params: { id: string; itemId: string }; Body: { decision?: string; justification?: string; confirm?: string } }>(
     '/reviews/:id/items/:itemId',
-    plainForm,
+    plainForm('unit-admin'),
     async (request, reply) => {
       const back = `/admin/reviews/${encodeURIComponent(request.params.id)}`;
       try {

@@ -6,6 +6,7 @@ import { barChart, CHART_COLORS } from '../../lib/charts.ts';
 import { csvFileName, csvStream } from '../../lib/csv.ts';
 import { SURVEY_CSV_COLUMNS, SURVEY_QUESTIONS, SURVEY_SCALE, surveyAnswerRows, surveyComments, surveyReport } from '../../services/survey.ts';
 import { shortUnitName } from '../../services/unit-view.ts';
+import { page } from '../scope.ts';
 
 const PAGE = 50;
 /** The units drawn in the side-by-side chart (all of them are in its table). */
@@ -40,7 +41,7 @@ function decodeAfter(value: unknown): { createdAt: string; id: string } | undefi
 }
 
 export default async function surveyPages(app: FastifyInstance) {
-  app.get<{ Querystring: SurveyQuery }>('/survey', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: SurveyQuery }>('/survey', page('admin'), async (request, reply) => {
     const under = text(request.query.under) || undefined;
     const round = roundOf(request.query.round);
     const after = decodeAfter(request.query.after);
@@ -105,7 +106,7 @@ export default async function surveyPages(app: FastifyInstance) {
     }
   });
 
-  app.get<{ Querystring: SurveyQuery }>('/survey.csv', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: SurveyQuery }>('/survey.csv', page('admin'), async (request, reply) => {
     try {
       const answers = await surveyAnswerRows(app.deps, request.admin!, { under: text(request.query.under) || undefined, round: roundOf(request.query.round) });
       const name = csvFileName(`survey-${answers.round}-${answers.under ?? 'all'}.csv`);

@@ -21,6 +21,7 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
   app.post<{ Body: CampaignInput }>(
     '/access-reviews',
     {
+      config: { scope: 'campaign-runner' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['access reviews'],
@@ -45,6 +46,7 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string } }>(
     '/access-reviews/:id/cancel',
     {
+      config: { scope: 'campaign-runner' },
       preValidation: app.requireAdmin,
       schema: { tags: ['access reviews'], security: [{ bearer: [] }], params: uuidParam('id') },
     },
@@ -54,6 +56,7 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string } }>(
     '/access-reviews/:id/report',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['access reviews'],
@@ -75,6 +78,7 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
   app.put<{ Params: { name: string }; Body: ScheduleInput }>(
     '/access-review-schedules/:name',
     {
+      config: { scope: 'campaign-runner' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['access reviews'],
@@ -99,6 +103,7 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
   app.get(
     '/access-review-schedules',
     {
+      config: { scope: 'admin' },
       preValidation: app.requireAdmin,
       schema: { tags: ['access reviews'], security: [{ bearer: [] }] },
     },
@@ -108,6 +113,7 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
   app.delete<{ Params: { name: string } }>(
     '/access-review-schedules/:name',
     {
+      config: { scope: 'campaign-runner' },
       preValidation: app.requireAdmin,
       schema: { tags: ['access reviews'], security: [{ bearer: [] }], params: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } } } },
     },

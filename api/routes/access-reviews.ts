@@ -8,6 +8,7 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string } }>(
     '/access-reviews/:id',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAdmin,
       schema: { tags: ['access reviews'], security: [{ bearer: [] }], params: uuidParam('id') },
     },
@@ -17,6 +18,7 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string }; Querystring: { unitCode?: string; decided?: boolean; limit: number; cursor?: string } }>(
     '/access-reviews/:id/items',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['access reviews'],
@@ -45,6 +47,7 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { decisions: ReviewDecision[] } }>(
     '/access-reviews/:id/decisions',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['access reviews'],

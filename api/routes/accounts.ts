@@ -25,6 +25,7 @@ export default async function accountRoutes(app: FastifyInstance) {
   app.post<{ Body: NewAccount }>(
     '/accounts',
     {
+      config: { scope: 'central' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['accounts'],
@@ -56,6 +57,7 @@ export default async function accountRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { unitCode?: string; status?: AccountStatus; citizenId?: string; limit: number; cursor?: string } }>(
     '/accounts',
     {
+      config: { scope: 'admin' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['accounts'],
@@ -84,6 +86,7 @@ export default async function accountRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string } }>(
     '/accounts/:id',
     {
+      config: { scope: 'self-or-unit-admin' },
       preValidation: app.requireAccount,
       schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id') },
     },
@@ -93,6 +96,7 @@ export default async function accountRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/accounts/:id/suspend',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['accounts'],
@@ -108,6 +112,7 @@ export default async function accountRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/accounts/:id/reactivate',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAccount,
       schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'), body: reasonBody },
     },
@@ -117,6 +122,7 @@ export default async function accountRoutes(app: FastifyInstance) {
   app.put<{ Params: { id: string }; Body: Right[] }>(
     '/accounts/:id/entitlements',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['accounts'],

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { page } from '../scope.ts';
 
 const ASSETS: Record<string, string> = {
   'site.css': 'text/css; charset=utf-8',
@@ -19,7 +20,7 @@ export default async function assetRoutes(app: FastifyInstance) {
       return [name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` }];
     }),
   );
-  app.get<{ Params: { name: string } }>('/assets/:name', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/assets/:name', page('public'), async (request, reply) => {
     const file = files.get(request.params.name);
     if (!file) return reply.code(404).type('text/plain').send('not found');
     if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();

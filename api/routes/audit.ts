@@ -15,6 +15,7 @@ export default async function auditRoutes(app: FastifyInstance) {
   app.get<{ Querystring: AuditQuery }>(
     '/audit',
     {
+      config: { scope: 'admin' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['audit'],

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { rolesOf } from '../../services/actor.ts';
 import { beginTotpEnrolment, markSecondFactor } from '../../services/mfa.ts';
+import { resetSecondFactor } from '../../services/second-factor-reset.ts';
 import { checkPasswordStep, confirmEnrolment, revokeToken, signInWithPassword, verifySecondFactor } from '../../services/sign-in.ts';
 import { loginThrottles } from '../throttle.ts';
 
@@ -22,6 +23,7 @@ export default async function authRoutes(app: FastifyInstance) {
   app.post<{ Body: LoginBody }>(
     '/auth/login',
     {
+      config: { scope: 'credentials' },
       onRequest: throttles.perAddress,
       preHandler: throttles.perUsername,
       schema: {
@@ -44,6 +46,7 @@ export default async function authRoutes(app: FastifyInstance) {
   app.post<{ Body: { username: string; password: string } }>(
     '/auth/mfa/totp',
     {
+      config: { scope: 'credentials' },
       onRequest: throttles.perAddress,
       preHandler: throttles.perUsername,
       schema: {
@@ -60,6 +63,7 @@ export default async function authRoutes(app: FastifyInstance) {
   app.post<{ Body: { username: string; password: string; otp: string } }>(
     '/auth/mfa/totp/confirm',
     {
+      config: { scope: 'credentials' },
       onRequest: throttles.perAddress,
       preHandler: throttles.perUsername,
       schema: {
@@ -77,6 +81,7 @@ export default async function authRoutes(app: FastifyInstance) {
   app.post<{ Body: { otp: string } }>(
     '/auth/mfa/confirm',
     {
+      config: { scope: 'signed-in' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['sign-in'],
@@ -92,9 +97,35 @@ export default async function authRoutes(app: FastifyInstance) {
     },
   );
 
-  app.post('/auth/logout', { preValidation: app.requireAccount, schema: { tags: ['sign-in'], security: [{ bearer: [] }] } }, async (request, reply) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')![1]!;
-    await revokeToken(app.deps.db, token);
-    return reply.send({ status: 'signed_out' });
-  });
+  // The helpdesk's reset of a lost second factor (an SSO admin over the account's unit, never their own).
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/accounts/:id/mfa-reset',
+    {
+      preValidation: [app.requireAdmin, app.requireRecentSecondFactor],
+      schema: {
+        tags: ['accounts'],
+        security: [{ bearer: [] }],
+        description:
+          "Removes the account's second factor (its TOTP and recovery codes), with a reason, audited: every sign-in of the person ends, they are mailed, and their next password sign-in enrols again. An SSO admin over the account's unit, never for their own account; needs the admin's second factor confirmed within ADMIN_MFA_RECONFIRM_AFTER. `changed` is false when the account had none.",
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
+        body: {
+          type: 'object',
+          required: ['reason'],
+          additionalProperties: false,
+          properties: { reason: { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' } },
+        },
+      },
+    },
+    async (request) => resetSecondFactor(app.deps, request.account!, request.params.id, request.body, request.log),
+  );
+
+  app.post(
+    '/auth/logout',
+    { config: { scope: 'signed-in' }, preValidation: app.requireAccount, schema: { tags: ['sign-in'], security: [{ bearer: [] }] } },
+    async (request, reply) => {
+      const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')![1]!;
+      await revokeToken(app.deps.db, token);
+      return reply.send({ status: 'signed_out' });
+    },
+  );
 }

@@ -7,6 +7,7 @@ export default async function complianceRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { under?: string; limit: number; cursor?: string } }>(
     '/compliance/units-without-admin',
     {
+      config: { scope: 'admin' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['compliance'],

@@ -2,9 +2,9 @@ import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 
 export default async function healthRoutes(app: FastifyInstance) {
-  app.get('/health/live', { schema: { tags: ['health'] } }, async () => ({ status: 'up' }));
+  app.get('/health/live', { config: { scope: 'public' }, schema: { tags: ['health'] } }, async () => ({ status: 'up' }));
 
-  app.get('/health/ready', { schema: { tags: ['health'] } }, async (_request, reply) => {
+  app.get('/health/ready', { config: { scope: 'public' }, schema: { tags: ['health'] } }, async (_request, reply) => {
     const { db, temporal } = app.deps;
     const check = async (fn: () => Promise<unknown>) =>
       fn().then(

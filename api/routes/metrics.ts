@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { METRICS_CONTENT_TYPE, createApiMetrics } from '../../lib/metrics.ts';
+import { page } from '../scope.ts';
 
 async function metricsRoutes(app: FastifyInstance) {
   const metrics = createApiMetrics(app.deps.db);
@@ -13,7 +14,7 @@ async function metricsRoutes(app: FastifyInstance) {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.render()));
+  app.get('/metrics', page('operator'), async (_request, reply) => reply.type(METRICS_CONTENT_TYPE).send(await metrics.render()));
 }
 
 // Not encapsulated: the hook sees every route of the application.

@@ -16,6 +16,7 @@ import {
 } from '../../services/passwords.ts';
 import { SESSION_COOKIE } from '../plugins/browser-session.ts';
 import { throttle } from '../throttle.ts';
+import { page } from '../scope.ts';
 
 const secret = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const rule = { minLength: PASSWORD_RULE.minLength, maxLength: PASSWORD_RULE.maxLength };
@@ -40,6 +41,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
   app.post<{ Body: { currentPassword: string; newPassword: string } }>(
     '/api/v1/me/password',
     {
+      config: { scope: 'signed-in' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['sign-in'],
@@ -64,6 +66,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
   app.post<{ Body: { username: string } }>(
     '/api/v1/auth/password-reset',
     {
+      config: { scope: 'credentials' },
       onRequest: perAddress,
       schema: {
         tags: ['sign-in'],
@@ -86,6 +89,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
   app.post<{ Body: { token: string; newPassword: string } }>(
     '/api/v1/auth/password-reset/confirm',
     {
+      config: { scope: 'credentials' },
       onRequest: settingPerAddress,
       schema: {
         tags: ['sign-in'],
@@ -111,6 +115,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/api/v1/accounts/:id/password-reset',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['accounts'],
@@ -130,6 +135,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/api/v1/accounts/:id/unlock',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['accounts'],
@@ -151,11 +157,11 @@ export default async function passwordRoutes(app: FastifyInstance) {
       ...extra,
     });
 
-  app.get('/password/forgot', { schema: { hide: true } }, async (_request, reply) => forgotPage(reply, 200));
+  app.get('/password/forgot', page('public'), async (_request, reply) => forgotPage(reply, 200));
 
   app.post<{ Body: { login?: string } }>(
     '/password/forgot',
-    { schema: { hide: true }, onRequest: perAddress, preHandler: app.csrfProtection },
+    { ...page('credentials'), onRequest: perAddress, preHandler: app.csrfProtection },
     async (request, reply) => {
       const login = field(request.body?.login).trim();
       if (!login) return forgotPage(reply, 400, { error: 'กรอกชื่อผู้ใช้งานหรืออีเมล / Give a username or e-mail address.' });
@@ -168,7 +174,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
     reply.page(status, 'password-reset', { title: TITLES.reset, csrf: app.csrfToken(reply), ...rule, ...data });
   const badLink = (reply: FastifyReply) => reply.page(400, 'message', { title: TITLES.reset, error: true, message: BAD_RESET_LINK, back: '/password/forgot' });
 
-  app.get<{ Querystring: { token?: string } }>('/password/reset', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { token?: string } }>('/password/reset', page('credentials'), async (request, reply) => {
     const token = field(request.query.token, 200);
     const target = await passwordResetTarget(app.deps, token);
     return target ? resetPage(reply, 200, { token, username: target.username }) : badLink(reply);
@@ -176,7 +182,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
 
   app.post<{ Body: Record<string, unknown> }>(
     '/password/reset',
-    { schema: { hide: true }, onRequest: settingPerAddress, preHandler: app.csrfProtection },
+    { ...page('credentials'), onRequest: settingPerAddress, preHandler: app.csrfProtection },
     async (request, reply) => {
       const body = request.body ?? {};
       const token = field(body.token, 200);
@@ -202,13 +208,13 @@ export default async function passwordRoutes(app: FastifyInstance) {
   const changePage = (reply: FastifyReply, status: number, username: string, error?: string) =>
     reply.page(status, 'password-change', { title: TITLES.change, csrf: app.csrfToken(reply), username, error, ...rule });
 
-  app.get('/password/change', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/password/change', page('signed-in'), async (request, reply) => {
     const me = await app.browserAccount(request);
     if (!me) return reply.redirect(`/login?return=${encodeURIComponent('/password/change')}`, 303);
     return changePage(reply, 200, me.username);
   });
 
-  app.post<{ Body: Record<string, unknown> }>('/password/change', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post<{ Body: Record<string, unknown> }>('/password/change', { ...page('signed-in'), preHandler: app.csrfProtection }, async (request, reply) => {
     const me = await app.browserAccount(request);
     if (!me) return reply.redirect(`/login?return=${encodeURIComponent('/password/change')}`, 303);
     const body = request.body ?? {};

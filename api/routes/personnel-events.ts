@@ -87,6 +87,7 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
   app.post(
     '/personnel-events',
     {
+      config: { scope: 'hr-feed' },
       schema: {
         tags: ['personnel'],
         description:
@@ -103,6 +104,7 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
   app.post<{ Body: string }>(
     '/personnel-events/csv',
     {
+      config: { scope: 'hr-feed' },
       schema: {
         tags: ['personnel'],
         security: [{ bearer: [] }],
@@ -121,6 +123,7 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { status?: PersonnelEventStatus; limit: number; cursor?: string } }>(
     '/personnel-events',
     {
+      config: { scope: 'admin' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['personnel'],
@@ -152,6 +155,7 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
   app.get<{ Params: { eventId: string } }>(
     '/personnel-events/:eventId',
     {
+      config: { scope: 'hr-feed' },
       schema: {
         tags: ['personnel'],
         params: { type: 'object', properties: { eventId: { type: 'string', maxLength: 100 } } },

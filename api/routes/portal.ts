@@ -8,17 +8,19 @@ export default async function portalRoutes(app: FastifyInstance) {
   app.get(
     '/me/systems',
     {
+      config: { scope: 'signed-in' },
       preValidation: app.requireAccount,
       schema: { tags: ['portal'], security: [{ bearer: [] }], description: 'The connected systems the signed-in person may open, with their roles there.' },
     },
     async (request) => ({ items: await systemsOpenTo(app.deps, request.account!) }),
   );
 
-  app.get('/survey', { schema: { tags: ['survey'] } }, async () => currentSurvey(app.deps));
+  app.get('/survey', { config: { scope: 'public' }, schema: { tags: ['survey'] } }, async () => currentSurvey(app.deps));
 
   app.post<{ Body: { round?: string; scores: Record<string, number>; comment?: string } }>(
     '/survey-responses',
     {
+      config: { scope: 'signed-in' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['survey'],
@@ -46,6 +48,7 @@ export default async function portalRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { under?: string; round?: string } }>(
     '/survey-results',
     {
+      config: { scope: 'admin' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['survey'],

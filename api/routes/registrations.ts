@@ -37,6 +37,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   app.post(
     '/registrations',
     {
+      config: { scope: 'public' },
       onRequest: throttle(app, 'register-address', deps.config.rateLimits.submissionsPerAddress, (r) => r.ip),
       schema: {
         tags: ['registration'],
@@ -57,6 +58,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string } }>(
     '/registrations/:id',
     {
+      config: { scope: 'applicant-or-unit-admin' },
       schema: { tags: ['registration'], params: uuidParam('id'), description: 'The applicant (header X-Tracking-Code) or an admin who may act for the unit.' },
     },
     async (request) => {
@@ -68,6 +70,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string; documentId: string } }>(
     '/registrations/:id/documents/:documentId',
     {
+      config: { scope: 'applicant-or-unit-admin' },
       schema: {
         tags: ['registration'],
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, documentId: { type: 'string', format: 'uuid' } } },
@@ -87,6 +90,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { status?: RegistrationStatus; unitCode?: string; search?: string; limit: number; cursor?: string } }>(
     '/registrations',
     {
+      config: { scope: 'admin' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['registration'],
@@ -121,6 +125,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: RegistrationDecisionInput }>(
     '/registrations/:id/decision',
     {
+      config: { scope: 'unit-admin' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['registration'],
@@ -144,6 +149,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string } }>(
     '/registrations/:id/info',
     {
+      config: { scope: 'applicant' },
       schema: {
         tags: ['registration'],
         params: uuidParam('id'),
@@ -163,6 +169,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string } }>(
     '/registrations/:id/withdraw',
     {
+      config: { scope: 'applicant' },
       schema: { tags: ['registration'], params: uuidParam('id'), description: 'The applicant (X-Tracking-Code) withdraws the request.' },
     },
     async (request) => withdrawRegistration(deps, requireTrackingCode(request), request.params.id, request.log),

@@ -8,6 +8,7 @@ import { rolesAt } from '../../lib/sso/provider.ts';
 import { revokeToken } from '../../services/sign-in.ts';
 import { FRESH_LOGIN_COOKIE, SESSION_COOKIE } from '../plugins/browser-session.ts';
 import { loginThrottles } from '../throttle.ts';
+import { page } from '../scope.ts';
 
 type LoginForm = { _csrf?: string; username?: string; password?: string };
 
@@ -70,7 +71,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
     });
   }
 
-  app.get<{ Params: { uid: string } }>('/interaction/:uid', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { uid: string } }>('/interaction/:uid', page('credentials'), async (request, reply) => {
     const details = await provider.interactionDetails(request.raw, reply.raw);
     if (details.uid !== request.params.uid)
       return reply.page(400, 'message', {
@@ -119,6 +120,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
   app.post<{ Params: { uid: string }; Body: LoginForm }>(
     '/interaction/:uid/login',
     {
+      config: { scope: 'credentials' },
       schema: { hide: true },
       onRequest: throttles.perAddress,
       preHandler: [app.csrfProtection, throttles.perUsername],

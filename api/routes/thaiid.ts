@@ -10,6 +10,7 @@ import { STANDIN_PATH } from '../../lib/sso/thaid-standin.ts';
 import { ThaiIdError, ThaiIdUnavailable, type ThaiIdFlow, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
 import { signInWithThaiId } from '../../services/sign-in.ts';
 import { FRESH_LOGIN_COOKIE, safeReturnPath } from '../plugins/browser-session.ts';
+import { page } from '../scope.ts';
 
 const FLOW_COOKIE = 'thaiid_flow';
 
@@ -33,6 +34,7 @@ export default async function thaiidRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { interaction?: string; return?: string } }>(
     '/auth/thaiid',
     {
+      config: { scope: 'credentials' },
       schema: {
         tags: ['sign-in'],
         description: 'Starts sign-in (or registration) through ThaiID: redirects to ThaiD.',
@@ -69,6 +71,7 @@ export default async function thaiidRoutes(app: FastifyInstance) {
   app.get<{ Querystring: Record<string, string> }>(
     '/auth/thaiid/callback',
     {
+      config: { scope: 'credentials' },
       schema: { tags: ['sign-in'], description: 'Finishes sign-in through ThaiID.' },
     },
     async (request, reply) => {
@@ -125,29 +128,25 @@ export default async function thaiidRoutes(app: FastifyInstance) {
   // The stand-in issuer (no THAIID_ISSUER configured): its endpoints and its own sign-in page.
   await mountProvider(app, standin.provider, [`${STANDIN_PATH}/*`], STANDIN_PATH);
   const samplePid = () => withCheckDigit(`1${String(randomInt(1e11)).padStart(11, '0')}`);
-  app.get<{ Params: { uid: string } }>(`${STANDIN_PATH}/interaction/:uid`, { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { uid: string } }>(`${STANDIN_PATH}/interaction/:uid`, page('credentials'), async (request, reply) => {
     const details = await standin.provider.interactionDetails(request.raw, reply.raw);
     return reply.page(200, 'thaid-standin-login', { title: 'ThaiD (stand-in)', action: `${STANDIN_PATH}/interaction/${details.uid}`, pid: samplePid() });
   });
-  app.post<{ Params: { uid: string }; Body: Record<string, string> }>(
-    `${STANDIN_PATH}/interaction/:uid`,
-    { schema: { hide: true } },
-    async (request, reply) => {
-      await standin.provider.interactionDetails(request.raw, reply.raw);
-      const body = request.body ?? {};
-      const pid = String(body.pid ?? '').trim();
-      if (!/^\d{13}$/.test(pid)) return reply.page(400, 'message', { title: 'ThaiD (stand-in)', message: 'pid must be 13 digits', error: true });
-      const text = (name: string) => (typeof body[name] === 'string' && body[name].trim() ? body[name].trim() : undefined);
-      standin.people.set(pid, {
-        pid,
-        given_name: text('given_name'),
-        family_name: text('family_name'),
-        given_name_en: text('given_name_en'),
-        family_name_en: text('family_name_en'),
-        birthdate: text('birthdate'),
-      });
-      const to = await standin.provider.interactionResult(request.raw, reply.raw, { login: { accountId: pid } }, { mergeWithLastSubmission: false });
-      return reply.redirect(to, 303);
-    },
-  );
+  app.post<{ Params: { uid: string }; Body: Record<string, string> }>(`${STANDIN_PATH}/interaction/:uid`, page('credentials'), async (request, reply) => {
+    await standin.provider.interactionDetails(request.raw, reply.raw);
+    const body = request.body ?? {};
+    const pid = String(body.pid ?? '').trim();
+    if (!/^\d{13}$/.test(pid)) return reply.page(400, 'message', { title: 'ThaiD (stand-in)', message: 'pid must be 13 digits', error: true });
+    const text = (name: string) => (typeof body[name] === 'string' && body[name].trim() ? body[name].trim() : undefined);
+    standin.people.set(pid, {
+      pid,
+      given_name: text('given_name'),
+      family_name: text('family_name'),
+      given_name_en: text('given_name_en'),
+      family_name_en: text('family_name_en'),
+      birthdate: text('birthdate'),
+    });
+    const to = await standin.provider.interactionResult(request.raw, reply.raw, { login: { accountId: pid } }, { mergeWithLastSubmission: false });
+    return reply.redirect(to, 303);
+  });
 }
