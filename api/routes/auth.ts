@@ -3,7 +3,6 @@
 import type { FastifyInstance } from 'fastify';
 import { rolesOf } from '../../services/actor.ts';
 import { beginTotpEnrolment, markSecondFactor } from '../../services/mfa.ts';
-import { resetSecondFactor } from '../../services/second-factor-reset.ts';
 import { checkPasswordStep, confirmEnrolment, revokeToken, signInWithPassword, verifySecondFactor } from '../../services/sign-in.ts';
 import { loginThrottles } from '../throttle.ts';
 
@@ -95,28 +94,6 @@ export default async function authRoutes(app: FastifyInstance) {
       await markSecondFactor(app.deps.db, token);
       return reply.status(204).send();
     },
-  );
-
-  // The helpdesk's reset of a lost second factor (an SSO admin over the account's unit, never their own).
-  app.post<{ Params: { id: string }; Body: { reason: string } }>(
-    '/accounts/:id/mfa-reset',
-    {
-      preValidation: [app.requireAdmin, app.requireRecentSecondFactor],
-      schema: {
-        tags: ['accounts'],
-        security: [{ bearer: [] }],
-        description:
-          "Removes the account's second factor (its TOTP and recovery codes), with a reason, audited: every sign-in of the person ends, they are mailed, and their next password sign-in enrols again. An SSO admin over the account's unit, never for their own account; needs the admin's second factor confirmed within ADMIN_MFA_RECONFIRM_AFTER. `changed` is false when the account had none.",
-        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
-        body: {
-          type: 'object',
-          required: ['reason'],
-          additionalProperties: false,
-          properties: { reason: { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' } },
-        },
-      },
-    },
-    async (request) => resetSecondFactor(app.deps, request.account!, request.params.id, request.body, request.log),
   );
 
   app.post(
