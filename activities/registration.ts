@@ -31,10 +31,11 @@ export interface RegistrationStep {
   noteId?: string | null;
 }
 
-export type ApplicantMail = 'registration-info-requested' | 'registration-approved' | 'registration-rejected' | 'registration-expired';
+export type ApplicantMail =
+  'registration-info-requested' | 'registration-approved' | 'registration-rejected' | 'registration-expired' | 'registration-superseded';
 export type AdminMail = 'registration-arrived' | 'registration-reminder' | 'registration-escalated';
 
-const FINAL: RegistrationStatus[] = ['approved', 'rejected', 'expired', 'withdrawn'];
+const FINAL: RegistrationStatus[] = ['approved', 'rejected', 'expired', 'withdrawn', 'superseded'];
 
 async function noteText(db: Queryable, noteId: string | null | undefined): Promise<string | null> {
   if (!noteId) return null;

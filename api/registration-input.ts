@@ -43,6 +43,7 @@ export const STATUS_LABELS: Record<string, string> = {
   rejected: 'ไม่อนุมัติ / Rejected',
   expired: 'หมดอายุ / Expired',
   withdrawn: 'ถอนคำขอแล้ว / Withdrawn',
+  superseded: 'ถูกแทนที่ด้วยคำขอที่ยืนยันตัวตนด้วย ThaiID / Replaced by a ThaiID-verified request',
 };
 export const EVENT_LABELS: Record<string, string> = {
   submitted: 'ยื่นคำขอ / Submitted',
@@ -54,6 +55,7 @@ export const EVENT_LABELS: Record<string, string> = {
   expired: 'หมดอายุ / Expired',
   escalated: 'ส่งต่อหน่วยงานระดับสูงขึ้น / Escalated',
   reminded: 'แจ้งเตือนผู้ดูแล / Admins reminded',
+  superseded: 'แทนที่ด้วยคำขอที่ยืนยันตัวตนด้วย ThaiID / Replaced by a ThaiID-verified request',
 };
 
 /** The history with its words, for a timeline. */

@@ -119,7 +119,8 @@ export const entitlements = pgTable(
   (t) => [uniqueIndex('entitlements_grant_uq').on(t.accountId, t.systemCode, t.role, t.unitCode), index('entitlements_unit_idx').on(t.unitCode)],
 );
 
-export const REGISTRATION_STATUSES = ['pending_approval', 'info_requested', 'approved', 'rejected', 'expired', 'withdrawn'] as const;
+/** `superseded`: ended by a request for the same citizen ID verified through ThaiID (this one was not). */
+export const REGISTRATION_STATUSES = ['pending_approval', 'info_requested', 'approved', 'rejected', 'expired', 'withdrawn', 'superseded'] as const;
 export type RegistrationStatus = (typeof REGISTRATION_STATUSES)[number];
 export const OPEN_REGISTRATION_STATUSES: readonly RegistrationStatus[] = ['pending_approval', 'info_requested'];
 

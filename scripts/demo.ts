@@ -339,7 +339,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
     // SSO admins, added beside any the unit already has.
     for (const p of PEOPLE.filter((x) => x.admin)) {
-      const unit = await must([200], 'GET', `/api/v1/org-units/${p.unitCode}`);
+      const unit = await must([200], 'GET', `/api/v1/org-units/${p.unitCode}`, { token: admin }); // its admins: for DLA central
       const current = (unit.body.admins as { accountId: string }[]).map((a) => a.accountId);
       if (!current.includes(ids.get(p.username)!)) {
         await must([200], 'PUT', `/api/v1/org-units/${p.unitCode}/admins`, {
@@ -394,7 +394,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     // The appointee uploads their own appointment letter; the district office's admins approve it.
     let appointment: DemoResult['appointment'];
-    const kutSa = await must([200], 'GET', `/api/v1/org-units/${KUT_SA}`);
+    const kutSa = await must([200], 'GET', `/api/v1/org-units/${KUT_SA}`, { token: admin });
     if ((kutSa.body.admins as unknown[]).length > 0) {
       appointment = { submitted: false, note: `${KUT_SA} has an SSO admin already` };
     } else {

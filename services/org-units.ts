@@ -21,6 +21,22 @@ const requireCentral = (actor: Actor) => {
   if (!actor.central) throw forbidden('Only DLA central admins may do this.');
 };
 
+/** Who sees a unit's people (its SSO admins, its staff): its own accounts, and the admins of it or a unit above it. */
+async function seesPeopleOf(deps: ServiceDeps, actor: Actor | null | undefined, code: string): Promise<boolean> {
+  return !!actor && (actor.unitCode === code || (await mayActFor(deps.db, actor, code)));
+}
+
+/**
+ * The unit for any caller, signed in or not; its SSO admins (who they are, by username) only for those
+ * who see the unit's people. Undefined when there is no such unit.
+ */
+export async function showUnit(deps: ServiceDeps, actor: Actor | null | undefined, code: string) {
+  const view = await viewUnit(deps, code);
+  if (!view || (await seesPeopleOf(deps, actor, code))) return view;
+  const { code: c, parentCode, kind, nameTh, nameEn, dopaCode } = view;
+  return { code: c, parentCode, kind, nameTh, nameEn, dopaCode };
+}
+
 /** The unit with its active SSO admins, or undefined when there is no such unit. */
 export async function viewUnit(deps: ServiceDeps, code: string) {
   const { db } = deps;
@@ -218,8 +234,7 @@ export async function browseUnit(deps: ServiceDeps, actor: Actor, code: string, 
   const { db } = deps;
   const [unit] = await db.select().from(orgUnits).where(eq(orgUnits.code, code));
   if (!unit) throw notFound(`There is no unit ${code}.`);
-  const administers = await mayActFor(db, actor, code);
-  if (!administers && actor.unitCode !== code) throw forbidden(`You do not administer ${code} or a unit above it.`);
+  if (!(await seesPeopleOf(deps, actor, code))) throw forbidden(`You do not administer ${code} or a unit above it.`);
   const staffOf = async (codes: string[]) =>
     new Map(
       codes.length === 0

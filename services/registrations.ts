@@ -5,7 +5,7 @@ import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { and, asc, eq, gt, ilike, inArray, isNull, or, sql } from 'drizzle-orm';
 import { writeAudit } from '../db/audit.ts';
-import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation } from '../db/identity.ts';
+import { CONFLICT_MESSAGES, findIdentityConflict, isUniqueViolation, type IdentityConflict } from '../db/identity.ts';
 import { findActingUnit, mayActFor, subtreeSql, withinScopeSql } from '../db/org-tree.ts';
 import {
   accounts,
@@ -25,7 +25,7 @@ import { isValidCitizenId, maskCitizenId } from '../lib/citizen-id.ts';
 import { sha256Hex } from '../lib/crypto.ts';
 import { enqueueMail, renderMail } from '../lib/mail.ts';
 import { hashNewPassword } from '../lib/passwords.ts';
-import { badRequest, conflict, forbidden, invalid, notFound, unauthorized, type FieldError } from '../lib/problem.ts';
+import { badRequest, conflict, forbidden, invalid, notFound, Problem, unauthorized, type FieldError } from '../lib/problem.ts';
 import { verifiedFields, type VerifiedClaims } from '../lib/sso/thaiid.ts';
 import type { RegistrationDecision } from '../workflows/registration.ts';
 import type { Actor } from './actor.ts';
@@ -33,6 +33,7 @@ import type { ServiceDeps } from './deps.ts';
 import {
   sendRegistrationDecision,
   sendRegistrationInfo,
+  sendRegistrationSupersession,
   sendRegistrationWithdrawal,
   startOrTakeBack,
   startRegistration,
@@ -151,6 +152,44 @@ async function checkAccess(deps: ServiceDeps, access: RequestedAccess[], path: s
   if (errors.length > 0) throw badRequest(errors.map((e) => e.message).join('; '), errors);
 }
 
+/**
+ * The one answer, to anyone, when the citizen ID has an account or an open request: which of the two
+ * it is would tell a stranger about the person. It names the way out for someone whose citizen ID
+ * another used first.
+ */
+export const CITIZEN_ID_TAKEN =
+  'เลขประจำตัวประชาชนนี้มีบัญชีผู้ใช้หรือคำขอลงทะเบียนที่ดำเนินการอยู่แล้ว: เข้าสู่ระบบ หรือติดตามคำขอด้วยรหัสติดตาม หากผู้อื่นยื่นคำขอด้วยเลขของท่าน ให้ลงทะเบียนด้วย ThaiID ' +
+  '/ This citizen ID already has an account or a registration request in progress: sign in, or follow the request with its tracking code. ' +
+  'If someone else applied with your citizen ID, register with ThaiID: a request verified through ThaiID replaces one that is not.';
+
+/** A clash as the applicant hears it: the citizen ID's two cases as one. */
+const refusal = (clash: IdentityConflict) => conflict(clash === 'username-taken' ? CONFLICT_MESSAGES[clash] : CITIZEN_ID_TAKEN);
+
+/** The citizen ID's open request when it was not verified through ThaiID: a verified one may replace it. */
+async function unverifiedOpenRequest(deps: ServiceDeps, citizenIdHash: string): Promise<string | undefined> {
+  const [open] = await deps.db
+    .select({ id: registrations.id })
+    .from(registrations)
+    .where(
+      and(
+        eq(registrations.citizenIdHash, citizenIdHash),
+        inArray(registrations.status, [...OPEN_REGISTRATION_STATUSES]),
+        eq(registrations.identityVerifiedBy, 'form'),
+      ),
+    );
+  return open?.id;
+}
+
+/** Ends the unverified request (its workflow tells its applicant); a request that no longer awaits it still holds the citizen ID. */
+async function supersede(deps: ServiceDeps, registrationId: string, log: Log): Promise<void> {
+  try {
+    await updateWorkflow(log, 'request', () => sendRegistrationSupersession(deps.workflows, registrationId));
+  } catch (error) {
+    if (error instanceof Problem && error.status === 409) throw conflict(CITIZEN_ID_TAKEN);
+    throw error;
+  }
+}
+
 async function storeDocuments(deps: ServiceDeps, files: EvidenceDocument[]) {
   return Promise.all(
     files.map(async (f) => ({ sha256: await deps.documentStore.put(f.content), mediaType: f.mediaType, size: f.content.length, fileName: f.fileName })),
@@ -201,14 +240,18 @@ export async function submitRegistration(
   if (!unit) throw invalid('data.unitCode', `unit ${data.unitCode} does not exist`);
   await checkAccess(deps, data.requestedAccess, 'data.requestedAccess');
   const citizenIdHash = cipher.lookupHash(data.citizenId);
-  const clash = await findIdentityConflict(db, citizenIdHash, data.username);
-  if (clash) throw conflict(CONFLICT_MESSAGES[clash]);
+  let clash = await findIdentityConflict(db, citizenIdHash, data.username);
+  // Submitting first with someone's citizen ID holds nothing: their ThaiID-verified request replaces it.
+  const replaced = clash === 'citizen-has-open-request' && verification ? await unverifiedOpenRequest(deps, citizenIdHash) : undefined;
+  if (replaced) clash = await findIdentityConflict(db, citizenIdHash, data.username, replaced);
+  if (clash) throw refusal(clash);
 
   const id = randomUUID();
   const trackingCode = newTrackingCode();
   const passwordHash = await hashNewPassword(data.password, data.username, 'data.password');
   const stored = await storeDocuments(deps, files);
   const actingUnitCode = (await findActingUnit(db, data.unitCode, false)) ?? data.unitCode;
+  if (replaced) await supersede(deps, replaced, log);
   const submittedAt = new Date();
   try {
     await db.transaction(async (tx) => {
@@ -268,7 +311,8 @@ export async function submitRegistration(
       });
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw conflict('This citizen ID or username has a request in progress already.');
+    // Another submission won the race: answer as if it had come first.
+    if (isUniqueViolation(error)) throw refusal((await findIdentityConflict(db, citizenIdHash, data.username)) ?? 'citizen-has-open-request');
     throw error;
   }
   await startOrTakeBack(

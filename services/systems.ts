@@ -105,3 +105,13 @@ export async function putSystem(
 export async function listSystems(deps: ServiceDeps): Promise<SystemView[]> {
   return (await deps.db.select().from(systems).orderBy(asc(systems.code))).map(view);
 }
+
+/**
+ * The catalogue as the caller may see it. DLA central, who keep the systems, see each one whole; anyone
+ * else, signed in or not, sees what access is asked for by (code, names, roles), not the systems'
+ * addresses nor their sign-in redirect and logout URLs.
+ */
+export async function systemCatalogue(deps: ServiceDeps, actor: Actor | null | undefined) {
+  const all = await listSystems(deps);
+  return actor?.central ? all : all.map(({ code, nameTh, nameEn, roles }) => ({ code, nameTh, nameEn, roles }));
+}

@@ -31,6 +31,7 @@ import {
   provideRegistrationInfo,
   registration,
   registrationWorkflowId,
+  supersedeRegistration,
   withdrawRegistration,
   type RegistrationDecision,
   type RegistrationState,
@@ -243,7 +244,8 @@ export function sendAppointmentRevocation(
   return withinDeadline(w, () => w.client.workflow.getHandle(appointmentWorkflowId(appointmentId)).executeUpdate(revokeAppointment, { args: [revocation] }));
 }
 
-// Registrations (services/registrations.ts): an admin's decision, the applicant's answer and withdrawal, as Updates.
+// Registrations (services/registrations.ts): an admin's decision, the applicant's answer and withdrawal, a
+// ThaiID-verified request replacing an unverified one, as Updates.
 export function sendRegistrationDecision(w: Workflows, registrationId: string, decision: RegistrationDecision): Promise<RegistrationState> {
   return withinDeadline(w, () => w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(decideRegistration, { args: [decision] }));
 }
@@ -256,6 +258,10 @@ export function sendRegistrationInfo(w: Workflows, registrationId: string, answe
 
 export function sendRegistrationWithdrawal(w: Workflows, registrationId: string): Promise<RegistrationState> {
   return withinDeadline(w, () => w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(withdrawRegistration, { args: [] }));
+}
+
+export function sendRegistrationSupersession(w: Workflows, registrationId: string): Promise<RegistrationState> {
+  return withinDeadline(w, () => w.client.workflow.getHandle(registrationWorkflowId(registrationId)).executeUpdate(supersedeRegistration, { args: [] }));
 }
 
 // Access review campaigns (services/access-reviews.ts): cancellation as an Update, and the review schedules.

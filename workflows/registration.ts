@@ -1,5 +1,5 @@
 // The registration request (คำขอลงทะเบียนผู้ใช้งาน) as a durable process:
-//   pending_approval ⇄ info_requested → approved | rejected | expired | withdrawn
+//   pending_approval ⇄ info_requested → approved | rejected | expired | withdrawn | superseded
 // The unit's SSO admins are reminded; when they do not act the request escalates up the organisation
 // tree; when nobody completes it, it expires. Admins and the applicant act through Updates, whose
 // validators refuse what the request no longer awaits (the API answers 409).
@@ -47,11 +47,17 @@ export const decideRegistration = defineUpdate<RegistrationState, [RegistrationD
 /** The applicant answered a request for information (new data and documents are already stored). */
 export const provideRegistrationInfo = defineUpdate<RegistrationState, [{ noteId?: string | null }]>('provideRegistrationInfo');
 export const withdrawRegistration = defineUpdate<RegistrationState, []>('withdrawRegistration');
+/**
+ * A request for the same citizen ID, verified through ThaiID, replaces this unverified one (the API
+ * checked both): it ends, and its applicant is told. Whoever submits first cannot hold a person's
+ * registration until expiry.
+ */
+export const supersedeRegistration = defineUpdate<RegistrationState, []>('supersedeRegistration');
 export const registrationState = defineQuery<RegistrationState>('registrationState');
 
 /** One workflow per request, named after it. */
 export const registrationWorkflowId = (registrationId: string) => `registration-${registrationId}`;
-const FINAL: readonly RegistrationStatus[] = ['approved', 'rejected', 'expired', 'withdrawn'];
+const FINAL: readonly RegistrationStatus[] = ['approved', 'rejected', 'expired', 'withdrawn', 'superseded'];
 
 const retry = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['RegistrationMissing', 'AccountExists'] };
 /** Mail: ordinary activities, retried for as long as the SMTP relay needs. */
@@ -156,6 +162,17 @@ export async function registration(input: RegistrationInput): Promise<Registrati
     () =>
       exclusively(async () => {
         await step('withdrawn', { status: 'withdrawn' });
+        return state();
+      }),
+    { validator: () => refuseUnless('pending_approval', 'info_requested') },
+  );
+
+  setHandler(
+    supersedeRegistration,
+    () =>
+      exclusively(async () => {
+        const at = await step('superseded', { status: 'superseded' });
+        mailApplicant('registration-superseded', at);
         return state();
       }),
     { validator: () => refuseUnless('pending_approval', 'info_requested') },

@@ -1,7 +1,7 @@
 // The organisation tree and each unit's SSO admins (DLA central maintains both): services/org-units.ts.
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../lib/problem.ts';
-import { designateAdmins, putOrgUnits, viewUnit, type UnitInput } from '../../services/org-units.ts';
+import { designateAdmins, putOrgUnits, showUnit, type UnitInput } from '../../services/org-units.ts';
 import { orgUnitItem, unitCode } from '../schemas.ts';
 
 export default async function orgUnitRoutes(app: FastifyInstance) {
@@ -18,10 +18,14 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
   app.get<{ Params: { code: string } }>(
     '/org-units/:code',
     {
-      schema: { tags: ['organisation'], params: { type: 'object', properties: { code: unitCode } } },
+      schema: {
+        tags: ['organisation'],
+        params: { type: 'object', properties: { code: unitCode } },
+        description: "The unit; its `admins` only for the unit's own accounts and the SSO admins of it or a unit above it (DLA central: every unit).",
+      },
     },
     async (request) => {
-      const view = await viewUnit(app.deps, request.params.code);
+      const view = await showUnit(app.deps, request.account, request.params.code);
       if (!view) throw notFound(`There is no unit ${request.params.code}.`);
       return view;
     },

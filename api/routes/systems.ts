@@ -1,6 +1,6 @@
 // The catalogue of connected systems (ระบบที่เชื่อมโยง) and the roles each one knows: services/systems.ts.
 import type { FastifyInstance } from 'fastify';
-import { listSystems, putSystem, type SystemInput } from '../../services/systems.ts';
+import { putSystem, systemCatalogue, type SystemInput } from '../../services/systems.ts';
 import { systemCode } from '../schemas.ts';
 
 const httpUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2000 } as const;
@@ -50,5 +50,14 @@ export default async function systemRoutes(app: FastifyInstance) {
   );
 
   // A catalogue of tens of systems: one page, in the list shape every list has.
-  app.get('/systems', { schema: { tags: ['systems'] } }, async () => ({ items: await listSystems(app.deps), nextCursor: null }));
+  app.get(
+    '/systems',
+    {
+      schema: {
+        tags: ['systems'],
+        description: "Every connected system's code, names and roles; DLA central admins also see its url and its OIDC client (redirect and logout URLs).",
+      },
+    },
+    async (request) => ({ items: await systemCatalogue(app.deps, request.account), nextCursor: null }),
+  );
 }

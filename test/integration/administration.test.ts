@@ -32,7 +32,7 @@ describe('organisation units', () => {
       json: [{ code: tree.laoA, parentCode: tree.districtA, kind: 'sao', nameTh: 'อบต.หนองนาคำ', nameEn: 'Nong Na Kham SAO' }],
     });
     expect(again.body).toEqual({ upserted: 1 });
-    const unit = await h.request('GET', `/api/v1/org-units/${tree.laoA}`);
+    const unit = await h.request('GET', `/api/v1/org-units/${tree.laoA}`, { token: h.central.token });
     expect(unit.body).toMatchObject({
       code: tree.laoA,
       parentCode: tree.districtA,
@@ -68,7 +68,7 @@ describe('organisation units', () => {
       json: [{ accountId: '00000000-0000-4000-8000-000000000000' }],
     });
     expect(res.status).toBe(400);
-    expect((await h.request('GET', `/api/v1/org-units/${tree.laoB}`)).body.admins).toEqual([]);
+    expect((await h.request('GET', `/api/v1/org-units/${tree.laoB}`, { token: h.central.token })).body.admins).toEqual([]);
   });
 });
 
@@ -83,7 +83,7 @@ describe('connected systems', () => {
       token: h.central.token,
       json: { nameTh: 'ระบบแผน', url: 'https://eplan.example', roles: ['viewer', 'planner'] },
     });
-    const list = await h.request('GET', '/api/v1/systems');
+    const list = await h.request('GET', '/api/v1/systems', { token: h.central.token });
     expect(list.body.items).toContainEqual({ code: 'EPLAN', nameTh: 'ระบบแผน', nameEn: null, url: 'https://eplan.example', roles: ['viewer', 'planner'] });
     expect(
       (await h.request('PUT', '/api/v1/systems/BAD', { token: h.central.token, json: { nameTh: 'x', url: 'javascript:alert(1)', roles: ['a'] } })).status,

@@ -71,7 +71,7 @@ describe('appointing a unit admin', () => {
     await h.mail.waitFor((m) => m.to === clerk.email && m.subject.includes('approved'));
     expect((await decide(id, provinceAdmin.token, { decision: 'reject', reason: 'x' })).status).toBe(409);
 
-    const unit = await h.request('GET', `/api/v1/org-units/${tree.districtB}`);
+    const unit = await h.request('GET', `/api/v1/org-units/${tree.districtB}`, { token: h.central.token });
     expect(unit.body.admins.map((a: { accountId: string }) => a.accountId)).toEqual([appointee.id]);
     const login = await h.request('POST', '/api/v1/auth/login', { json: { username: appointee.username, password: appointee.password } });
     expect(login.body.account.roles).toContain('sso_admin');
@@ -94,7 +94,7 @@ describe('appointing a unit admin', () => {
     // Revocation ends the role at once.
     const revoked = await h.request('POST', `/api/v1/admin-appointments/${id}/revoke`, { token: provinceAdmin.token, json: { reason: 'ย้ายไปหน่วยงานอื่น' } });
     expect(revoked.body).toEqual({ status: 'revoked' });
-    expect((await h.request('GET', `/api/v1/org-units/${tree.districtB}`)).body.admins).toEqual([]);
+    expect((await h.request('GET', `/api/v1/org-units/${tree.districtB}`, { token: h.central.token })).body.admins).toEqual([]);
     const next = await h.submitRegistration({ unitCode: tree.laoB });
     expect((await h.request('POST', `/api/v1/registrations/${next.body.id}/decision`, { token: appointee.token, json: { decision: 'approve' } })).status).toBe(
       403,
@@ -148,7 +148,12 @@ describe('appointing a unit admin', () => {
     const elsewhere = await h.createAccount(tree.laoA);
     // This file's units only: other test files share the run's database.
     const rows = async () =>
-      (await h.resources.database.db.select({ n: count() }).from(adminAppointments).where(inArray(adminAppointments.unitCode, Object.values(tree))))[0]!.n;
+      (
+        await h.resources.database.db
+          .select({ n: count() })
+          .from(adminAppointments)
+          .where(inArray(adminAppointments.unitCode, Object.values(tree)))
+      )[0]!.n;
     const before = await rows();
     const cases: [Promise<{ status: number; body: any }>, number, RegExp][] = [
       [

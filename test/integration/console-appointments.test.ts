@@ -154,7 +154,7 @@ describe('appointing an LAO admin in the console', () => {
     await page.check('input[name=confirm]');
     await Promise.all([page.waitForNavigation({ timeout: 60_000, waitUntil: DOM }), page.click('#revoke')]);
     expect(page.url(), (await page.textContent('main')) ?? '').toMatch(/\?done=revoked$/);
-    expect((await h.request('GET', `/api/v1/org-units/${tree.laoA}`)).body.admins).toEqual([]);
+    expect((await h.request('GET', `/api/v1/org-units/${tree.laoA}`, { token: h.central.token })).body.admins).toEqual([]);
     await page.goto('/admin/compliance', { waitUntil: DOM });
     expect(await listedCodes(page)).toContain(`(${tree.laoA})`);
     await context.close();

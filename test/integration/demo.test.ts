@@ -44,5 +44,7 @@ it('adds LAOs, people, waiting requests and an appointment under the district, o
   expect(second.registrations.some((r) => r.submitted)).toBe(false);
   expect(second.appointment.submitted).toBe(false);
   expect((await h.request('GET', `/api/v1/registrations?unitCode=${DEMO_DISTRICT}`, { token: district })).body.items).toHaveLength(4);
-  expect((await h.request('GET', `/api/v1/org-units/${DEMO_DISTRICT}`)).body.admins.map((a: { username: string }) => a.username)).toEqual(['demo.district']);
+  expect(
+    (await h.request('GET', `/api/v1/org-units/${DEMO_DISTRICT}`, { token: h.central.token })).body.admins.map((a: { username: string }) => a.username),
+  ).toEqual(['demo.district']);
 }, 120_000);

@@ -133,7 +133,7 @@ describe('start-up hand-over of an appointment', () => {
     await h.mail.waitFor((m) => m.to === districtAdmin.email && m.subject.includes('SSO admin appointment awaiting approval') && m.text.includes(id));
     const decided = await h.request('POST', `/api/v1/admin-appointments/${id}/decision`, { token: districtAdmin.token, json: { decision: 'approve' } });
     expect(decided.body).toMatchObject({ status: 'approved' });
-    const unit = await h.request('GET', `/api/v1/org-units/${tree.laoA2}`);
+    const unit = await h.request('GET', `/api/v1/org-units/${tree.laoA2}`, { token: h.central.token });
     expect(unit.body.admins.map((a: { accountId: string }) => a.accountId)).toContain(stranded.id);
   });
 });
