@@ -126,6 +126,8 @@ export function createRegistrationActivities({ db, config, mail, documentStore }
         if (existing) return { accountId: existing.id };
         const [reg] = await tx.select().from(registrations).where(eq(registrations.id, input.registrationId)).for('update');
         if (!reg) throw ApplicationFailure.nonRetryable('registration missing', 'RegistrationMissing');
+        // Housekeeping clears the hash of closed requests only: an open one always has it.
+        if (reg.passwordHash === null) throw ApplicationFailure.nonRetryable('registration closed', 'RegistrationClosed');
         const clash = await tx
           .select({ id: accounts.id })
           .from(accounts)

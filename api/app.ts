@@ -17,6 +17,7 @@ import type { SsoSecrets } from '../lib/sso/keys.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
+import { sharedRateLimitStore } from './throttle.ts';
 import { problemSchema } from '../lib/problem.ts';
 import { declareCommonResponses } from './responses.ts';
 import accessReviewCampaignRoutes from './routes/access-review-campaigns.ts';
@@ -102,6 +103,9 @@ function pageHeaders(reply: FastifyReply, publicUrl: string): void {
   if (publicUrl.startsWith('https://')) void reply.header('strict-transport-security', 'max-age=31536000');
 }
 
+/** Believes the nearest `hops` addresses (the socket's peer is hop 0), as proxy-addr does for a number. */
+const hopsTrusted = (hops: number) => (_address: string, hop: number) => hop < hops;
+
 export const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
 
 export async function buildApp(deps: AppDeps, options: { logStream?: DestinationStream } = {}): Promise<FastifyInstance> {
@@ -129,7 +133,9 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
       return logger.child(clientRequestId ? { ...bindings, clientRequestId } : bindings, childOptions);
     },
     bodyLimit: 20 * 1024 * 1024,
-    trustProxy: deps.config.trustProxy,
+    // A number of hops: this Fastify refuses a bare count (it cannot tell the proxy from a client
+    // that reached the API directly), so the count is said as proxy-addr's own rule for it.
+    trustProxy: typeof deps.config.trustProxy === 'number' ? hopsTrusted(deps.config.trustProxy) : deps.config.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true }, plugins: [(ajv: Ajv) => ajv.addKeyword(christianEraKeyword)] },
   });
   app.decorate('deps', deps);
@@ -166,7 +172,7 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, { global: false, store: sharedRateLimitStore(deps.db, deps.config.taskQueue) });
   await app.register(multipart, {
     limits: { fileSize: MAX_DOCUMENT_BYTES, files: 5, fields: 5, parts: 12, fieldSize: 1024 * 1024 },
     throwFileSizeLimit: true,

@@ -1,8 +1,36 @@
 // Throttles built on @fastify/rate-limit's limiter. Its own hooks run only one limit per request,
 // and sign-in needs two (per address and per username), so each limit here is a hook of its own.
+// The counts live in PostgreSQL (db/rate-limits.ts): every API replica sees the same ones.
+import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Db } from '../db/client.ts';
+import { countHit, readHits, type Hits } from '../db/rate-limits.ts';
+import { sha256Hex } from '../lib/crypto.ts';
 import { Problem } from '../lib/problem.ts';
 import { THROTTLE } from './responses.ts';
+
+type Done = (error: Error | null, result?: { current: number; ttl: number }) => void;
+const answer = (done: Done) => (hits: Hits) => done(null, { current: hits.hits, ttl: hits.ttlMs });
+
+/**
+ * The limiter's store, counting in the database. Keys are stored hashed: addresses and what people
+ * typed as a username (a password, at times) stay out of the table. `namespace` keeps apart
+ * deployments that share a database (their task queue, as the schedules' ids do).
+ */
+export function sharedRateLimitStore(db: Db, namespace: string): FastifyRateLimitStoreCtor {
+  const stored = (key: string) => sha256Hex(`${namespace}:${key}`);
+  return class SharedRateLimitStore implements FastifyRateLimitStore {
+    incr(key: string, done: Done, timeWindow: number): void {
+      countHit(db, stored(key), timeWindow).then(answer(done), done);
+    }
+    read(key: string, done: Done): void {
+      readHits(db, stored(key)).then(answer(done), done);
+    }
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  };
+}
 
 export function throttle(app: FastifyInstance, name: string, max: number, key: (request: FastifyRequest) => string) {
   const limiter = app.createRateLimit({ max, timeWindow: 60_000, keyGenerator: (request: FastifyRequest) => `${name}:${key(request)}` });

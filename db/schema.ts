@@ -145,8 +145,11 @@ export const registrations = pgTable(
     position: text('position').notNull(),
     unitCode: text('unit_code').notNull(),
     username: text('username').notNull(),
-    /** argon2id hash captured at submission; it never enters a workflow payload. */
-    passwordHash: text('password_hash').notNull(),
+    /**
+     * argon2id hash captured at submission; it never enters a workflow payload. Housekeeping clears
+     * it once the request is closed (an approved one's account holds its own copy).
+     */
+    passwordHash: text('password_hash'),
     requestedAccess: jsonb('requested_access').$type<RequestedAccess[]>().notNull(),
     identityVerifiedBy: text('identity_verified_by').$type<'form' | 'thaiid'>().notNull().default('form'),
     status: text('status').$type<RegistrationStatus>().notNull(),
@@ -303,7 +306,8 @@ export const mailOutbox = pgTable(
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
   },
-  (t) => [uniqueIndex('mail_outbox_key_uq').on(t.key)],
+  // Housekeeping deletes sent mail past MAIL_RETENTION, by when it was sent.
+  (t) => [uniqueIndex('mail_outbox_key_uq').on(t.key), index('mail_outbox_sent_idx').on(t.sentAt)],
 );
 
 export const authTokens = pgTable(
@@ -317,7 +321,8 @@ export const authTokens = pgTable(
     /** When this sign-in last showed a second factor (a TOTP code or ThaiID): the sensitive actions ask for a recent one. */
     secondFactorAt: timestamp('second_factor_at', { withTimezone: true }),
   },
-  (t) => [index('auth_tokens_account_idx').on(t.accountId)],
+  // Housekeeping deletes the tokens expired past EXPIRED_TOKEN_RETENTION, by expiry.
+  (t) => [index('auth_tokens_account_idx').on(t.accountId), index('auth_tokens_expires_idx').on(t.expiresAt)],
 );
 
 export const PERSONNEL_EVENT_TYPES = ['transfer', 'retirement', 'role_change', 'resignation', 'death', 'suspension'] as const;
@@ -546,4 +551,19 @@ export const mfaRecoveryCodes = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('mfa_recovery_codes_account_idx').on(t.accountId)],
+);
+
+/**
+ * The sign-in, registration and reset throttles' counts (api/throttle.ts), one row per limit and key
+ * (address or username), in the database so that every API replica counts the same. A row's window
+ * ends at `windowEndsAt`: the next hit starts a new one; housekeeping deletes the rows whose window ended.
+ */
+export const rateLimits = pgTable(
+  'rate_limits',
+  {
+    key: text('key').primaryKey(),
+    hits: integer('hits').notNull(),
+    windowEndsAt: timestamp('window_ends_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('rate_limits_window_idx').on(t.windowEndsAt)],
 );

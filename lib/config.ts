@@ -1,6 +1,7 @@
 // One configuration surface for every process (API, worker, all-in-one), read from the environment
 // and checked at load: every malformed value is named at once, one line per variable, and the
 // entry points stop on them (loadConfigOrExit) before opening anything.
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -109,6 +110,34 @@ class Reader {
     return raw === 'true';
   }
 
+  /**
+   * Which proxies in front are believed about the client's address (X-Forwarded-For): `false`, a
+   * number of hops (`true` is one), or the proxies' addresses and CIDR ranges. Believing every hop
+   * would let a client write its own address in the header.
+   */
+  trustedProxies(name: string): TrustedProxies {
+    const raw = this.raw(name);
+    if (raw === undefined || raw === 'false' || raw === '0') return false;
+    if (raw === 'true') return 1;
+    if (/^\d+$/.test(raw.trim()) && Number(raw) <= 10) return Number(raw);
+    const entries = raw
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v);
+    const address = (entry: string) => {
+      if (PROXY_RANGES.includes(entry)) return true;
+      const [ip, bits, ...rest] = entry.split('/');
+      const version = isIP(ip!);
+      if (version === 0 || rest.length > 0) return false;
+      return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+    };
+    if (entries.length === 0 || !entries.every(address)) {
+      this.problem(name, 'must be false, true (one proxy), the number of proxies in front (1–10), or their addresses, e.g. 10.0.0.5,10.1.0.0/16', raw);
+      return false;
+    }
+    return entries;
+  }
+
   /** An absolute URL with one of these schemes. */
   url(name: string, schemes: string[] = ['http', 'https']): string | undefined {
     const raw = this.raw(name);
@@ -182,6 +211,12 @@ class Reader {
   }
 }
 
+/** proxy-addr's named ranges, as Fastify takes them in `trustProxy`. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** `false`: no proxy; a number: that many hops in front; else the proxies' addresses or CIDR ranges. */
+export type TrustedProxies = false | number | string[];
+
 export interface RegistrationTimers {
   remindAfterMs: number;
   escalateAfterMs: number;
@@ -209,8 +244,8 @@ export interface Config {
   hrFeedSecret: string | undefined;
   bootstrapAdminPassword: string | undefined;
   bootstrapAdminEmail: string | undefined;
-  /** Behind a reverse proxy: client addresses come from X-Forwarded-For. */
-  trustProxy: boolean;
+  /** Behind reverse proxies: the client's address is the one the trusted proxies report in X-Forwarded-For. */
+  trustProxy: TrustedProxies;
   /** The embedded Temporal dev server (when TEMPORAL_ADDRESS is unset). */
   temporalDev: { port: number; uiPort: number; cliPath: string | undefined };
   /** Workflows a worker keeps in memory between tasks. */
@@ -305,7 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     hrFeedSecret: read.raw('HR_FEED_SECRET'),
     bootstrapAdminPassword: read.raw('BOOTSTRAP_ADMIN_PASSWORD'),
     bootstrapAdminEmail: read.raw('BOOTSTRAP_ADMIN_EMAIL'),
-    trustProxy: read.boolean('TRUST_PROXY', false),
+    trustProxy: read.trustedProxies('TRUST_PROXY'),
     temporalDev: { port: read.port('TEMPORAL_DEV_PORT', 7233), uiPort: read.port('TEMPORAL_DEV_UI_PORT', 8233), cliPath: read.raw('TEMPORAL_CLI_PATH') },
     workerMaxCachedWorkflows: read.integer('WORKER_MAX_CACHED_WORKFLOWS', 250),
     workerHttpPort: read.port('WORKER_HTTP_PORT', 9464),

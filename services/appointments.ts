@@ -299,6 +299,13 @@ async function revocationRefusal(deps: ServiceDeps, actor: Actor, row: Appointme
   return null;
 }
 
+/**
+ * Whether this decision needs the admin's second factor shown recently (ADMIN_MFA_RECONFIRM_AFTER):
+ * approving designates an admin, as designating directly does; rejecting changes no one's access.
+ * Every door asks by this (the API's decision, the console's form).
+ */
+export const decisionNeedsRecentSecondFactor = (decision: unknown): boolean => decision !== 'reject';
+
 /** The admins of the acting unit or above approve or reject (with a reason); nobody decides their own. */
 export async function decideAppointment(
   deps: ServiceDeps,

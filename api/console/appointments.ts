@@ -1,8 +1,15 @@
 // Console pages of SSO admin appointments: what awaits the admin's decision, one appointment with its
 // letter shown in the page, approval or rejection, and revocation. The same services as the JSON API.
 import type { FastifyInstance } from 'fastify';
-import { secondFactorIsRecent } from '../../services/mfa.ts';
-import { decideAppointment, listAppointments, openLetter, revokeAppointment, viewAppointment } from '../../services/appointments.ts';
+import { secondFactorConfirmed } from './index.ts';
+import {
+  decideAppointment,
+  decisionNeedsRecentSecondFactor,
+  listAppointments,
+  openLetter,
+  revokeAppointment,
+  viewAppointment,
+} from '../../services/appointments.ts';
 
 const PAGE = 50;
 
@@ -101,10 +108,7 @@ export default async function appointmentPages(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { decision?: string; reason?: string } }>('/appointments/:id/decision', plainForm, async (request, reply) => {
     const back = `/admin/appointments/${encodeURIComponent(request.params.id)}`;
     // Approving designates an admin: one of the actions that needs a recent second factor (then the form again).
-    const needsRecent = request.body?.decision !== 'reject' && app.deps.config.adminMfa.mode === 'required';
-    if (needsRecent && !secondFactorIsRecent(app.deps, (await app.browserAccount(request))?.secondFactorAt)) {
-      return reply.redirect(`/login/confirm?return=${encodeURIComponent(back)}`, 303);
-    }
+    if (decisionNeedsRecentSecondFactor(request.body?.decision) && !(await secondFactorConfirmed(app, request, reply, back))) return reply;
     try {
       const { decision, reason } = request.body ?? {};
       const result = await decideAppointment(

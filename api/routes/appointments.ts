@@ -2,7 +2,15 @@
 // level up approve (services/appointments.ts).
 import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../lib/problem.ts';
-import { decideAppointment, listAppointments, openLetter, revokeAppointment, uploadAppointmentLetter, viewAppointment } from '../../services/appointments.ts';
+import {
+  decideAppointment,
+  decisionNeedsRecentSecondFactor,
+  listAppointments,
+  openLetter,
+  revokeAppointment,
+  uploadAppointmentLetter,
+  viewAppointment,
+} from '../../services/appointments.ts';
 import type { AppointmentStatus } from '../../db/schema.ts';
 import { listQuery, readCursor, toPage, unitCode, uuidParam } from '../schemas.ts';
 import { readUpload, validator } from '../uploads.ts';
@@ -114,6 +122,10 @@ export default async function appointmentRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { decision: 'approve' | 'reject'; reason?: string } }>(
     '/admin-appointments/:id/decision',
     {
+      // After the body is read: an approval asks for the second factor again (401 `mfa: required`), as designating admins does.
+      preHandler: async (request) => {
+        if (decisionNeedsRecentSecondFactor(request.body.decision)) await app.requireRecentSecondFactor(request);
+      },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['appointments'],

@@ -177,6 +177,8 @@ export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys 
     },
   };
   const provider = new Provider(config.publicUrl, configuration);
-  provider.proxy = config.trustProxy;
+  // Koa believes X-Forwarded-* when `proxy` is set; with a number of hops, only that many addresses.
+  provider.proxy = config.trustProxy !== false;
+  if (typeof config.trustProxy === 'number') provider.maxIpsCount = config.trustProxy;
   return provider;
 }

@@ -13,6 +13,8 @@ import { generateSigningKey } from '../../lib/sso/keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
+import type { FastifyInstance } from 'fastify';
+import { closeResources, createApi, openResources, type Resources } from '../../bin/system.ts';
 import { startHarness, TEST_ENCRYPTION_KEY, type Harness, type Tree } from '../support/harness.ts';
 
 /** A tiny browser: keeps cookies, reads a form's CSRF token. */
@@ -89,16 +91,23 @@ describe('sign-in and registration limits, without a proxy', () => {
   });
 });
 
-describe('the same limits behind a reverse proxy (TRUST_PROXY=true)', () => {
+describe('the same limits behind one reverse proxy (TRUST_PROXY=1)', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness(
-      { TRUST_PROXY: 'true', LOGIN_RATE_LIMIT_PER_ADDRESS: '3', LOGIN_RATE_LIMIT_PER_USERNAME: '100', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1' },
+      { TRUST_PROXY: '1', LOGIN_RATE_LIMIT_PER_ADDRESS: '3', LOGIN_RATE_LIMIT_PER_USERNAME: '100', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1' },
       { worker: false },
     );
   });
   afterAll(async () => {
     await h?.stop();
+  });
+
+  it('believes only the address the proxy added: a client writing another one first gets no fresh allowance', async () => {
+    // The proxy appends the address it saw to what the client sent; the client chooses the rest.
+    const forged = (i: number) => ({ 'x-forwarded-for': `198.51.100.${i}, 203.0.113.30` });
+    for (let i = 1; i <= 3; i++) expect((await apiLogin(h, uniqueName('x'), 'x-password-1', forged(i))).status).toBe(401);
+    expect((await apiLogin(h, uniqueName('x'), 'x-password-1', forged(4))).status).toBe(429);
   });
 
   it('counts each client address the proxy reports, apart', async () => {
@@ -118,6 +127,58 @@ describe('the same limits behind a reverse proxy (TRUST_PROXY=true)', () => {
     expect((await h.request('POST', '/api/v1/registrations', { body: form(), headers: { 'x-forwarded-for': '203.0.113.20' } })).status).not.toBe(429);
     expect((await h.request('POST', '/api/v1/registrations', { body: form(), headers: { 'x-forwarded-for': '203.0.113.20' } })).status).toBe(429);
     expect((await h.request('POST', '/api/v1/registrations', { body: form(), headers: { 'x-forwarded-for': '203.0.113.21' } })).status).not.toBe(429);
+  });
+});
+
+describe('limits shared by every API replica on one database', () => {
+  let h: Harness;
+  let other: Resources;
+  let replica: FastifyInstance;
+  beforeAll(async () => {
+    h = await startHarness(
+      { LOGIN_RATE_LIMIT_PER_ADDRESS: '1000', LOGIN_RATE_LIMIT_PER_USERNAME: '3', REGISTRATION_RATE_LIMIT_PER_ADDRESS: '2' },
+      { worker: false },
+    );
+    // A second API process of the same deployment: its own connections, its own Fastify.
+    other = await openResources(h.config);
+    replica = await createApi(other, h.config, h.client);
+    await replica.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await replica?.close();
+    if (other) await closeResources(other);
+    await h?.stop();
+  });
+
+  const onReplica = async (path: string, body: object | FormData) => {
+    const { port } = replica.server.address() as { port: number };
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: 'POST',
+      ...(body instanceof FormData ? { body } : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    return { statusCode: res.status, headers: Object.fromEntries(res.headers) };
+  };
+
+  it("counts a username's attempts on either replica together", async () => {
+    const username = uniqueName('shared');
+    const attempt = { username, password: 'wrong-password-1' };
+    expect((await apiLogin(h, username, attempt.password)).status).toBe(401);
+    expect((await onReplica('/api/v1/auth/login', attempt)).statusCode).toBe(401);
+    expect((await apiLogin(h, username, attempt.password)).status).toBe(401);
+    const fourth = await onReplica('/api/v1/auth/login', attempt);
+    expect(fourth.statusCode).toBe(429);
+    expect(Number(fourth.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it("counts an address's registrations on either replica together", async () => {
+    const empty = () => {
+      const f = new FormData();
+      f.append('data', JSON.stringify({}));
+      return f;
+    };
+    expect((await h.request('POST', '/api/v1/registrations', { body: empty() })).status).not.toBe(429);
+    expect((await onReplica('/api/v1/registrations', empty())).statusCode).not.toBe(429);
+    expect((await h.request('POST', '/api/v1/registrations', { body: empty() })).status).toBe(429);
   });
 });
 

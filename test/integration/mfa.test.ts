@@ -156,6 +156,45 @@ describe('second factor through the API', () => {
   });
 });
 
+/** An appointment letter for a new account of `unitCode`, uploaded by a clerk of that unit: its id. */
+async function uploadAppointment(unitCode: string): Promise<string> {
+  const clerk = await h.createAccount(unitCode);
+  const appointee = await h.createAccount(unitCode);
+  const form = new FormData();
+  form.append('data', JSON.stringify({ accountId: appointee.id }));
+  form.append('letter', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'order.pdf');
+  const uploaded = await h.request('POST', `/api/v1/org-units/${unitCode}/admin-appointments`, { token: clerk.token, body: form });
+  expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(202);
+  return uploaded.body.id as string;
+}
+
+describe('re-confirmation of an appointment decision through the API', () => {
+  it('approving needs a second factor confirmed recently (as in the console); rejecting does not', async () => {
+    const admin = await newAdmin(tree.districtA);
+    const { secret } = await h.enrolTotp(admin);
+    const signedIn = await login({ username: admin.username, password: admin.password, otp: await h.totpCode(secret) });
+    expect(signedIn.status).toBe(200);
+    const token = signedIn.body.token as string;
+    const [toApprove, toReject] = await Promise.all([uploadAppointment(tree.laoA2), uploadAppointment(tree.laoA2)]);
+    await staleSecondFactor(admin.id);
+
+    const decide = (id: string, body: Record<string, unknown>) => h.request('POST', `/api/v1/admin-appointments/${id}/decision`, { token, json: body });
+    const stale = await decide(toApprove, { decision: 'approve' });
+    expect(stale.status).toBe(401);
+    expect(stale.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(stale.body.mfa).toBe('required');
+    // Refused before anything happened: the letter still waits.
+    expect((await h.request('GET', `/api/v1/admin-appointments/${toApprove}`, { token })).body.status).toBe('pending_approval');
+    // Rejecting designates nobody: no code asked.
+    expect((await decide(toReject, { decision: 'reject', reason: 'หนังสือไม่ครบ' })).body).toMatchObject({ status: 'rejected' });
+
+    expect((await h.request('POST', '/api/v1/auth/mfa/confirm', { token, json: { otp: await h.totpCode(secret) } })).status).toBe(204);
+    const approved = await decide(toApprove, { decision: 'approve' });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(approved.body.status).toBe('approved');
+  }, 60_000);
+});
+
 async function signInForm(page: Page, who: { username: string; password: string }) {
   await page.fill('#username', who.username);
   await page.fill('#password', who.password);

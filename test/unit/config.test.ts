@@ -50,7 +50,7 @@ describe('configuration', () => {
     expect(config.publicUrl).toBe('https://sso.example.go.th');
     expect(config.port).toBe(8080);
     expect(config.workerHttpPort).toBe(9000);
-    expect(config.trustProxy).toBe(true);
+    expect(config.trustProxy).toBe(1); // true: the one reverse proxy in front
     expect(config.campaign.remindBeforeMs).toEqual([3 * 86_400_000, 12 * 3_600_000]);
     expect(config.complianceDigestCron).toBe('30 7 * * 1-5');
     expect(config.workerMaxCachedWorkflows).toBe(1000);
@@ -77,7 +77,7 @@ describe('configuration', () => {
       'PUBLIC_URL: must be a http or https URL (got "ftp://sso")',
       'TEMPORAL_ADDRESS: must be host:port, e.g. temporal:7233 (got "http://temporal")',
       'SMTP_URL: must be a smtp or smtps URL (got "mail.example")',
-      'TRUST_PROXY: must be true or false (got "yes")',
+      'TRUST_PROXY: must be false, true (one proxy), the number of proxies in front (1–10), or their addresses, e.g. 10.0.0.5,10.1.0.0/16 (got "yes")',
       'WORKER_HTTP_PORT: must be a whole number 0–65535 (got "70000")',
       'ENCRYPTION_KEY: must be 32 bytes, base64-encoded (openssl rand -base64 32); got 8 characters',
       'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
@@ -87,6 +87,15 @@ describe('configuration', () => {
       'SSO_SIGNING_KEYS: must be a JWKS {"keys":[...]} of private keys, each with a kid; the first one signs',
       'ACCESS_REVIEW_REMIND_BEFORE: must be durations such as 7d,1d (comma-separated) (got "7d,tomorrow")',
     ]);
+  });
+
+  it('trusts the proxies it is told of, never every X-Forwarded-For hop', () => {
+    const trust = (value: string) => loadConfig({ TRUST_PROXY: value }).trustProxy;
+    expect(trust('false')).toBe(false);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.5, 10.1.0.0/16,fd00::/8,loopback')).toEqual(['10.0.0.5', '10.1.0.0/16', 'fd00::/8', 'loopback']);
+    for (const wrong of ['all', '10.0.0.0/33', '11', '10.0.0.5,proxy.local'])
+      expect(problemsOf({ TRUST_PROXY: wrong })[0]).toMatch(/^TRUST_PROXY: must be false, true/);
   });
 
   it('never repeats a secret in its message', () => {
