@@ -12,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Ajv } from 'ajv';
 import type { Config } from '../lib/config.ts';
 import { REDACT } from '../lib/log.ts';
+import { nameServerSpan } from '../lib/tracing.ts';
 import { christianEraKeyword } from '../lib/dates.ts';
 import type { SsoSecrets } from '../lib/sso/keys.ts';
 import type { ServiceDeps } from '../services/deps.ts';
@@ -139,6 +140,7 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true }, plugins: [(ajv: Ajv) => ajv.addKeyword(christianEraKeyword)] },
   });
   app.decorate('deps', deps);
+  app.addHook('onRequest', async (request) => nameServerSpan(request.method, request.routeOptions.url));
   // The route table, as registered: what the authorisation matrix tests walk, so a new route is tested by being added.
   const routeTable: { method: string; url: string }[] = [];
   app.decorate('routeTable', routeTable);

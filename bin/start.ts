@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../lib/config.ts';
 import type { DevServer } from '../lib/temporal.ts';
+import { startTracing } from '../lib/tracing.ts';
 import { describeLoad, loadThailandOfficesIfEmpty } from '../services/thailand-offices.ts';
 import {
   closeResources,
@@ -17,13 +18,14 @@ import {
 
 // All in one on embedded defaults: without a real ThaiD, its local stand-in.
 const config = loadConfigOrExit({ THAIID_STANDIN: 'true', ...process.env });
+const tracing = await startTracing(config, 'sso-lifecycle');
 let devServer: DevServer | undefined;
 if (!config.temporalAddress) devServer = await startEmbeddedTemporal(config);
 const temporalAddress = config.temporalAddress ?? devServer!.address;
 const resources = await openResources(config);
 const offices = await loadThailandOfficesIfEmpty(resources.database); // a real country to start from
-const client = await connectClient(temporalAddress, config.temporalNamespace);
-const { worker, connection } = await createServiceWorker(resources, config, temporalAddress);
+const client = await connectClient(temporalAddress, config.temporalNamespace, tracing);
+const { worker, connection } = await createServiceWorker(resources, config, temporalAddress, tracing);
 const app = await createApi(resources, config, client);
 await app.listen({ port: config.port, host: config.host });
 const workerRun = worker.run();
@@ -64,6 +66,7 @@ async function stop(signal: string) {
   await client.connection.close();
   await closeResources(resources);
   await devServer?.stop();
+  await tracing?.shutdown();
   process.exit(0);
 }
 process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -20,6 +20,7 @@ import { METRICS_CONTENT_TYPE, createWorkerMetrics } from '../lib/metrics.ts';
 import { freePort } from '../lib/net.ts';
 import { startSsoHousekeeping } from '../lib/sso/backchannel-logout.ts';
 import { loadSigningKeys, type SsoSecrets } from '../lib/sso/keys.ts';
+import type { Tracing } from '../lib/tracing.ts';
 import { connectClient, createWorker, installTemporalRuntime, startDevServer, type DevServer } from '../lib/temporal.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import { prepare, resumeFlows } from '../services/startup.ts';
@@ -88,7 +89,12 @@ export function createApi(resources: Resources, config: Config, client: Client, 
 }
 
 /** A worker running every workflow and activity on the configured task queue. */
-export function createServiceWorker(resources: Resources, config: Config, temporalAddress: string): Promise<{ worker: Worker; connection: NativeConnection }> {
+export function createServiceWorker(
+  resources: Resources,
+  config: Config,
+  temporalAddress: string,
+  tracing?: Tracing | null,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   return createWorker(
     temporalAddress,
     config,
@@ -100,6 +106,7 @@ export function createServiceWorker(resources: Resources, config: Config, tempor
       documentStore: resources.documentStore,
       logoutSigner: resources.sso.logoutSigner,
     }),
+    tracing,
   );
 }
 

@@ -2,6 +2,7 @@
 // Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY; answers health and metrics on WORKER_HTTP_PORT.
 import { loadConfigOrExit } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
+import { startTracing } from '../lib/tracing.ts';
 import { closeResources, createServiceWorker, openResources, startHousekeeping, startWorkerHttp } from './system.ts';
 
 const config = loadConfigOrExit();
@@ -10,9 +11,10 @@ if (!config.databaseUrl || !config.temporalAddress) {
   process.exit(2);
 }
 const log = createLogger(config.logLevel, 'worker');
+const tracing = await startTracing(config, 'sso-lifecycle-worker');
 const http = await startWorkerHttp(config);
 const resources = await openResources(config);
-const { worker, connection } = await createServiceWorker(resources, config, config.temporalAddress);
+const { worker, connection } = await createServiceWorker(resources, config, config.temporalAddress, tracing);
 const httpPort = await http.serve(worker);
 const stopHousekeeping = startHousekeeping(resources, (error) => log.warn({ err: error }, 'back-channel logout sweep failed'));
 function stop(signal: string) {
@@ -27,4 +29,5 @@ stopHousekeeping();
 await http.close();
 await connection.close();
 await closeResources(resources);
+await tracing?.shutdown();
 log.info('worker stopped');

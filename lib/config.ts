@@ -291,6 +291,11 @@ export interface Config {
   };
   /** ThaiID (DOPA's ThaiD) as the identity provider of people; unset issuer: the local stand-in. */
   thaiid: ThaiIdConfig;
+  /**
+   * OpenTelemetry traces, exported by OTLP over HTTP when the standard endpoint variable is set
+   * (the exporter reads the rest of the standard OTEL_EXPORTER_OTLP_* variables itself); off otherwise.
+   */
+  tracing: { endpoint: string | undefined; serviceName: string | undefined };
 }
 
 export interface ThaiIdConfig {
@@ -408,6 +413,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       usePkce: read.boolean('THAIID_USE_PKCE', false),
       useNonce: read.boolean('THAIID_USE_NONCE', false),
       standin: read.boolean('THAIID_STANDIN', false),
+    },
+    tracing: {
+      endpoint: read.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? read.url('OTEL_EXPORTER_OTLP_ENDPOINT'),
+      serviceName: read.raw('OTEL_SERVICE_NAME'),
     },
     campaign: {
       remindBeforeMs: read.durations('ACCESS_REVIEW_REMIND_BEFORE', '7d,1d'),

@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import type { Queryable } from '../db/client.ts';
 import { mailOutbox } from '../db/schema.ts';
 import { handlebars, readTemplate } from './templates.ts';
+import { traced } from './tracing.ts';
 
 interface CompiledMail {
   subject: Handlebars.TemplateDelegate;
@@ -65,7 +66,8 @@ export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'dataDir' |
     return {
       // A stable Message-ID lets receivers drop the rare duplicate of a send that crashed before it was recorded.
       async send(m) {
-        await transport.sendMail({ ...m, messageId: messageId(m.key) });
+        // The key names the flow and step (ids only); the recipient stays out of the trace.
+        await traced('smtp send', { 'mail.key': m.key }, () => transport.sendMail({ ...m, messageId: messageId(m.key) }));
       },
       close() {
         transport.close();

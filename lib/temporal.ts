@@ -19,6 +19,7 @@ import {
 } from '@temporalio/worker';
 import type { Config } from './config.ts';
 import { createLogger, type Log } from './log.ts';
+import type { Tracing } from './tracing.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -98,15 +99,23 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 }
 
-export async function connectClient(address: string, namespace: string): Promise<Client> {
+export async function connectClient(address: string, namespace: string, tracing?: Tracing | null): Promise<Client> {
   const connection = await Connection.connect({ address });
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, ...(tracing ? { interceptors: tracing.clientInterceptors } : {}) });
 }
 
-let bundle: Promise<WorkflowBundle> | undefined;
-/** The workflow code (`workflowsPath`, an index of every workflow), bundled once per process. */
-export function workflowBundle(workflowsPath: string): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+const bundles = new Map<string, Promise<WorkflowBundle>>();
+/**
+ * The workflow code (`workflowsPath`, an index of every workflow), bundled once per process; with
+ * tracing, the tracing interceptors are part of the bundle.
+ */
+export function workflowBundle(workflowsPath: string, workflowInterceptorModules: string[] = []): Promise<WorkflowBundle> {
+  const key = [workflowsPath, ...workflowInterceptorModules].join('\n');
+  let bundle = bundles.get(key);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietBundlerLogger });
+    bundles.set(key, bundle);
+  }
   return bundle;
 }
 
@@ -156,6 +165,7 @@ export async function createWorker(
   config: Config,
   workflowsPath: string,
   activities: object,
+  tracing?: Tracing | null,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   installTemporalRuntime(config.logLevel);
   const connection = await NativeConnection.connect({ address });
@@ -163,8 +173,9 @@ export async function createWorker(
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    workflowBundle: await workflowBundle(workflowsPath),
+    workflowBundle: await workflowBundle(workflowsPath, tracing?.workflowInterceptorModules),
     activities,
+    ...(tracing ? { interceptors: tracing.workerInterceptors, sinks: tracing.workerSinks } : {}),
     // Thousands of people's workflows may wait at once; keep a bounded number in memory.
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
     maxConcurrentLocalActivityExecutions: 200,
