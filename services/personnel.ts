@@ -160,7 +160,13 @@ export async function receivePersonnelEvents(deps: ServiceDeps, sender: Personne
   const handed = await Promise.allSettled(
     chunked(fresh, 50).map(async (chunk) => {
       for (const v of chunk) {
-        await handToPerson(deps.workflows, v.hash, { eventId: v.id, type: v.e.type, effectiveDate: v.e.effectiveDate, ...(admin ? { byAdmin: true } : {}) });
+        await handToPerson(deps.workflows, v.hash, {
+          eventId: v.id,
+          type: v.e.type,
+          effectiveDate: v.e.effectiveDate,
+          ...(v.e.toUnitCode ? { toUnitCode: v.e.toUnitCode } : {}),
+          ...(admin ? { byAdmin: true } : {}),
+        });
         sent.add(v.id);
       }
     }),

@@ -99,22 +99,27 @@ export async function resumeFlows(db: Db, workflows: Workflows): Promise<Resumed
     .where(and(eq(accessReviews.kind, 'campaign'), eq(accessReviews.status, 'running')));
   for (const c of running) await startedAlready(() => startCampaign(workflows, { reviewId: c.id, dueAt: c.dueAt }));
 
-  // Personnel events stored but never handed over: the workflow ignores one it already waits for.
+  // Personnel events stored but never handed over: the workflow ignores one it already waits for, or has applied or
+  // replaced. Only `scheduled` rows go (a superseded one stays so), in the order received, so that a correction
+  // comes after the event it corrects.
   const scheduled = await db
     .select({
       eventId: personnelEvents.eventId,
       type: personnelEvents.type,
       effectiveDate: personnelEvents.effectiveDate,
+      toUnitCode: personnelEvents.toUnitCode,
       hash: personnelEvents.citizenIdHash,
       source: personnelEvents.source,
     })
     .from(personnelEvents)
-    .where(eq(personnelEvents.status, 'scheduled'));
+    .where(eq(personnelEvents.status, 'scheduled'))
+    .orderBy(personnelEvents.receivedAt, personnelEvents.eventId);
   for (const e of scheduled) {
     await handToPerson(workflows, e.hash, {
       eventId: e.eventId,
       type: e.type,
       effectiveDate: e.effectiveDate,
+      ...(e.toUnitCode ? { toUnitCode: e.toUnitCode } : {}),
       ...(e.source === 'hr-feed' ? {} : { byAdmin: true }),
     });
   }
