@@ -14,6 +14,7 @@ import {
   provideRegistrationInfo,
   registration,
   registrationState,
+  supersedeRegistration,
   withdrawRegistration,
   type RegistrationInput,
 } from '../../workflows/registration.ts';
@@ -170,6 +171,20 @@ describe('registration workflow', () => {
       await expect(handle.result()).resolves.toBe('withdrawn');
       expect(rec.approvals).toBe(0);
       expect(rec.deleted).toHaveLength(1);
+    });
+  }, 60_000);
+
+  it('ends when a ThaiID-verified request supersedes it, tells the applicant, and takes nothing after', async () => {
+    await run(async ({ handle, rec }) => {
+      const state = await handle.executeUpdate(supersedeRegistration, { args: [] });
+      expect(state.status).toBe('superseded');
+      const late = await handle.executeUpdate(withdrawRegistration, { args: [] }).catch((e: unknown) => e);
+      expect(late).toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(handle.result()).resolves.toBe('superseded');
+      expect(rec.steps.map((s) => s.event)).toEqual(['superseded']);
+      expect(rec.mails.filter((m) => m.template === 'registration-superseded')).toHaveLength(1);
+      expect(rec.approvals).toBe(0);
+      expect(rec.deleted).toHaveLength(1); // its documents, after the retention period
     });
   }, 60_000);
 });
