@@ -9,7 +9,14 @@ COPY package.json package-lock.json ./
 # SKIP_TEMPORAL_DOWNLOAD set it exits at once: the Temporal binaries are only for the embedded mode,
 # and in compose Temporal runs as its own service. Dependencies keep their own install scripts.
 COPY scripts/install-temporal.ts ./scripts/install-temporal.ts
-RUN npm ci --omit=dev --no-audit --no-fund
+# Then what only the embedded mode or other machines need goes: PGlite (drizzle's optional peer, which npm
+# installs anyway; this image always runs against PostgreSQL) and the Temporal bridge's builds for other
+# platforms and its Rust sources. Node itself is the image's: npm's `node` package is a devDependency.
+RUN npm ci --omit=dev --no-audit --no-fund \
+  && rm -rf node_modules/@electric-sql \
+  && keep="$(node -p '({ x64: "x86_64", arm64: "aarch64" })[process.arch]')-unknown-linux-gnu" \
+  && find node_modules/@temporalio/core-bridge/releases -mindepth 1 -maxdepth 1 ! -name "$keep" -exec rm -rf {} + \
+  && rm -rf node_modules/@temporalio/core-bridge/sdk-core node_modules/@temporalio/core-bridge/src
 COPY api ./api
 COPY activities ./activities
 COPY bin ./bin
