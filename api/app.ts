@@ -18,6 +18,7 @@ import type { SsoSecrets } from '../lib/sso/keys.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import authPlugin from './plugins/auth.ts';
 import problemsPlugin from './plugins/problems.ts';
+import { discardStagedUploads } from './uploads.ts';
 import { sharedRateLimitStore } from './throttle.ts';
 import { problemSchema } from '../lib/problem.ts';
 import { declareCommonResponses } from './responses.ts';
@@ -179,6 +180,8 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     limits: { fileSize: MAX_DOCUMENT_BYTES, files: 5, fields: 5, parts: 12, fieldSize: 1024 * 1024 },
     throwFileSizeLimit: true,
   });
+  // Documents a request staged (encrypted, api/uploads.ts) and no service kept are deleted once it is answered.
+  app.addHook('onResponse', discardStagedUploads);
   await app.register(authPlugin);
   await app.register(browserSessionPlugin);
 

@@ -6,25 +6,30 @@
 // form) into `request.body`, where the CSRF check looks; the rest is read only once the check has passed.
 // Sizes and counts: the file limits registered in api/app.ts (10 MB a file, 5 files) and the field
 // counts below; any excess or malformed body is a 4xx problem, and nothing has been changed by then.
+// Files of the `accept` fields (evidence documents) stream into the document store's staging area,
+// encrypted and judged by their first bytes, never whole in memory; other files (CSV imports) are read
+// into memory.
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { badRequest, Problem } from '../lib/problem.ts';
-import { readFilePart } from './uploads.ts';
+import { readFilePart, type UploadedFile } from './uploads.ts';
 
+/** A file of a field not read with `accept`, in memory; application/octet-stream (the service judges). */
 export interface FormFile {
   fieldName: string;
   fileName: string;
-  /** Judged by the content for the fields read with `accept`; else application/octet-stream (the service judges). */
   mediaType: string;
   content: Buffer;
 }
-/** Each field's first value (text as a string, a file as its buffer): what `request.body` holds. */
-export type FormFields = Record<string, string | FormFile | undefined>;
+/** Each field's first value (text as a string, a file as its buffer or staged document): what `request.body` holds. */
+export type FormFields = Record<string, string | FormFile | UploadedFile | undefined>;
 
 /** The whole form: every value of each text field, in order, and every file sent (empty inputs left out). */
 export interface MultipartBody {
   fields: Record<string, string[]>;
   files: FormFile[];
+  /** The files of the `accept` fields, staged in the document store (judged by their content). */
+  documents: UploadedFile[];
 }
 
 export interface MultipartOptions {
@@ -35,6 +40,7 @@ export interface MultipartOptions {
 }
 
 interface Pending {
+  request: FastifyRequest;
   parts: AsyncIterator<Multipart>;
   read: MultipartBody;
   /** The first file part, met while reading the fields before the check. */
@@ -64,7 +70,7 @@ export function multipartFields(options: MultipartOptions = {}) {
     if (!request.isMultipart()) return; // the CSRF check or the reading of the rest refuses it
     const maxFields = options.maxFields ?? 20;
     const parts = request.parts({ limits: { fields: maxFields, parts: maxFields + 10 } })[Symbol.asyncIterator]();
-    const state: Pending = { parts, read: { fields: {}, files: [] }, options };
+    const state: Pending = { request, parts, read: { fields: {}, files: [], documents: [] }, options };
     pending.set(request, state);
     try {
       for (let next = await parts.next(); !next.done; next = await parts.next()) {
@@ -82,15 +88,18 @@ export function multipartFields(options: MultipartOptions = {}) {
 }
 
 async function takeFile(state: Pending, part: MultipartFile) {
-  const content = await part.toBuffer();
-  if (!part.filename && content.length === 0) return; // a file input left empty
   const accept = state.options.accept;
   if (accept) {
     const types = accept[part.fieldname];
-    if (!types) throw badRequest(`Unexpected file field "${part.fieldname}".`, [{ path: part.fieldname, message: 'unexpected file' }]);
-    const file = await readFilePart(part, content, types, part.fieldname);
-    state.read.files.push({ fieldName: file.fieldName, fileName: file.fileName, mediaType: file.mediaType, content });
+    if (!types) {
+      part.file.resume();
+      throw badRequest(`Unexpected file field "${part.fieldname}".`, [{ path: part.fieldname, message: 'unexpected file' }]);
+    }
+    const document = await readFilePart(state.request, part, types, part.fieldname);
+    if (document) state.read.documents.push(document);
   } else {
+    const content = await part.toBuffer();
+    if (!part.filename && content.length === 0) return; // a file input left empty
     if (content.length === 0) throw badRequest(`${part.filename} is empty.`, [{ path: part.fieldname, message: 'empty file' }]);
     state.read.files.push({ fieldName: part.fieldname, fileName: part.filename.slice(0, 200), mediaType: 'application/octet-stream', content });
   }
@@ -119,7 +128,7 @@ export async function readMultipartRest(request: FastifyRequest): Promise<Multip
 }
 
 /** What was read of the form so far (for showing a refused form again); empty if nothing was. */
-export const partialForm = (request: FastifyRequest): MultipartBody => pending.get(request)?.read ?? { fields: {}, files: [] };
+export const partialForm = (request: FastifyRequest): MultipartBody => pending.get(request)?.read ?? { fields: {}, files: [], documents: [] };
 
 /** preHandler (after the CSRF check): the whole form into `request.body` as `FormFields`. */
 export async function multipartRest(request: FastifyRequest): Promise<void> {
@@ -130,7 +139,7 @@ export async function multipartRest(request: FastifyRequest): Promise<void> {
 function flat(read: MultipartBody): FormFields {
   const fields: FormFields = {};
   for (const [name, values] of Object.entries(read.fields)) fields[name] = values[0];
-  for (const file of read.files) fields[file.fieldName] ??= file;
+  for (const file of [...read.files, ...read.documents]) fields[file.fieldName] ??= file;
   return fields;
 }
 
@@ -147,5 +156,11 @@ export async function multipartForm(request: FastifyRequest): Promise<void> {
 /** The file of a form's field, if one was sent. */
 export const formFile = (fields: FormFields, name: string): FormFile | undefined => {
   const value = fields[name];
-  return value && typeof value !== 'string' ? value : undefined;
+  return value && typeof value !== 'string' && 'content' in value ? value : undefined;
+};
+
+/** The staged document of a form's `accept` field, if one was sent. */
+export const formDocument = (fields: FormFields, name: string): UploadedFile | undefined => {
+  const value = fields[name];
+  return value && typeof value !== 'string' && 'document' in value ? value : undefined;
 };

@@ -5,6 +5,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
 import { christianEraKeyword } from '../lib/dates.ts';
+import type { StagedDocument } from '../lib/document-store.ts';
 import { badRequest, fieldErrorsOf, Problem, type FieldError } from '../lib/problem.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
@@ -29,11 +30,12 @@ export function validator<T>(schema: object): (value: unknown) => T {
   };
 }
 
+/** An uploaded document, already encrypted in the store's staging area (kept when the service stores it). */
 export interface UploadedFile {
   fieldName: string;
   fileName: string;
   mediaType: string;
-  content: Buffer;
+  document: StagedDocument;
 }
 
 export interface Upload {
@@ -41,16 +43,49 @@ export interface Upload {
   files: UploadedFile[];
 }
 
-/** A file part, judged by its content: one of `accept`, else 415; named `fileField`, else 400. */
-export async function readFilePart(part: MultipartFile, content: Buffer, accept: readonly string[], fileField: string): Promise<UploadedFile> {
-  if (part.fieldname !== fileField)
+const staged = new WeakMap<FastifyRequest, StagedDocument[]>();
+
+/** Deletes what a request staged and no service kept (an onResponse hook: refused, failed or aborted alike). */
+export async function discardStagedUploads(request: FastifyRequest): Promise<void> {
+  const documents = staged.get(request);
+  staged.delete(request);
+  if (documents) await Promise.all(documents.map((d) => request.server.deps.documentStore.discard(d)));
+}
+
+/**
+ * A file part streamed into the document store's staging area (encrypted, hashed, never whole in
+ * memory) and judged by its first bytes: one of `accept`, else 415; named `fileField`, else 400; over
+ * the size limit, 413. A refused file is deleted at once.
+ */
+export async function readFilePart(
+  request: FastifyRequest,
+  part: MultipartFile,
+  accept: readonly string[],
+  fileField: string,
+): Promise<UploadedFile | undefined> {
+  if (part.fieldname !== fileField) {
+    part.file.resume();
     throw badRequest(`Unexpected file part "${part.fieldname}"; files go in "${fileField}".`, [{ path: part.fieldname, message: 'unexpected file' }]);
-  if (content.length === 0) throw badRequest(`${part.filename || 'A file'} is empty.`, [{ path: fileField, message: 'empty file' }]);
-  const detected = await fileTypeFromBuffer(content);
+  }
+  const store = request.server.deps.documentStore;
+  const document = await store.stage(part.file);
+  const list = staged.get(request) ?? [];
+  staged.set(request, [...list, document]);
+  if (part.file.truncated) {
+    await store.discard(document);
+    throw new request.server.multipartErrors.RequestFileTooLargeError();
+  }
+  if (document.size === 0) {
+    await store.discard(document);
+    if (!part.filename) return undefined; // a file input left empty
+    throw badRequest(`${part.filename} is empty.`, [{ path: fileField, message: 'empty file' }]);
+  }
+  const detected = await fileTypeFromBuffer(document.head);
   if (!detected || !accept.includes(detected.mime)) {
+    await store.discard(document);
     throw new Problem(415, 'Unsupported Media Type', `${part.filename || 'A file'} is not ${accept.join(', ')} (judged by its content).`);
   }
-  return { fieldName: part.fieldname, fileName: (part.filename || `document.${detected.ext}`).slice(0, 200), mediaType: detected.mime, content };
+  return { fieldName: part.fieldname, fileName: (part.filename || `document.${detected.ext}`).slice(0, 200), mediaType: detected.mime, document };
 }
 
 /**
@@ -66,7 +101,8 @@ export async function readUpload(request: FastifyRequest, accept: readonly strin
   const files: UploadedFile[] = [];
   for await (const part of request.parts()) {
     if (part.type === 'file') {
-      files.push(await readFilePart(part, await part.toBuffer(), accept, fileField));
+      const file = await readFilePart(request, part, accept, fileField);
+      if (file) files.push(file);
     } else if (part.fieldname === 'data') {
       if (sawData) throw badRequest('Send one part named "data".', [{ path: 'data', message: 'repeated' }]);
       sawData = true;

@@ -46,7 +46,7 @@ export async function openResources(config: Config): Promise<Resources> {
   return {
     database,
     cipher,
-    documentStore: createDocumentStore(config.dataDir),
+    documentStore: createDocumentStore(config.dataDir, masterKey),
     mail: createMailTransport(config),
     sso: { signingKeys, cookieKeys: [deriveSecret(masterKey, 'sso-lifecycle/sso/cookies')], logoutSigner: { issuer: config.publicUrl, keys: signingKeys } },
   };

@@ -10,6 +10,7 @@ import { isUniqueViolation } from '../db/identity.ts';
 import { findActingUnit, mayActFor, withinScopeSql, wouldLeaveCentralWithoutAdmin } from '../db/org-tree.ts';
 import { accounts, adminAppointments, appointmentEvents, notes, orgUnits, type AppointmentStatus } from '../db/schema.ts';
 import { buddhistEraProblem } from '../lib/dates.ts';
+import type { StagedDocument } from '../lib/document-store.ts';
 import { conflict, forbidden, invalid, notFound, Problem } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -17,7 +18,8 @@ import { sendAppointmentDecision, sendAppointmentRevocation, startAppointment, s
 
 export interface AppointmentLetter {
   fileName: string;
-  content: Buffer;
+  /** Staged (encrypted) in the document store until kept. */
+  document: StagedDocument;
 }
 /** `letter` may be missing from a form: the scope is checked first, so a stranger learns nothing from the answer. */
 export interface AppointmentUpload {
@@ -89,10 +91,10 @@ export async function uploadAppointmentLetter(
   // Approvers: the admins one level up (or further up where a unit has none); DLA central approves its own.
   const actingUnitCode = unit.parentCode ? (await findActingUnit(db, unitCode, true))! : unitCode;
   // Judged by its content, whatever its name (the API's upload parser checks the same before).
-  if ((await fileTypeFromBuffer(letter.content))?.mime !== 'application/pdf') {
+  if ((await fileTypeFromBuffer(letter.document.head))?.mime !== 'application/pdf') {
     throw new Problem(415, 'Unsupported Media Type', `${letter.fileName || 'The letter'} is not application/pdf (judged by its content).`);
   }
-  const sha256 = await documentStore.put(letter.content);
+  const sha256 = await documentStore.keep(letter.document);
   const id = randomUUID();
   try {
     await db.transaction(async (tx) => {
@@ -103,7 +105,7 @@ export async function uploadAppointmentLetter(
         submittedBy: actor.id,
         letterSha256: sha256,
         letterFileName: letter.fileName.slice(0, 200),
-        letterSize: letter.content.length,
+        letterSize: letter.document.size,
         termEnd,
         status: 'pending_approval',
         actingUnitCode,
@@ -204,7 +206,7 @@ export async function viewAppointment(deps: ServiceDeps, actor: Actor, id: strin
 export async function openLetter(deps: ServiceDeps, actor: Actor, id: string): Promise<{ fileName: string; content: Readable }> {
   const row = await find(deps, id);
   if (!(await mayView(deps, actor, row))) throw forbidden('Only the appointee, the submitter and the admins concerned may see this letter.');
-  return { fileName: row.letterFileName, content: deps.documentStore.open(row.letterSha256) };
+  return { fileName: row.letterFileName, content: await deps.documentStore.open(row.letterSha256) };
 }
 
 export interface AppointmentListItem {

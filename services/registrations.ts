@@ -23,6 +23,7 @@ import {
 } from '../db/schema.ts';
 import { isValidCitizenId, maskCitizenId } from '../lib/citizen-id.ts';
 import { sha256Hex } from '../lib/crypto.ts';
+import type { StagedDocument } from '../lib/document-store.ts';
 import { enqueueMail, renderMail } from '../lib/mail.ts';
 import { hashNewPassword } from '../lib/passwords.ts';
 import { badRequest, conflict, forbidden, invalid, notFound, Problem, unauthorized, type FieldError } from '../lib/problem.ts';
@@ -65,11 +66,11 @@ export type RegistrationInfo = Partial<
   Pick<RegistrationSubmission, 'firstNameTh' | 'lastNameTh' | 'firstNameEn' | 'lastNameEn' | 'email' | 'phone' | 'position' | 'requestedAccess'>
 > & { note?: string };
 
-/** An evidence document, its media type judged by its content. */
+/** An evidence document, its media type judged by its content; staged (encrypted) in the store until kept. */
 export interface EvidenceDocument {
   fileName: string;
   mediaType: string;
-  content: Buffer;
+  document: StagedDocument;
 }
 
 /** Who looks at a request: the applicant with the tracking code, or a signed-in admin. */
@@ -192,7 +193,7 @@ async function supersede(deps: ServiceDeps, registrationId: string, log: Log): P
 
 async function storeDocuments(deps: ServiceDeps, files: EvidenceDocument[]) {
   return Promise.all(
-    files.map(async (f) => ({ sha256: await deps.documentStore.put(f.content), mediaType: f.mediaType, size: f.content.length, fileName: f.fileName })),
+    files.map(async (f) => ({ sha256: await deps.documentStore.keep(f.document), mediaType: f.mediaType, size: f.document.size, fileName: f.fileName })),
   );
 }
 
@@ -425,7 +426,7 @@ export async function openDocument(
     .from(documents)
     .where(and(eq(documents.id, documentId), eq(documents.registrationId, row.id), isNull(documents.deletedAt)));
   if (!doc) throw notFound('There is no such document (documents of closed requests are deleted after the retention period).');
-  return { fileName: doc.fileName, mediaType: doc.mediaType, content: deps.documentStore.open(doc.sha256) };
+  return { fileName: doc.fileName, mediaType: doc.mediaType, content: await deps.documentStore.open(doc.sha256) };
 }
 
 export interface RegistrationListQuery {

@@ -55,7 +55,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
         {
           accountId: data.accountId,
           termEnd: data.termEnd,
-          letter: { fileName: letter.fileName, content: letter.content },
+          letter: { fileName: letter.fileName, document: letter.document },
         },
         request.log,
       );

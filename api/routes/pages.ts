@@ -294,9 +294,9 @@ export default async function pageRoutes(app: FastifyInstance) {
           if (!(error instanceof Problem)) throw error;
           errors.push(...(error.errors ?? [{ path: 'form', message: error.message }]));
         }
-        if (form.files.length === 0) errors.push({ path: 'documents', message: 'แนบเอกสารอย่างน้อย 1 ไฟล์ / Attach at least one document.' });
+        if (form.documents.length === 0) errors.push({ path: 'documents', message: 'แนบเอกสารอย่างน้อย 1 ไฟล์ / Attach at least one document.' });
         if (errors.length > 0 || !submission) throw new Problem(400, 'Bad Request', errors.map((e) => e.message).join('; '), errors);
-        const submitted = await submitRegistration(app.deps, submission, form.files, request.log);
+        const submitted = await submitRegistration(app.deps, submission, form.documents, request.log);
         return reply.page(201, 'register-submitted', {
           title: REGISTER_TITLE,
           ...submitted,

@@ -125,9 +125,9 @@ export default async function trackRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const { id } = request.params;
       try {
-        const { fields, files } = await readMultipartRest(request);
+        const { fields, documents } = await readMultipartRest(request);
         const code = first(fields, 'trackingCode')?.trim() ?? '';
-        await provideRegistrationInfo(deps, code, id, answerOf(fields), files, request.log);
+        await provideRegistrationInfo(deps, code, id, answerOf(fields), documents, request.log);
         return await statusPage(reply, id, code, { notice: 'ส่งข้อมูลเพิ่มเติมแล้ว ผู้ดูแลระบบจะพิจารณาต่อ / Your answer was sent; the SSO admin will continue.' });
       } catch (error) {
         if (!(error instanceof Problem)) throw error;
