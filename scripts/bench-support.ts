@@ -132,6 +132,12 @@ export async function startServiceProcess(entry: 'api' | 'worker' | 'start', env
     output: () => stdout,
     cpuMs: () => cpuMsOf(child.pid!),
     peakRssMb: () => peakRssMb(child.pid!),
+    /** SIGKILL, as a crash would; resolves once the process is gone. */
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     /** SIGTERM, then SIGKILL after 15 s; resolves once the process is gone. */
     async stop() {
       if (child.exitCode !== null) return;
