@@ -6,6 +6,7 @@ import { createAccessReviewActivities } from './access-review.ts';
 import { createAppointmentActivities } from './appointment.ts';
 import { createAuditVerificationActivities } from './audit-verification.ts';
 import { createComplianceActivities } from './compliance.ts';
+import { createHousekeepingActivities } from './housekeeping.ts';
 import { createOrgTreeActivities } from './org-tree.ts';
 import { createPersonnelActivities } from './personnel.ts';
 import { createRegistrationActivities } from './registration.ts';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRegistrationActivities(deps),
     ...createAppointmentActivities(deps),
     ...createComplianceActivities(deps),
+    ...createHousekeepingActivities(deps),
     ...createPersonnelActivities(deps),
     ...createAccessReviewActivities(deps),
     ...createCampaignActivities(deps),

@@ -281,6 +281,12 @@ export interface Config {
   surveyRound: string | undefined;
   /** When the weekly digest of units without an SSO admin goes out (cron, Asia/Bangkok). */
   complianceDigestCron: string;
+  /**
+   * Housekeeping (workflows/housekeeping.ts) on a cron (Asia/Bangkok): sent mail kept `mailRetentionMs`
+   * after it went; sign-in tokens, reset links and ThaiID verifications `expiredTokenRetentionMs`
+   * after they expired or were used or revoked; closed registrations' password hashes cleared.
+   */
+  housekeeping: { cron: string; mailRetentionMs: number; expiredTokenRetentionMs: number };
   /** Single sign-on for connected systems (this service as OpenID Connect provider). */
   sso: {
     /** JWKS of private signing keys, first one signs (SSO_SIGNING_KEYS); unset: a key kept in DATA_DIR. */
@@ -383,6 +389,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       termReminderBeforeMs: read.duration('APPOINTMENT_TERM_REMINDER_BEFORE', '30d'),
     },
     complianceDigestCron: read.cron('COMPLIANCE_DIGEST_CRON', '0 8 * * 1'),
+    housekeeping: {
+      cron: read.cron('HOUSEKEEPING_CRON', '17 * * * *'),
+      mailRetentionMs: read.duration('MAIL_RETENTION', '30d'),
+      expiredTokenRetentionMs: read.duration('EXPIRED_TOKEN_RETENTION', '1d'),
+    },
     surveyRound: read.raw('SURVEY_ROUND'),
     roleChangeReview: {
       remindAfterMs: read.duration('ROLE_CHANGE_REMIND_AFTER', '2d'),

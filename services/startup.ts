@@ -9,7 +9,16 @@ import { accessReviews, accounts, adminAppointments, mailOutbox, OPEN_REGISTRATI
 import type { Config } from '../lib/config.ts';
 import { randomSecret } from '../lib/crypto.ts';
 import { hashPassword } from '../lib/passwords.ts';
-import { ensureComplianceSchedule, handToPerson, startAppointment, startCampaign, startedAlready, startRegistration, type Workflows } from './workflows.ts';
+import {
+  ensureComplianceSchedule,
+  ensureHousekeepingSchedule,
+  handToPerson,
+  startAppointment,
+  startCampaign,
+  startedAlready,
+  startRegistration,
+  type Workflows,
+} from './workflows.ts';
 
 /** The first DLA central admin, `admin`, when no account exists yet. Returns the password it was given. */
 export async function ensureBootstrapAdmin(db: Db, config: Config): Promise<{ created: boolean; password?: string }> {
@@ -131,5 +140,6 @@ export async function resumeFlows(db: Db, workflows: Workflows): Promise<Resumed
 export async function prepare(db: Db, workflows: Workflows): Promise<{ created: boolean; password?: string }> {
   const bootstrap = await ensureBootstrapAdmin(db, workflows.config);
   await ensureComplianceSchedule(workflows);
+  await ensureHousekeepingSchedule(workflows);
   return bootstrap;
 }

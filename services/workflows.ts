@@ -24,6 +24,7 @@ import {
 } from '../workflows/appointment.ts';
 import { auditVerification, auditVerificationProgress, type AuditVerificationState } from '../workflows/audit-verification.ts';
 import { complianceDigest } from '../workflows/compliance.ts';
+import { housekeeping } from '../workflows/housekeeping.ts';
 import { NOT_AWAITING } from '../workflows/decision-clock.ts';
 import { person, personnelEventReceived, personWorkflowId, type PersonnelNotice } from '../workflows/personnel.ts';
 import {
@@ -187,6 +188,7 @@ export async function updateWorkflow<T>(log: Log, what: string, send: () => Prom
 
 // Schedules. Ids carry the task queue, so deployments sharing a namespace keep theirs apart.
 export const complianceScheduleId = (config: Config) => `${config.taskQueue}-compliance-digest`;
+export const housekeepingScheduleId = (config: Config) => `${config.taskQueue}-housekeeping`;
 const reviewSchedulePrefix = (config: Config) => `${config.taskQueue}-access-review-`;
 export const reviewScheduleId = (config: Config, name: string) => `${reviewSchedulePrefix(config)}${name}`;
 /** The schedule's name from its id, or null for a schedule that is not an access review's. */
@@ -204,13 +206,12 @@ async function putSchedule(w: Workflows, options: ScheduleOptions): Promise<void
   }
 }
 
-/** The weekly digest of units without an SSO admin: created at start, updated in place to the configuration. */
-export async function ensureComplianceSchedule(w: Workflows): Promise<void> {
-  const { config } = w;
+/** A schedule of the service's own that starts `workflowType` on a cron (Asia/Bangkok): created at start, updated in place to the configuration. */
+async function ensureCronSchedule(w: Workflows, scheduleId: string, cron: string, workflowType: typeof complianceDigest | typeof housekeeping): Promise<void> {
   const options = {
-    scheduleId: complianceScheduleId(config),
-    spec: { cronExpressions: [config.complianceDigestCron], timezone: 'Asia/Bangkok' },
-    action: { type: 'startWorkflow' as const, workflowType: complianceDigest, taskQueue: config.taskQueue, args: [] as [] },
+    scheduleId,
+    spec: { cronExpressions: [cron], timezone: 'Asia/Bangkok' },
+    action: { type: 'startWorkflow' as const, workflowType, taskQueue: w.config.taskQueue, args: [] as [] },
   };
   try {
     await w.client.schedule.create(options);
@@ -219,6 +220,13 @@ export async function ensureComplianceSchedule(w: Workflows): Promise<void> {
     await w.client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action }));
   }
 }
+
+/** The weekly digest of units without an SSO admin. */
+export const ensureComplianceSchedule = (w: Workflows) =>
+  ensureCronSchedule(w, complianceScheduleId(w.config), w.config.complianceDigestCron, complianceDigest);
+
+/** Housekeeping: what the service no longer needs removed (HOUSEKEEPING_CRON, MAIL_RETENTION, EXPIRED_TOKEN_RETENTION). */
+export const ensureHousekeepingSchedule = (w: Workflows) => ensureCronSchedule(w, housekeepingScheduleId(w.config), w.config.housekeeping.cron, housekeeping);
 
 /** An access review campaign started on a cron (Asia/Bangkok); the cron as given is kept in the memo. */
 export async function putReviewSchedule(w: Workflows, cron: string, input: ScheduledReviewInput): Promise<void> {

@@ -2,6 +2,7 @@
 export { registration } from './registration.ts';
 export { appointment } from './appointment.ts';
 export { complianceDigest } from './compliance.ts';
+export { housekeeping } from './housekeeping.ts';
 export { person } from './personnel.ts';
 export { accessReview } from './access-review.ts';
 export { accessReviewCampaign } from './access-review-campaign.ts';

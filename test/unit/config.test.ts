@@ -98,6 +98,19 @@ describe('configuration', () => {
       expect(problemsOf({ TRUST_PROXY: wrong })[0]).toMatch(/^TRUST_PROXY: must be false, true/);
   });
 
+  it('reads the housekeeping schedule and retention periods', () => {
+    const defaults = loadConfig({}).housekeeping;
+    expect(defaults).toEqual({ cron: '17 * * * *', mailRetentionMs: 30 * 86_400_000, expiredTokenRetentionMs: 86_400_000 });
+    expect(loadConfig({ MAIL_RETENTION: '90d', EXPIRED_TOKEN_RETENTION: '12h' }).housekeeping).toMatchObject({
+      mailRetentionMs: 90 * 86_400_000,
+      expiredTokenRetentionMs: 12 * 3_600_000,
+    });
+    expect(problemsOf({ MAIL_RETENTION: 'a month', HOUSEKEEPING_CRON: 'hourly' })).toEqual([
+      'HOUSEKEEPING_CRON: must be a cron expression of five fields (minute hour day month weekday) (got "hourly")',
+      'MAIL_RETENTION: must be a duration such as 90s, 15m, 36h or 2d (got "a month")',
+    ]);
+  });
+
   it('never repeats a secret in its message', () => {
     const secret = 'not-a-key-but-a-secret-value';
     const problems = problemsOf({ ENCRYPTION_KEY: secret, SSO_SIGNING_KEYS: `{${secret}` });
