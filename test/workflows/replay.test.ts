@@ -11,11 +11,13 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH } from '../../bin/system.ts';
 import { workflowBundle } from '../../lib/temporal.ts';
-import { PDF, uniqueName } from '../../scripts/support/fixtures.ts';
+import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { signInWithThaiId } from '../../services/sign-in.ts';
 import { startHarness } from '../support/harness.ts';
 
 const HISTORIES = join(import.meta.dirname, '..', 'histories');
+/** Where a recording goes: the corpus, or (RECORD_HISTORIES_TO) a folder of one's own, to add a new path's history to the corpus without replacing the older releases' ones. */
+const RECORD_TO = process.env.RECORD_HISTORIES_TO ?? HISTORIES;
 /** Every kind of workflow people's flows start (the schedules' own are started by start-up, not by a flow). */
 const KINDS = ['registration', 'appointment', 'person', 'accessReview', 'accessReviewCampaign'];
 const History = temporal.api.history.v1.History;
@@ -116,21 +118,30 @@ if (process.env.RECORD_HISTORIES)
           );
         }
         const today = new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 10);
-        const raw = JSON.stringify({
-          events: [
-            { eventId: uniqueName('ret-'), type: 'retirement', citizenId: retiree.citizenId, effectiveDate: today },
-            { eventId: uniqueName('tr-'), type: 'transfer', citizenId: mover.citizenId, effectiveDate: today, toUnitCode: tree.laoA },
-          ],
-        });
-        const ts = String(Math.floor(Date.now() / 1000));
-        const sig = createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex');
-        ok(
-          'personnel events',
-          await h.request('POST', '/api/v1/personnel-events', {
-            body: raw,
-            headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` },
-          }),
-        );
+        const inDays = (n: number) => new Date(Date.now() + 7 * 3_600_000 + n * 86_400_000).toISOString().slice(0, 10);
+        const feed = async (events: unknown[]) => {
+          const raw = JSON.stringify({ events });
+          const ts = String(Math.floor(Date.now() / 1000));
+          const sig = createHmac('sha256', SECRET).update(`${ts}.${raw}`).digest('hex');
+          ok(
+            'personnel events',
+            await h.request('POST', '/api/v1/personnel-events', {
+              body: raw,
+              headers: { 'content-type': 'application/json', 'x-hr-timestamp': ts, 'x-hr-signature': `sha256=${sig}` },
+            }),
+          );
+        };
+        await feed([
+          { eventId: uniqueName('ret-'), type: 'retirement', citizenId: retiree.citizenId, effectiveDate: today },
+          { eventId: uniqueName('tr-'), type: 'transfer', citizenId: mover.citizenId, effectiveDate: today, toUnitCode: tree.laoA },
+        ]);
+        // A person's two moves ahead, then the first one's date corrected: it is superseded, the second move waits.
+        const movesAhead = randomCitizenId();
+        await feed([
+          { eventId: uniqueName('tr-'), type: 'transfer', citizenId: movesAhead, effectiveDate: inDays(10), toUnitCode: tree.laoA },
+          { eventId: uniqueName('tr-'), type: 'transfer', citizenId: movesAhead, effectiveDate: inDays(40), toUnitCode: tree.laoB },
+        ]);
+        await feed([{ eventId: uniqueName('tr-'), type: 'transfer', citizenId: movesAhead, effectiveDate: inDays(12), toUnitCode: tree.laoA }]);
 
         // An access review campaign over the province.
         ok(
@@ -143,8 +154,8 @@ if (process.env.RECORD_HISTORIES)
 
         await delay(8000); // reminders, escalations and expiries fire; idle person workflows close
 
-        rmSync(HISTORIES, { recursive: true, force: true });
-        mkdirSync(HISTORIES, { recursive: true });
+        rmSync(RECORD_TO, { recursive: true, force: true });
+        mkdirSync(RECORD_TO, { recursive: true });
         const counts: Record<string, number> = {};
         for await (const execution of h.client.workflow.list({ query: `TaskQueue = "${h.config.taskQueue}"` })) {
           const history = await h.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
@@ -157,7 +168,7 @@ if (process.env.RECORD_HISTORIES)
             events: history.events?.length ?? 0,
             history: Buffer.from(History.encode(history).finish()).toString('base64'),
           };
-          writeFileSync(join(HISTORIES, `${execution.type}-${n}-${execution.status.name.toLowerCase()}.json`), `${JSON.stringify(record, null, 2)}\n`);
+          writeFileSync(join(RECORD_TO, `${execution.type}-${n}-${execution.status.name.toLowerCase()}.json`), `${JSON.stringify(record, null, 2)}\n`);
         }
         for (const kind of KINDS) expect(counts[kind], `${kind} recorded`).toBeGreaterThan(0);
       } finally {
