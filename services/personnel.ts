@@ -157,9 +157,11 @@ export async function receivePersonnelEvents(deps: ServiceDeps, sender: Personne
   const fresh = valid.filter((v) => insertedIds.delete(v.id)); // delete: a repeat within the call counts once
   const duplicates = valid.length - fresh.length;
   const sent = new Set<string>();
+  // A person's events go in one chunk, in the batch's order: a correction reaches the workflow after what it corrects.
+  const byPerson = [...Map.groupBy(fresh, (v) => v.hash).values()];
   const handed = await Promise.allSettled(
-    chunked(fresh, 50).map(async (chunk) => {
-      for (const v of chunk) {
+    chunked(byPerson, 50).map(async (chunk) => {
+      for (const v of chunk.flat()) {
         await handToPerson(deps.workflows, v.hash, {
           eventId: v.id,
           type: v.e.type,

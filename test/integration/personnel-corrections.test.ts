@@ -100,4 +100,21 @@ describe('a correction of a waiting transfer', () => {
     expect(await statusOf(first.eventId)).toBe('superseded');
     expect(await statusOf(corrected.eventId)).toBe('scheduled');
   }, 60_000);
+
+  it('takes a correction later in the same batch as the newer one, wherever the batch is cut for hand-over', async () => {
+    const citizenId = randomCitizenId();
+    const first = { eventId: uniqueName('ret-'), type: 'retirement', citizenId, effectiveDate: inDays(300) };
+    const corrected = { eventId: uniqueName('ret-'), type: 'retirement', citizenId, effectiveDate: inDays(200) };
+    // Others' events before them, so that the two would fall on either side of a cut of 50.
+    const others = Array.from({ length: 49 }, () => ({
+      eventId: uniqueName('res-'),
+      type: 'resignation',
+      citizenId: randomCitizenId(),
+      effectiveDate: inDays(90),
+    }));
+    expect((await post([...others, first, corrected])).body).toEqual({ accepted: 51, duplicates: 0, rejected: [] });
+    await expect.poll(() => statusOf(first.eventId), { timeout: 30_000 }).toBe('superseded');
+    expect((await eventOf(first.eventId)).outcome).toBe(`replaced by ${corrected.eventId} before it took effect`);
+    expect(await statusOf(corrected.eventId)).toBe('scheduled');
+  }, 60_000);
 });
