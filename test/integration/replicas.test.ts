@@ -79,11 +79,11 @@ afterAll(async () => {
 it('does start-up once, and every request and HR event once, across two APIs and two workers', async () => {
   // Start-up, once: every migration recorded once, one first admin, one of each schedule.
   const migrations = readdirSync(join(import.meta.dirname, '..', '..', 'db', 'migrations')).filter((f) => f.endsWith('.sql'));
-  const [{ n: applied }] = await sql<{ n: number }[]>`select count(*)::int as n from drizzle.__drizzle_migrations`;
+  const [{ n: applied } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from drizzle.__drizzle_migrations`;
   expect(applied).toBe(migrations.length);
   const admins = await sql<{ id: string }[]>`select id from accounts where username = 'admin'`;
   expect(admins).toHaveLength(1);
-  const [{ n: bootstrapAudits }] = await sql<{ n: number }[]>`select count(*)::int as n from audit_events where key = 'account:bootstrap-admin'`;
+  const [{ n: bootstrapAudits } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from audit_events where key = 'account:bootstrap-admin'`;
   expect(bootstrapAudits).toBe(1);
   const client = await connectClient(services.temporalAddress, 'default');
   const schedules: string[] = [];
