@@ -5,9 +5,11 @@
 // the evidence reads back byte for byte and the audit chain holds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../lib/net.ts';
@@ -17,7 +19,9 @@ import { startMailCatcher, type MailCatcher } from '../../scripts/support/mail-c
 const root = join(import.meta.dirname, '..', '..');
 const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const suffix = randomBytes(5).toString('hex');
-const databases = { before: `sso_backup_${suffix}_a`, after: `sso_backup_${suffix}_b` };
+const databases = Object.fromEntries(
+  ['before', 'after', 'app', 'temporal', 'visibility', 'appNew', 'temporalNew', 'visibilityNew'].map((n) => [n, `sso_backup_${suffix}_${n.toLowerCase()}`]),
+) as Record<'before' | 'after' | 'app' | 'temporal' | 'visibility' | 'appNew' | 'temporalNew' | 'visibilityNew', string>;
 const urlOf = (name: string) => Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
 let admin: postgres.Sql;
 const folders: string[] = [];
@@ -78,8 +82,7 @@ const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true
 
 beforeAll(async () => {
   admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${databases.before}`);
-  await admin.unsafe(`create database ${databases.after}`);
+  for (const name of Object.values(databases)) await admin.unsafe(`create database ${name}`);
   mail = await startMailCatcher();
   for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'ENCRYPTION_KEY', 'SSO_SIGNING_KEYS']) delete process.env[key];
 });
@@ -129,7 +132,15 @@ it('restores a running system into a new database and DATA_DIR: timers fire, evi
     const username = uniqueName('admin');
     const created = await call('POST', '/api/v1/accounts', {
       token,
-      json: { username, password: 'unit-admin-password', citizenId: randomCitizenId(), firstNameTh: 'ผู้ดูแล', lastNameTh: unit, email: `${username}@lao.test`, unitCode: unit },
+      json: {
+        username,
+        password: 'unit-admin-password',
+        citizenId: randomCitizenId(),
+        firstNameTh: 'ผู้ดูแล',
+        lastNameTh: unit,
+        email: `${username}@lao.test`,
+        unitCode: unit,
+      },
     });
     expect(created.status).toBe(201);
     emails[unit] = `${username}@lao.test`;
@@ -215,3 +226,85 @@ it('restores a running system into a new database and DATA_DIR: timers fire, evi
   expect(verified.out).toContain('audit trail intact');
   expect(verified.code).toBe(0);
 }, 170_000);
+
+it("compose's Temporal on PostgreSQL: its two databases are dumped with the application's and restored into empty ones", async () => {
+  for (const [name, value] of [
+    ['app', 'application'],
+    ['temporal', 'executions'],
+    ['visibility', 'visibility'],
+  ] as const) {
+    const sql = postgres(urlOf(databases[name]), { max: 1, onnotice: () => {} });
+    await sql`create table what (value text)`;
+    await sql`insert into what values (${value})`;
+    await sql.end();
+  }
+  const dataDir = folder('sso-backup-compose-');
+  mkdirSync(join(dataDir, 'documents', 'ab'), { recursive: true });
+  writeFileSync(join(dataDir, 'documents', 'ab', 'ab'.padEnd(64, '0')), 'sealed evidence');
+  const env = { DATA_DIR: dataDir, DATABASE_URL: urlOf(databases.app), TEMPORAL_ADDRESS: 'temporal:7233', ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+  const backupDir = join(folder('sso-backup-compose-'), 'backup');
+
+  const withoutTemporal = await runScript('backup.ts', [backupDir], env);
+  expect(withoutTemporal.out).toContain('give --temporal-database-url and --temporal-visibility-database-url');
+  expect(withoutTemporal.code).toBe(2);
+  const temporalUrls = (t: string, v: string) => ['--temporal-database-url', urlOf(t), '--temporal-visibility-database-url', urlOf(v)];
+  const backedUp = await runScript('backup.ts', [backupDir, ...temporalUrls(databases.temporal, databases.visibility)], env);
+  expect(backedUp.code, backedUp.out).toBe(0);
+  const manifest = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8'));
+  expect(manifest.captured.map((c: { part: string }) => c.part)).toEqual(['temporal', 'temporal_visibility', 'app', 'documents']);
+
+  const newDataDir = join(folder('sso-backup-compose-'), 'data');
+  const restored = await runScript('restore.ts', [backupDir, ...temporalUrls(databases.temporalNew, databases.visibilityNew)], {
+    ...env,
+    DATA_DIR: newDataDir,
+    DATABASE_URL: urlOf(databases.appNew),
+  });
+  expect(restored.code, restored.out).toBe(0);
+  for (const [name, value] of [
+    ['appNew', 'application'],
+    ['temporalNew', 'executions'],
+    ['visibilityNew', 'visibility'],
+  ] as const) {
+    const sql = postgres(urlOf(databases[name]), { max: 1, onnotice: () => {} });
+    expect(await sql`select value from what`).toEqual([{ value }]);
+    await sql.end();
+  }
+  expect(readFileSync(join(newDataDir, 'documents', 'ab', 'ab'.padEnd(64, '0')), 'utf8')).toBe('sealed evidence');
+}, 60_000);
+
+it('the embedded database (PGlite) is copied only with the service stopped; its key goes apart and comes back with --keys-from', async () => {
+  const dataDir = folder('sso-backup-embedded-');
+  // PGlite's own files (the migrations are not what is tested here).
+  const database = await PGlite.create(join(dataDir, 'pglite'));
+  await database.exec("create table org_units (code text); insert into org_units values ('DLA')");
+  await database.close();
+  writeFileSync(join(dataDir, 'encryption.key'), randomBytes(32).toString('base64'), { mode: 0o600 });
+  mkdirSync(join(dataDir, 'temporal'));
+  const temporal = new DatabaseSync(join(dataDir, 'temporal', 'temporal.db'));
+  temporal.exec("create table executions (id text); insert into executions values ('registration-1')");
+  temporal.close();
+  const env = { DATA_DIR: dataDir };
+  const backupDir = join(folder('sso-backup-embedded-'), 'backup');
+  const keysDir = join(folder('sso-backup-embedded-keys-'), 'keys');
+
+  const live = await runScript('backup.ts', [backupDir], env);
+  expect(live.out).toContain('stop the service, then run the backup with --stopped');
+  expect(live.code).toBe(2);
+  const insideBackup = await runScript('backup.ts', [backupDir, '--stopped', '--keys-to', join(backupDir, 'keys')], env);
+  expect(insideBackup.out).toContain('--keys-to must be outside the backup folder');
+  const backedUp = await runScript('backup.ts', [backupDir, '--stopped', '--keys-to', keysDir], env);
+  expect(backedUp.code, backedUp.out).toBe(0);
+  expect(filesUnder(backupDir).filter((f) => f.includes('encryption.key'))).toEqual([]);
+  expect(filesUnder(keysDir)).toEqual(['encryption.key']);
+
+  const newDataDir = join(folder('sso-backup-embedded-'), 'data');
+  const restored = await runScript('restore.ts', [backupDir, '--keys-from', keysDir], { DATA_DIR: newDataDir });
+  expect(restored.code, restored.out).toBe(0);
+  expect(readFileSync(join(newDataDir, 'encryption.key'), 'utf8')).toBe(readFileSync(join(dataDir, 'encryption.key'), 'utf8'));
+  const copy = new DatabaseSync(join(newDataDir, 'temporal', 'temporal.db'), { readOnly: true });
+  expect(copy.prepare('select id from executions').all()).toEqual([{ id: 'registration-1' }]);
+  copy.close();
+  const reopened = await PGlite.create(join(newDataDir, 'pglite'));
+  expect((await reopened.query('select code from org_units')).rows).toEqual([{ code: 'DLA' }]);
+  await reopened.close();
+}, 60_000);
