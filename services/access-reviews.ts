@@ -246,15 +246,20 @@ export async function campaignReport(deps: ServiceDeps, actor: Actor, id: string
 const visibleTo = (actor: Actor) =>
   actor.central ? undefined : actor.adminUnits.length > 0 ? sql`${accessReviewItems.reviewerUnitCode} in ${subtreeSql(actor.adminUnits)}` : sql`false`;
 
+/** A review is seen by the admins of its scope (and above) and by the reviewers of some of its items. */
+async function requireSightOf(deps: ServiceDeps, actor: Actor, review: { id: string; scopeUnitCode: string }): Promise<void> {
+  const [mine] = await deps.db
+    .select({ n: count() })
+    .from(accessReviewItems)
+    .where(and(eq(accessReviewItems.reviewId, review.id), visibleTo(actor)));
+  if (!(await mayActFor(deps.db, actor, review.scopeUnitCode)) && !mine?.n) throw forbidden('This review is not about your units.');
+}
+
 /** A review with its totals, for an admin of its scope or a reviewer of some of its items. */
 export async function viewReview(deps: ServiceDeps, actor: Actor, id: string) {
   const { db } = deps;
   const review = await findReview(deps, id);
-  const [mine] = await db
-    .select({ n: count() })
-    .from(accessReviewItems)
-    .where(and(eq(accessReviewItems.reviewId, review.id), visibleTo(actor)));
-  if (!(await mayActFor(db, actor, review.scopeUnitCode)) && !mine?.n) throw forbidden('This review is not about your units.');
+  await requireSightOf(deps, actor, review);
   const [totals] = await db.select(totalsOf()).from(accessReviewItems).where(eq(accessReviewItems.reviewId, review.id));
   return {
     id: review.id,
@@ -297,6 +302,7 @@ export async function listReviewItems(
 ): Promise<ReviewItem[]> {
   const { db } = deps;
   const review = await findReview(deps, id);
+  await requireSightOf(deps, actor, review);
   const { unitCode, decided, limit, after } = query;
   if (unitCode && !(await mayActFor(db, actor, unitCode))) throw forbidden(`You do not administer ${unitCode} or a unit above it.`);
   const rows = await db

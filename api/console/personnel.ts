@@ -147,7 +147,7 @@ export default async function personnelPages(app: FastifyInstance) {
   );
 
   // Step 1: the file is read and judged as sending it would judge it; nothing is stored or sent.
-  app.post('/personnel/upload', uploadForm('admin'), async (request, reply) => {
+  app.post('/personnel/upload', uploadForm('hr-feed'), async (request, reply) => {
     const file = formFile(request.body as FormFields, 'file');
     try {
       if (!file) throw badRequest('เลือกไฟล์ CSV / Choose a CSV file.');
