@@ -17,7 +17,7 @@ import { christianEraKeyword } from '../lib/dates.ts';
 import type { SsoSecrets } from '../lib/sso/keys.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import authPlugin from './plugins/auth.ts';
-import problemsPlugin from './plugins/problems.ts';
+import problemsPlugin, { frameworkProblem } from './plugins/problems.ts';
 import { discardStagedUploads } from './uploads.ts';
 import { sharedRateLimitStore } from './throttle.ts';
 import { problemSchema } from '../lib/problem.ts';
@@ -135,6 +135,8 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
       return logger.child(clientRequestId ? { ...bindings, clientRequestId } : bindings, childOptions);
     },
     bodyLimit: 20 * 1024 * 1024,
+    // Fastify's own refusals before routing (bad URL encoding, an over-long path parameter) as problems too.
+    frameworkErrors: frameworkProblem,
     // A number of hops: this Fastify refuses a bare count (it cannot tell the proxy from a client
     // that reached the API directly), so the count is said as proxy-addr's own rule for it.
     trustProxy: typeof deps.config.trustProxy === 'number' ? hopsTrusted(deps.config.trustProxy) : deps.config.trustProxy,

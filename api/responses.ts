@@ -7,6 +7,12 @@ import type { RouteOptions } from 'fastify';
 /** A problem answer (RFC 9457) in a route's `response`, under the media type the error handler sends. */
 export const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } });
 
+/** A page answer (the browser's routes: ThaiID sign-in). */
+export const pageAnswer = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+
+/** A redirect, to where `Location` says. */
+export const redirect = (description: string) => ({ description, headers: { location: { schema: { type: 'string' } } } });
+
 /** The mark of a throttle's hook: a route that runs one may answer 429. */
 export const THROTTLE = Symbol('throttle');
 
@@ -32,6 +38,7 @@ export function declareCommonResponses(route: RouteOptions): void {
   if (takesBody || schema.body || schema.querystring || schema.params || schema.headers) {
     add(400, 'The request is malformed or a field is invalid: `errors` names each field and what is wrong.');
   }
+  if (route.url.includes(':')) add(414, 'A path parameter is longer than any this API takes.');
   // The bearer-token hook reads every /api request that carries an Authorization header.
   if (api) add(401, 'Sign in first: no token, or the Authorization header is not "Bearer <token>", or its token is unknown, expired or revoked.');
   const scope = (route.config as { scope?: string } | undefined)?.scope;

@@ -1,7 +1,7 @@
 // JSON schemas shared by several routes.
 import { PASSWORD_RULE } from '../lib/passwords.ts';
 import { invalid } from '../lib/problem.ts';
-import { UNIT_KINDS } from '../db/schema.ts';
+import { ENTITLEMENT_STATUSES, UNIT_KINDS } from '../db/schema.ts';
 
 export const uuidParam = (name: string) =>
   ({
@@ -91,3 +91,21 @@ export const orgUnitItem = {
     nameEn: { type: ['string', 'null'], maxLength: 200 },
   },
 } as const;
+
+// What successes answer, for the OpenAPI document (`response` of each route). They document and never
+// reshape: the serializer is plain JSON (app.ts), and test/integration/openapi.test.ts holds answers to them.
+export const text = { type: 'string' } as const;
+export const nullableText = { type: ['string', 'null'] } as const;
+export const time = { type: 'string', format: 'date-time' } as const;
+export const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
+export const uuid = { type: 'string', format: 'uuid' } as const;
+
+/** An object answer: every property listed is always there. */
+export const answer = <P extends Record<string, unknown>>(properties: P, description?: string) =>
+  ({ type: 'object', required: Object.keys(properties), properties, ...(description ? { description } : {}) }) as const;
+
+/** A page of a list: `{ items, nextCursor }`. */
+export const pageOf = (item: unknown, description?: string) => answer({ items: { type: 'array', items: item }, nextCursor: nullableText }, description);
+
+/** One right of an account, as the API shows it. */
+export const rightView = answer({ system: text, role: text, unitCode: text, status: { type: 'string', enum: [...ENTITLEMENT_STATUSES] } });

@@ -234,9 +234,15 @@ export async function viewPersonnelEvent(deps: ServiceDeps, sender: PersonnelSen
   };
 }
 
-/** Whether the event is about a person of the admin's units, or one moving into them. */
+/**
+ * Whether the event is about a person of the admin's units, or one moving into them. Before it applies
+ * the event names its person by citizen ID only (as the list finds them); after, by the account it changed.
+ */
 async function aboutAdminsUnits(deps: ServiceDeps, admin: Actor, ev: typeof personnelEvents.$inferSelect): Promise<boolean> {
-  const [account] = ev.accountId ? await deps.db.select({ unitCode: accounts.unitCode }).from(accounts).where(eq(accounts.id, ev.accountId)) : [];
+  const [account] = await deps.db
+    .select({ unitCode: accounts.unitCode })
+    .from(accounts)
+    .where(ev.accountId ? eq(accounts.id, ev.accountId) : eq(accounts.citizenIdHash, ev.citizenIdHash));
   const units = [account?.unitCode, ev.toUnitCode].filter((c): c is string => !!c);
   return (await Promise.all(units.map((u) => mayActFor(deps.db, admin, u)))).some(Boolean);
 }

@@ -1,5 +1,5 @@
 // Turns every error into application/problem+json; bad input is a 4xx a person can act on, never a 500.
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { renderPage } from '../../lib/pages.ts';
 import fp from 'fastify-plugin';
 import { fieldErrorsOf, Problem, SecondFactorProblem, type FieldError } from '../../lib/problem.ts';
@@ -14,6 +14,7 @@ const TITLES: Record<number, string> = {
   406: 'Not Acceptable',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   423: 'Locked',
   429: 'Too Many Requests',
@@ -24,6 +25,37 @@ const TITLES: Record<number, string> = {
 /** A browser on one of the pages (not the API) is answered with a page, not JSON. */
 function wantsPage(request: FastifyRequest): boolean {
   return !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html');
+}
+
+/** The answer to a request refused with `status`: a page for a browser on the pages, else problem+json. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, status: number, detail: string, members: { errors?: FieldError[]; mfa?: string } = {}): void {
+  if (status === 429) reply.header('retry-after', reply.getHeader('retry-after') ?? '60');
+  if (status === 503) reply.header('retry-after', reply.getHeader('retry-after') ?? '30');
+  if (wantsPage(request)) {
+    void reply
+      .status(status)
+      .type('text/html; charset=utf-8')
+      .send(renderPage('message', { title: TITLES[status] ?? 'Error', message: detail, error: true }));
+    return;
+  }
+  void reply
+    .status(status)
+    .type('application/problem+json')
+    .send({ type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail, ...members, instance: request.url.split('?')[0] });
+}
+
+/**
+ * Fastify's own refusals before any route is found (a path that is not valid URL encoding, a path
+ * parameter over its length limit) as problems too, with the status Fastify gives them.
+ */
+export function frameworkProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const [status, detail] =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [414, 'A part of the path is longer than any this API takes.']
+      : error.code === 'FST_ERR_BAD_URL'
+        ? [400, 'The path is not valid URL encoding.']
+        : [500, 'Something went wrong on our side; the request id helps us find it.'];
+  sendProblem(request, reply, status, detail);
 }
 
 export default fp(async function problems(app: FastifyInstance) {
@@ -51,27 +83,10 @@ export default fp(async function problems(app: FastifyInstance) {
       detail = 'Something went wrong on our side; the request id helps us find it.';
       request.log.error({ err: withoutQueryValues(error) }, 'unhandled error');
     }
-    if (status === 429) reply.header('retry-after', reply.getHeader('retry-after') ?? '60');
-    if (status === 503) reply.header('retry-after', reply.getHeader('retry-after') ?? '30');
-    if (wantsPage(request)) {
-      void reply
-        .status(status)
-        .type('text/html; charset=utf-8')
-        .send(renderPage('message', { title: TITLES[status] ?? 'Error', message: detail, error: true }));
-      return;
-    }
-    void reply
-      .status(status)
-      .type('application/problem+json')
-      .send({
-        type: 'about:blank',
-        title: TITLES[status] ?? 'Error',
-        status,
-        detail,
-        ...(errors ? { errors } : {}),
-        ...(error instanceof SecondFactorProblem ? { mfa: error.mfa } : {}),
-        instance: request.url.split('?')[0],
-      });
+    sendProblem(request, reply, status, detail, {
+      ...(errors ? { errors } : {}),
+      ...(error instanceof SecondFactorProblem ? { mfa: error.mfa } : {}),
+    });
   });
   app.setNotFoundHandler((request, reply) => {
     void reply

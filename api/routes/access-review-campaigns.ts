@@ -13,7 +13,13 @@ import {
   type CampaignInput,
   type ScheduleInput,
 } from '../../services/access-reviews.ts';
-import { unitCode, uuidParam } from '../schemas.ts';
+import { problem } from '../responses.ts';
+import { answer, nullableText, nullableTime, text, time, unitCode, uuid, uuidParam } from '../schemas.ts';
+
+const noSuchCampaign = problem('There is no such campaign.');
+const rules = { type: 'string', enum: [...REVIEW_RULES] } as const;
+const schedule = { name: text, cron: text, scopeUnitCode: text, durationDays: { type: 'integer' }, onNoDecision: rules } as const;
+const scheduleUnreachable = problem('Temporal (which keeps the schedules) cannot be reached just now; Retry-After says when to try again.');
 
 export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
   const rule = { type: 'string', enum: [...REVIEW_RULES] } as const;
@@ -38,6 +44,7 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
             dueAt: { type: 'string', format: 'date-time', christianEra: true },
           },
         },
+        response: { 202: answer({ id: uuid }), 404: problem('There is no unit `scopeUnitCode`.') },
       },
     },
     async (request, reply) => reply.status(202).send(await startCampaign(app.deps, request.account!, request.body, request.log)),
@@ -48,7 +55,12 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
     {
       config: { scope: 'campaign-runner' },
       preValidation: app.requireAdmin,
-      schema: { tags: ['access reviews'], security: [{ bearer: [] }], params: uuidParam('id') },
+      schema: {
+        tags: ['access reviews'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        response: { 200: answer({ id: uuid, status: { type: 'string', const: 'cancelled' } }), 404: noSuchCampaign, 409: problem('The campaign is no longer running.') },
+      },
     },
     async (request) => cancelCampaign(app.deps, request.account!, request.params.id, request.log),
   );
@@ -63,6 +75,49 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
         security: [{ bearer: [] }],
         params: uuidParam('id'),
         description: 'Totals per unit and who decided what; `Accept: text/csv` for CSV.',
+        response: {
+          200: {
+            description: 'The report, as JSON or (`Accept: text/csv`) as CSV.',
+            content: {
+              'application/json': {
+                schema: answer({
+                  id: uuid,
+                  name: text,
+                  status: { type: 'string', enum: ['running', 'completed', 'cancelled'] },
+                  dueAt: time,
+                  onNoDecision: rules,
+                  units: {
+                    type: 'array',
+                    items: answer({
+                      unitCode: text,
+                      items: { type: 'integer' },
+                      decided: { type: 'integer' },
+                      kept: { type: 'integer' },
+                      revoked: { type: 'integer' },
+                      autoApplied: { type: 'integer' },
+                    }),
+                  },
+                  decisions: {
+                    type: 'array',
+                    items: answer({
+                      unitCode: text,
+                      username: text,
+                      system: text,
+                      role: text,
+                      decision: { type: 'string', description: 'keep, revoke, rule:<onNoDecision> when the rule settled it, or empty' },
+                      decidedBy: text,
+                      decidedAt: text,
+                      justification: text,
+                      flagged: { type: 'boolean' },
+                    }),
+                  },
+                }),
+              },
+              'text/csv': { schema: { type: 'string' } },
+            },
+          },
+          404: problem('There is no such access review.'),
+        },
       },
     },
     async (request, reply) => {
@@ -95,6 +150,7 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
             onNoDecision: rule,
           },
         },
+        response: { 200: answer(schedule), 404: problem('There is no unit `scopeUnitCode`.'), 503: scheduleUnreachable },
       },
     },
     async (request) => setReviewSchedule(app.deps, request.account!, request.params.name, request.body),
@@ -105,7 +161,11 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
     {
       config: { scope: 'admin' },
       preValidation: app.requireAdmin,
-      schema: { tags: ['access reviews'], security: [{ bearer: [] }] },
+      schema: {
+        tags: ['access reviews'],
+        security: [{ bearer: [] }],
+        response: { 200: answer({ items: { type: 'array', items: answer({ ...schedule, nextRunAt: nullableTime }) }, nextCursor: nullableText }), 503: scheduleUnreachable },
+      },
     },
     async (request) => ({ items: await listReviewSchedules(app.deps, request.account!), nextCursor: null }),
   );
@@ -115,7 +175,12 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
     {
       config: { scope: 'campaign-runner' },
       preValidation: app.requireAdmin,
-      schema: { tags: ['access reviews'], security: [{ bearer: [] }], params: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } } } },
+      schema: {
+        tags: ['access reviews'],
+        security: [{ bearer: [] }],
+        params: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } } },
+        response: { 200: answer({ name: text, deleted: { type: 'boolean', const: true } }), 404: problem('There is no such schedule.'), 503: scheduleUnreachable },
+      },
     },
     async (request) => deleteReviewSchedule(app.deps, request.account!, request.params.name),
   );

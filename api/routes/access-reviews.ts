@@ -2,7 +2,11 @@
 // in bulk; each decision takes effect at once (services/access-reviews.ts).
 import type { FastifyInstance } from 'fastify';
 import { decideReviewItems, listReviewItems, viewReview, type ReviewDecision } from '../../services/access-reviews.ts';
-import { listQuery, readCursor, toPage, unitCode, uuidParam } from '../schemas.ts';
+import { problem } from '../responses.ts';
+import { answer, listQuery, nullableText, nullableTime, pageOf, readCursor, text, time, toPage, unitCode, uuid, uuidParam } from '../schemas.ts';
+
+const noSuchReview = problem('There is no such access review.');
+const count = { type: 'integer' } as const;
 
 export default async function accessReviewRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string } }>(
@@ -10,7 +14,27 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
     {
       config: { scope: 'unit-admin' },
       preValidation: app.requireAdmin,
-      schema: { tags: ['access reviews'], security: [{ bearer: [] }], params: uuidParam('id') },
+      schema: {
+        tags: ['access reviews'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        response: {
+          200: answer({
+            id: uuid,
+            kind: { type: 'string', enum: ['campaign', 'person'] },
+            name: text,
+            status: { type: 'string', enum: ['running', 'completed', 'cancelled'] },
+            scopeUnitCode: text,
+            subjectAccountId: { type: ['string', 'null'], format: 'uuid' },
+            cause: nullableText,
+            onNoDecision: { type: 'string', enum: ['revoke', 'suspend', 'keep'] },
+            dueAt: time,
+            completedAt: nullableTime,
+            totals: answer({ items: count, decided: count, kept: count, revoked: count, autoApplied: count }),
+          }),
+          404: noSuchReview,
+        },
+      },
     },
     async (request) => viewReview(app.deps, request.account!, request.params.id),
   );
@@ -25,6 +49,26 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
         security: [{ bearer: [] }],
         params: uuidParam('id'),
         querystring: { type: 'object', additionalProperties: false, properties: { unitCode, decided: { type: 'boolean' }, ...listQuery } },
+        response: {
+          200: pageOf(
+            answer({
+              id: uuid,
+              accountId: uuid,
+              username: text,
+              system: text,
+              role: text,
+              unitCode: text,
+              reviewerUnitCode: text,
+              decision: { type: ['string', 'null'], enum: ['keep', 'revoke', null] },
+              decidedBy: nullableText,
+              decidedAt: nullableTime,
+              justification: nullableText,
+              autoApplied: { type: 'boolean' },
+              moveToUnitCode: nullableText,
+            }),
+          ),
+          404: noSuchReview,
+        },
       },
     },
     async (request) => {
@@ -74,6 +118,11 @@ export default async function accessReviewRoutes(app: FastifyInstance) {
               },
             },
           },
+        },
+        response: {
+          200: answer({ applied: count, rejected: { type: 'array', items: answer({ itemId: text, reason: text }) } }),
+          404: noSuchReview,
+          409: problem('The review is no longer running.'),
         },
       },
     },

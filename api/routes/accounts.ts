@@ -12,7 +12,39 @@ import {
   type NewAccount,
   type Right,
 } from '../../services/accounts.ts';
-import { citizenId, email, listQuery, password, readCursor, systemCode, thaiName, toPage, unitCode, username, uuidParam } from '../schemas.ts';
+import { problem } from '../responses.ts';
+import {
+  answer,
+  citizenId,
+  email,
+  listQuery,
+  nullableText,
+  pageOf,
+  password,
+  readCursor,
+  rightView,
+  systemCode,
+  text,
+  thaiName,
+  toPage,
+  unitCode,
+  username,
+  uuid,
+  uuidParam,
+} from '../schemas.ts';
+
+const summary = {
+  id: uuid,
+  username: text,
+  status: { type: 'string', enum: [...ACCOUNT_STATUSES] },
+  unitCode: nullableText,
+  firstNameTh: text,
+  lastNameTh: text,
+  email: text,
+  position: nullableText,
+  citizenId: { type: ['string', 'null'], description: 'Masked: only the last digits show.' },
+} as const;
+const statusAnswer = { 200: answer({ id: uuid, status: { type: 'string', enum: [...ACCOUNT_STATUSES] } }), 404: problem('There is no such account.') } as const;
 
 const reasonBody = {
   type: 'object',
@@ -31,6 +63,7 @@ export default async function accountRoutes(app: FastifyInstance) {
         tags: ['accounts'],
         security: [{ bearer: [] }],
         description: 'DLA central admins only.',
+        response: { 201: answer({ id: uuid }), 409: problem('The citizen ID or the username has an account already.') },
         body: {
           type: 'object',
           additionalProperties: false,
@@ -68,6 +101,7 @@ export default async function accountRoutes(app: FastifyInstance) {
           additionalProperties: false,
           properties: { unitCode, status: { type: 'string', enum: [...ACCOUNT_STATUSES] }, citizenId, ...listQuery },
         },
+        response: { 200: pageOf(answer(summary)) },
       },
     },
     async (request) => {
@@ -88,7 +122,12 @@ export default async function accountRoutes(app: FastifyInstance) {
     {
       config: { scope: 'self-or-unit-admin' },
       preValidation: app.requireAccount,
-      schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id') },
+      schema: {
+        tags: ['accounts'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        response: { 200: answer({ ...summary, entitlements: { type: 'array', items: rightView } }), 404: problem('There is no such account.') },
+      },
     },
     async (request) => viewAccount(app.deps, request.account!, request.params.id),
   );
@@ -104,6 +143,7 @@ export default async function accountRoutes(app: FastifyInstance) {
         params: uuidParam('id'),
         body: reasonBody,
         description: 'Suspends the account at once: sign-in refused, every token revoked. Refused if it would leave DLA central without an active admin.',
+        response: { ...statusAnswer, 409: problem('This is the last active DLA central admin.') },
       },
     },
     async (request) => suspendAccount(app.deps, request.account!, request.params.id, request.body),
@@ -114,7 +154,7 @@ export default async function accountRoutes(app: FastifyInstance) {
     {
       config: { scope: 'unit-admin' },
       preValidation: app.requireAccount,
-      schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'), body: reasonBody },
+      schema: { tags: ['accounts'], security: [{ bearer: [] }], params: uuidParam('id'), body: reasonBody, response: statusAnswer },
     },
     async (request) => reactivateAccount(app.deps, request.account!, request.params.id, request.body),
   );
@@ -129,6 +169,7 @@ export default async function accountRoutes(app: FastifyInstance) {
         security: [{ bearer: [] }],
         params: uuidParam('id'),
         description: "Sets the account's active rights to exactly this list: new ones granted, missing ones revoked. Audited.",
+        response: { 200: answer({ id: uuid, entitlements: { type: 'array', items: rightView } }), 404: problem('There is no such account.') },
         body: {
           type: 'array',
           maxItems: 100,

@@ -11,9 +11,14 @@ import {
   uploadAppointmentLetter,
   viewAppointment,
 } from '../../services/appointments.ts';
-import type { AppointmentStatus } from '../../db/schema.ts';
-import { listQuery, readCursor, toPage, unitCode, uuidParam } from '../schemas.ts';
+import { APPOINTMENT_STATUSES, type AppointmentStatus } from '../../db/schema.ts';
+import { problem } from '../responses.ts';
+import { answer, listQuery, nullableText, pageOf, readCursor, text, time, nullableTime, toPage, unitCode, uuid, uuidParam } from '../schemas.ts';
 import { readUpload, validator } from '../uploads.ts';
+
+const appointmentStatus = { type: 'string', enum: [...APPOINTMENT_STATUSES] } as const;
+const noSuchAppointment = problem('There is no such appointment.');
+const decided = { 200: answer({ status: appointmentStatus }), 404: noSuchAppointment, 409: problem('The appointment no longer awaits this.') } as const;
 
 interface AppointmentData {
   accountId: string;
@@ -40,6 +45,11 @@ export default async function appointmentRoutes(app: FastifyInstance) {
         consumes: ['multipart/form-data'],
         params: { type: 'object', properties: { code: unitCode } },
         description: 'An account of the unit, or an admin above it, uploads the letter (one PDF named `letter`) with `data` = { accountId, termEnd? }.',
+        response: {
+          202: answer({ id: uuid, status: { type: 'string', const: 'pending_approval' } }),
+          404: problem('There is no such unit or account.'),
+          409: problem('The account already has an appointment for this unit, pending or in force.'),
+        },
       },
     },
     async (request, reply) => {
@@ -76,6 +86,21 @@ export default async function appointmentRoutes(app: FastifyInstance) {
           additionalProperties: false,
           properties: { status: { type: 'string', enum: ['pending_approval', 'approved', 'rejected', 'expired', 'revoked', 'ended'] }, ...listQuery },
         },
+        response: {
+          200: pageOf(
+            answer({
+              id: uuid,
+              unitCode: text,
+              unitNameTh: text,
+              accountId: uuid,
+              appointeeName: text,
+              status: appointmentStatus,
+              termEnd: nullableText,
+              actingUnitCode: text,
+              submittedAt: time,
+            }),
+          ),
+        },
       },
     },
     async (request) => {
@@ -98,7 +123,33 @@ export default async function appointmentRoutes(app: FastifyInstance) {
     '/admin-appointments/:id',
     {
       preValidation: app.requireAccount,
-      schema: { tags: ['appointments'], security: [{ bearer: [] }], params: uuidParam('id') },
+      schema: {
+        tags: ['appointments'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        response: {
+          200: answer({
+            id: uuid,
+            unitCode: text,
+            accountId: uuid,
+            submittedBy: uuid,
+            status: appointmentStatus,
+            termEnd: nullableText,
+            actingUnitCode: text,
+            submittedAt: time,
+            decidedAt: nullableTime,
+            endedAt: nullableTime,
+            letter: answer({ fileName: text, size: { type: 'integer' }, url: text }),
+            appointee: answer({ username: text, name: text }),
+            unitNameTh: text,
+            actingUnitNameTh: text,
+            mayDecide: { type: 'boolean' },
+            mayRevoke: { type: 'boolean' },
+            history: { type: 'array', items: answer({ at: time, event: text, actor: text, note: nullableText }) },
+          }),
+          404: noSuchAppointment,
+        },
+      },
     },
     async (request) => viewAppointment(app.deps, request.account!, request.params.id),
   );
@@ -107,7 +158,12 @@ export default async function appointmentRoutes(app: FastifyInstance) {
     '/admin-appointments/:id/letter',
     {
       preValidation: app.requireAccount,
-      schema: { tags: ['appointments'], security: [{ bearer: [] }], params: uuidParam('id') },
+      schema: {
+        tags: ['appointments'],
+        security: [{ bearer: [] }],
+        params: uuidParam('id'),
+        response: { 200: { description: 'The letter (PDF).', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } }, 404: noSuchAppointment },
+      },
     },
     async (request, reply) => {
       const letter = await openLetter(app.deps, request.account!, request.params.id);
@@ -137,6 +193,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
           additionalProperties: false,
           properties: { decision: { type: 'string', enum: ['approve', 'reject'] }, reason: { type: 'string', minLength: 1, maxLength: 2000 } },
         },
+        response: decided,
       },
     },
     async (request) => decideAppointment(app.deps, request.account!, request.params.id, request.body, request.log),
@@ -152,6 +209,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
         params: uuidParam('id'),
         body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 2000 } } },
         description: 'Ends the role at once. Admins above the unit (or DLA central) may revoke; refused if it would leave DLA central without an active admin.',
+        response: decided,
       },
     },
     async (request) => revokeAppointment(app.deps, request.account!, request.params.id, request.body, request.log),

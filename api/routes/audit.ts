@@ -1,7 +1,7 @@
 // The audit trail, for admins: what happened in the units they administer (services/audit.ts).
 import type { FastifyInstance } from 'fastify';
 import { listAuditEvents } from '../../services/audit.ts';
-import { listQuery, readCursor, toPage, unitCode } from '../schemas.ts';
+import { answer, listQuery, nullableText, pageOf, readCursor, text, time, toPage, unitCode } from '../schemas.ts';
 
 interface AuditQuery {
   unitCode?: string;
@@ -25,6 +25,24 @@ export default async function auditRoutes(app: FastifyInstance) {
           type: 'object',
           additionalProperties: false,
           properties: { unitCode, accountId: { type: 'string', format: 'uuid' }, since: { type: 'string', format: 'date-time' }, ...listQuery },
+        },
+        response: {
+          200: pageOf(
+            answer({
+              id: { type: 'integer' },
+              at: time,
+              actor: text,
+              actorAccountId: { type: ['string', 'null'], format: 'uuid' },
+              action: text,
+              subjectType: text,
+              subjectId: text,
+              unitCode: nullableText,
+              reason: nullableText,
+              before: { description: 'The subject before the change (any JSON), or null.' },
+              after: { description: 'The subject after the change (any JSON), or null.' },
+              hash: text,
+            }),
+          ),
         },
       },
     },

@@ -1,7 +1,7 @@
 // Compliance: which units have no active SSO admin, and who covers them meanwhile (services/org-units.ts).
 import type { FastifyInstance } from 'fastify';
 import { unitsWithoutAdmin } from '../../services/org-units.ts';
-import { listQuery, readCursor, toPage, unitCode } from '../schemas.ts';
+import { answer, listQuery, nullableText, pageOf, readCursor, text, toPage, unitCode } from '../schemas.ts';
 
 export default async function complianceRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { under?: string; limit: number; cursor?: string } }>(
@@ -15,6 +15,14 @@ export default async function complianceRoutes(app: FastifyInstance) {
         description:
           'Units at or below `under` (default: the units you administer) with no active SSO admin, with counts per level and the unit covering each.',
         querystring: { type: 'object', additionalProperties: false, properties: { under: unitCode, ...listQuery } },
+        response: {
+          200: answer({
+            under: nullableText,
+            total: { type: 'integer' },
+            counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Units without an admin, per kind.' },
+            ...pageOf(answer({ code: text, parentCode: nullableText, kind: text, nameTh: text, coveredBy: nullableText })).properties,
+          }),
+        },
       },
     },
     async (request) => {

@@ -3,7 +3,7 @@
 // schema (api/personnel-input.ts, shared with the console); services/personnel.ts judges, stores and hands it over.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { PersonnelEventStatus } from '../../db/schema.ts';
+import { PERSONNEL_EVENT_TYPES, type PersonnelEventStatus } from '../../db/schema.ts';
 import { forbidden, Problem, unauthorized, unavailable } from '../../lib/problem.ts';
 import type { Actor } from '../../services/actor.ts';
 import {
@@ -13,7 +13,8 @@ import {
   type PersonnelEventPosition,
   type PersonnelSender,
 } from '../../services/personnel.ts';
-import { listQuery, readCursor, toPage } from '../schemas.ts';
+import { problem } from '../responses.ts';
+import { answer, listQuery, nullableText, nullableTime, pageOf, readCursor, text, time, toPage } from '../schemas.ts';
 import { CSV_COLUMNS, MAX_EVENTS, readEvents, readEventsCsv } from '../personnel-input.ts';
 import { validator } from '../uploads.ts';
 
@@ -24,6 +25,7 @@ declare module 'fastify' {
 }
 
 const MAX_SKEW_SECONDS = 300;
+const eventStatus = { type: 'string', enum: ['scheduled', 'applied', 'failed', 'superseded'] } as const;
 
 const readBatch = validator<{ events: unknown[] }>({
   type: 'object',
@@ -82,6 +84,15 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
     return me;
   }
 
+  const received = {
+    202: answer({
+      accepted: { type: 'integer' },
+      duplicates: { type: 'integer' },
+      rejected: { type: 'array', items: answer({ index: { type: 'integer' }, eventId: nullableText, errors: { type: 'array', items: answer({ path: text, message: text }) } }) },
+    }),
+    503: problem('The database or Temporal cannot be reached, or (unsigned, without a token) the feed is disabled: HR_FEED_SECRET is not set.'),
+  } as const;
+
   const senderOf = (request: FastifyRequest): PersonnelSender => (signedByHr(request) ? { hrFeed: true } : { actor: adminCaller(request) });
 
   app.post(
@@ -92,6 +103,7 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
         tags: ['personnel'],
         description:
           'Signed by the HR system (X-HR-Timestamp, X-HR-Signature = sha256=HMAC-SHA256(HR_FEED_SECRET, timestamp + "." + raw body)), or sent with an admin\'s token for the people of their units. Body { events: [...] }, 1–1000.',
+        response: received,
       },
     },
     async (request, reply) => {
@@ -110,6 +122,7 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
         security: [{ bearer: [] }],
         consumes: ['text/csv'],
         description: `An admin's CSV with a header row: ${CSV_COLUMNS.join(',')}.`,
+        response: received,
       },
     },
     async (request, reply) => {
@@ -133,6 +146,23 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
           type: 'object',
           additionalProperties: false,
           properties: { status: { type: 'string', enum: ['scheduled', 'applied', 'failed', 'superseded'] }, ...listQuery },
+        },
+        response: {
+          200: pageOf(
+            answer({
+              eventId: text,
+              type: { type: 'string', enum: [...PERSONNEL_EVENT_TYPES] },
+              status: eventStatus,
+              effectiveDate: text,
+              toUnitCode: nullableText,
+              accountId: nullableText,
+              username: nullableText,
+              unitCode: nullableText,
+              outcome: nullableText,
+              reviewId: nullableText,
+              receivedAt: time,
+            }),
+          ),
         },
       },
     },
@@ -159,6 +189,20 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
       schema: {
         tags: ['personnel'],
         params: { type: 'object', properties: { eventId: { type: 'string', maxLength: 100 } } },
+        response: {
+          200: answer({
+            eventId: text,
+            type: { type: 'string', enum: [...PERSONNEL_EVENT_TYPES] },
+            status: eventStatus,
+            outcome: nullableText,
+            effectiveDate: text,
+            appliedAt: nullableTime,
+            receivedAt: time,
+            reviewId: nullableText,
+          }),
+          404: problem('There is no such personnel event (in your units).'),
+          503: problem('The database cannot be reached, or (unsigned, without a token) the feed is disabled: HR_FEED_SECRET is not set.'),
+        },
         description:
           'Signed by the HR system (X-HR-Timestamp, X-HR-Signature = sha256=HMAC-SHA256(HR_FEED_SECRET, timestamp + "." + "GET " + path as sent, e.g. "GET /api/v1/personnel-events/ret-1")), or with an admin\'s token.',
       },

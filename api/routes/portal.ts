@@ -2,7 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import { systemsOpenTo } from '../../services/portal.ts';
 import { currentSurvey, recordSurveyResponse, SURVEY_QUESTIONS, SURVEY_SCALE, surveyResults } from '../../services/survey.ts';
-import { unitCode } from '../schemas.ts';
+import { problem } from '../responses.ts';
+import { answer, nullableText, text, unitCode } from '../schemas.ts';
+
+const question = { id: text, textTh: text, textEn: text } as const;
 
 export default async function portalRoutes(app: FastifyInstance) {
   app.get(
@@ -10,12 +13,21 @@ export default async function portalRoutes(app: FastifyInstance) {
     {
       config: { scope: 'signed-in' },
       preValidation: app.requireAccount,
-      schema: { tags: ['portal'], security: [{ bearer: [] }], description: 'The connected systems the signed-in person may open, with their roles there.' },
+      schema: {
+        tags: ['portal'],
+        security: [{ bearer: [] }],
+        description: 'The connected systems the signed-in person may open, with their roles there.',
+        response: { 200: answer({ items: { type: 'array', items: answer({ code: text, nameTh: text, nameEn: nullableText, url: text, roles: { type: 'array', items: text } }) } }) },
+      },
     },
     async (request) => ({ items: await systemsOpenTo(app.deps, request.account!) }),
   );
 
-  app.get('/survey', { config: { scope: 'public' }, schema: { tags: ['survey'] } }, async () => currentSurvey(app.deps));
+  app.get(
+    '/survey',
+    { config: { scope: 'public' }, schema: { tags: ['survey'], response: { 200: answer({ round: text, questions: { type: 'array', items: answer(question) } }) } } },
+    async () => currentSurvey(app.deps),
+  );
 
   app.post<{ Body: { round?: string; scores: Record<string, number>; comment?: string } }>(
     '/survey-responses',
@@ -40,6 +52,7 @@ export default async function portalRoutes(app: FastifyInstance) {
             comment: { type: 'string', maxLength: 2000 },
           },
         },
+        response: { 201: answer({ round: text }), 409: problem('You have answered this round already.') },
       },
     },
     async (request, reply) => reply.status(201).send({ round: await recordSurveyResponse(app.deps, request.account!, request.body) }),
@@ -54,6 +67,23 @@ export default async function portalRoutes(app: FastifyInstance) {
         tags: ['survey'],
         security: [{ bearer: [] }],
         querystring: { type: 'object', additionalProperties: false, properties: { under: unitCode, round: { type: 'string', maxLength: 20 } } },
+        response: {
+          200: answer({
+            round: text,
+            under: nullableText,
+            responses: { type: 'integer' },
+            questions: {
+              type: 'array',
+              items: answer({
+                ...question,
+                count: { type: 'integer' },
+                average: { type: ['number', 'null'] },
+                distribution: { type: 'object', additionalProperties: { type: 'integer' }, description: 'How many gave each score, 1 to 5.' },
+              }),
+            },
+            comments: { type: 'array', items: text },
+          }),
+        },
       },
     },
     async (request) => surveyResults(app.deps, request.account!, request.query),

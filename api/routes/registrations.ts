@@ -14,7 +14,48 @@ import {
   type RegistrationDecisionInput,
 } from '../../services/registrations.ts';
 import { DOCUMENT_TYPES, readInfo, readSubmission } from '../registration-input.ts';
-import { accessList, listQuery, readCursor, toPage, unitCode, uuidParam } from '../schemas.ts';
+import { problem } from '../responses.ts';
+import { accessList, answer, listQuery, nullableText, nullableTime, pageOf, readCursor, text, time, toPage, unitCode, uuid, uuidParam } from '../schemas.ts';
+
+const file = { type: 'string', format: 'binary' } as const;
+const registrationStatus = { type: 'string', enum: [...REGISTRATION_STATUSES] } as const;
+const statusOf = answer({ id: uuid, status: registrationStatus });
+const noSuchRequest = problem('There is no such registration request.');
+const requested = { type: 'array', items: answer({ system: text, role: text }) } as const;
+const applicantOnly = problem('Send the tracking code in X-Tracking-Code (or it does not match).');
+const view = {
+  id: uuid,
+  status: registrationStatus,
+  unitCode: text,
+  actingUnitCode: text,
+  unitNameTh: text,
+  actingUnitNameTh: text,
+  submittedAt: time,
+  decidedAt: nullableTime,
+  history: { type: 'array', items: answer({ at: time, event: text, actor: text, note: nullableText }) },
+  applicant: answer({
+    citizenId: { type: 'string', description: 'Masked: only the last digits show.' },
+    firstNameTh: text,
+    lastNameTh: text,
+    firstNameEn: nullableText,
+    lastNameEn: nullableText,
+    email: text,
+    phone: nullableText,
+    position: nullableText,
+    username: text,
+    requestedAccess: requested,
+    identityVerifiedBy: nullableText,
+  }),
+  documents: { type: 'array', items: answer({ id: uuid, fileName: text, mediaType: text, size: { type: 'integer' } }) },
+} as const;
+/** What an admin sees beside what the applicant sees. */
+const adminView = {
+  accountId: { type: ['string', 'null'], format: 'uuid' },
+  personnelEvents: {
+    type: 'array',
+    items: answer({ eventId: text, type: text, effectiveDate: text, toUnitCode: nullableText, newPosition: nullableText, status: text }),
+  },
+} as const;
 import { throttle } from '../throttle.ts';
 import { readUpload } from '../uploads.ts';
 
@@ -44,7 +85,10 @@ export default async function registrationRoutes(app: FastifyInstance) {
         consumes: ['multipart/form-data'],
         description:
           'No sign-in needed. Multipart: `data` (JSON: citizenId, firstNameTh, lastNameTh, firstNameEn?, lastNameEn?, email, phone?, position, unitCode, username, password, requestedAccess[{system, role}]) and 1–5 files named `documents` (PDF, JPEG or PNG, ≤ 10 MB each).',
-        response: { 202: { type: 'object', properties: { id: { type: 'string' }, trackingCode: { type: 'string' }, status: { type: 'string' } } } },
+        response: {
+          202: answer({ id: uuid, trackingCode: text, status: { type: 'string', const: 'pending_approval' } }),
+          409: problem('The citizen ID already has an open request or an active account, or the username is taken.'),
+        },
       },
     },
     async (request, reply) => {
@@ -59,7 +103,16 @@ export default async function registrationRoutes(app: FastifyInstance) {
     '/registrations/:id',
     {
       config: { scope: 'applicant-or-unit-admin' },
-      schema: { tags: ['registration'], params: uuidParam('id'), description: 'The applicant (header X-Tracking-Code) or an admin who may act for the unit.' },
+      schema: {
+        tags: ['registration'],
+        params: uuidParam('id'),
+        description: 'The applicant (header X-Tracking-Code) or an admin who may act for the unit (who also sees `accountId` and `personnelEvents`).',
+        response: {
+          200: { type: 'object', required: Object.keys(view), properties: { ...view, ...adminView } },
+          403: problem('Neither the tracking code nor an admin who may act for the unit.'),
+          404: noSuchRequest,
+        },
+      },
     },
     async (request) => {
       const { viewer: _seenBy, ...view } = await viewRegistration(deps, viewer(request), request.params.id);
@@ -74,6 +127,11 @@ export default async function registrationRoutes(app: FastifyInstance) {
       schema: {
         tags: ['registration'],
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, documentId: { type: 'string', format: 'uuid' } } },
+        response: {
+          200: { description: 'The document as uploaded (PDF, JPEG or PNG).', content: { 'application/pdf': { schema: file }, 'image/jpeg': { schema: file }, 'image/png': { schema: file } } },
+          403: problem('Neither the tracking code nor an admin who may act for the unit.'),
+          404: problem('There is no such registration request or document.'),
+        },
       },
     },
     async (request, reply) => {
@@ -101,6 +159,24 @@ export default async function registrationRoutes(app: FastifyInstance) {
           type: 'object',
           additionalProperties: false,
           properties: { status: { type: 'string', enum: [...REGISTRATION_STATUSES] }, unitCode, search: { type: 'string', maxLength: 100 }, ...listQuery },
+        },
+        response: {
+          200: pageOf(
+            answer({
+              id: uuid,
+              status: registrationStatus,
+              unitCode: text,
+              unitNameTh: text,
+              actingUnitCode: text,
+              submittedAt: time,
+              decidedAt: nullableTime,
+              firstNameTh: text,
+              lastNameTh: text,
+              position: nullableText,
+              username: text,
+              requestedAccess: requested,
+            }),
+          ),
         },
       },
     },
@@ -141,6 +217,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
             access: accessList,
           },
         },
+        response: { 200: answer({ status: registrationStatus }), 404: noSuchRequest, 409: problem('The request no longer awaits this decision.') },
       },
     },
     async (request) => decideRegistration(deps, request.account!, request.params.id, request.body, request.log),
@@ -156,6 +233,7 @@ export default async function registrationRoutes(app: FastifyInstance) {
         consumes: ['multipart/form-data'],
         description:
           'The applicant (X-Tracking-Code) answers a request for information: multipart like the submission, with only what changed (and optionally `note`), and up to 5 more `documents`. Names verified through ThaiID cannot be changed.',
+        response: { 202: statusOf, 403: applicantOnly, 404: noSuchRequest, 409: problem('The request does not await information.') },
       },
     },
     async (request, reply) => {
@@ -170,7 +248,12 @@ export default async function registrationRoutes(app: FastifyInstance) {
     '/registrations/:id/withdraw',
     {
       config: { scope: 'applicant' },
-      schema: { tags: ['registration'], params: uuidParam('id'), description: 'The applicant (X-Tracking-Code) withdraws the request.' },
+      schema: {
+        tags: ['registration'],
+        params: uuidParam('id'),
+        description: 'The applicant (X-Tracking-Code) withdraws the request.',
+        response: { 200: statusOf, 403: applicantOnly, 404: noSuchRequest, 409: problem('The request is decided already.') },
+      },
     },
     async (request) => withdrawRegistration(deps, requireTrackingCode(request), request.params.id, request.log),
   );

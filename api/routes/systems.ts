@@ -1,9 +1,24 @@
 // The catalogue of connected systems (ระบบที่เชื่อมโยง) and the roles each one knows: services/systems.ts.
 import type { FastifyInstance } from 'fastify';
 import { putSystem, systemCatalogue, type SystemInput } from '../../services/systems.ts';
-import { systemCode } from '../schemas.ts';
+import { problem } from '../responses.ts';
+import { answer, nullableText, systemCode, text } from '../schemas.ts';
 
 const httpUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2000 } as const;
+
+const oidcClient = answer({
+  clientId: text,
+  redirectUris: { type: 'array', items: text },
+  postLogoutRedirectUris: { type: 'array', items: text },
+  backchannelLogoutUri: nullableText,
+  public: { type: 'boolean' },
+});
+/** A system as DLA central sees it; others see its code, names and roles only. */
+const systemView = {
+  type: 'object',
+  required: ['code', 'nameTh', 'nameEn', 'roles'],
+  properties: { code: text, nameTh: text, nameEn: nullableText, url: text, roles: { type: 'array', items: text }, oidc: oidcClient },
+} as const;
 
 export default async function systemRoutes(app: FastifyInstance) {
   app.put<{ Params: { code: string }; Body: SystemInput }>(
@@ -44,6 +59,14 @@ export default async function systemRoutes(app: FastifyInstance) {
             },
           },
         },
+        response: {
+          200: {
+            ...systemView,
+            required: [...systemView.required, 'url'],
+            properties: { ...systemView.properties, clientId: text, clientSecret: { type: 'string', description: 'Shown once: on creation and on rotateSecret.' } },
+          },
+          409: problem('The OIDC client cannot be changed so.'),
+        },
       },
     },
     async (request) => putSystem(app.deps, request.account!, request.params.code, request.body),
@@ -56,6 +79,7 @@ export default async function systemRoutes(app: FastifyInstance) {
       schema: {
         tags: ['systems'],
         description: "Every connected system's code, names and roles; DLA central admins also see its url and its OIDC client (redirect and logout URLs).",
+        response: { 200: answer({ items: { type: 'array', items: systemView }, nextCursor: { type: 'null' } }) },
       },
     },
     async (request) => ({ items: await systemCatalogue(app.deps, request.account), nextCursor: null }),

@@ -10,6 +10,7 @@ import { STANDIN_PATH } from '../../lib/sso/thaid-standin.ts';
 import { ThaiIdError, ThaiIdUnavailable, type ThaiIdFlow, type VerifiedClaims } from '../../lib/sso/thaiid.ts';
 import { signInWithThaiId } from '../../services/sign-in.ts';
 import { FRESH_LOGIN_COOKIE, safeReturnPath } from '../plugins/browser-session.ts';
+import { pageAnswer, redirect } from '../responses.ts';
 import { page } from '../scope.ts';
 
 const FLOW_COOKIE = 'thaiid_flow';
@@ -38,6 +39,7 @@ export default async function thaiidRoutes(app: FastifyInstance) {
       schema: {
         tags: ['sign-in'],
         description: 'Starts sign-in (or registration) through ThaiID: redirects to ThaiD.',
+        response: { 303: redirect('To ThaiD.'), 503: pageAnswer('ThaiID is not configured here, or ThaiD cannot be reached just now.') },
         querystring: {
           type: 'object',
           properties: { interaction: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' }, return: { type: 'string', maxLength: 2000 } },
@@ -72,7 +74,18 @@ export default async function thaiidRoutes(app: FastifyInstance) {
     '/auth/thaiid/callback',
     {
       config: { scope: 'credentials' },
-      schema: { tags: ['sign-in'], description: 'Finishes sign-in through ThaiID.' },
+      schema: {
+        tags: ['sign-in'],
+        description: 'Finishes sign-in through ThaiID.',
+        response: {
+          303: redirect('Signed in: back to where the sign-in started (or to registration, for a person without an account).'),
+          400: pageAnswer('The sign-in expired, did not start here, or ThaiD refused it.'),
+          401: pageAnswer('Sign-in refused.'),
+          403: pageAnswer('Sign-in refused.'),
+          423: pageAnswer('The account is suspended or disabled.'),
+          503: pageAnswer('ThaiD cannot be reached just now.'),
+        },
+      },
     },
     async (request, reply) => {
       const cookie = request.cookies[FLOW_COOKIE];
