@@ -1,6 +1,7 @@
 // The portal: what a signed-in person sees first, the connected systems they may open; and what
 // the registration page offers a newcomer.
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, ilike, or } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { accounts, entitlements, orgUnits, systems } from '../db/schema.ts';
 import { maskCitizenId } from '../lib/citizen-id.ts';
 import { badRequest } from '../lib/problem.ts';
@@ -50,8 +51,46 @@ export async function portalOf(deps: Pick<ServiceDeps, 'db'>, actor: Actor) {
   };
 }
 
-/** What the registration page offers: every system's roles, the units, and what ThaiD verified (locked on the form). */
-export async function registrationForm(deps: Pick<ServiceDeps, 'db' | 'cipher'>, verification: string | undefined) {
+/** How many units the registration page lists at a time. */
+export const UNIT_PAGE = 20;
+
+export interface UnitChoice {
+  code: string;
+  nameTh: string;
+  /** The units above it (district, province): namesakes abound among the 7,850 LAOs. */
+  aboveTh: string;
+}
+
+/**
+ * The units an applicant may choose, found by part of their Thai or English name or their code, a page
+ * at a time (1-based), in code order: the registration page asks for a search instead of listing every unit.
+ */
+export async function findUnitsToRegister(deps: Pick<ServiceDeps, 'db'>, query: string, page: number): Promise<{ items: UnitChoice[]; more: boolean }> {
+  const text = query.trim().slice(0, 100);
+  if (!text) return { items: [], more: false };
+  const like = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const parent = alias(orgUnits, 'parent');
+  const grandparent = alias(orgUnits, 'grandparent');
+  const rows = await deps.db
+    .select({ code: orgUnits.code, nameTh: orgUnits.nameTh, parentTh: parent.nameTh, grandparentTh: grandparent.nameTh })
+    .from(orgUnits)
+    .leftJoin(parent, eq(parent.code, orgUnits.parentCode))
+    .leftJoin(grandparent, eq(grandparent.code, parent.parentCode))
+    .where(or(ilike(orgUnits.nameTh, like), ilike(orgUnits.nameEn, like), eq(orgUnits.code, text)))
+    .orderBy(asc(orgUnits.code))
+    .limit(UNIT_PAGE + 1)
+    .offset((Math.max(1, page) - 1) * UNIT_PAGE);
+  return {
+    items: rows.slice(0, UNIT_PAGE).map((r) => ({ code: r.code, nameTh: r.nameTh, aboveTh: [r.parentTh, r.grandparentTh].filter(Boolean).join(' · ') })),
+    more: rows.length > UNIT_PAGE,
+  };
+}
+
+/**
+ * What the registration page offers: every system's roles, the unit chosen (if it exists), and what
+ * ThaiD verified (locked on the form).
+ */
+export async function registrationForm(deps: Pick<ServiceDeps, 'db' | 'cipher'>, verification: string | undefined, unitCode?: string) {
   let verified: ReturnType<typeof verifiedFields> | undefined;
   if (verification) {
     const claims = await verifiedIdentity(deps, verification);
@@ -59,12 +98,12 @@ export async function registrationForm(deps: Pick<ServiceDeps, 'db' | 'cipher'>,
     verified = verifiedFields(claims);
   }
   const catalogue = await deps.db.select().from(systems).orderBy(asc(systems.code));
-  const units = await deps.db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh }).from(orgUnits).orderBy(asc(orgUnits.code)).limit(10_000);
+  const [unit] = unitCode ? await deps.db.select({ code: orgUnits.code, nameTh: orgUnits.nameTh }).from(orgUnits).where(eq(orgUnits.code, unitCode)) : [];
   return {
     verification: verification ?? '',
     verified,
     maskedCitizenId: verified ? maskCitizenId(verified.citizenId) : '',
     access: catalogue.flatMap((s) => s.roles.map((role) => ({ value: `${s.code}:${role}`, label: `${s.nameTh} · ${role}` }))),
-    units,
+    unit,
   };
 }

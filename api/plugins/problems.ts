@@ -28,7 +28,13 @@ function wantsPage(request: FastifyRequest): boolean {
 }
 
 /** The answer to a request refused with `status`: a page for a browser on the pages, else problem+json. */
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, status: number, detail: string, members: { errors?: FieldError[]; mfa?: string } = {}): void {
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  detail: string,
+  members: { errors?: FieldError[]; mfa?: string } = {},
+): void {
   if (status === 429) reply.header('retry-after', reply.getHeader('retry-after') ?? '60');
   if (status === 503) reply.header('retry-after', reply.getHeader('retry-after') ?? '30');
   if (wantsPage(request)) {

@@ -59,7 +59,11 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
         tags: ['access reviews'],
         security: [{ bearer: [] }],
         params: uuidParam('id'),
-        response: { 200: answer({ id: uuid, status: { type: 'string', const: 'cancelled' } }), 404: noSuchCampaign, 409: problem('The campaign is no longer running.') },
+        response: {
+          200: answer({ id: uuid, status: { type: 'string', const: 'cancelled' } }),
+          404: noSuchCampaign,
+          409: problem('The campaign is no longer running.'),
+        },
       },
     },
     async (request) => cancelCampaign(app.deps, request.account!, request.params.id, request.log),
@@ -164,7 +168,10 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
       schema: {
         tags: ['access reviews'],
         security: [{ bearer: [] }],
-        response: { 200: answer({ items: { type: 'array', items: answer({ ...schedule, nextRunAt: nullableTime }) }, nextCursor: nullableText }), 503: scheduleUnreachable },
+        response: {
+          200: answer({ items: { type: 'array', items: answer({ ...schedule, nextRunAt: nullableTime }) }, nextCursor: nullableText }),
+          503: scheduleUnreachable,
+        },
       },
     },
     async (request) => ({ items: await listReviewSchedules(app.deps, request.account!), nextCursor: null }),
@@ -179,7 +186,11 @@ export default async function accessReviewCampaignRoutes(app: FastifyInstance) {
         tags: ['access reviews'],
         security: [{ bearer: [] }],
         params: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } } },
-        response: { 200: answer({ name: text, deleted: { type: 'boolean', const: true } }), 404: problem('There is no such schedule.'), 503: scheduleUnreachable },
+        response: {
+          200: answer({ name: text, deleted: { type: 'boolean', const: true } }),
+          404: problem('There is no such schedule.'),
+          503: scheduleUnreachable,
+        },
       },
     },
     async (request) => deleteReviewSchedule(app.deps, request.account!, request.params.name),

@@ -162,7 +162,10 @@ export default async function appointmentRoutes(app: FastifyInstance) {
         tags: ['appointments'],
         security: [{ bearer: [] }],
         params: uuidParam('id'),
-        response: { 200: { description: 'The letter (PDF).', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } }, 404: noSuchAppointment },
+        response: {
+          200: { description: 'The letter (PDF).', content: { 'application/pdf': { schema: { type: 'string', format: 'binary' } } } },
+          404: noSuchAppointment,
+        },
       },
     },
     async (request, reply) => {

@@ -2,7 +2,7 @@
 // password or ThaiID, sign-out, the survey, and the registration form (prefilled and locked after ThaiID).
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Problem, type FieldError } from '../../lib/problem.ts';
-import { portalOf, registrationForm } from '../../services/portal.ts';
+import { findUnitsToRegister, portalOf, registrationForm } from '../../services/portal.ts';
 import { submitRegistration, type RegistrationSubmission } from '../../services/registrations.ts';
 import { loadActor } from '../../services/actor.ts';
 import { beginTotpEnrolment, isEnrolled, markSecondFactor } from '../../services/mfa.ts';
@@ -239,26 +239,57 @@ export default async function pageRoutes(app: FastifyInstance) {
     return reply.page(201, 'message', { title: SURVEY_TITLE, message: 'ขอบคุณสำหรับความคิดเห็น / Thank you for your answers.' });
   });
 
+  /** /register with these parameters (the ThaiD verification carried from step to step). */
+  const registerLink = (verification: string | undefined, params: Record<string, string | number | undefined>) => {
+    const query = new URLSearchParams();
+    if (verification) query.set('verification', verification);
+    for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== '') query.set(name, String(value));
+    return `/register${query.size > 0 ? `?${query}` : ''}`;
+  };
+
+  /**
+   * The first step: the unit, found by searching its name (a GET form, a page of matches at a time)
+   * rather than chosen from a list of every unit; each match links to the form with that unit.
+   */
+  async function unitStep(reply: FastifyReply, verification: string | undefined, query: string, pageNumber: number, status = 200, error?: string) {
+    const found = await findUnitsToRegister(app.deps, query, pageNumber);
+    return reply.page(status, 'register-unit', {
+      title: REGISTER_TITLE,
+      verification: verification ?? '',
+      query,
+      error,
+      searched: query.trim() !== '',
+      units: found.items.map((u) => ({ ...u, href: registerLink(verification, { unit: u.code }) })),
+      page: pageNumber,
+      previous: pageNumber > 1 ? registerLink(verification, { q: query, page: pageNumber - 1 }) : null,
+      next: found.more ? registerLink(verification, { q: query, page: pageNumber + 1 }) : null,
+      paged: pageNumber > 1 || found.more,
+    });
+  }
+
   /** The registration form; after a refusal, with what was typed (not the password, not the files) and each field's error. */
   async function registerPage(
     reply: FastifyReply,
     verification: string | undefined,
+    unitCode: string,
     refused?: { status: number; typed: Typed; errors: Record<string, string> },
   ) {
     try {
-      const form = await registrationForm(app.deps, verification);
+      const form = await registrationForm(app.deps, verification, unitCode);
+      if (!form.unit && !refused) return await unitStep(reply, verification, '', 1, 404, `ไม่พบหน่วยงาน ${unitCode} / There is no unit ${unitCode}.`);
       const typed = refused?.typed ?? {};
       const value = (name: string) => (name === 'password' ? '' : (typed[name]?.[0] ?? ''));
       const ticked = accessFromForm(typed.access).map((a) => `${a.system}:${a.role}`);
       return reply.page(refused?.status ?? 200, 'register', {
         title: REGISTER_TITLE,
         ...form,
+        unit: form.unit ?? { code: unitCode, nameTh: '' },
+        changeUnit: registerLink(form.verification, {}),
         csrf: app.csrfToken(reply),
-        action: form.verification ? `/register?verification=${encodeURIComponent(form.verification)}` : '/register',
+        action: registerLink(form.verification, {}),
         refused: refused !== undefined,
         errors: refused?.errors ?? {},
         typed: Object.fromEntries(REGISTER_FIELDS.map((name) => [name, value(name)])),
-        units: form.units.map((u) => ({ ...u, selected: u.code === value('unitCode') })),
         access: form.access.map((a, i) => ({ ...a, id: `access-${i}`, checked: ticked.includes(a.value) })),
       });
     } catch (error) {
@@ -267,8 +298,14 @@ export default async function pageRoutes(app: FastifyInstance) {
     }
   }
 
-  app.get<{ Querystring: { verification?: string } }>('/register', { schema: { hide: true } }, async (request, reply) =>
-    registerPage(reply, request.query.verification),
+  app.get<{ Querystring: { verification?: string; unit?: string; q?: string; page?: string } }>(
+    '/register',
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const { verification, unit, q, page: pageNumber } = request.query;
+      if (typeof unit === 'string' && unit && !q) return registerPage(reply, verification, unit);
+      return unitStep(reply, verification, typeof q === 'string' ? q : '', Math.min(1000, Math.max(1, Number.parseInt(String(pageNumber ?? '1'), 10) || 1)));
+    },
   );
 
   // The form itself, without JavaScript: the same operation as POST /api/v1/registrations, answered with a page.
@@ -306,7 +343,7 @@ export default async function pageRoutes(app: FastifyInstance) {
         if (!(error instanceof Problem)) throw error;
         if (Object.keys(typed).length === 0) typed = partialForm(request).fields;
         const verification = typed.identityVerification?.[0] || undefined;
-        return registerPage(reply, verification, { status: error.status, typed, errors: errorsByField(error) });
+        return registerPage(reply, verification, typed.unitCode?.[0] ?? '', { status: error.status, typed, errors: errorsByField(error) });
       }
     },
   );

@@ -88,7 +88,10 @@ export default async function personnelEventRoutes(app: FastifyInstance) {
     202: answer({
       accepted: { type: 'integer' },
       duplicates: { type: 'integer' },
-      rejected: { type: 'array', items: answer({ index: { type: 'integer' }, eventId: nullableText, errors: { type: 'array', items: answer({ path: text, message: text }) } }) },
+      rejected: {
+        type: 'array',
+        items: answer({ index: { type: 'integer' }, eventId: nullableText, errors: { type: 'array', items: answer({ path: text, message: text }) } }),
+      },
     }),
     503: problem('The database or Temporal cannot be reached, or (unsigned, without a token) the feed is disabled: HR_FEED_SECRET is not set.'),
   } as const;

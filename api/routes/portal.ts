@@ -17,7 +17,11 @@ export default async function portalRoutes(app: FastifyInstance) {
         tags: ['portal'],
         security: [{ bearer: [] }],
         description: 'The connected systems the signed-in person may open, with their roles there.',
-        response: { 200: answer({ items: { type: 'array', items: answer({ code: text, nameTh: text, nameEn: nullableText, url: text, roles: { type: 'array', items: text } }) } }) },
+        response: {
+          200: answer({
+            items: { type: 'array', items: answer({ code: text, nameTh: text, nameEn: nullableText, url: text, roles: { type: 'array', items: text } }) },
+          }),
+        },
       },
     },
     async (request) => ({ items: await systemsOpenTo(app.deps, request.account!) }),
@@ -25,7 +29,10 @@ export default async function portalRoutes(app: FastifyInstance) {
 
   app.get(
     '/survey',
-    { config: { scope: 'public' }, schema: { tags: ['survey'], response: { 200: answer({ round: text, questions: { type: 'array', items: answer(question) } }) } } },
+    {
+      config: { scope: 'public' },
+      schema: { tags: ['survey'], response: { 200: answer({ round: text, questions: { type: 'array', items: answer(question) } }) } },
+    },
     async () => currentSurvey(app.deps),
   );
 

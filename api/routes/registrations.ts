@@ -128,7 +128,10 @@ export default async function registrationRoutes(app: FastifyInstance) {
         tags: ['registration'],
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, documentId: { type: 'string', format: 'uuid' } } },
         response: {
-          200: { description: 'The document as uploaded (PDF, JPEG or PNG).', content: { 'application/pdf': { schema: file }, 'image/jpeg': { schema: file }, 'image/png': { schema: file } } },
+          200: {
+            description: 'The document as uploaded (PDF, JPEG or PNG).',
+            content: { 'application/pdf': { schema: file }, 'image/jpeg': { schema: file }, 'image/png': { schema: file } },
+          },
           403: problem('Neither the tracking code nor an admin who may act for the unit.'),
           404: problem('There is no such registration request or document.'),
         },

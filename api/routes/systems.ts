@@ -63,7 +63,11 @@ export default async function systemRoutes(app: FastifyInstance) {
           200: {
             ...systemView,
             required: [...systemView.required, 'url'],
-            properties: { ...systemView.properties, clientId: text, clientSecret: { type: 'string', description: 'Shown once: on creation and on rotateSecret.' } },
+            properties: {
+              ...systemView.properties,
+              clientId: text,
+              clientSecret: { type: 'string', description: 'Shown once: on creation and on rotateSecret.' },
+            },
           },
           409: problem('The OIDC client cannot be changed so.'),
         },

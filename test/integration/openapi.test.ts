@@ -38,7 +38,10 @@ let trackingCode: string;
 
 beforeAll(async () => {
   h = await startHarness({ HR_FEED_SECRET: 'fuzz-feed-secret' });
-  await h.request('PUT', '/api/v1/systems/INFO', { token: h.central.token, json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] } });
+  await h.request('PUT', '/api/v1/systems/INFO', {
+    token: h.central.token,
+    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
+  });
   tree = await h.seedTree();
   staff = await h.createAccount(tree.laoA);
   const unitAdmin = await h.createAccount(tree.districtA);
@@ -206,7 +209,12 @@ function requestArbitrary(): Arbitrary<FuzzRequest> {
     const value = (s: Schema | undefined, name?: string) => fc.oneof({ weight: 3, arbitrary: valid(s, name) }, { weight: 1, arbitrary: anyJson });
     const path = fc.tuple(...pathParams.map((p) => value(p.schema, p.name).map((v) => [p.name, v] as const)));
     const query = fc.tuple(
-      ...queryParams.map((p) => fc.option(value(p.schema, p.name).map((v) => [p.name, v] as const), { freq: 2 })),
+      ...queryParams.map((p) =>
+        fc.option(
+          value(p.schema, p.name).map((v) => [p.name, v] as const),
+          { freq: 2 },
+        ),
+      ),
       fc.option(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 8 })), { freq: 6 }),
     );
     const body: Arbitrary<{ body?: string | FormData; type?: string; text?: string }> = !takesBody(o)
@@ -234,7 +242,11 @@ function requestArbitrary(): Arbitrary<FuzzRequest> {
         );
     const who = fc.constantFrom<Who>('central', 'central', 'central', 'staff', 'anonymous', 'forged');
     const extraHeaders = fc.record(
-      { 'x-tracking-code': fc.oneof(fc.constant(trackingCode), fc.string({ minLength: 1, maxLength: 40 })), 'x-hr-timestamp': fc.nat().map(String), 'x-hr-signature': fc.string({ maxLength: 70 }) },
+      {
+        'x-tracking-code': fc.oneof(fc.constant(trackingCode), fc.string({ minLength: 1, maxLength: 40 })),
+        'x-hr-timestamp': fc.nat().map(String),
+        'x-hr-signature': fc.string({ maxLength: 70 }),
+      },
       { requiredKeys: [] },
     );
     return fc.record({ who, path, query, body, extraHeaders }).map(({ who, path, query, body, extraHeaders }) => {
@@ -257,13 +269,20 @@ function requestArbitrary(): Arbitrary<FuzzRequest> {
 function multipart(): Arbitrary<{ body: FormData; text: string }> {
   return fc
     .record({
-      data: fc.option(fc.oneof(anyJson.map((v) => JSON.stringify(v) ?? ''), fc.string({ maxLength: 50 })), { freq: 5 }),
+      data: fc.option(
+        fc.oneof(
+          anyJson.map((v) => JSON.stringify(v) ?? ''),
+          fc.string({ maxLength: 50 }),
+        ),
+        { freq: 5 },
+      ),
       files: fc.array(fc.record({ field: fc.constantFrom('documents', 'letter', 'file', 'other'), pdf: fc.boolean() }), { maxLength: 3 }),
     })
     .map(({ data, files }) => {
       const form = new FormData();
       if (data !== null) form.append('data', data);
-      for (const f of files) form.append(f.field, new Blob([new Uint8Array(f.pdf ? PDF : Buffer.from('not a document'))], { type: 'application/pdf' }), 'x.pdf');
+      for (const f of files)
+        form.append(f.field, new Blob([new Uint8Array(f.pdf ? PDF : Buffer.from('not a document'))], { type: 'application/pdf' }), 'x.pdf');
       return { body: form, text: `multipart data=${data?.slice(0, 200)} files=${files.map((f) => `${f.field}:${f.pdf ? 'pdf' : 'junk'}`).join(',')}` };
     });
 }

@@ -3,7 +3,7 @@
 // back with its error by the field and what was typed kept; a multipart POST without a valid CSRF token,
 // or with bad files, is refused and creates nothing.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { DISGUISED_PDF, PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { launchBrowser } from '../../scripts/support/browser.ts';
 import { expectAccessible, signedInPage } from '../support/console.ts';
@@ -49,17 +49,28 @@ async function noScriptPhone() {
   return { context, page: await context.newPage() };
 }
 
+/** Step 1: the unit, searched by part of its name and picked from the matches (page after page among the namesakes of other files' trees). */
+async function chooseUnit(page: Page, code: string, name = 'หนองนาคำ') {
+  await page.goto('/register');
+  await page.fill('#q', name);
+  await Promise.all([page.waitForNavigation(), page.click('#unit-search button[type=submit]')]);
+  for (let i = 0; i < 100 && (await page.locator(`a[data-unit="${code}"]`).count()) === 0; i++) {
+    await Promise.all([page.waitForNavigation(), page.click('a[rel=next]')]);
+  }
+  await Promise.all([page.waitForNavigation(), page.click(`a[data-unit="${code}"]`)]);
+  expect(await page.inputValue('#unitCode')).toBe(code);
+}
+
 describe('the registration page without JavaScript', () => {
   it('submits the form with its evidence: the tracking page follows and the admin sees the request', async () => {
     const { context, page } = await noScriptPhone();
     const username = uniqueName('nojs');
-    await page.goto('/register');
+    await chooseUnit(page, tree.laoA);
     await page.fill('#citizenId', randomCitizenId());
     await page.fill('#firstNameTh', 'สมศรี');
     await page.fill('#lastNameTh', 'ใจดี');
     await page.fill('#email', `${username}@lao.test`);
     await page.fill('#position', 'นักจัดการงานทั่วไป');
-    await page.selectOption('#unitCode', tree.laoA);
     await page.fill('#username', username);
     await page.fill('#password', 'nojs-password-12');
     await page.check(`input[value="${INFO}:viewer"]`);
@@ -104,13 +115,12 @@ describe('the registration page without JavaScript', () => {
     const { context, page } = await noScriptPhone();
     const username = uniqueName('refused');
     const citizenId = randomCitizenId();
-    await page.goto('/register');
+    await chooseUnit(page, tree.laoA);
     await page.fill('#citizenId', citizenId);
     await page.fill('#firstNameTh', 'สมปอง');
     await page.fill('#lastNameTh', 'รักงาน');
     await page.fill('#email', `${username}@lao.test`);
     await page.fill('#position', 'ปลัด อบต.');
-    await page.selectOption('#unitCode', tree.laoA);
     await page.fill('#username', `${username} with spaces`); // the browser lets it through; the rule does not
     await page.fill('#password', 'refused-password-12');
     await page.check(`input[value="${INFO}:editor"]`);
@@ -145,7 +155,10 @@ describe('the registration page without JavaScript', () => {
     // The refused form passes axe-core (with scripts on, as the checker needs them).
     const checked = await browser.newContext({ baseURL: h.baseUrl });
     const again = await checked.newPage();
-    await again.goto('/register');
+    await again.goto(`/register?q=${encodeURIComponent('หนองนาคำ')}`);
+    expect(await again.locator('ul.units li').count()).toBeGreaterThan(0);
+    await expectAccessible(again);
+    await again.goto(`/register?unit=${tree.laoA}`);
     await again.fill('#citizenId', '123');
     await again.fill('#firstNameTh', 'ก');
     await again.fill('#lastNameTh', 'ข');
@@ -161,10 +174,61 @@ describe('the registration page without JavaScript', () => {
   });
 });
 
+describe('choosing the unit', () => {
+  const get = async (path: string) => {
+    const res = await fetch(`${h.baseUrl}${path}`);
+    return { status: res.status, html: await res.text() };
+  };
+
+  it('searches units by name or code, a page at a time, instead of listing every unit', async () => {
+    const first = await get('/register');
+    expect(first.status).toBe(200);
+    expect(first.html).toContain('id="unit-search"');
+    expect(first.html).not.toContain('data-unit=');
+    expect(first.html).not.toContain('id="register"');
+
+    const byCode = await get(`/register?q=${tree.laoB}`);
+    expect(byCode.html).toContain(`data-unit="${tree.laoB}"`);
+    expect(byCode.html).toContain('สถอ.กุมภวาปี'); // the units above, to tell namesakes apart
+    expect(byCode.html.match(/data-unit=/g)).toHaveLength(1);
+
+    // 25 namesakes: 20 on the first page with a link to the next, the other 5 on the second, none twice.
+    const name = `เทศบาลตำบลทดสอบ${uniqueName('n')}`;
+    const namesakes = Array.from({ length: 25 }, (_, i) => ({
+      code: `${tree.laoB}-N${String(i).padStart(2, '0')}`,
+      parentCode: tree.districtB,
+      kind: 'municipality',
+      nameTh: `${name} ${i}`,
+    }));
+    expect((await h.request('PUT', '/api/v1/org-units', { token: h.central.token, json: namesakes })).status).toBe(200);
+    const codesOf = (html: string) => [...html.matchAll(/data-unit="([^"]+)"/g)].map((m) => m[1]);
+    const page1 = await get(`/register?q=${encodeURIComponent(name)}`);
+    expect(codesOf(page1.html)).toEqual(namesakes.slice(0, 20).map((u) => u.code));
+    expect(page1.html).toContain('rel="next"');
+    const page2 = await get(`/register?q=${encodeURIComponent(name)}&page=2`);
+    expect(codesOf(page2.html)).toEqual(namesakes.slice(20).map((u) => u.code));
+    expect(page2.html).not.toContain('rel="next"');
+    expect(page2.html).toContain('rel="prev"');
+
+    const wildcard = await get(`/register?q=${encodeURIComponent('%')}`);
+    expect(wildcard.status).toBe(200);
+    expect(wildcard.html).toContain('id="no-units"');
+
+    const chosen = await get(`/register?unit=${tree.laoB}`);
+    expect(chosen.html).toContain(`name="unitCode" value="${tree.laoB}"`);
+    expect(chosen.html).toContain('อบต.ห้วยเกิ้ง');
+
+    const unknown = await get('/register?unit=NO-SUCH-UNIT');
+    expect(unknown.status).toBe(404);
+    expect(unknown.html).toContain('id="unit-error"');
+    expect((await get('/register?q=x&page=nonsense')).status).toBe(200);
+  });
+});
+
 describe('the multipart form reader', () => {
   /** A session cookie and its CSRF token, as the page gives them. */
   async function session(): Promise<{ cookie: string; csrf: string }> {
-    const page = await fetch(`${h.baseUrl}/register`);
+    const page = await fetch(`${h.baseUrl}/register?unit=${tree.laoA}`);
     const cookie = page.headers
       .getSetCookie()
       .map((c) => c.split(';')[0])

@@ -40,7 +40,11 @@ function stringOf(s: Schema): Arbitrary<string> {
       return fc.webUrl().filter((u) => fits(u) && (!s.pattern || new RegExp(s.pattern, 'u').test(u)));
   }
   if (s.pattern) return fc.stringMatching(new RegExp(s.pattern, 'u'), { size: 'small' }).filter(fits);
-  return fc.string({ minLength: min, maxLength: max, unit: fc.oneof(fc.constantFrom('ก', 'a', ' ', '1'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })) });
+  return fc.string({
+    minLength: min,
+    maxLength: max,
+    unit: fc.oneof(fc.constantFrom('ก', 'a', ' ', '1'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+  });
 }
 
 /** Values that `schema` accepts (or nearly: a pattern with lookarounds may miss now and then). */
@@ -68,18 +72,21 @@ export function validOf(schema: Schema, doc: Schema, pools: Pools = {}, name?: s
       const items = s.items ? validOf(s.items, doc, pools) : fc.jsonValue({ maxDepth: 1 });
       const min = s.minItems ?? 0;
       const max = Math.max(min, Math.min(s.maxItems ?? MAX_ITEMS, MAX_ITEMS));
-      return s.uniqueItems ? fc.uniqueArray(items, { minLength: min, maxLength: max, selector: (v) => JSON.stringify(v) }) : fc.array(items, { minLength: min, maxLength: max });
+      return s.uniqueItems
+        ? fc.uniqueArray(items, { minLength: min, maxLength: max, selector: (v) => JSON.stringify(v) })
+        : fc.array(items, { minLength: min, maxLength: max });
     }
     case 'object':
     case undefined: {
       const properties: Record<string, Schema> = s.properties ?? {};
       if (Object.keys(properties).length === 0 && s.type === undefined) return fc.jsonValue({ maxDepth: 2 });
-      const record = fc.record(
-        Object.fromEntries(Object.entries(properties).map(([key, sub]) => [key, validOf(sub, doc, pools, key)])),
-        { requiredKeys: (s.required ?? []).filter((k: string) => k in properties) },
-      );
+      const record = fc.record(Object.fromEntries(Object.entries(properties).map(([key, sub]) => [key, validOf(sub, doc, pools, key)])), {
+        requiredKeys: (s.required ?? []).filter((k: string) => k in properties),
+      });
       if (s.additionalProperties && typeof s.additionalProperties === 'object') {
-        return fc.tuple(record, fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), validOf(s.additionalProperties, doc), { maxKeys: 3 })).map(([r, extra]) => ({ ...extra, ...r }));
+        return fc
+          .tuple(record, fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), validOf(s.additionalProperties, doc), { maxKeys: 3 }))
+          .map(([r, extra]) => ({ ...extra, ...r }));
       }
       return record;
     }
