@@ -15,6 +15,7 @@ import { REDACT } from '../lib/log.ts';
 import { nameServerSpan } from '../lib/tracing.ts';
 import { christianEraKeyword } from '../lib/dates.ts';
 import type { SsoSecrets } from '../lib/sso/keys.ts';
+import { page, type Scope } from './scope.ts';
 import type { ServiceDeps } from '../services/deps.ts';
 import authPlugin from './plugins/auth.ts';
 import problemsPlugin, { frameworkProblem } from './plugins/problems.ts';
@@ -64,7 +65,7 @@ declare module 'fastify' {
     /** ThaiID as relying party: the real ThaiD when configured, else the stand-in. */
     thaiid: ThaiIdClient | null;
     thaidStandin: ThaidStandin | null;
-    routeTable: { method: string; url: string }[];
+    routeTable: { method: string; url: string; scope: Scope | undefined }[];
   }
 }
 
@@ -145,10 +146,10 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
   app.decorate('deps', deps);
   app.addHook('onRequest', async (request) => nameServerSpan(request.method, request.routeOptions.url));
   // The route table, as registered: what the authorisation matrix tests walk, so a new route is tested by being added.
-  const routeTable: { method: string; url: string }[] = [];
+  const routeTable: FastifyInstance['routeTable'] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url, scope: route.config?.scope });
   });
   // The OpenAPI document declares every answer: each route's own, and the common problems added here.
   app.addHook('onRoute', (route) => declareCommonResponses(route));
@@ -176,7 +177,7 @@ export async function buildApp(deps: AppDeps, options: { logStream?: Destination
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', page('public'), async () => app.swagger());
   await app.register(rateLimit, { global: false, store: sharedRateLimitStore(deps.db, deps.config.taskQueue) });
   await app.register(multipart, {
     limits: { fileSize: MAX_DOCUMENT_BYTES, files: 5, fields: 5, parts: 12, fieldSize: 1024 * 1024 },

@@ -38,6 +38,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
   app.post<{ Params: { code: string } }>(
     '/org-units/:code/admin-appointments',
     {
+      config: { scope: 'unit-member-or-admin-above' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['appointments'],
@@ -76,6 +77,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
   app.get<{ Querystring: { status?: AppointmentStatus; limit: number; cursor?: string } }>(
     '/admin-appointments',
     {
+      config: { scope: 'admin' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['appointments'],
@@ -122,6 +124,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string } }>(
     '/admin-appointments/:id',
     {
+      config: { scope: 'self-or-unit-admin' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['appointments'],
@@ -157,6 +160,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
   app.get<{ Params: { id: string } }>(
     '/admin-appointments/:id/letter',
     {
+      config: { scope: 'self-or-unit-admin' },
       preValidation: app.requireAccount,
       schema: {
         tags: ['appointments'],
@@ -181,11 +185,12 @@ export default async function appointmentRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { decision: 'approve' | 'reject'; reason?: string } }>(
     '/admin-appointments/:id/decision',
     {
+      config: { scope: 'approver' },
+      preValidation: app.requireAdmin,
       // After the body is read: an approval asks for the second factor again (401 `mfa: required`), as designating admins does.
       preHandler: async (request) => {
         if (decisionNeedsRecentSecondFactor(request.body.decision)) await app.requireRecentSecondFactor(request);
       },
-      preValidation: app.requireAdmin,
       schema: {
         tags: ['appointments'],
         security: [{ bearer: [] }],
@@ -205,6 +210,7 @@ export default async function appointmentRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/admin-appointments/:id/revoke',
     {
+      config: { scope: 'approver' },
       preValidation: app.requireAdmin,
       schema: {
         tags: ['appointments'],

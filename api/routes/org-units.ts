@@ -25,6 +25,7 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
   app.put<{ Body: UnitInput[] }>(
     '/org-units',
     {
+      config: { scope: 'central' },
       preValidation: app.requireCentralAdmin,
       bodyLimit: 20 * 1024 * 1024,
       schema: {
@@ -40,6 +41,7 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
   app.get<{ Params: { code: string } }>(
     '/org-units/:code',
     {
+      config: { scope: 'public' },
       schema: {
         tags: ['organisation'],
         params: { type: 'object', properties: { code: unitCode } },
@@ -57,6 +59,7 @@ export default async function orgUnitRoutes(app: FastifyInstance) {
   app.put<{ Params: { code: string }; Body: { accountId: string }[] }>(
     '/org-units/:code/admins',
     {
+      config: { scope: 'central' },
       preValidation: [app.requireCentralAdmin, app.requireRecentSecondFactor],
       schema: {
         tags: ['organisation'],

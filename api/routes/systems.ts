@@ -24,6 +24,7 @@ export default async function systemRoutes(app: FastifyInstance) {
   app.put<{ Params: { code: string }; Body: SystemInput }>(
     '/systems/:code',
     {
+      config: { scope: 'central' },
       preValidation: [app.requireCentralAdmin, app.requireRecentSecondFactor],
       schema: {
         tags: ['systems'],
@@ -80,6 +81,7 @@ export default async function systemRoutes(app: FastifyInstance) {
   app.get(
     '/systems',
     {
+      config: { scope: 'public' },
       schema: {
         tags: ['systems'],
         description: "Every connected system's code, names and roles; DLA central admins also see its url and its OIDC client (redirect and logout URLs).",

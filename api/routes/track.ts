@@ -99,11 +99,14 @@ export default async function trackRoutes(app: FastifyInstance) {
     });
   }
 
-  app.get<{ Params: { id: string } }>('/track/:id', { schema: { hide: true, params: idParam } }, async (request, reply) => codeForm(reply, request.params.id));
+  app.get<{ Params: { id: string } }>('/track/:id', { config: { scope: 'public' }, schema: { hide: true, params: idParam } }, async (request, reply) =>
+    codeForm(reply, request.params.id),
+  );
 
   app.post<{ Params: { id: string }; Body: { trackingCode?: string } }>(
     '/track/:id',
     {
+      config: { scope: 'applicant' },
       schema: { hide: true, params: idParam },
       onRequest: perAddress,
       preHandler: app.csrfProtection,
@@ -118,6 +121,7 @@ export default async function trackRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string } }>(
     '/track/:id/info',
     {
+      config: { scope: 'applicant' },
       schema: { hide: true, params: idParam },
       onRequest: perAddress,
       preHandler: [multipartFields({ accept: { documents: DOCUMENT_TYPES } }), app.csrfProtection],
@@ -143,6 +147,7 @@ export default async function trackRoutes(app: FastifyInstance) {
   app.post<{ Params: { id: string }; Body: { trackingCode?: string; confirm?: string } }>(
     '/track/:id/withdraw',
     {
+      config: { scope: 'applicant' },
       schema: { hide: true, params: idParam },
       onRequest: perAddress,
       preHandler: app.csrfProtection,
