@@ -14,6 +14,7 @@ import { hashNewPassword } from '../lib/passwords.ts';
 import { badRequest, conflict, forbidden, invalid, notFound, type FieldError } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
+import { secondFactorState } from './mfa.ts';
 import { deliverLogouts, lockedUntil, normaliseUsername, type SignInDeps } from './sign-in.ts';
 
 type Account = typeof accounts.$inferSelect;
@@ -196,7 +197,8 @@ export async function administeredAccount(db: Queryable, actor: Actor, id: strin
   return account;
 }
 
-const reasonOf = (reason: string) => {
+/** The reason every helpdesk action is given: anything but blank. */
+export const reasonOf = (reason: string) => {
   if (!/\S/.test(reason)) throw invalid('reason', 'a reason is required');
   return reason;
 };
@@ -390,6 +392,7 @@ export async function accountDossier(deps: ServiceDeps, actor: Actor, id: string
     history,
     signIns,
     lockedUntil: await lockedUntil(db, normaliseUsername(account.username)),
+    secondFactor: await secondFactorState(db, id),
     mayChange: account.id !== actor.id && (account.unitCode ? await mayActFor(db, actor, account.unitCode) : actor.central),
   };
 }

@@ -1,7 +1,8 @@
 // The second factor of SSO admins (CONTRACT.md, Sign-in → Second factor): a TOTP (RFC 6238: SHA-1,
 // 6 digits, 30 s) enrolled on first sign-in, with single-use recovery codes. The secret is kept
 // encrypted like citizen IDs; recovery codes only hashed. ThaiID counts as a second factor.
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { and, count, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { Secret, TOTP } from 'otpauth';
 import { actorOf, writeAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/client.ts';
@@ -70,6 +71,17 @@ function stepOf(secret: string, username: string, code: string): number | null {
 
 const normaliseCode = (code: string) => code.replace(/[\s-]/g, '').toLowerCase();
 
+/** New recovery codes in place of any the account had: returned to be shown once, stored hashed. */
+async function replaceRecoveryCodes(tx: Queryable, accountId: string): Promise<string[]> {
+  await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.accountId, accountId));
+  const codes = Array.from({ length: RECOVERY_CODES }, () => {
+    const raw = new Secret({ size: 7 }).base32.slice(0, 10).toLowerCase();
+    return `${raw.slice(0, 5)}-${raw.slice(5)}`;
+  });
+  await tx.insert(mfaRecoveryCodes).values(codes.map((c) => ({ accountId, codeHash: sha256Hex(normaliseCode(c)) })));
+  return codes;
+}
+
 /**
  * Confirms the enrolment with a code from the authenticator: the recovery codes (shown once,
  * stored hashed). False for a wrong code (the caller counts it as a failed sign-in); 409 without
@@ -86,12 +98,7 @@ export async function confirmTotpEnrolment(
     const step = stepOf(deps.cipher.decrypt(row.secretEnc), account.username, normaliseCode(otp));
     if (step === null) return false;
     await tx.update(totpEnrolments).set({ confirmedAt: new Date(), lastStep: step }).where(eq(totpEnrolments.accountId, account.id));
-    await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.accountId, account.id));
-    const codes = Array.from({ length: RECOVERY_CODES }, () => {
-      const raw = new Secret({ size: 7 }).base32.slice(0, 10).toLowerCase();
-      return `${raw.slice(0, 5)}-${raw.slice(5)}`;
-    });
-    await tx.insert(mfaRecoveryCodes).values(codes.map((c) => ({ accountId: account.id, codeHash: sha256Hex(normaliseCode(c)) })));
+    const codes = await replaceRecoveryCodes(tx, account.id);
     await writeAudit(tx, {
       key: `account:${account.id}:mfa-enrolled:${row.createdAt.getTime()}`,
       actor: actorOf(account.id),
@@ -148,4 +155,75 @@ export async function markSecondFactor(db: Queryable, token: string): Promise<vo
 export function secondFactorIsRecent(deps: Pick<ServiceDeps, 'config'>, secondFactorAt: Date | null | undefined): boolean {
   if (deps.config.adminMfa.mode === 'off') return true;
   return secondFactorAt != null && Date.now() - secondFactorAt.getTime() <= deps.config.adminMfa.reconfirmAfterMs;
+}
+
+/** What the account has of a second factor: since when its TOTP is confirmed (null: none), and its unused recovery codes. */
+export interface SecondFactorState {
+  enrolledAt: Date | null;
+  recoveryCodesLeft: number;
+}
+
+export async function secondFactorState(db: Queryable, accountId: string): Promise<SecondFactorState> {
+  const [row] = await db.select({ confirmedAt: totpEnrolments.confirmedAt }).from(totpEnrolments).where(eq(totpEnrolments.accountId, accountId));
+  const [codes] = await db
+    .select({ n: count() })
+    .from(mfaRecoveryCodes)
+    .where(and(eq(mfaRecoveryCodes.accountId, accountId), isNull(mfaRecoveryCodes.usedAt)));
+  return { enrolledAt: row?.confirmedAt ?? null, recoveryCodesLeft: codes?.n ?? 0 };
+}
+
+/**
+ * Removes the account's second factor in the caller's transaction: its TOTP (confirmed or only
+ * started) and every recovery code. What it had, or null when it had nothing.
+ */
+export async function removeSecondFactor(tx: Queryable, accountId: string): Promise<SecondFactorState | null> {
+  const had = await secondFactorState(tx, accountId);
+  const totp = await tx.delete(totpEnrolments).where(eq(totpEnrolments.accountId, accountId)).returning({ accountId: totpEnrolments.accountId });
+  const codes = await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.accountId, accountId)).returning({ codeHash: mfaRecoveryCodes.codeHash });
+  return totp.length > 0 || codes.length > 0 ? had : null;
+}
+
+/**
+ * The person sets up a new authenticator themselves (their sign-in showed a second factor recently,
+ * e.g. ThaiID after losing the phone): the TOTP and recovery codes they had stop working now, and a
+ * new secret waits for its first code (confirmTotpEnrolment). Audited.
+ */
+export async function restartTotpEnrolment(
+  deps: ServiceDeps,
+  account: { id: string; username: string; unitCode: string | null },
+): Promise<{ secret: string; otpauthUri: string }> {
+  await deps.db.transaction(async (tx) => {
+    const had = await removeSecondFactor(tx, account.id);
+    if (!had?.enrolledAt) return;
+    await writeAudit(tx, {
+      key: `account:${account.id}:mfa-removed:${had.enrolledAt.getTime()}`,
+      actor: actorOf(account.id),
+      action: 'account.mfa_removed',
+      subjectType: 'account',
+      subjectId: account.id,
+      unitCode: account.unitCode,
+      reason: 'a new authenticator set up by the person',
+      before: { method: 'totp', enrolledAt: had.enrolledAt.toISOString(), recoveryCodesLeft: had.recoveryCodesLeft },
+    });
+  });
+  return beginTotpEnrolment(deps, account);
+}
+
+/** New recovery codes for an enrolled person (their sign-in showed a second factor recently); the old ones stop working. 409 without a TOTP. */
+export async function renewRecoveryCodes(deps: ServiceDeps, account: { id: string; unitCode: string | null }): Promise<string[]> {
+  return deps.db.transaction(async (tx) => {
+    const [row] = await tx.select().from(totpEnrolments).where(eq(totpEnrolments.accountId, account.id)).for('update');
+    if (!row?.confirmedAt) throw conflict('ยังไม่ได้ตั้งค่าการยืนยันตัวตนสองขั้นตอน / No second factor is set up: set up an authenticator first.');
+    const codes = await replaceRecoveryCodes(tx, account.id);
+    await writeAudit(tx, {
+      key: `account:${account.id}:mfa-recovery-codes:${randomUUID()}`,
+      actor: actorOf(account.id),
+      action: 'account.mfa_recovery_codes_renewed',
+      subjectType: 'account',
+      subjectId: account.id,
+      unitCode: account.unitCode,
+      after: { recoveryCodes: codes.length },
+    });
+    return codes;
+  });
 }

@@ -12,7 +12,7 @@ import { randomSecret, sha256Hex } from '../lib/crypto.ts';
 import { createMailTransport, renderMail } from '../lib/mail.ts';
 import { hashNewPassword, verifyPassword } from '../lib/passwords.ts';
 import { badRequest, conflict, invalid, notFound } from '../lib/problem.ts';
-import { administeredAccount } from './accounts.ts';
+import { administeredAccount, reasonOf } from './accounts.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import { clearFailures, deliverLogouts, normaliseUsername, type SignInDeps } from './sign-in.ts';
@@ -52,8 +52,11 @@ function oneShotMail(config: Config) {
   return createMailTransport({ ...config, smtpUrl: url.toString() });
 }
 
-/** Sends one mail after the answer, straight to the person (not through the outbox: see mailLink); a failure is logged, without the mail. */
-function mailSoon(deps: ServiceDeps, log: Log, to: { id: string; email: string }, key: string, template: string, data: Record<string, unknown>): void {
+/**
+ * Sends one mail after the answer, straight to the person (not through the outbox: see mailLink);
+ * a failure is logged, without the mail. The notices of changes to how a person signs in go so too.
+ */
+export function mailSoon(deps: ServiceDeps, log: Log, to: { id: string; email: string }, key: string, template: string, data: Record<string, unknown>): void {
   const { config } = deps;
   const rendered = renderMail(template, data);
   setImmediate(() => {
@@ -61,7 +64,7 @@ function mailSoon(deps: ServiceDeps, log: Log, to: { id: string; email: string }
     transport
       .send({ key, from: config.mailFrom, to: to.email, ...rendered })
       .catch((error: unknown) =>
-        log.error({ err: { message: error instanceof Error ? error.message : String(error) }, accountId: to.id, template }, 'password mail not sent'),
+        log.error({ err: { message: error instanceof Error ? error.message : String(error) }, accountId: to.id, template }, 'sign-in mail not sent'),
       )
       .finally(() => transport.close());
   });
@@ -143,7 +146,7 @@ export async function sendPasswordResetLink(
   input: { reason: string },
   log: Log,
 ): Promise<{ email: string }> {
-  if (!/\S/.test(input.reason)) throw invalid('reason', 'a reason is required');
+  reasonOf(input.reason);
   const account = await administeredAccount(deps.db, actor, accountId);
   if (account.status !== 'active') throw conflict('บัญชีนี้ไม่ได้ใช้งานอยู่ เปิดใช้งานก่อน / The account is not active: reactivate it first.');
   const link = (await newLink(deps, account.id, actor.id))!;

@@ -1,13 +1,15 @@
 // Console pages of accounts: search within the admin's units (name, username, citizen ID), one
 // account with everything known about it, and what the admin does there — suspend, reactivate,
 // grant or remove a right (confirmed first), correct the e-mail or names, send a password-reset link,
-// unlock an account locked by failed sign-ins. The same services as the API.
+// unlock an account locked by failed sign-ins, reset a lost second factor. The same services as the API.
 import type { FastifyInstance } from 'fastify';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../../db/schema.ts';
 import { accountDossier, changeRight, correctAccountDetails, findAccounts, reactivateAccount, suspendAccount, unlockAccount } from '../../services/accounts.ts';
 import { sendPasswordResetLink } from '../../services/passwords.ts';
+import { resetSecondFactor } from '../../services/second-factor-reset.ts';
 import { listSystems } from '../../services/systems.ts';
 import { page, type Scope } from '../scope.ts';
+import { secondFactorConfirmed } from './index.ts';
 
 const PAGE = 50;
 
@@ -32,6 +34,10 @@ const ACTION_NAMES: Record<string, string> = {
   'account.password_reset_sent': 'ส่งลิงก์ตั้งรหัสผ่านใหม่ / password-reset link sent',
   'account.password_reset': 'ตั้งรหัสผ่านใหม่จากลิงก์ / password reset',
   'account.password_changed': 'เปลี่ยนรหัสผ่าน / password changed',
+  'account.mfa_enrolled': 'ตั้งค่าการยืนยันตัวตนสองขั้นตอน / second factor set up',
+  'account.mfa_reset': 'รีเซ็ตการยืนยันตัวตนสองขั้นตอน / second factor reset',
+  'account.mfa_removed': 'ยกเลิกแอปยืนยันตัวตนเดิมเพื่อตั้งค่าใหม่ / authenticator replaced',
+  'account.mfa_recovery_codes_renewed': 'ออกรหัสกู้คืนชุดใหม่ / new recovery codes',
 };
 
 const METHOD_NAMES: Record<string, string> = { password: 'รหัสผ่าน / password', thaiid: 'ThaiID' };
@@ -46,6 +52,9 @@ const DONE: Record<string, string> = {
   'reset-sent': 'ส่งลิงก์ตั้งรหัสผ่านใหม่ไปยังอีเมลของบัญชีแล้ว / A password-reset link was mailed to the account’s address.',
   unlocked: 'ปลดล็อกแล้ว เข้าสู่ระบบด้วยรหัสผ่านได้อีกครั้ง / Unlocked: password sign-in works again.',
   'not-locked': 'บัญชีไม่ได้ถูกล็อก / The account was not locked.',
+  'mfa-reset':
+    'รีเซ็ตการยืนยันตัวตนสองขั้นตอนแล้ว การเข้าสู่ระบบทั้งหมดสิ้นสุดลง และแจ้งทางอีเมลแล้ว / The second factor was reset; every sign-in of the person ended and they were mailed.',
+  'no-mfa': 'บัญชีนี้ไม่ได้ตั้งค่าการยืนยันตัวตนสองขั้นตอน / The account had no second factor.',
 };
 
 const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice(0, 2000) : '');
@@ -209,4 +218,28 @@ export default async function accountPages(app: FastifyInstance) {
       return reply.consoleProblem(error, back);
     }
   });
+
+  // A lost second factor: removed with a reason, after the admin shows their own again (then the form once more).
+  app.post<{ Params: { id: string }; Body: { reason?: string; confirm?: string } }>(
+    '/accounts/:id/mfa-reset',
+    plainForm('unit-admin'),
+    async (request, reply) => {
+      const back = accountPath(request.params.id);
+      if (request.body?.confirm !== 'yes') {
+        return reply.consolePage(400, 'message', {
+          title: 'ยังไม่ได้ยืนยัน / Not confirmed',
+          error: true,
+          back,
+          message: 'ทำเครื่องหมายยืนยันการรีเซ็ตก่อน / Tick the box to confirm the reset.',
+        });
+      }
+      if (!(await secondFactorConfirmed(app, request, reply, back))) return reply;
+      try {
+        const result = await resetSecondFactor(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) }, request.log);
+        return reply.redirect(`${back}?done=${result.changed ? 'mfa-reset' : 'no-mfa'}`, 303);
+      } catch (error) {
+        return reply.consoleProblem(error, back);
+      }
+    },
+  );
 }

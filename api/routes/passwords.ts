@@ -1,10 +1,14 @@
 // Changing, forgetting and resetting a password (issue 13): the JSON API of the contract
-// (Sign-in → Passwords) and the pages for each, on the same services (services/passwords.ts).
+// (Sign-in → Passwords) and the pages for each, on the same services (services/passwords.ts); and
+// the page where a signed-in person renews their own second factor (services/mfa.ts).
 // A reset link carries its token in the query string, which the log writes as `token=_`.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
 import { PASSWORD_RULE } from '../../lib/passwords.ts';
 import { Problem } from '../../lib/problem.ts';
 import { unlockAccount } from '../../services/accounts.ts';
+import { beginTotpEnrolment, markSecondFactor, renewRecoveryCodes, restartTotpEnrolment, secondFactorIsRecent, secondFactorState } from '../../services/mfa.ts';
+import { confirmEnrolment } from '../../services/sign-in.ts';
 import {
   BAD_RESET_LINK,
   sendPasswordResetLink,
@@ -15,11 +19,40 @@ import {
   resetPassword,
 } from '../../services/passwords.ts';
 import { SESSION_COOKIE } from '../plugins/browser-session.ts';
+import { problem } from '../responses.ts';
 import { throttle } from '../throttle.ts';
 import { page } from '../scope.ts';
 
 const secret = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const rule = { minLength: PASSWORD_RULE.minLength, maxLength: PASSWORD_RULE.maxLength };
+// What the API's password operations answer (CONTRACT.md, Sign-in → Passwords), for the OpenAPI document.
+const noContent = (description: string) => ({ type: 'null', description }) as const;
+const statusAnswer = (status: string, extra: Record<string, unknown> = {}) =>
+  ({ type: 'object', required: ['status', ...Object.keys(extra)], properties: { status: { type: 'string', const: status }, ...extra } }) as const;
+const noSuchAccount = problem('There is no such account.');
+const notAnAdminOver = problem("Not an SSO admin over the account's unit, or the admin's own account (ask an admin above).");
+const responses = {
+  change: {
+    204: noContent('Changed; every other sign-in of the person ended.'),
+    400: problem('A field is invalid, the current password is wrong (`errors` names `currentPassword`), or the new one is weak (`newPassword`).'),
+  },
+  requestReset: { 202: statusAnswer('accepted', { message: { type: 'string' } }) },
+  confirmReset: {
+    204: noContent('Set; every sign-in of the person ended.'),
+    400: problem('A field is invalid, the token is used, expired or unknown (`errors` names `token`), or the new password is weak (`newPassword`).'),
+  },
+  sendLink: { 202: statusAnswer('sent'), 403: notAnAdminOver, 404: noSuchAccount, 409: problem('The account is not active: reactivate it first.') },
+  unlock: {
+    200: {
+      type: 'object',
+      required: ['id', 'changed'],
+      properties: { id: { type: 'string', format: 'uuid' }, changed: { type: 'boolean', description: 'false: the account was not locked.' } },
+    },
+    403: notAnAdminOver,
+    404: noSuchAccount,
+  },
+} as const;
+
 const MISMATCH = 'รหัสผ่านใหม่ทั้งสองช่องไม่ตรงกัน / The two new passwords differ.';
 
 const TITLES = {
@@ -45,6 +78,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
       preValidation: app.requireAccount,
       schema: {
         tags: ['sign-in'],
+        response: responses.change,
         security: [{ bearer: [] }],
         description:
           'Changes the signed-in person’s password; every other sign-in of theirs ends (this token stays). 400 for a wrong current password or a weak new one.',
@@ -70,6 +104,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
       onRequest: perAddress,
       schema: {
         tags: ['sign-in'],
+        response: responses.requestReset,
         description:
           'Mails a single-use link (valid PASSWORD_RESET_TTL, 30 minutes) to the account’s address when the username (or e-mail) has an active account; 202 whatever it is.',
         body: {
@@ -93,6 +128,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
       onRequest: settingPerAddress,
       schema: {
         tags: ['sign-in'],
+        response: responses.confirmReset,
         description: 'Sets a new password from a reset link’s token: 204, or 400 for a used, expired or unknown token or a weak password.',
         body: { type: 'object', required: ['token', 'newPassword'], additionalProperties: false, properties: { token: secret, newPassword: secret } },
       },
@@ -119,6 +155,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
       preValidation: app.requireAccount,
       schema: {
         tags: ['accounts'],
+        response: responses.sendLink,
         security: [{ bearer: [] }],
         description:
           'Mails the person a single-use link to set a new password (an SSO admin over the account’s unit; audited). 202; 409 when the account is not active.',
@@ -139,6 +176,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
       preValidation: app.requireAccount,
       schema: {
         tags: ['accounts'],
+        response: responses.unlock,
         security: [{ bearer: [] }],
         description: 'Lifts the lock that failed sign-ins put on the account (an SSO admin over its unit; audited). `changed` is false when it was not locked.',
         params: idParams,
@@ -232,4 +270,77 @@ export default async function passwordRoutes(app: FastifyInstance) {
       back: '/',
     });
   });
+
+  // The person's own second factor: new recovery codes, or a new authenticator (a lost or replaced
+  // phone). Only for a sign-in that showed a second factor recently — a code, or ThaiID, which is how
+  // an admin who lost both phone and codes gets back in without the helpdesk.
+  const SECOND_FACTOR = '/second-factor';
+  const SECOND_FACTOR_TITLE = 'การยืนยันตัวตนสองขั้นตอนของท่าน / Your second factor';
+  /** The signed-in person with a recent second factor; otherwise the answer (sign in, or confirm and come back) is sent and null. */
+  const recentlyConfirmed = async (request: FastifyRequest, reply: FastifyReply) => {
+    const me = await app.browserAccount(request);
+    if (!me) void reply.redirect(`/login?return=${encodeURIComponent(SECOND_FACTOR)}`, 303);
+    else if (!secondFactorIsRecent(app.deps, me.secondFactorAt)) void reply.redirect(`/login/confirm?return=${encodeURIComponent(SECOND_FACTOR)}`, 303);
+    else return me;
+    return null;
+  };
+  const enrolPage = async (reply: FastifyReply, enrolment: { secret: string; otpauthUri: string }, status = 200, error?: string) =>
+    reply.page(status, 'login-enrol', {
+      title: SECOND_FACTOR_TITLE,
+      action: `${SECOND_FACTOR}/authenticator/confirm`,
+      csrf: app.csrfToken(reply),
+      secret: enrolment.secret.replace(/(.{4})(?=.)/g, '$1 '),
+      qrSvg: (await QRCode.toString(enrolment.otpauthUri, { type: 'svg', margin: 4, errorCorrectionLevel: 'M' })).replace(
+        '<svg ',
+        '<svg role="img" aria-label="คิวอาร์โค้ดสำหรับแอปยืนยันตัวตน / QR code for the authenticator app" class="qr" ',
+      ),
+      restart: SECOND_FACTOR,
+      error,
+    });
+  const codesPage = (reply: FastifyReply, recoveryCodes: string[]) =>
+    reply.page(200, 'login-recovery-codes', { title: SECOND_FACTOR_TITLE, recoveryCodes, next: SECOND_FACTOR });
+
+  app.get(SECOND_FACTOR, page('signed-in'), async (request, reply) => {
+    const me = await recentlyConfirmed(request, reply);
+    if (!me) return reply;
+    const state = await secondFactorState(app.deps.db, me.id);
+    return reply.page(200, 'second-factor', { title: SECOND_FACTOR_TITLE, csrf: app.csrfToken(reply), username: me.username, ...state });
+  });
+
+  app.post(`${SECOND_FACTOR}/recovery-codes`, { ...page('signed-in'), preHandler: app.csrfProtection }, async (request, reply) => {
+    const me = await recentlyConfirmed(request, reply);
+    if (!me) return reply;
+    try {
+      return codesPage(reply, await renewRecoveryCodes(app.deps, me));
+    } catch (error) {
+      if (!(error instanceof Problem)) throw error;
+      return reply.page(error.status, 'message', { title: SECOND_FACTOR_TITLE, error: true, back: SECOND_FACTOR, message: error.message });
+    }
+  });
+
+  app.post(`${SECOND_FACTOR}/authenticator`, { ...page('signed-in'), preHandler: app.csrfProtection }, async (request, reply) => {
+    const me = await recentlyConfirmed(request, reply);
+    if (!me) return reply;
+    return enrolPage(reply, await restartTotpEnrolment(app.deps, me));
+  });
+
+  // The new authenticator's first code: its recovery codes, shown once.
+  app.post<{ Body: { otp?: string } }>(
+    `${SECOND_FACTOR}/authenticator/confirm`,
+    { ...page('signed-in'), preHandler: app.csrfProtection },
+    async (request, reply) => {
+      const me = await app.browserAccount(request);
+      if (!me) return reply.redirect(`/login?return=${encodeURIComponent(SECOND_FACTOR)}`, 303);
+      try {
+        const recoveryCodes = await confirmEnrolment(app.deps, me, field(request.body?.otp, 40));
+        await markSecondFactor(app.deps.db, request.cookies[SESSION_COOKIE]!);
+        return codesPage(reply, recoveryCodes);
+      } catch (error) {
+        if (!(error instanceof Problem)) throw error;
+        // A wrong code: the same secret again (the app may have scanned it); enrolled meanwhile: back to the page.
+        if (error.status !== 401) return reply.redirect(SECOND_FACTOR, 303);
+        return enrolPage(reply, await beginTotpEnrolment(app.deps, me, { keepStarted: true }), 401, error.message);
+      }
+    },
+  );
 }

@@ -195,6 +195,61 @@ describe('re-confirmation of an appointment decision through the API', () => {
   }, 60_000);
 });
 
+/** A new admin of the unit, enrolled, signed in with a code: their token, secret and recovery codes. */
+async function enrolledAdmin(unitCode: string) {
+  const admin = await newAdmin(unitCode);
+  const { secret, recoveryCodes } = await h.enrolTotp(admin);
+  const signedIn = await login({ username: admin.username, password: admin.password, otp: await h.totpCode(secret) });
+  expect(signedIn.status).toBe(200);
+  return { ...admin, token: signedIn.body.token as string, secret, recoveryCodes };
+}
+
+const auditOf = async (accountId: string) => (await h.request('GET', `/api/v1/audit?accountId=${accountId}`, { token: h.central.token })).body.items as any[];
+
+describe('the helpdesk resets a lost second factor through the API', () => {
+  it("an admin over the person's unit, re-confirmed, with a reason: factor and codes gone, sign-ins ended, mailed, enrols again", async () => {
+    const [helpdesk, person, sibling] = await Promise.all([enrolledAdmin(tree.districtA), enrolledAdmin(tree.laoA), enrolledAdmin(tree.laoB)]);
+    const reset = (token: string, id: string, json: unknown) => h.request('POST', `/api/v1/accounts/${id}/mfa-reset`, { token, json });
+    const reason = { reason: 'โทรศัพท์หายพร้อมรหัสกู้คืน (แจ้งทางโทรศัพท์ ยืนยันตัวตนแล้ว)' };
+
+    // Refused, changing nothing: one's own, an admin of another branch, no reason, a staff member.
+    expect((await reset(person.token, person.id, reason)).status).toBe(403);
+    expect((await reset(sibling.token, person.id, reason)).status).toBe(403);
+    expect((await reset(helpdesk.token, person.id, { reason: '  ' })).status).toBe(400);
+    const staff = await h.createAccount(tree.laoA);
+    expect((await reset(staff.token, person.id, reason)).status).toBe(403);
+    // The acting admin's own second factor must be recent, as for designating admins.
+    await staleSecondFactor(helpdesk.id);
+    const stale = await reset(helpdesk.token, person.id, reason);
+    expect(stale.status).toBe(401);
+    expect(stale.body.mfa).toBe('required');
+    expect((await h.request('GET', `/api/v1/accounts/${person.id}`, { token: person.token })).status).toBe(200);
+
+    expect((await h.request('POST', '/api/v1/auth/mfa/confirm', { token: helpdesk.token, json: { otp: await h.totpCode(helpdesk.secret) } })).status).toBe(204);
+    const done = await reset(helpdesk.token, person.id, reason);
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body).toEqual({ id: person.id, changed: true });
+
+    // Their sign-in ended; their recovery codes are gone; the next password sign-in enrols again.
+    expect((await h.request('GET', `/api/v1/accounts/${person.id}`, { token: person.token })).status).toBe(401);
+    const who = { username: person.username, password: person.password };
+    expect((await login({ ...who, otp: person.recoveryCodes[0] })).body.mfa).toBe('enrolment_required');
+    const { secret } = await h.enrolTotp(person);
+    expect(secret).not.toBe(person.secret);
+    expect((await login({ ...who, otp: await h.totpCode(secret) })).status).toBe(200);
+
+    const [mail] = await h.mail.waitFor((m) => m.to === person.email && m.subject.includes('Your second factor was reset'));
+    expect(mail!.text).toContain(person.username);
+    expect(mail!.text).toContain('การยืนยันตัวตนสองขั้นตอน');
+    const event = (await auditOf(person.id)).find((e) => e.action === 'account.mfa_reset');
+    expect(event).toMatchObject({ reason: reason.reason });
+    // Nothing to reset: said so, nothing done.
+    await h
+      .request('POST', `/api/v1/accounts/${staff.id}/mfa-reset`, { token: helpdesk.token, json: reason })
+      .then((r) => expect(r.body).toEqual({ id: staff.id, changed: false }));
+  }, 120_000);
+});
+
 async function signInForm(page: Page, who: { username: string; password: string }) {
   await page.fill('#username', who.username);
   await page.fill('#password', who.password);
@@ -273,6 +328,79 @@ describe('second factor in the browser', () => {
     expect(page.url(), (await page.textContent('main')) ?? '').toMatch(/\?done=approved$/);
     await context.close();
   }, 90_000);
+
+  it("the district admin resets an LAO admin's lost second factor on the account page, after confirming with their own code", async () => {
+    const person = await enrolledAdmin(tree.laoA);
+    const context = await browser.newContext({ baseURL: h.baseUrl, viewport: PHONE, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto('/login?return=/admin', { waitUntil: DOM });
+    await signInForm(page, districtAdmin);
+    await page.fill('#otp', await h.totpCode(secret));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    await staleSecondFactor(districtAdmin.id);
+
+    const accountPage = `${h.baseUrl}/admin/accounts/${person.id}`;
+    await page.goto(accountPage, { waitUntil: DOM });
+    expect(await page.textContent('#second-factor')).toContain('10 recovery codes left');
+    await expectAccessible(page);
+    const reason = 'ทำโทรศัพท์หาย รหัสกู้คืนหายด้วย';
+    const sendReset = async () => {
+      await page.fill('#mfa-reset-reason', reason);
+      await page.check('form[action$="/mfa-reset"] input[name=confirm]');
+      await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('#mfa-reset')]);
+    };
+    await sendReset();
+    // The admin's own second factor first, then back to the page, where the form is sent again.
+    expect(new URL(page.url()).pathname).toBe('/login/confirm');
+    await page.fill('#otp', await h.totpCode(secret));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    expect(page.url()).toBe(accountPage);
+    await sendReset();
+    expect(page.url()).toBe(`${accountPage}?done=mfa-reset`);
+    expect(await page.textContent('#second-factor')).toContain('none');
+    expect(await page.textContent('main')).toContain(reason); // in the history, with its reason
+    await expectAccessible(page);
+    await context.close();
+
+    expect((await h.request('GET', `/api/v1/accounts/${person.id}`, { token: person.token })).status).toBe(401);
+    await h.mail.waitFor((m) => m.to === person.email && m.subject.includes('Your second factor was reset'));
+    expect((await login({ username: person.username, password: person.password })).body.mfa).toBe('enrolment_required');
+  }, 120_000);
+
+  it('an admin who lost the phone signs in with ThaiID and sets up a new authenticator and recovery codes themselves', async () => {
+    const admin = await enrolledAdmin(tree.districtB);
+    const context = await browser.newContext({ baseURL: h.baseUrl });
+    const page = await context.newPage();
+    await page.goto('/login', { waitUntil: DOM });
+    await page.click('a.thaiid');
+    await page.waitForURL(/\/thaid-standin\/interaction\//);
+    await page.fill('#pid', admin.citizenId);
+    await Promise.all([page.waitForURL((url) => url.pathname === '/', { timeout: 30_000 }), page.click('button[type=submit]')]);
+    await Promise.all([page.waitForURL(/\/second-factor$/), page.click('#own-second-factor')]);
+    await expectAccessible(page);
+
+    // New recovery codes: the old ones stop working.
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('#new-recovery-codes')]);
+    const renewed = (await page.locator('#recovery-codes li').allTextContents()).map((c) => c.trim());
+    expect(renewed).toHaveLength(10);
+    const who = { username: admin.username, password: admin.password };
+    expect((await login({ ...who, otp: admin.recoveryCodes[0] })).status).toBe(401);
+    expect((await login({ ...who, otp: renewed[0] })).status).toBe(200);
+
+    // A new authenticator: the old app's codes stop working, the new one's sign in.
+    await page.goto('/second-factor', { waitUntil: DOM });
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('#new-authenticator')]);
+    const newSecret = (await page.textContent('#totp-secret'))!.replace(/\s/g, '');
+    expect(newSecret).not.toBe(admin.secret);
+    await expectAccessible(page);
+    await page.fill('#otp', await h.totpCode(newSecret));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    expect(await page.locator('#recovery-codes li').count()).toBe(10);
+    expect((await login({ ...who, otp: await h.totpCode(admin.secret) })).body.mfa).toBe('required');
+    expect((await login({ ...who, otp: await h.totpCode(newSecret) })).status).toBe(200);
+    expect((await auditOf(admin.id)).map((e) => e.action)).toEqual(expect.arrayContaining(['account.mfa_recovery_codes_renewed', 'account.mfa_removed']));
+    await context.close();
+  }, 120_000);
 
   it('an admin signing in through ThaiID needs no code', async () => {
     const admin = await newAdmin(tree.districtB);
