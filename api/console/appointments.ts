@@ -2,6 +2,7 @@
 // letter shown in the page, approval or rejection, and revocation. The same services as the JSON API.
 import type { FastifyInstance } from 'fastify';
 import { secondFactorConfirmed } from './index.ts';
+import { page, type Scope } from '../scope.ts';
 import {
   decideAppointment,
   decisionNeedsRecentSecondFactor,
@@ -48,9 +49,9 @@ function decodeAfter(value: unknown): { submittedAt: string; id: string } | unde
 const safeFileName = (name: string) => name.replace(/[^\w.\- ]/g, '_');
 
 export default async function appointmentPages(app: FastifyInstance) {
-  const plainForm = { preHandler: app.csrfProtection, schema: { hide: true } };
+  const plainForm = (scope: Scope) => ({ preHandler: app.csrfProtection, ...page(scope) });
 
-  app.get<{ Querystring: { after?: string } }>('/appointments', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { after?: string } }>('/appointments', page('admin'), async (request, reply) => {
     const after = decodeAfter(request.query.after);
     try {
       const rows = await listAppointments(app.deps, request.admin!, { limit: PAGE, after });
@@ -66,30 +67,26 @@ export default async function appointmentPages(app: FastifyInstance) {
     }
   });
 
-  app.get<{ Params: { id: string }; Querystring: { uploaded?: string; done?: string } }>(
-    '/appointments/:id',
-    { schema: { hide: true } },
-    async (request, reply) => {
-      try {
-        const view = await viewAppointment(app.deps, request.admin!, request.params.id);
-        return reply.consolePage(200, 'admin-appointment', {
-          title: `หนังสือมอบหมาย / Appointment: ${view.appointee.name} — ${view.unitNameTh}`,
-          ...view,
-          statusName: STATUS_NAMES[view.status] ?? view.status,
-          pending: view.status === 'pending_approval',
-          history: view.history.map((h) => ({ ...h, eventName: EVENT_NAMES[h.event] ?? h.event })),
-          letterUrl: `/admin/appointments/${view.id}/letter`,
-          uploaded: request.query.uploaded === '1',
-          done: request.query.done && Object.hasOwn(STATUS_NAMES, request.query.done) ? STATUS_NAMES[request.query.done] : null,
-        });
-      } catch (error) {
-        return reply.consoleProblem(error, '/admin/appointments');
-      }
-    },
-  );
+  app.get<{ Params: { id: string }; Querystring: { uploaded?: string; done?: string } }>('/appointments/:id', page('unit-admin'), async (request, reply) => {
+    try {
+      const view = await viewAppointment(app.deps, request.admin!, request.params.id);
+      return reply.consolePage(200, 'admin-appointment', {
+        title: `หนังสือมอบหมาย / Appointment: ${view.appointee.name} — ${view.unitNameTh}`,
+        ...view,
+        statusName: STATUS_NAMES[view.status] ?? view.status,
+        pending: view.status === 'pending_approval',
+        history: view.history.map((h) => ({ ...h, eventName: EVENT_NAMES[h.event] ?? h.event })),
+        letterUrl: `/admin/appointments/${view.id}/letter`,
+        uploaded: request.query.uploaded === '1',
+        done: request.query.done && Object.hasOwn(STATUS_NAMES, request.query.done) ? STATUS_NAMES[request.query.done] : null,
+      });
+    } catch (error) {
+      return reply.consoleProblem(error, '/admin/appointments');
+    }
+  });
 
   // Shown inside the appointment's page (same origin only): inline, never sniffed as anything but a PDF.
-  app.get<{ Params: { id: string } }>('/appointments/:id/letter', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/appointments/:id/letter', page('unit-admin'), async (request, reply) => {
     try {
       const letter = await openLetter(app.deps, request.admin!, request.params.id);
       return reply
@@ -105,50 +102,58 @@ export default async function appointmentPages(app: FastifyInstance) {
     }
   });
 
-  app.post<{ Params: { id: string }; Body: { decision?: string; reason?: string } }>('/appointments/:id/decision', plainForm, async (request, reply) => {
-    const back = `/admin/appointments/${encodeURIComponent(request.params.id)}`;
-    // Approving designates an admin: one of the actions that needs a recent second factor (then the form again).
-    if (decisionNeedsRecentSecondFactor(request.body?.decision) && !(await secondFactorConfirmed(app, request, reply, back))) return reply;
-    try {
-      const { decision, reason } = request.body ?? {};
-      const result = await decideAppointment(
-        app.deps,
-        request.admin!,
-        request.params.id,
-        {
-          decision: decision === 'reject' ? 'reject' : 'approve',
-          reason: typeof reason === 'string' ? reason.slice(0, 2000) : undefined,
-        },
-        request.log,
-      );
-      return reply.redirect(`${back}?done=${result.status}`, 303);
-    } catch (error) {
-      return reply.consoleProblem(error, back);
-    }
-  });
-
-  app.post<{ Params: { id: string }; Body: { reason?: string; confirm?: string } }>('/appointments/:id/revoke', plainForm, async (request, reply) => {
-    const back = `/admin/appointments/${encodeURIComponent(request.params.id)}`;
-    try {
-      const { reason, confirm } = request.body ?? {};
-      if (confirm !== 'yes') {
-        return reply.consolePage(400, 'message', {
-          title: 'ยังไม่ได้ยืนยัน / Not confirmed',
-          error: true,
-          back,
-          message: 'ทำเครื่องหมายยืนยันการเพิกถอนก่อน / Tick the box to confirm the revocation.',
-        });
+  app.post<{ Params: { id: string }; Body: { decision?: string; reason?: string } }>(
+    '/appointments/:id/decision',
+    plainForm('approver'),
+    async (request, reply) => {
+      const back = `/admin/appointments/${encodeURIComponent(request.params.id)}`;
+      // Approving designates an admin: one of the actions that needs a recent second factor (then the form again).
+      if (decisionNeedsRecentSecondFactor(request.body?.decision) && !(await secondFactorConfirmed(app, request, reply, back))) return reply;
+      try {
+        const { decision, reason } = request.body ?? {};
+        const result = await decideAppointment(
+          app.deps,
+          request.admin!,
+          request.params.id,
+          {
+            decision: decision === 'reject' ? 'reject' : 'approve',
+            reason: typeof reason === 'string' ? reason.slice(0, 2000) : undefined,
+          },
+          request.log,
+        );
+        return reply.redirect(`${back}?done=${result.status}`, 303);
+      } catch (error) {
+        return reply.consoleProblem(error, back);
       }
-      const result = await revokeAppointment(
-        app.deps,
-        request.admin!,
-        request.params.id,
-        { reason: typeof reason === 'string' ? reason.slice(0, 2000) : '' },
-        request.log,
-      );
-      return reply.redirect(`${back}?done=${result.status}`, 303);
-    } catch (error) {
-      return reply.consoleProblem(error, back);
-    }
-  });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason?: string; confirm?: string } }>(
+    '/appointments/:id/revoke',
+    plainForm('approver'),
+    async (request, reply) => {
+      const back = `/admin/appointments/${encodeURIComponent(request.params.id)}`;
+      try {
+        const { reason, confirm } = request.body ?? {};
+        if (confirm !== 'yes') {
+          return reply.consolePage(400, 'message', {
+            title: 'ยังไม่ได้ยืนยัน / Not confirmed',
+            error: true,
+            back,
+            message: 'ทำเครื่องหมายยืนยันการเพิกถอนก่อน / Tick the box to confirm the revocation.',
+          });
+        }
+        const result = await revokeAppointment(
+          app.deps,
+          request.admin!,
+          request.params.id,
+          { reason: typeof reason === 'string' ? reason.slice(0, 2000) : '' },
+          request.log,
+        );
+        return reply.redirect(`${back}?done=${result.status}`, 303);
+      } catch (error) {
+        return reply.consoleProblem(error, back);
+      }
+    },
+  );
 }

@@ -11,6 +11,7 @@ import { browseUnit, checkOrgUnits, putOrgUnits, unitsAdministered, unitsWithout
 import { orgUnitItem } from '../schemas.ts';
 import { formDocument, formFile, multipartFields, multipartRest, type FormFields } from '../multipart-form.ts';
 import { checker } from '../uploads.ts';
+import { page, type Scope } from '../scope.ts';
 
 const PAGE = 50;
 const MAX_IMPORT_ROWS = 20_000;
@@ -58,45 +59,41 @@ function readTreeCsv(content: Buffer): { units: UnitInput[]; errors: FieldError[
 }
 
 export default async function unitPages(app: FastifyInstance) {
-  const uploadForm = { preHandler: [multipartFields(), app.csrfProtection, multipartRest], schema: { hide: true } };
-  const plainForm = { preHandler: app.csrfProtection, schema: { hide: true } };
+  const uploadForm = (scope: Scope) => ({ preHandler: [multipartFields(), app.csrfProtection, multipartRest], ...page(scope) });
+  const plainForm = (scope: Scope) => ({ preHandler: app.csrfProtection, ...page(scope) });
 
   /** An action's refusal as a page; anything else is a fault. */
   const refused = (reply: FastifyReply, back: string) => (error: unknown) => reply.consoleProblem(error, back);
 
-  app.get('/units', { schema: { hide: true } }, async (request, reply) =>
+  app.get('/units', page('admin'), async (request, reply) =>
     reply.consolePage(200, 'admin-unit-list', {
       title: 'หน่วยงาน / Units',
       units: (await unitsAdministered(app.deps, request.admin!)).map((u) => ({ ...u, kindName: KIND_NAMES[u.kind] })),
     }),
   );
 
-  app.get<{ Params: { code: string }; Querystring: { page?: string; uploaded?: string } }>(
-    '/units/:code',
-    { schema: { hide: true } },
-    async (request, reply) => {
-      const page = pageNumber(request.query.page);
-      try {
-        const view = await browseUnit(app.deps, request.admin!, request.params.code, { offset: (page - 1) * PAGE, limit: PAGE });
-        const pages = Math.max(1, Math.ceil(view.childCount / PAGE));
-        return reply.consolePage(200, 'admin-unit', {
-          title: `${view.unit.nameTh} (${view.unit.code})`,
-          ...view,
-          kindName: KIND_NAMES[view.unit.kind],
-          children: view.children.map((c) => ({ ...c, kindName: KIND_NAMES[c.kind] })),
-          page,
-          pages,
-          previous: page > 1 ? page - 1 : null,
-          next: page < pages ? page + 1 : null,
-        });
-      } catch (error) {
-        return refused(reply, '/admin/units')(error);
-      }
-    },
-  );
+  app.get<{ Params: { code: string }; Querystring: { page?: string; uploaded?: string } }>('/units/:code', page('unit-admin'), async (request, reply) => {
+    const page = pageNumber(request.query.page);
+    try {
+      const view = await browseUnit(app.deps, request.admin!, request.params.code, { offset: (page - 1) * PAGE, limit: PAGE });
+      const pages = Math.max(1, Math.ceil(view.childCount / PAGE));
+      return reply.consolePage(200, 'admin-unit', {
+        title: `${view.unit.nameTh} (${view.unit.code})`,
+        ...view,
+        kindName: KIND_NAMES[view.unit.kind],
+        children: view.children.map((c) => ({ ...c, kindName: KIND_NAMES[c.kind] })),
+        page,
+        pages,
+        previous: page > 1 ? page - 1 : null,
+        next: page < pages ? page + 1 : null,
+      });
+    } catch (error) {
+      return refused(reply, '/admin/units')(error);
+    }
+  });
 
   // The letter streams into the document store (encrypted); the rest is read inside, so a refused file shows as the others do.
-  const letterForm = { preHandler: [multipartFields({ accept: { letter: ['application/pdf'] } }), app.csrfProtection], schema: { hide: true } };
+  const letterForm = { preHandler: [multipartFields({ accept: { letter: ['application/pdf'] } }), app.csrfProtection], ...page('unit-admin') };
   app.post<{ Params: { code: string } }>('/units/:code/appointments', letterForm, async (request, reply) => {
     const { code } = request.params;
     try {
@@ -119,7 +116,7 @@ export default async function unitPages(app: FastifyInstance) {
     }
   });
 
-  app.get<{ Querystring: { under?: string; after?: string } }>('/compliance', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { under?: string; after?: string } }>('/compliance', page('admin'), async (request, reply) => {
     const under = text(request.query.under) || undefined;
     const after = text(request.query.after) || undefined;
     try {
@@ -141,7 +138,7 @@ export default async function unitPages(app: FastifyInstance) {
     }
   });
 
-  app.get<{ Querystring: { under?: string } }>('/compliance.csv', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { under?: string } }>('/compliance.csv', page('admin'), async (request, reply) => {
     const under = text(request.query.under) || undefined;
     try {
       const gaps = await unitsWithoutAdmin(app.deps, request.admin!, { under });
@@ -164,7 +161,7 @@ export default async function unitPages(app: FastifyInstance) {
     return true;
   };
 
-  app.get('/tree/import', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/tree/import', page('central'), async (request, reply) => {
     if (centralOnly(request, reply)) return reply;
     return reply.consolePage(200, 'admin-tree-import', {
       title: 'นำเข้าผังหน่วยงาน / Import the organisation tree',
@@ -173,7 +170,7 @@ export default async function unitPages(app: FastifyInstance) {
   });
 
   // Step 1: the file is read and checked; nothing is written. The preview carries the rows to step 2.
-  app.post('/tree/import', uploadForm, async (request, reply) => {
+  app.post('/tree/import', uploadForm('central'), async (request, reply) => {
     if (centralOnly(request, reply)) return reply;
     const file = formFile(request.body as FormFields, 'file');
     try {
@@ -200,7 +197,7 @@ export default async function unitPages(app: FastifyInstance) {
   });
 
   // Step 2: confirmed; written by the same operation as PUT /org-units (which checks everything again).
-  app.post('/tree/import/confirm', plainForm, async (request, reply) => {
+  app.post('/tree/import/confirm', plainForm('central'), async (request, reply) => {
     if (centralOnly(request, reply)) return reply;
     try {
       let units: unknown;

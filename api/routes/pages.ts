@@ -13,6 +13,7 @@ import { multipartFields, partialForm, readMultipartRest } from '../multipart-fo
 import { safeReturnPath, SESSION_COOKIE } from '../plugins/browser-session.ts';
 import { accessFromForm, DOCUMENT_TYPES, readSubmission } from '../registration-input.ts';
 import { loginThrottles, throttle } from '../throttle.ts';
+import { page } from '../scope.ts';
 
 const SURVEY_TITLE = 'แบบประเมินความพึงพอใจ / Satisfaction survey';
 const REGISTER_TITLE = 'ลงทะเบียนขอใช้งาน / Register';
@@ -62,19 +63,18 @@ export default async function pageRoutes(app: FastifyInstance) {
       ...extra,
     });
 
-  app.get('/', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/', page('signed-in'), async (request, reply) => {
     const me = await app.browserAccount(request);
     if (!me) return reply.redirect('/login', 303);
     return reply.page(200, 'portal', { title: 'ระบบที่เชื่อมโยง / Connected systems', ...(await portalOf(app.deps, me)), csrf: app.csrfToken(reply) });
   });
 
-  app.get<{ Querystring: { return?: string } }>('/login', { schema: { hide: true } }, async (request, reply) =>
-    loginPage(reply, safeReturnPath(request.query.return)),
-  );
+  app.get<{ Querystring: { return?: string } }>('/login', page('public'), async (request, reply) => loginPage(reply, safeReturnPath(request.query.return)));
 
   app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; username?: string; password?: string } }>(
     '/login',
     {
+      config: { scope: 'credentials' },
       schema: { hide: true },
       onRequest: throttles.perAddress,
       preHandler: [app.csrfProtection, throttles.perUsername],
@@ -121,7 +121,7 @@ export default async function pageRoutes(app: FastifyInstance) {
     return null;
   };
 
-  app.get<{ Querystring: { return?: string } }>('/login/second-factor', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { return?: string } }>('/login/second-factor', page('credentials'), async (request, reply) => {
     const returnTo = safeReturnPath(request.query.return);
     const pending = app.pendingSignIn(request);
     if (!pending) return reply.redirect(`/login?return=${encodeURIComponent(returnTo)}`, 303);
@@ -130,7 +130,7 @@ export default async function pageRoutes(app: FastifyInstance) {
 
   app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; otp?: string } }>(
     '/login/second-factor',
-    { schema: { hide: true }, onRequest: throttles.perAddress, preHandler: app.csrfProtection },
+    { ...page('credentials'), onRequest: throttles.perAddress, preHandler: app.csrfProtection },
     async (request, reply) => {
       const returnTo = safeReturnPath(request.query.return);
       const pending = app.pendingSignIn(request);
@@ -150,7 +150,7 @@ export default async function pageRoutes(app: FastifyInstance) {
   // Enrolment confirmed with the first code: signed in, and the recovery codes shown this once.
   app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; otp?: string } }>(
     '/login/second-factor/enrol',
-    { schema: { hide: true }, onRequest: throttles.perAddress, preHandler: app.csrfProtection },
+    { ...page('credentials'), onRequest: throttles.perAddress, preHandler: app.csrfProtection },
     async (request, reply) => {
       const returnTo = safeReturnPath(request.query.return);
       const pending = app.pendingSignIn(request);
@@ -181,7 +181,7 @@ export default async function pageRoutes(app: FastifyInstance) {
       error,
     });
 
-  app.get<{ Querystring: { return?: string } }>('/login/confirm', { schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { return?: string } }>('/login/confirm', page('signed-in'), async (request, reply) => {
     const returnTo = safeReturnPath(request.query.return);
     const me = await app.browserAccount(request);
     if (!me) return reply.redirect(`/login?return=${encodeURIComponent(returnTo)}`, 303);
@@ -190,7 +190,7 @@ export default async function pageRoutes(app: FastifyInstance) {
 
   app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; otp?: string } }>(
     '/login/confirm',
-    { schema: { hide: true }, onRequest: throttles.perAddress, preHandler: app.csrfProtection },
+    { ...page('signed-in'), onRequest: throttles.perAddress, preHandler: app.csrfProtection },
     async (request, reply) => {
       const returnTo = safeReturnPath(request.query.return);
       const me = await app.browserAccount(request);
@@ -207,7 +207,7 @@ export default async function pageRoutes(app: FastifyInstance) {
   );
 
   // Signing out of the portal signs the person out of every connected system too.
-  app.post<{ Body: { _csrf?: string } }>('/logout', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post<{ Body: { _csrf?: string } }>('/logout', { ...page('public'), preHandler: app.csrfProtection }, async (request, reply) => {
     const me = await app.browserAccount(request);
     await app.endBrowserSession(request, reply);
     if (me) await signOutEverywhere(app.deps, me.id, 'signed out of the portal');
@@ -219,13 +219,13 @@ export default async function pageRoutes(app: FastifyInstance) {
   });
 
   // The satisfaction survey for the signed-in person (the API's questions and rule: one answer a round).
-  app.get('/survey', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/survey', page('signed-in'), async (request, reply) => {
     const me = await app.browserAccount(request);
     if (!me) return reply.redirect(`/login?return=${encodeURIComponent('/survey')}`, 303);
     return reply.page(200, 'survey', { title: SURVEY_TITLE, ...currentSurvey(app.deps), scale: SURVEY_SCALE, csrf: app.csrfToken(reply) });
   });
 
-  app.post<{ Body: Record<string, string> }>('/survey', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post<{ Body: Record<string, string> }>('/survey', { ...page('signed-in'), preHandler: app.csrfProtection }, async (request, reply) => {
     const me = await app.browserAccount(request);
     if (!me) return reply.redirect(`/login?return=${encodeURIComponent('/survey')}`, 303);
     const { comment, ...answers } = request.body ?? {};
@@ -298,20 +298,17 @@ export default async function pageRoutes(app: FastifyInstance) {
     }
   }
 
-  app.get<{ Querystring: { verification?: string; unit?: string; q?: string; page?: string } }>(
-    '/register',
-    { schema: { hide: true } },
-    async (request, reply) => {
-      const { verification, unit, q, page: pageNumber } = request.query;
-      if (typeof unit === 'string' && unit && !q) return registerPage(reply, verification, unit);
-      return unitStep(reply, verification, typeof q === 'string' ? q : '', Math.min(1000, Math.max(1, Number.parseInt(String(pageNumber ?? '1'), 10) || 1)));
-    },
-  );
+  app.get<{ Querystring: { verification?: string; unit?: string; q?: string; page?: string } }>('/register', page('public'), async (request, reply) => {
+    const { verification, unit, q, page: pageNumber } = request.query;
+    if (typeof unit === 'string' && unit && !q) return registerPage(reply, verification, unit);
+    return unitStep(reply, verification, typeof q === 'string' ? q : '', Math.min(1000, Math.max(1, Number.parseInt(String(pageNumber ?? '1'), 10) || 1)));
+  });
 
   // The form itself, without JavaScript: the same operation as POST /api/v1/registrations, answered with a page.
   app.post(
     '/register',
     {
+      config: { scope: 'public' },
       schema: { hide: true },
       // The same count per address as the API's submissions (one store, one name).
       onRequest: throttle(app, 'register-address', app.deps.config.rateLimits.submissionsPerAddress, (r) => r.ip),
