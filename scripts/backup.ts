@@ -20,10 +20,19 @@ import { parseArgs } from 'node:util';
 import { DatabaseSync, backup as sqliteBackup } from 'node:sqlite';
 import { loadConfigOrExit } from '../lib/config.ts';
 import { loadMasterKey } from '../lib/crypto.ts';
-import { FILES, MANIFEST, copyDocuments, isEmptyOrAbsent, keyFingerprint, runPgTool, sha256File, type Manifest } from './support/backup-archive.ts';
+import {
+  FILES,
+  MANIFEST,
+  copyDocuments,
+  holdSnapshot,
+  isEmptyOrAbsent,
+  keyFingerprint,
+  runPgTool,
+  sha256File,
+  type Manifest,
+} from './support/backup-archive.ts';
 
-const USAGE =
-  'usage: npm run backup -- <folder> [--temporal-database-url URL --temporal-visibility-database-url URL] [--keys-to <folder>] [--stopped]';
+const USAGE = 'usage: npm run backup -- <folder> [--temporal-database-url URL --temporal-visibility-database-url URL] [--keys-to <folder>] [--stopped]';
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
@@ -51,7 +60,8 @@ if (config.temporalAddress && !(temporalUrl && visibilityUrl)) {
       `(compose: the \`temporal\` and \`temporal_visibility\` databases) so its state is captured with the rest.\n${USAGE}`,
   );
 }
-if (!config.temporalAddress && (temporalUrl || visibilityUrl)) fail('Temporal database URLs given, but TEMPORAL_ADDRESS is unset: the embedded dev server keeps its state in DATA_DIR');
+if (!config.temporalAddress && (temporalUrl || visibilityUrl))
+  fail('Temporal database URLs given, but TEMPORAL_ADDRESS is unset: the embedded dev server keeps its state in DATA_DIR');
 if (!config.databaseUrl && !options.stopped) {
   fail(
     `The embedded database (PGlite in ${join(config.dataDir, 'pglite')}) is open only in the running service's process: ` +
@@ -63,39 +73,48 @@ if (keysTo && !relative(out, keysTo).startsWith('..')) fail('--keys-to must be o
 
 await mkdir(out, { recursive: true, mode: 0o700 });
 const captured: Manifest['captured'] = [];
-const step = (part: string) => captured.push({ part, at: new Date().toISOString() });
+const step = (part: string, at = new Date().toISOString()) => captured.push({ part, at });
 
-// 1. Temporal.
-if (config.temporalAddress) {
-  await runPgTool('pg_dump', temporalUrl!, ['--format=custom', `--file=${join(out, FILES.temporal)}`]);
-  step('temporal');
-  await runPgTool('pg_dump', visibilityUrl!, ['--format=custom', `--file=${join(out, FILES.temporalVisibility)}`]);
-  step('temporal_visibility');
-} else {
-  const source = join(config.dataDir, 'temporal', 'temporal.db');
-  if (!existsSync(source)) fail(`${source} does not exist: is DATA_DIR the running service's?`);
-  // SQLite's online backup API, all pages in one step: one read transaction, so the copy is the
-  // database as of one commit even while the dev server writes (never a byte copy of a live file).
-  const db = new DatabaseSync(source, { readOnly: true, timeout: 30_000 });
-  try {
-    await sqliteBackup(db, join(out, FILES.temporalSqlite), { rate: 2 ** 31 - 1 });
-  } finally {
-    db.close();
+// 1. Temporal, then 2. the application's database. On PostgreSQL each is fixed by a snapshot held
+// open (its moment is when it is taken, however long its dump then runs), so the two moments are
+// milliseconds apart in the right order even when Temporal's dump takes minutes.
+const snapshots: { url: string; file: string; snapshot: Awaited<ReturnType<typeof holdSnapshot>> }[] = [];
+try {
+  if (config.temporalAddress) {
+    snapshots.push({ url: temporalUrl!, file: FILES.temporal, snapshot: await holdSnapshot(temporalUrl!) });
+    step('temporal', snapshots.at(-1)!.snapshot.at);
+    snapshots.push({ url: visibilityUrl!, file: FILES.temporalVisibility, snapshot: await holdSnapshot(visibilityUrl!) });
+    step('temporal_visibility', snapshots.at(-1)!.snapshot.at);
+  } else {
+    const source = join(config.dataDir, 'temporal', 'temporal.db');
+    if (!existsSync(source)) fail(`${source} does not exist: is DATA_DIR the running service's?`);
+    // SQLite's online backup API, all pages in one step: one read transaction, so the copy is the
+    // database as of one commit even while the dev server writes (never a byte copy of a live file).
+    const db = new DatabaseSync(source, { readOnly: true, timeout: 30_000 });
+    try {
+      await sqliteBackup(db, join(out, FILES.temporalSqlite), { rate: 2 ** 31 - 1 });
+    } finally {
+      db.close();
+    }
+    step('temporal');
+    const copy = new DatabaseSync(join(out, FILES.temporalSqlite), { readOnly: true });
+    const check = copy.prepare('pragma integrity_check').get() as { integrity_check: string };
+    copy.close();
+    if (check.integrity_check !== 'ok') fail(`the copy of ${source} failed SQLite's integrity check: ${check.integrity_check}`);
   }
-  step('temporal');
-  const copy = new DatabaseSync(join(out, FILES.temporalSqlite), { readOnly: true });
-  const check = copy.prepare('pragma integrity_check').get() as { integrity_check: string };
-  copy.close();
-  if (check.integrity_check !== 'ok') fail(`the copy of ${source} failed SQLite's integrity check: ${check.integrity_check}`);
+  if (config.databaseUrl) {
+    snapshots.push({ url: config.databaseUrl, file: FILES.app, snapshot: await holdSnapshot(config.databaseUrl) });
+    step('app', snapshots.at(-1)!.snapshot.at);
+  } else {
+    await cp(join(config.dataDir, 'pglite'), join(out, FILES.pglite), { recursive: true });
+    step('app');
+  }
+  await Promise.all(
+    snapshots.map(({ url, file, snapshot }) => runPgTool('pg_dump', url, ['--format=custom', `--snapshot=${snapshot.id}`, `--file=${join(out, file)}`])),
+  );
+} finally {
+  for (const { snapshot } of snapshots) await snapshot.release();
 }
-
-// 2. The application's database (its snapshot is taken when pg_dump starts).
-if (config.databaseUrl) {
-  await runPgTool('pg_dump', config.databaseUrl, ['--format=custom', `--file=${join(out, FILES.app)}`]);
-} else {
-  await cp(join(config.dataDir, 'pglite'), join(out, FILES.pglite), { recursive: true });
-}
-step('app');
 
 // 3. The documents.
 const documents = await copyDocuments(join(config.dataDir, 'documents'), join(out, FILES.documents));

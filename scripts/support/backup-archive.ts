@@ -7,6 +7,7 @@ import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import postgres from 'postgres';
 import { deriveSecret } from '../../lib/crypto.ts';
 
 export const MANIFEST = 'manifest.json';
@@ -64,6 +65,31 @@ export async function runPgTool(tool: 'pg_dump' | 'pg_restore', url: string, arg
     if (code === 'ENOENT')
       throw new Error(`${tool} is not on PATH: install the PostgreSQL client tools of the server's major version (or newer)`, { cause: error });
     throw new Error(`${tool} failed on ${parsed.host}${parsed.pathname}: ${(stderr ?? String(error)).trim()}`, { cause: error });
+  }
+}
+
+/**
+ * Fixes a database's state at this moment: a transaction that exports its snapshot and stays open
+ * until released, for `pg_dump --snapshot`. The moment is when this returns, however long the dump
+ * takes afterwards, so several databases' moments can be ordered and kept milliseconds apart.
+ */
+export async function holdSnapshot(url: string): Promise<{ id: string; at: string; release(): Promise<void> }> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe('begin isolation level repeatable read read only');
+    const [row] = await sql<{ id: string }[]>`select pg_export_snapshot() as id`;
+    const at = new Date().toISOString();
+    return {
+      id: row!.id,
+      at,
+      async release() {
+        await sql.unsafe('commit').catch(() => {});
+        await sql.end({ timeout: 5 });
+      },
+    };
+  } catch (error) {
+    await sql.end({ timeout: 5 });
+    throw error;
   }
 }
 

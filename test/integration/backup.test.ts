@@ -252,6 +252,8 @@ it("compose's Temporal on PostgreSQL: its two databases are dumped with the appl
   expect(backedUp.code, backedUp.out).toBe(0);
   const manifest = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8'));
   expect(manifest.captured.map((c: { part: string }) => c.part)).toEqual(['temporal', 'temporal_visibility', 'app', 'documents']);
+  const moments = manifest.captured.map((c: { at: string }) => c.at);
+  expect(moments).toEqual([...moments].sort()); // Temporal's snapshot is never newer than the application's
 
   const newDataDir = join(folder('sso-backup-compose-'), 'data');
   const restored = await runScript('restore.ts', [backupDir, ...temporalUrls(databases.temporalNew, databases.visibilityNew)], {
