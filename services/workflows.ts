@@ -50,6 +50,14 @@ export interface Log {
   error(object: object, message: string): void;
 }
 
+/**
+ * How long a start or signal may take before the caller hears 503: Temporal restarting or out of
+ * reach would otherwise hold a person's request for as long as the client retries. An Update waits
+ * longer (UPDATE_DEADLINE_MS); both leave room within the 10 s an answer may take.
+ */
+export const CALL_DEADLINE_MS = 5_000;
+const promptly = <T>(w: Workflows, send: () => Promise<T>): Promise<T> => w.client.withDeadline(Date.now() + CALL_DEADLINE_MS, send);
+
 /** A start that finds the workflow already running is no error: every start here is idempotent. */
 const once = { workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING, workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE } as const;
 
@@ -58,23 +66,25 @@ export const submissionMailKey = (registrationId: string) => `registration:${reg
 
 /** Starts (or finds) the workflow of a registration request. */
 export async function startRegistration(w: Workflows, input: { registrationId: string; actingUnitCode: string }): Promise<void> {
-  await w.client.workflow.start(registration, {
-    taskQueue: w.config.taskQueue,
-    workflowId: registrationWorkflowId(input.registrationId),
-    ...once,
-    args: [
-      {
-        registrationId: input.registrationId,
-        actingUnitCode: input.actingUnitCode,
-        submissionMailKey: submissionMailKey(input.registrationId),
-        timers: w.config.registration,
-      },
-    ],
-    typedSearchAttributes: [
-      { key: registrationStatusKey, value: 'pending_approval' },
-      { key: registrationActingUnitKey, value: input.actingUnitCode },
-    ],
-  });
+  await promptly(w, () =>
+    w.client.workflow.start(registration, {
+      taskQueue: w.config.taskQueue,
+      workflowId: registrationWorkflowId(input.registrationId),
+      ...once,
+      args: [
+        {
+          registrationId: input.registrationId,
+          actingUnitCode: input.actingUnitCode,
+          submissionMailKey: submissionMailKey(input.registrationId),
+          timers: w.config.registration,
+        },
+      ],
+      typedSearchAttributes: [
+        { key: registrationStatusKey, value: 'pending_approval' },
+        { key: registrationActingUnitKey, value: input.actingUnitCode },
+      ],
+    }),
+  );
 }
 
 /** Starts (or finds) the workflow of an SSO admin appointment awaiting approval. */
@@ -82,53 +92,59 @@ export async function startAppointment(
   w: Workflows,
   input: { appointmentId: string; unitCode: string; actingUnitCode: string; termEnd: string | null },
 ): Promise<void> {
-  await w.client.workflow.start(appointment, {
-    taskQueue: w.config.taskQueue,
-    workflowId: appointmentWorkflowId(input.appointmentId),
-    ...once,
-    args: [{ ...input, timers: w.config.appointment }],
-  });
+  await promptly(w, () =>
+    w.client.workflow.start(appointment, {
+      taskQueue: w.config.taskQueue,
+      workflowId: appointmentWorkflowId(input.appointmentId),
+      ...once,
+      args: [{ ...input, timers: w.config.appointment }],
+    }),
+  );
 }
 
 /** Starts (or finds) the workflow of an access review campaign. */
 export async function startCampaign(w: Workflows, input: { reviewId: string; dueAt: Date }): Promise<void> {
-  await w.client.workflow.start(accessReviewCampaign, {
-    taskQueue: w.config.taskQueue,
-    workflowId: campaignWorkflowId(input.reviewId),
-    ...once,
-    args: [
-      {
-        reviewId: input.reviewId,
-        dueAt: input.dueAt.getTime(),
-        remindBeforeMs: w.config.campaign.remindBeforeMs,
-        escalateBeforeMs: w.config.campaign.escalateBeforeMs,
-      },
-    ],
-  });
+  await promptly(w, () =>
+    w.client.workflow.start(accessReviewCampaign, {
+      taskQueue: w.config.taskQueue,
+      workflowId: campaignWorkflowId(input.reviewId),
+      ...once,
+      args: [
+        {
+          reviewId: input.reviewId,
+          dueAt: input.dueAt.getTime(),
+          remindBeforeMs: w.config.campaign.remindBeforeMs,
+          escalateBeforeMs: w.config.campaign.escalateBeforeMs,
+        },
+      ],
+    }),
+  );
 }
 
 /** Hands a personnel event to the person's workflow (keyed by the citizen ID's keyed hash), starting it if need be. */
 export async function handToPerson(w: Workflows, citizenIdHash: string, notice: PersonnelNotice): Promise<void> {
   const { config } = w;
-  await w.client.workflow.signalWithStart(person, {
-    workflowId: personWorkflowId(citizenIdHash),
-    taskQueue: config.taskQueue,
-    args: [
-      {
-        personKey: citizenIdHash.slice(0, 40),
-        pending: [],
-        idleMs: config.personIdleMs,
-        reviewTimers: { role_change: config.roleChangeReview, transfer: config.transferReview },
-      },
-    ],
-    signal: personnelEventReceived,
-    signalArgs: [notice],
-  });
+  await promptly(w, () =>
+    w.client.workflow.signalWithStart(person, {
+      workflowId: personWorkflowId(citizenIdHash),
+      taskQueue: config.taskQueue,
+      args: [
+        {
+          personKey: citizenIdHash.slice(0, 40),
+          pending: [],
+          idleMs: config.personIdleMs,
+          reviewTimers: { role_change: config.roleChangeReview, transfer: config.transferReview },
+        },
+      ],
+      signal: personnelEventReceived,
+      signalArgs: [notice],
+    }),
+  );
 }
 
 /** Tells a person review's workflow that decisions were taken (it closes when none is left). */
 export async function signalReviewDecisions(w: Workflows, reviewId: string): Promise<void> {
-  await w.client.workflow.getHandle(accessReviewWorkflowId(reviewId)).signal(reviewDecisionsChanged);
+  await promptly(w, () => w.client.workflow.getHandle(accessReviewWorkflowId(reviewId)).signal(reviewDecisionsChanged));
 }
 
 /**
@@ -162,7 +178,7 @@ export async function startOrTakeBack(log: Log, what: string, start: () => Promi
  * without end; past the deadline the call is dropped (an Update no worker accepted is not kept, so
  * nothing happens later behind the caller's back) and the caller hears 503.
  */
-export const UPDATE_DEADLINE_MS = 10_000;
+export const UPDATE_DEADLINE_MS = 8_000;
 const withinDeadline = <T>(w: Workflows, send: () => Promise<T>): Promise<T> => w.client.withDeadline(Date.now() + UPDATE_DEADLINE_MS, send);
 
 /**
