@@ -32,7 +32,20 @@ const view = {
   actingUnitNameTh: text,
   submittedAt: time,
   decidedAt: nullableTime,
-  history: { type: 'array', items: answer({ at: time, event: text, actor: text, note: nullableText }) },
+  history: {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['at', 'event', 'actor', 'note'],
+      properties: {
+        at: time,
+        event: text,
+        actor: text,
+        note: nullableText,
+        actingUnitCode: { ...text, description: 'Where the request waits from this event on, when it moved.' },
+      },
+    },
+  },
   applicant: answer({
     citizenId: { type: 'string', description: 'Masked: only the last digits show.' },
     firstNameTh: text,
