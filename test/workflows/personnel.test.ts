@@ -30,7 +30,9 @@ function fakeActivities(rec: Recorded, clock: () => Promise<number>): PersonnelA
       const status = rec.status.get(eventId);
       if (status !== 'scheduled') return { outcome: status ?? 'missing' };
       rec.status.set(eventId, 'applied');
-      rec.applied.push({ eventId, at: await clock() });
+      const applied = { eventId, at: Number.NaN };
+      rec.applied.push(applied); // seen at once; its time (a call to the server) follows before the activity completes
+      applied.at = await clock();
       return { outcome: 'applied' };
     },
     async supersedePersonnelEvent(input) {
@@ -119,11 +121,11 @@ describe('person workflow', () => {
       await send({ eventId: 'past', type: 'suspension', effectiveDate: '2020-01-01' });
       await send({ eventId: 'future', type: 'transfer', effectiveDate: future });
       await send({ eventId: 'today', type: 'role_change', effectiveDate: bangkokDate(now, 0) });
-      await expect.poll(() => appliedIds(rec)).toEqual(['past', 'today']);
+      await expect.poll(() => appliedIds(rec), { timeout: 10_000 }).toEqual(['past', 'today']);
       await skipTo(effectiveMoment(future) - 60_000);
       expect(appliedIds(rec)).toEqual(['past', 'today']); // a minute before its midnight: still waiting
       await skipTo(effectiveMoment(future) + 60_000);
-      await expect.poll(() => appliedIds(rec)).toEqual(['past', 'today', 'future']);
+      await expect.poll(() => appliedIds(rec), { timeout: 10_000 }).toEqual(['past', 'today', 'future']);
       await result();
     });
   }, 60_000);
@@ -147,7 +149,7 @@ describe('person workflow', () => {
       await skipTo(effectiveMoment(bangkokDate(now, 20)) - 60_000);
       expect(appliedIds(rec)).toEqual([]);
       await skipTo(effectiveMoment(bangkokDate(now, 20)) + 60_000);
-      await expect.poll(() => appliedIds(rec)).toEqual(['ret-2']);
+      await expect.poll(() => appliedIds(rec), { timeout: 10_000 }).toEqual(['ret-2']);
       await result();
       expect(rec.superseded).toEqual([{ eventId: 'ret-1', by: 'ret-2' }]);
       expect(appliedIds(rec)).toEqual(['ret-2']);
@@ -171,15 +173,15 @@ describe('person workflow', () => {
         await arrive(send, { eventId: 'sus', type: 'suspension', effectiveDate: dates.sus });
         await arrive(send, { eventId: 'ret', type: 'retirement', effectiveDate: dates.ret });
         await arrive(send, { eventId: 'past', type: 'resignation', effectiveDate: '2020-01-01' });
-        await expect.poll(() => appliedIds(rec)).toEqual(['past']);
+        await expect.poll(() => appliedIds(rec), { timeout: 10_000 }).toEqual(['past']);
         // Continued as new while all four wait.
-        await expect.poll(runs).toBeGreaterThan(1);
+        await expect.poll(runs, { timeout: 10_000 }).toBeGreaterThan(1);
         expect(appliedIds(rec)).toEqual(['past']);
         for (const [eventId, date] of Object.entries(dates)) {
           await skipTo(effectiveMoment(date) - 60_000);
           expect(appliedIds(rec)).not.toContain(eventId); // a minute before its midnight: still waiting
           await skipTo(effectiveMoment(date) + 60_000);
-          await expect.poll(() => appliedIds(rec)).toContain(eventId);
+          await expect.poll(() => appliedIds(rec), { timeout: 10_000 }).toContain(eventId);
         }
         await result();
         expect(appliedIds(rec)).toEqual(['past', 'tr', 'rc', 'sus', 'ret']);
@@ -203,7 +205,7 @@ describe('person workflow', () => {
       await send({ eventId: 'move-1-date', type: 'transfer', effectiveDate: bangkokDate(now, 12), toUnitCode: 'A' });
       await send({ eventId: 'move-2-unit', type: 'transfer', effectiveDate: bangkokDate(now, 40), toUnitCode: 'C' });
       await skipTo(effectiveMoment(bangkokDate(now, 12)) + 60_000);
-      await expect.poll(() => appliedIds(rec)).toEqual(['move-1-date']);
+      await expect.poll(() => appliedIds(rec), { timeout: 10_000 }).toEqual(['move-1-date']);
       await result();
       expect(appliedIds(rec)).toEqual(['move-1-date', 'move-2-unit']);
       expect(rec.superseded).toEqual([
@@ -224,7 +226,7 @@ describe('person workflow', () => {
       await send(first);
       const readAtStartUp = [first, corrected]; // both rows still `scheduled` when start-up read them
       await send(corrected);
-      await expect.poll(() => rec.status.get('ret-1')).toBe('superseded');
+      await expect.poll(() => rec.status.get('ret-1'), { timeout: 10_000 }).toBe('superseded');
       await handOverAgain(readAtStartUp);
       await result();
       expect(appliedIds(rec)).toEqual(['ret-2']);
@@ -241,7 +243,7 @@ describe('person workflow', () => {
         await arrive(send, corrected);
         await arrive(send, { eventId: 'rc', type: 'role_change', effectiveDate: bangkokDate(now, 5) });
         await arrive(send, { eventId: 'tr', type: 'transfer', effectiveDate: bangkokDate(now, 7), toUnitCode: 'U2' });
-        await expect.poll(runs).toBeGreaterThan(1);
+        await expect.poll(runs, { timeout: 10_000 }).toBeGreaterThan(1);
         expect(rec.status.get('ret-1')).toBe('superseded');
         await handOverAgain([first, corrected]);
         await skipTo(effectiveMoment(first.effectiveDate) + DAY);
