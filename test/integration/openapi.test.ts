@@ -49,11 +49,35 @@ beforeAll(async () => {
   const registration = await h.submitRegistration({ unitCode: tree.laoA });
   expect(registration.status).toBe(202);
   trackingCode = registration.body.trackingCode;
+  // Something to find behind each kind of id: a right under review, a campaign, an appointment, a personnel event.
+  const central = h.central.token;
+  const right = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
+    token: central,
+    json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }],
+  });
+  expect(right.status).toBe(200);
+  const campaign = await h.request('POST', '/api/v1/access-reviews', {
+    token: central,
+    json: { name: 'fuzz', scopeUnitCode: tree.province, durationDays: 30, onNoDecision: 'keep' },
+  });
+  expect(campaign.status).toBe(202);
+  const letter = new FormData();
+  letter.append('data', JSON.stringify({ accountId: staff.id }));
+  letter.append('letter', new Blob([new Uint8Array(PDF)], { type: 'application/pdf' }), 'letter.pdf');
+  const appointment = await h.request('POST', `/api/v1/org-units/${tree.laoA}/admin-appointments`, { token: staff.token, body: letter });
+  expect(appointment.status).toBe(202);
+  const eventId = `fuzz-${registration.body.id}`;
+  const event = await h.request('POST', '/api/v1/personnel-events', {
+    token: central,
+    json: { events: [{ eventId, type: 'role_change', citizenId: staff.citizenId, effectiveDate: '2040-01-01', newPosition: 'นักวิเคราะห์' }] },
+  });
+  expect(event.status).toBe(202);
   const units = Object.values(tree);
   // Fields of these names are drawn from the run's own data (three times in four), so that lookups find
   // something and answer with their success bodies, not only 404.
   pools = {
-    id: [registration.body.id, staff.id, unitAdmin.id],
+    id: [registration.body.id, staff.id, unitAdmin.id, campaign.body.id, appointment.body.id],
+    eventId: [eventId],
     accountId: [staff.id, unitAdmin.id],
     code: units,
     unitCode: units,
