@@ -35,19 +35,23 @@ const visibilityUrl = options['temporal-visibility-database-url'];
 const keysFrom = options['keys-from'] ? resolve(options['keys-from']) : undefined;
 
 // Everything is checked before anything is written.
-const manifest = JSON.parse(await readFile(join(from, MANIFEST), 'utf8').catch(() => fail(`${join(from, MANIFEST)} is missing: not a backup folder`))) as Manifest;
+const manifest = JSON.parse(
+  await readFile(join(from, MANIFEST), 'utf8').catch(() => fail(`${join(from, MANIFEST)} is missing: not a backup folder`)),
+) as Manifest;
 if (manifest.format !== 1) fail(`unknown backup format ${String(manifest.format)}`);
 for (const [name, expected] of Object.entries(manifest.files)) {
   if (!existsSync(join(from, name))) fail(`${name} is missing from the backup`);
   if ((await sha256File(join(from, name))) !== expected.sha256) fail(`${name} does not match its SHA-256 in the manifest: the backup is damaged`);
 }
 
-if (manifest.app === 'postgres' && !config.databaseUrl) fail('the backup holds a PostgreSQL database: set DATABASE_URL to an empty database to restore it into');
+if (manifest.app === 'postgres' && !config.databaseUrl)
+  fail('the backup holds a PostgreSQL database: set DATABASE_URL to an empty database to restore it into');
 if (manifest.app === 'pglite' && config.databaseUrl) fail('the backup holds the embedded PGlite database: unset DATABASE_URL (it is restored into DATA_DIR)');
 if (manifest.temporal === 'postgres' && !(temporalUrl && visibilityUrl)) {
   fail(`the backup holds Temporal's PostgreSQL databases: give --temporal-database-url and --temporal-visibility-database-url (empty databases)\n${USAGE}`);
 }
-if (manifest.temporal === 'sqlite' && config.temporalAddress) fail("the backup holds the embedded Temporal dev server's state: unset TEMPORAL_ADDRESS (it is restored into DATA_DIR)");
+if (manifest.temporal === 'sqlite' && config.temporalAddress)
+  fail("the backup holds the embedded Temporal dev server's state: unset TEMPORAL_ADDRESS (it is restored into DATA_DIR)");
 
 /** Refuses a database that already has tables: a restore never merges into live data. */
 async function assertEmptyDatabase(url: string, what: string) {
@@ -68,7 +72,8 @@ if (manifest.temporal === 'postgres') {
 const temporalFile = join(config.dataDir, 'temporal', 'temporal.db');
 if (manifest.temporal === 'sqlite' && existsSync(temporalFile)) fail(`${temporalFile} exists: restore into a fresh DATA_DIR`);
 if (!(await isEmptyOrAbsent(join(config.dataDir, 'documents')))) fail(`${join(config.dataDir, 'documents')} is not empty: restore into a fresh DATA_DIR`);
-if (manifest.app === 'pglite' && !(await isEmptyOrAbsent(join(config.dataDir, 'pglite')))) fail(`${join(config.dataDir, 'pglite')} is not empty: restore into a fresh DATA_DIR`);
+if (manifest.app === 'pglite' && !(await isEmptyOrAbsent(join(config.dataDir, 'pglite'))))
+  fail(`${join(config.dataDir, 'pglite')} is not empty: restore into a fresh DATA_DIR`);
 
 // The key: the environment's, the one beside the backup (--keys-from), or one already in DATA_DIR.
 const keyFile = [keysFrom && join(keysFrom, 'encryption.key'), join(config.dataDir, 'encryption.key')].find((f) => f && existsSync(f));
@@ -79,48 +84,55 @@ if (keyText && manifest.encryptionKeyFingerprint) {
   }
 }
 
-// Restore.
-if (manifest.app === 'postgres') {
-  // Objects belong to whoever restores (the service's own role), as they did to whoever migrated.
-  await runPgTool('pg_restore', config.databaseUrl!, ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', join(from, FILES.app)]);
-} else {
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  await cp(join(from, FILES.pglite), join(config.dataDir, 'pglite'), { recursive: true });
-}
-if (manifest.temporal === 'postgres') {
-  for (const [url, file] of [
-    [temporalUrl!, FILES.temporal],
-    [visibilityUrl!, FILES.temporalVisibility],
-  ] as const) {
-    await runPgTool('pg_restore', url, ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', join(from, file)]);
+try {
+  // Restore.
+  if (manifest.app === 'postgres') {
+    // Objects belong to whoever restores (the service's own role), as they did to whoever migrated.
+    await runPgTool('pg_restore', config.databaseUrl!, ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', join(from, FILES.app)]);
+  } else {
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    await cp(join(from, FILES.pglite), join(config.dataDir, 'pglite'), { recursive: true });
   }
-} else {
-  // The copy in the backup is no live database: a file copy is fine here.
-  await mkdir(join(config.dataDir, 'temporal'), { recursive: true, mode: 0o700 });
-  await copyFile(join(from, FILES.temporalSqlite), temporalFile);
-}
-const documents = await copyDocuments(join(from, FILES.documents), join(config.dataDir, 'documents'));
-if (documents.count !== manifest.documents.count) fail(`restored ${documents.count} documents, but the backup lists ${manifest.documents.count}`);
+  if (manifest.temporal === 'postgres') {
+    for (const [url, file] of [
+      [temporalUrl!, FILES.temporal],
+      [visibilityUrl!, FILES.temporalVisibility],
+    ] as const) {
+      await runPgTool('pg_restore', url, ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', join(from, file)]);
+    }
+  } else {
+    // The copy in the backup is no live database: a file copy is fine here.
+    await mkdir(join(config.dataDir, 'temporal'), { recursive: true, mode: 0o700 });
+    await copyFile(join(from, FILES.temporalSqlite), temporalFile);
+  }
+  const documents = await copyDocuments(join(from, FILES.documents), join(config.dataDir, 'documents'));
+  if (documents.count !== manifest.documents.count) fail(`restored ${documents.count} documents, but the backup lists ${manifest.documents.count}`);
 
-const keysRestored: string[] = [];
-if (keysFrom) {
-  for (const name of ['encryption.key', 'sso-signing-keys.json']) {
-    if (existsSync(join(keysFrom, name)) && !existsSync(join(config.dataDir, name))) {
-      await copyFile(join(keysFrom, name), join(config.dataDir, name));
-      keysRestored.push(name);
+  const keysRestored: string[] = [];
+  if (keysFrom) {
+    for (const name of ['encryption.key', 'sso-signing-keys.json']) {
+      if (existsSync(join(keysFrom, name)) && !existsSync(join(config.dataDir, name))) {
+        await copyFile(join(keysFrom, name), join(config.dataDir, name));
+        keysRestored.push(name);
+      }
     }
   }
-}
 
-console.log(
-  [
-    `restored ${from} (taken ${manifest.createdAt})`,
-    `  application        ${manifest.app === 'postgres' ? `PostgreSQL ${new URL(config.databaseUrl!).pathname.slice(1)}` : join(config.dataDir, 'pglite')}`,
-    `  Temporal           ${manifest.temporal === 'postgres' ? 'PostgreSQL (temporal, temporal_visibility)' : temporalFile}`,
-    `  documents          ${documents.count} in ${join(config.dataDir, 'documents')}`,
-    ...(keysRestored.length ? [`  keys               ${keysRestored.join(', ')} into ${config.dataDir}`] : []),
-    ...(!keyText && manifest.encryptionKeyFingerprint ? ['  ENCRYPTION_KEY     not given: start the service with the key the backup was written with'] : []),
-    'Start the service: it migrates the database if the backup is older than the code, hands over the',
-    'rows saved without their workflow, and the timers that came due meanwhile fire. Then: npm run audit:verify',
-  ].join('\n'),
-);
+  console.log(
+    [
+      `restored ${from} (taken ${manifest.createdAt})`,
+      `  application        ${manifest.app === 'postgres' ? `PostgreSQL ${new URL(config.databaseUrl!).pathname.slice(1)}` : join(config.dataDir, 'pglite')}`,
+      `  Temporal           ${manifest.temporal === 'postgres' ? 'PostgreSQL (temporal, temporal_visibility)' : temporalFile}`,
+      `  documents          ${documents.count} in ${join(config.dataDir, 'documents')}`,
+      ...(keysRestored.length ? [`  keys               ${keysRestored.join(', ')} into ${config.dataDir}`] : []),
+      ...(!keyText && manifest.encryptionKeyFingerprint ? ['  ENCRYPTION_KEY     not given: start the service with the key the backup was written with'] : []),
+      'Start the service: it migrates the database if the backup is older than the code, hands over the',
+      'rows saved without their workflow, and the timers that came due meanwhile fire. Then: npm run audit:verify',
+    ].join('\n'),
+  );
+} catch (error) {
+  console.error(
+    `restore failed: ${(error as Error).message}\nWhat was written stays: drop and recreate the target databases and empty DATA_DIR before trying again.`,
+  );
+  process.exit(1);
+}

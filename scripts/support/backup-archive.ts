@@ -59,11 +59,15 @@ export async function runPgTool(tool: 'pg_dump' | 'pg_restore', url: string, arg
   parsed.password = '';
   const env = { ...process.env, ...(password ? { PGPASSWORD: password } : {}) };
   try {
-    await promisify(execFile)(tool, [`--dbname=${parsed.toString()}`, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
+    // PG_BIN: the client tools of another version (they must be the server's major version or newer).
+    await promisify(execFile)(process.env.PG_BIN ? join(process.env.PG_BIN, tool) : tool, [`--dbname=${parsed.toString()}`, ...args], {
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
   } catch (error) {
     const { stderr, code } = error as { stderr?: string; code?: string | number };
     if (code === 'ENOENT')
-      throw new Error(`${tool} is not on PATH: install the PostgreSQL client tools of the server's major version (or newer)`, { cause: error });
+      throw new Error(`${tool} is not on PATH (or in PG_BIN): install the PostgreSQL client tools of the server's major version or newer`, { cause: error });
     throw new Error(`${tool} failed on ${parsed.host}${parsed.pathname}: ${(stderr ?? String(error)).trim()}`, { cause: error });
   }
 }
