@@ -9,6 +9,8 @@ COPY package.json package-lock.json ./
 # SKIP_TEMPORAL_DOWNLOAD set it exits at once: the Temporal binaries are only for the embedded mode,
 # and in compose Temporal runs as its own service. Dependencies keep their own install scripts.
 COPY scripts/install-temporal.ts ./scripts/install-temporal.ts
+# patch-package applies patches/ (a postgres driver fix not yet released) in the same postinstall.
+COPY patches ./patches
 # Then what only the embedded mode or other machines need goes: PGlite (drizzle's optional peer, which npm
 # installs anyway; this image always runs against PostgreSQL) and the Temporal bridge's builds for other
 # platforms and its Rust sources. Node itself is the image's: npm's `node` package is a devDependency.
