@@ -50,3 +50,15 @@ export function isDatabaseUnreachable(error: unknown): boolean {
   }
   return false;
 }
+
+/** SQLSTATEs of a value PostgreSQL cannot store as text: a NUL character (22021), an untranslatable one (22P05). */
+const UNSTORABLE = new Set(['22021', '22P05']);
+
+/** Whether a query failed on text the request carried that the database cannot hold: bad input, a 400. */
+export function isUnstorableText(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNSTORABLE.has(code)) return true;
+  }
+  return false;
+}

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { renderPage } from '../../lib/pages.ts';
 import fp from 'fastify-plugin';
 import { fieldErrorsOf, Problem, SecondFactorProblem, type FieldError } from '../../lib/problem.ts';
-import { isDatabaseUnreachable, withoutQueryValues } from '../../lib/query-errors.ts';
+import { isDatabaseUnreachable, isUnstorableText, withoutQueryValues } from '../../lib/query-errors.ts';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -80,6 +80,9 @@ export default fp(async function problems(app: FastifyInstance) {
     } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode;
       detail = error.message;
+    } else if (isUnstorableText(error)) {
+      status = 400;
+      detail = 'A field holds a character that cannot be stored (such as U+0000); remove it and send the request again.';
     } else if (isDatabaseUnreachable(error)) {
       status = 503;
       detail = 'The database cannot be reached just now: nothing was changed, send the request again in a minute.';

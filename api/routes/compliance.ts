@@ -1,6 +1,7 @@
 // Compliance: which units have no active SSO admin, and who covers them meanwhile (services/org-units.ts).
 import type { FastifyInstance } from 'fastify';
 import { unitsWithoutAdmin } from '../../services/org-units.ts';
+import { problem } from '../responses.ts';
 import { answer, listQuery, nullableText, pageOf, readCursor, text, toPage, unitCode } from '../schemas.ts';
 
 export default async function complianceRoutes(app: FastifyInstance) {
@@ -22,6 +23,7 @@ export default async function complianceRoutes(app: FastifyInstance) {
             counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Units without an admin, per kind.' },
             ...pageOf(answer({ code: text, parentCode: nullableText, kind: text, nameTh: text, coveredBy: nullableText })).properties,
           }),
+          404: problem('There is no unit `under`.'),
         },
       },
     },

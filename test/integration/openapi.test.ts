@@ -133,6 +133,17 @@ describe('the OpenAPI document', () => {
     expect(missing).toEqual([]);
   });
 
+  it('refuses a NUL character (which PostgreSQL cannot store) in a text field with 400, not 500 (found by the fuzz)', async () => {
+    for (const [path, json] of [
+      ['/api/v1/auth/mfa/totp', { username: '\u0000', password: 'x' }],
+      ['/api/v1/auth/login', { username: 'a\u0000b', password: 'x' }],
+      ['/api/v1/auth/password-reset', { username: '\u0000' }],
+    ] as const) {
+      const res = await h.request('POST', path, { json });
+      expect([path, res.status, res.headers.get('content-type')]).toEqual([path, 400, 'application/problem+json; charset=utf-8']);
+    }
+  });
+
   it(
     'holds under fuzzing: no 5xx, and every status, media type and body as declared',
     async () => {
