@@ -38,27 +38,30 @@ export async function isEnrolled(db: Queryable, accountId: string): Promise<bool
 export async function beginTotpEnrolment(
   deps: ServiceDeps,
   account: { id: string; username: string },
-  options: { keepStarted?: boolean } = {},
-): Promise<{ secret: string; otpauthUri: string }> {
+  options: { keep?: number | 'any' } = {},
+): Promise<{ secret: string; otpauthUri: string; startedAt: number }> {
   const [row] = await deps.db.select().from(totpEnrolments).where(eq(totpEnrolments.accountId, account.id));
   if (row?.confirmedAt) throw conflict('ยืนยันตัวตนสองขั้นตอนไว้แล้ว / A second factor is enrolled already.');
-  // The enrolment page shown again (a wrong code, a reload) keeps the secret the person may have scanned.
-  if (row && options.keepStarted) {
+  // The enrolment page shown again (a wrong code, a reload) keeps the secret the person may have scanned, but
+  // only the one this browser was shown (`keep`: when it was started): a secret someone else started with the
+  // password alone (over the API) is replaced, never shown to the admin to scan.
+  if (row && (options.keep === 'any' || options.keep === row.createdAt.getTime())) {
     const kept = deps.cipher.decrypt(row.secretEnc);
-    return { secret: kept, otpauthUri: totpOf(kept, account.username).toString() };
+    return { secret: kept, otpauthUri: totpOf(kept, account.username).toString(), startedAt: row.createdAt.getTime() };
   }
   const secret = new Secret({ size: 20 }).base32;
   const secretEnc = deps.cipher.encrypt(secret);
+  const createdAt = new Date();
   // Only an unconfirmed enrolment is replaced (a confirmed one made meanwhile stays).
   await deps.db
     .insert(totpEnrolments)
     .values({ accountId: account.id, secretEnc })
     .onConflictDoUpdate({
       target: totpEnrolments.accountId,
-      set: { secretEnc, lastStep: null, createdAt: new Date() },
+      set: { secretEnc, lastStep: null, createdAt },
       where: isNull(totpEnrolments.confirmedAt),
     });
-  return { secret, otpauthUri: totpOf(secret, account.username).toString() };
+  return { secret, otpauthUri: totpOf(secret, account.username).toString(), startedAt: createdAt.getTime() };
 }
 
 /** The time step a TOTP code is valid for now (one step of drift either way), or null. */
@@ -91,10 +94,13 @@ export async function confirmTotpEnrolment(
   deps: ServiceDeps,
   account: { id: string; username: string; unitCode: string | null },
   otp: string,
+  options: { startedAt?: number | undefined } = {},
 ): Promise<string[] | false> {
   return deps.db.transaction(async (tx) => {
     const [row] = await tx.select().from(totpEnrolments).where(eq(totpEnrolments.accountId, account.id)).for('update');
     if (!row || row.confirmedAt) throw conflict('เริ่มการลงทะเบียนก่อน / Start the enrolment first (POST /api/v1/auth/mfa/totp).');
+    // A browser confirms only the secret it was shown: one started again elsewhere meanwhile takes no code from it.
+    if (options.startedAt !== undefined && options.startedAt !== row.createdAt.getTime()) return false;
     const step = stepOf(deps.cipher.decrypt(row.secretEnc), account.username, normaliseCode(otp));
     if (step === null) return false;
     await tx.update(totpEnrolments).set({ confirmedAt: new Date(), lastStep: step }).where(eq(totpEnrolments.accountId, account.id));

@@ -257,10 +257,10 @@ export async function signInChecked(deps: ServiceDeps, checked: PasswordChecked,
  * Confirms a TOTP enrolment with its first code: the recovery codes. A wrong code counts as a failed
  * sign-in (401 `mfa: required`).
  */
-export async function confirmEnrolment(deps: ServiceDeps, actor: Actor, otp: string): Promise<string[]> {
+export async function confirmEnrolment(deps: ServiceDeps, actor: Actor, otp: string, options: { startedAt?: number | undefined } = {}): Promise<string[]> {
   const name = normaliseUsername(actor.username);
   if (await lockedUntil(deps.db, name)) throw new SecondFactorProblem('required', `${WRONG_CODE} ${LOCKED_HINT}`);
-  const codes = await confirmTotpEnrolment(deps, actor, otp);
+  const codes = await confirmTotpEnrolment(deps, actor, otp, options);
   if (codes) return codes;
   const locked = await countFailure(deps, name);
   throw new SecondFactorProblem('required', locked ? `${WRONG_CODE} ${LOCKED_HINT}` : WRONG_CODE);

@@ -23,6 +23,8 @@ export interface PendingSignIn {
   accountId: string;
   system?: string | undefined;
   until: number;
+  /** A first enrolment shown to this browser: when its secret was started (the only one it may confirm). */
+  enrolmentStartedAt?: number | undefined;
 }
 
 type FormAgain = (status: number, extra: { username: string; error: string }) => FastifyReply;
@@ -39,6 +41,8 @@ declare module 'fastify' {
     browserAccount(request: FastifyRequest): Promise<(SignedInAccount & { signedInAt: Date; secondFactorAt: Date | null }) | null>;
     /** The sign-in on this browser waiting for its second factor, or null. */
     pendingSignIn(request: FastifyRequest): PendingSignIn | null;
+    /** Sets (or sets again) the signed cookie of a sign-in whose password held. */
+    keepPendingSignIn(reply: FastifyReply, pending: PendingSignIn): void;
     endPendingSignIn(reply: FastifyReply): void;
     /** Keeps a sign-in on this browser (the session cookie). */
     keepBrowserSession(reply: FastifyReply, signedIn: SignedIn): void;
@@ -89,15 +93,7 @@ export default fp(async function browserSession(app: FastifyInstance) {
       const checked = await checkPasswordStep(app.deps, { username, password: String(body.password ?? '') });
       if (checked.secondFactor) {
         // The password held; an admin's code (or first enrolment) comes on the next page.
-        const pending: PendingSignIn = { accountId: checked.account.id, system: context.system, until: Date.now() + SECOND_FACTOR_TTL_MS };
-        void reply.setCookie(SECOND_FACTOR_COOKIE, JSON.stringify(pending), {
-          path: '/login',
-          httpOnly: true,
-          sameSite: 'lax',
-          secure,
-          signed: true,
-          maxAge: SECOND_FACTOR_TTL_MS / 1000,
-        });
+        app.keepPendingSignIn(reply, { accountId: checked.account.id, system: context.system, until: Date.now() + SECOND_FACTOR_TTL_MS });
         // Back to where the form was going: a connected system's sign-in, or the `return` path.
         const interaction = /^(\/interaction\/[^/?]+)\/login/.exec(request.url)?.[1];
         const returnTo = interaction ?? safeReturnPath((request.query as { return?: unknown } | undefined)?.return);
@@ -113,6 +109,17 @@ export default fp(async function browserSession(app: FastifyInstance) {
       else reply.signInRefused(error);
       return null;
     }
+  });
+
+  app.decorate('keepPendingSignIn', (reply: FastifyReply, pending: PendingSignIn) => {
+    void reply.setCookie(SECOND_FACTOR_COOKIE, JSON.stringify(pending), {
+      path: '/login',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure,
+      signed: true,
+      maxAge: Math.max(1, Math.floor((pending.until - Date.now()) / 1000)),
+    });
   });
 
   app.decorate('pendingSignIn', (request: FastifyRequest) => {

@@ -10,7 +10,7 @@ import { confirmEnrolment, signInAfterEnrolment, signInWithSecondFactor, signOut
 import QRCode from 'qrcode';
 import { currentSurvey, recordSurveyResponse, SURVEY_SCALE } from '../../services/survey.ts';
 import { multipartFields, partialForm, readMultipartRest } from '../multipart-form.ts';
-import { safeReturnPath, SESSION_COOKIE } from '../plugins/browser-session.ts';
+import { safeReturnPath, SESSION_COOKIE, type PendingSignIn } from '../plugins/browser-session.ts';
 import { accessFromForm, DOCUMENT_TYPES, readSubmission } from '../registration-input.ts';
 import { loginThrottles, throttle } from '../throttle.ts';
 import { page } from '../scope.ts';
@@ -87,7 +87,8 @@ export default async function pageRoutes(app: FastifyInstance) {
   );
 
   // The second step of an admin's password sign-in (the password held: a signed cookie says whose).
-  const secondFactorPage = async (reply: FastifyReply, accountId: string, returnTo: string, status = 200, error?: string) => {
+  const secondFactorPage = async (reply: FastifyReply, pending: PendingSignIn, returnTo: string, status = 200, error?: string) => {
+    const { accountId } = pending;
     const back = `?return=${encodeURIComponent(returnTo)}`;
     if (await isEnrolled(app.deps.db, accountId)) {
       return reply.page(status, 'login-second-factor', {
@@ -100,7 +101,9 @@ export default async function pageRoutes(app: FastifyInstance) {
     const actor = await loadActor(app.deps.db, accountId);
     if (!actor) return reply.redirect('/login', 303);
     // First sign-in of an admin: enrol a TOTP (the secret as text and as a QR code, drawn here: no script).
-    const { secret, otpauthUri } = await beginTotpEnrolment(app.deps, actor, { keepStarted: true });
+    const { secret, otpauthUri, startedAt } = await beginTotpEnrolment(app.deps, actor, { keep: pending.enrolmentStartedAt });
+    // This browser may confirm this secret only.
+    if (startedAt !== pending.enrolmentStartedAt) app.keepPendingSignIn(reply, { ...pending, enrolmentStartedAt: startedAt });
     const qrSvg = (await QRCode.toString(otpauthUri, { type: 'svg', margin: 4, errorCorrectionLevel: 'M' })).replace(
       '<svg ',
       '<svg role="img" aria-label="คิวอาร์โค้ดสำหรับแอปยืนยันตัวตน / QR code for the authenticator app" class="qr" ',
@@ -125,7 +128,7 @@ export default async function pageRoutes(app: FastifyInstance) {
     const returnTo = safeReturnPath(request.query.return);
     const pending = app.pendingSignIn(request);
     if (!pending) return reply.redirect(`/login?return=${encodeURIComponent(returnTo)}`, 303);
-    return secondFactorPage(reply, pending.accountId, returnTo);
+    return secondFactorPage(reply, pending, returnTo);
   });
 
   app.post<{ Querystring: { return?: string }; Body: { _csrf?: string; otp?: string } }>(
@@ -142,7 +145,7 @@ export default async function pageRoutes(app: FastifyInstance) {
         return reply.redirect(returnTo, 303);
       } catch (error) {
         const message = refusedStep(reply, error);
-        return message === null ? reply : secondFactorPage(reply, pending.accountId, returnTo, 401, message);
+        return message === null ? reply : secondFactorPage(reply, pending, returnTo, 401, message);
       }
     },
   );
@@ -158,14 +161,16 @@ export default async function pageRoutes(app: FastifyInstance) {
       const actor = await loadActor(app.deps.db, pending.accountId);
       if (!actor) return reply.redirect('/login', 303);
       try {
-        const recoveryCodes = await confirmEnrolment(app.deps, actor, String(request.body?.otp ?? '').slice(0, 40));
+        const recoveryCodes = await confirmEnrolment(app.deps, actor, String(request.body?.otp ?? '').slice(0, 40), {
+          startedAt: pending.enrolmentStartedAt ?? -1,
+        });
         const signedIn = await signInAfterEnrolment(app.deps, actor.id, { system: pending.system });
         app.endPendingSignIn(reply);
         app.keepBrowserSession(reply, signedIn);
         return reply.page(200, 'login-recovery-codes', { title: ENROL_TITLE, recoveryCodes, next: returnTo });
       } catch (error) {
         const message = refusedStep(reply, error);
-        return message === null ? reply : secondFactorPage(reply, actor.id, returnTo, 401, message);
+        return message === null ? reply : secondFactorPage(reply, pending, returnTo, 401, message);
       }
     },
   );

@@ -339,7 +339,7 @@ export default async function passwordRoutes(app: FastifyInstance) {
         if (!(error instanceof Problem)) throw error;
         // A wrong code: the same secret again (the app may have scanned it); enrolled meanwhile: back to the page.
         if (error.status !== 401) return reply.redirect(SECOND_FACTOR, 303);
-        return enrolPage(reply, await beginTotpEnrolment(app.deps, me, { keepStarted: true }), 401, error.message);
+        return enrolPage(reply, await beginTotpEnrolment(app.deps, me, { keep: 'any' }), 401, error.message);
       }
     },
   );

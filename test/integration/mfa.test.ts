@@ -292,6 +292,38 @@ describe('second factor in the browser', () => {
     await context.close();
   }, 60_000);
 
+  it("never shows the browser a secret someone else started with the admin's password alone, nor lets that secret be confirmed", async () => {
+    const admin = await newAdmin(tree.laoB);
+    const who = { username: admin.username, password: admin.password };
+    // Someone who knows the password starts an enrolment over the API and keeps its secret.
+    const started = await h.request('POST', '/api/v1/auth/mfa/totp', { json: who });
+    expect(started.status).toBe(200);
+    const stolen = started.body.secret as string;
+
+    const context = await browser.newContext({ baseURL: h.baseUrl });
+    const page = await context.newPage();
+    await page.goto('/login?return=/admin', { waitUntil: DOM });
+    await signInForm(page, admin);
+    const shown = (await page.textContent('#totp-secret'))!.replace(/\s/g, '');
+    expect(shown).not.toBe(stolen);
+    // Their secret is gone: its code confirms nothing.
+    const confirmStolen = await h.request('POST', '/api/v1/auth/mfa/totp/confirm', { json: { ...who, otp: await h.totpCode(stolen) } });
+    expect(confirmStolen.status).toBe(401);
+
+    // Started again over the API while the page is open: the browser's code no longer confirms, and the page shows a
+    // secret of its own again, never the other one.
+    const again = (await h.request('POST', '/api/v1/auth/mfa/totp', { json: who })).body.secret as string;
+    await page.fill('#otp', await h.totpCode(shown));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    expect(await page.textContent('.error')).toMatch(/code is wrong/);
+    const fresh = (await page.textContent('#totp-secret'))!.replace(/\s/g, '');
+    expect(fresh).not.toBe(again);
+    await page.fill('#otp', await h.totpCode(fresh));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    expect(await page.locator('#recovery-codes li').count()).toBe(10);
+    await context.close();
+  }, 60_000);
+
   it('signs in again with a code, re-confirms with a code before approving an appointment, then approves', async () => {
     const context = await browser.newContext({ baseURL: h.baseUrl });
     const page = await context.newPage();
