@@ -1,8 +1,9 @@
 // Temporal for every process: the embedded dev server (when TEMPORAL_ADDRESS is unset), the client the
 // API uses to message workflows, and the worker that runs them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributeType } from '@temporalio/common';
@@ -48,6 +49,8 @@ export interface DevServerOptions {
 /** Starts `temporal server start-dev` from the pinned binary, with our search attributes declared. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
+  const existing = options.dbFile !== null && existsSync(options.dbFile);
+  if (existing) useWriteAheadLog(options.dbFile!);
   const binary = options.binary ?? join(root, 'tools', 'bin', 'temporal');
   const args = [
     'server',
@@ -86,6 +89,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       await delay(250);
     }
   }
+  if (options.dbFile && !existing) useWriteAheadLog(options.dbFile);
   return {
     address,
     pid: child.pid!,
@@ -97,6 +101,21 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       await Promise.race([done, delay(10_000).then(() => child.kill('SIGKILL'))]);
     },
   };
+}
+
+/**
+ * The dev server's SQLite file in WAL mode (kept in the file): readers then never block its writes, so
+ * `npm run backup` copies it while it runs. In the default rollback-journal mode a reader's lock fails
+ * the server's writes at once with SQLITE_BUSY (it sets no busy timeout). An existing file is switched
+ * before the server opens it; a new one, which the server must create itself, once it is up.
+ */
+function useWriteAheadLog(dbFile: string): void {
+  const db = new DatabaseSync(dbFile, { timeout: 10_000 });
+  try {
+    db.exec('PRAGMA journal_mode=WAL');
+  } finally {
+    db.close();
+  }
 }
 
 export async function connectClient(address: string, namespace: string, tracing?: Tracing | null): Promise<Client> {

@@ -176,6 +176,10 @@ it('restores a running system into a new database and DATA_DIR: timers fire, evi
   await mail.waitFor((m) => m.to === applicant);
   await mail.waitFor((m) => m.to === emails.S410101);
 
+  // The dev server's file is in WAL mode: the backup's reads never block the server's writes.
+  const temporalDb = new DatabaseSync(join(before.DATA_DIR, 'temporal', 'temporal.db'), { readOnly: true });
+  expect(temporalDb.prepare('pragma journal_mode').get()).toEqual({ journal_mode: 'wal' });
+  temporalDb.close();
   // The backup, while the service runs; the embedded keys go to a folder of their own.
   const backupDir = join(folder('sso-backup-'), 'backup');
   const keysDir = join(folder('sso-backup-keys-'), 'keys');
