@@ -179,7 +179,15 @@ export default async function authRoutes(app: FastifyInstance) {
 
   app.post(
     '/auth/logout',
-    { config: { scope: 'signed-in' }, preValidation: app.requireAccount, schema: { tags: ['sign-in'], security: [{ bearer: [] }] } },
+    {
+      config: { scope: 'signed-in' },
+      preValidation: app.requireAccount,
+      schema: {
+        tags: ['sign-in'],
+        security: [{ bearer: [] }],
+        response: { 200: object({ status: { type: 'string', const: 'signed_out', description: 'The token is revoked.' } }) },
+      },
+    },
     async (request, reply) => {
       const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')![1]!;
       await revokeToken(app.deps.db, token);
