@@ -494,13 +494,13 @@ describe('registration with ThaiID', () => {
     await page.goto(`${h.baseUrl}/login`);
     await signInWithThaiIdStandin(page, citizenId);
     await page.waitForURL(/\/register\?verification=/);
+    await chooseUnit(page, tree.laoA);
     expect(await page.inputValue('#firstNameTh')).toBe('สมชาย');
     expect(await page.getAttribute('#lastNameTh', 'readonly')).not.toBeNull();
     expect(await page.locator('#citizenId').count()).toBe(0);
     const username = uniqueName('thaiid');
     await page.fill('#email', `${username}@lao.test`);
     await page.fill('#position', 'นักจัดการงานทั่วไป');
-    await page.selectOption('#unitCode', tree.laoA);
     await page.fill('#username', username);
     await page.fill('#password', 'thaiid-password-1');
     await page.setInputFiles('#documents', { name: 'letter.pdf', mimeType: 'application/pdf', buffer: PDF });
@@ -547,6 +547,7 @@ describe('registration with ThaiID', () => {
     await page.goto(`${h.baseUrl}/login`);
     await page.click('a[href="/register"]');
     await page.waitForURL(`${h.baseUrl}/register`);
+    await chooseUnit(page, tree.laoA);
     const username = uniqueName('form');
     const citizenId = randomCitizenId();
     secrets.push(citizenId);
@@ -555,7 +556,6 @@ describe('registration with ThaiID', () => {
     await page.fill('#lastNameTh', 'ตั้งใจ');
     await page.fill('#email', `${username}@lao.test`);
     await page.fill('#position', 'นักวิชาการคอมพิวเตอร์');
-    await page.selectOption('#unitCode', tree.laoA);
     await page.fill('#username', username);
     await page.fill('#password', 'form-password-12');
     await page.check(`input[value="${INFO}:viewer"]`);
@@ -588,6 +588,7 @@ describe('registration with ThaiID', () => {
     await page.fill('#family_name', '');
     await page.click('button[type=submit]');
     await page.waitForURL(/\/register\?verification=/);
+    await chooseUnit(page, tree.laoA);
     expect(await page.getAttribute('#firstNameTh', 'readonly')).toBeNull();
     const verification = new URL(page.url()).searchParams.get('verification')!;
     secrets.push(verification);
@@ -623,6 +624,13 @@ describe('registration with ThaiID', () => {
     await context.close();
   });
 });
+
+/** Step 1 of /register: the unit, searched by its code (one match) and chosen; the verification rides along. */
+async function chooseUnit(page: Page, code: string) {
+  await page.fill('#q', code);
+  await Promise.all([page.waitForNavigation(), page.click('#unit-search button[type=submit]')]);
+  await Promise.all([page.waitForNavigation(), page.click(`a[data-unit="${code}"]`)]);
+}
 
 async function clientBasic(): Promise<string> {
   // The demo's own credentials, from its registration (rotated into a fresh secret here).
