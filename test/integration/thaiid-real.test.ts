@@ -103,6 +103,8 @@ describe('ThaiD by discovery (THAIID_ISSUER only), with PKCE and nonce', () => {
     expect(done.status).toBe(303);
     const to = new URL(done.headers.get('location')!, h.baseUrl);
     expect(to.pathname).toBe('/register');
+    // The first step asks for the unit; the form of the chosen unit carries the verified names.
+    to.searchParams.set('unit', tree.laoA);
     const form = await fetch(to, { headers: { accept: 'text/html' } });
     const html = await form.text();
     expect(html).toContain('สมศรี');
