@@ -38,14 +38,14 @@ export async function isEnrolled(db: Queryable, accountId: string): Promise<bool
 export async function beginTotpEnrolment(
   deps: ServiceDeps,
   account: { id: string; username: string },
-  options: { keep?: number | 'any' } = {},
+  options: { keep?: number | undefined } = {},
 ): Promise<{ secret: string; otpauthUri: string; startedAt: number }> {
   const [row] = await deps.db.select().from(totpEnrolments).where(eq(totpEnrolments.accountId, account.id));
   if (row?.confirmedAt) throw conflict('ยืนยันตัวตนสองขั้นตอนไว้แล้ว / A second factor is enrolled already.');
   // The enrolment page shown again (a wrong code, a reload) keeps the secret the person may have scanned, but
   // only the one this browser was shown (`keep`: when it was started): a secret someone else started with the
   // password alone (over the API) is replaced, never shown to the admin to scan.
-  if (row && (options.keep === 'any' || options.keep === row.createdAt.getTime())) {
+  if (row && options.keep === row.createdAt.getTime()) {
     const kept = deps.cipher.decrypt(row.secretEnc);
     return { secret: kept, otpauthUri: totpOf(kept, account.username).toString(), startedAt: row.createdAt.getTime() };
   }
@@ -55,7 +55,7 @@ export async function beginTotpEnrolment(
   // Only an unconfirmed enrolment is replaced (a confirmed one made meanwhile stays).
   await deps.db
     .insert(totpEnrolments)
-    .values({ accountId: account.id, secretEnc })
+    .values({ accountId: account.id, secretEnc, createdAt })
     .onConflictDoUpdate({
       target: totpEnrolments.accountId,
       set: { secretEnc, lastStep: null, createdAt },
@@ -197,7 +197,7 @@ export async function removeSecondFactor(tx: Queryable, accountId: string): Prom
 export async function restartTotpEnrolment(
   deps: ServiceDeps,
   account: { id: string; username: string; unitCode: string | null },
-): Promise<{ secret: string; otpauthUri: string }> {
+): Promise<{ secret: string; otpauthUri: string; startedAt: number }> {
   await deps.db.transaction(async (tx) => {
     const had = await removeSecondFactor(tx, account.id);
     if (!had?.enrolledAt) return;

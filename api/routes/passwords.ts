@@ -284,11 +284,14 @@ export default async function passwordRoutes(app: FastifyInstance) {
     else return me;
     return null;
   };
-  const enrolPage = async (reply: FastifyReply, enrolment: { secret: string; otpauthUri: string }, status = 200, error?: string) =>
+  // The page carries when its secret was started: its form confirms that secret only, and a wrong code shows it
+  // again only while it is still the one waiting (one started over the API with the password alone never shows).
+  const enrolPage = async (reply: FastifyReply, enrolment: { secret: string; otpauthUri: string; startedAt: number }, status = 200, error?: string) =>
     reply.page(status, 'login-enrol', {
       title: SECOND_FACTOR_TITLE,
       action: `${SECOND_FACTOR}/authenticator/confirm`,
       csrf: app.csrfToken(reply),
+      started: enrolment.startedAt,
       secret: enrolment.secret.replace(/(.{4})(?=.)/g, '$1 '),
       qrSvg: (await QRCode.toString(enrolment.otpauthUri, { type: 'svg', margin: 4, errorCorrectionLevel: 'M' })).replace(
         '<svg ',
@@ -325,21 +328,22 @@ export default async function passwordRoutes(app: FastifyInstance) {
   });
 
   // The new authenticator's first code: its recovery codes, shown once.
-  app.post<{ Body: { otp?: string } }>(
+  app.post<{ Body: { otp?: string; started?: string } }>(
     `${SECOND_FACTOR}/authenticator/confirm`,
     { ...page('signed-in'), preHandler: app.csrfProtection },
     async (request, reply) => {
       const me = await app.browserAccount(request);
       if (!me) return reply.redirect(`/login?return=${encodeURIComponent(SECOND_FACTOR)}`, 303);
+      const started = Number(field(request.body?.started, 20)) || -1;
       try {
-        const recoveryCodes = await confirmEnrolment(app.deps, me, field(request.body?.otp, 40));
+        const recoveryCodes = await confirmEnrolment(app.deps, me, field(request.body?.otp, 40), { startedAt: started });
         await markSecondFactor(app.deps.db, request.cookies[SESSION_COOKIE]!);
         return codesPage(reply, recoveryCodes);
       } catch (error) {
         if (!(error instanceof Problem)) throw error;
         // A wrong code: the same secret again (the app may have scanned it); enrolled meanwhile: back to the page.
         if (error.status !== 401) return reply.redirect(SECOND_FACTOR, 303);
-        return enrolPage(reply, await beginTotpEnrolment(app.deps, me, { keep: 'any' }), 401, error.message);
+        return enrolPage(reply, await beginTotpEnrolment(app.deps, me, { keep: started }), 401, error.message);
       }
     },
   );

@@ -434,6 +434,37 @@ describe('second factor in the browser', () => {
     await context.close();
   }, 120_000);
 
+  it("a new authenticator set up at /second-factor never shows a secret someone started with the admin's password alone", async () => {
+    const admin = await enrolledAdmin(tree.districtB);
+    const who = { username: admin.username, password: admin.password };
+    const context = await browser.newContext({ baseURL: h.baseUrl });
+    const page = await context.newPage();
+    await page.goto('/login', { waitUntil: DOM });
+    await page.click('a.thaiid');
+    await page.waitForURL(/\/thaid-standin\/interaction\//);
+    await page.fill('#pid', admin.citizenId);
+    await Promise.all([page.waitForURL((url) => url.pathname === '/', { timeout: 30_000 }), page.click('button[type=submit]')]);
+    await page.goto('/second-factor', { waitUntil: DOM });
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('#new-authenticator')]);
+    const shown = (await page.textContent('#totp-secret'))!.replace(/\s/g, '');
+
+    // Meanwhile someone who knows the password starts an enrolment over the API and keeps its secret.
+    const started = await h.request('POST', '/api/v1/auth/mfa/totp', { json: who });
+    expect(started.status).toBe(200);
+    const stolen = started.body.secret as string;
+    await page.fill('#otp', await h.totpCode(shown));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    expect(await page.textContent('.error')).toMatch(/code is wrong/);
+    const fresh = (await page.textContent('#totp-secret'))!.replace(/\s/g, '');
+    expect(fresh).not.toBe(stolen);
+    expect((await h.request('POST', '/api/v1/auth/mfa/totp/confirm', { json: { ...who, otp: await h.totpCode(stolen) } })).status).toBe(401);
+    await page.fill('#otp', await h.totpCode(fresh));
+    await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('form button[type=submit]')]);
+    expect(await page.locator('#recovery-codes li').count()).toBe(10);
+    expect((await login({ ...who, otp: await h.totpCode(fresh) })).status).toBe(200);
+    await context.close();
+  }, 120_000);
+
   it('an admin signing in through ThaiID needs no code', async () => {
     const admin = await newAdmin(tree.districtB);
     const context = await browser.newContext({ baseURL: h.baseUrl });
