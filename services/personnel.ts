@@ -138,7 +138,7 @@ export async function receivePersonnelEvents(deps: ServiceDeps, sender: Personne
             await db
               .insert(personnelEvents)
               .values(
-                valid.map((v) => ({
+                valid.map((v, i) => ({
                   eventId: v.id,
                   type: v.e.type,
                   citizenIdHash: v.hash,
@@ -148,6 +148,9 @@ export async function receivePersonnelEvents(deps: ServiceDeps, sender: Personne
                   newPosition: v.e.newPosition ?? null,
                   note: v.e.note ?? null,
                   source,
+                  // Apart by a microsecond each, in the batch's order: start-up hands over again in this order, so that a
+                  // correction still comes after the event it corrects (one statement's now() is the same for every row).
+                  receivedAt: sql`now() + ${i} * interval '1 microsecond'`,
                 })),
               )
               .onConflictDoNothing()

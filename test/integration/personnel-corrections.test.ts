@@ -4,10 +4,13 @@
 // event back. (That the waiting events then apply on their dates, across continue-as-new, is tested on the
 // time-skipping server: test/workflows/personnel.test.ts.)
 import { createHmac } from 'node:crypto';
+import { inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { personnelEvents } from '../../db/schema.ts';
 import { randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { resumeFlows } from '../../services/startup.ts';
 import { handToPerson } from '../../services/workflows.ts';
+import { personWorkflowId } from '../../workflows/personnel.ts';
 import { startHarness, type Harness, type Tree } from '../support/harness.ts';
 
 const SECRET = 'hr-feed-secret-for-corrections';
@@ -114,6 +117,28 @@ describe('a correction of a waiting transfer', () => {
     }));
     expect((await post([...others, first, corrected])).body).toEqual({ accepted: 51, duplicates: 0, rejected: [] });
     await expect.poll(() => statusOf(first.eventId), { timeout: 30_000 }).toBe('superseded');
+    expect((await eventOf(first.eventId)).outcome).toBe(`replaced by ${corrected.eventId} before it took effect`);
+    expect(await statusOf(corrected.eventId)).toBe('scheduled');
+  }, 60_000);
+
+  it("hands a batch's events over again at start-up in the batch's order, whatever their ids (the process stopped before handing them over)", async () => {
+    const citizenId = randomCitizenId();
+    // The correction's id sorts before the event it corrects.
+    const first = { eventId: uniqueName('ret-z-'), type: 'retirement', citizenId, effectiveDate: inDays(300) };
+    const corrected = { eventId: uniqueName('ret-a-'), type: 'retirement', citizenId, effectiveDate: inDays(200) };
+    expect((await post([first, corrected])).body.accepted).toBe(2);
+    await expect.poll(() => statusOf(first.eventId), { timeout: 15_000 }).toBe('superseded');
+
+    // As if the process had stopped after storing the batch and before handing it over: no workflow, both rows scheduled.
+    const hash = h.resources.cipher.lookupHash(citizenId);
+    await h.client.workflow.getHandle(personWorkflowId(hash)).terminate('the process stopped before the hand-over');
+    await h.resources.database.db
+      .update(personnelEvents)
+      .set({ status: 'scheduled', outcome: null })
+      .where(inArray(personnelEvents.eventId, [first.eventId, corrected.eventId]));
+    await resumeFlows(h.resources.database.db, { client: h.client, config: h.config });
+
+    await expect.poll(() => statusOf(first.eventId), { timeout: 15_000 }).toBe('superseded');
     expect((await eventOf(first.eventId)).outcome).toBe(`replaced by ${corrected.eventId} before it took effect`);
     expect(await statusOf(corrected.eventId)).toBe('scheduled');
   }, 60_000);
