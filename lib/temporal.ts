@@ -12,7 +12,6 @@ import {
   NativeConnection,
   Runtime,
   Worker,
-  bundleWorkflowCode,
   makeTelemetryFilterString,
   type LogEntry,
   type LogLevel,
@@ -126,16 +125,32 @@ export async function connectClient(address: string, namespace: string, tracing?
 const bundles = new Map<string, Promise<WorkflowBundle>>();
 /**
  * The workflow code (`workflowsPath`, an index of every workflow), bundled once per process; with
- * tracing, the tracing interceptors are part of the bundle.
+ * tracing, the tracing interceptors are part of the bundle. Bundled in a child process
+ * (lib/bundle-workflows.ts), so that webpack's memory is not kept by this one.
  */
 export function workflowBundle(workflowsPath: string, workflowInterceptorModules: string[] = []): Promise<WorkflowBundle> {
   const key = [workflowsPath, ...workflowInterceptorModules].join('\n');
   let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietBundlerLogger });
+    bundle = bundleInChild([workflowsPath, ...workflowInterceptorModules]);
+    bundle.catch(() => bundles.delete(key)); // a failed bundle is tried again by the next caller
     bundles.set(key, bundle);
   }
   return bundle;
+}
+
+function bundleInChild(args: string[]): Promise<WorkflowBundle> {
+  return new Promise((resolve, reject) => {
+    // Its warnings and errors (stderr) are the bundler's own, shown as they come.
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'bundle-workflows.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve({ code: Buffer.concat(chunks).toString('utf8') });
+      else reject(new Error(`bundling the workflow code failed (${signal ?? `exit code ${code}`}); see the bundler's output above`));
+    });
+  });
 }
 
 export const quietBundlerLogger = {

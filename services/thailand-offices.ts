@@ -92,9 +92,25 @@ function fixName(code: string, field: 'th' | 'en', name: string): string {
   return NAME_FIXES.find((f) => f.code === code && f.field === field && f.wrong === name)?.right ?? name;
 }
 
+/**
+ * One of the package's lists, read for one load and let go of after it: its index would also read
+ * the sub-districts (1.9 MB of source, never used), and an import would keep them all for the
+ * process's life.
+ */
+function packageList<K extends 'provinces' | 'districts'>(name: K): (typeof import('@bilions/thailand-address'))[K] {
+  const require = createRequire(import.meta.url);
+  const path = require.resolve(`${DATA_PACKAGE}/dist/address/${name}.js`);
+  try {
+    return (require(path) as Record<K, (typeof import('@bilions/thailand-address'))[K]>)[name];
+  } finally {
+    delete require.cache[path];
+  }
+}
+
 /** The package's provinces (Bangkok included) and districts, with the fixes above applied. */
 export async function thailandAreas() {
-  const { provinces, districts } = await import('@bilions/thailand-address');
+  const provinces = packageList('provinces');
+  const districts = packageList('districts');
   const provinceById = new Map(provinces.map((p) => [p.id, String(p.code)]));
   return {
     provinces: provinces.map((p) => {
