@@ -9,7 +9,7 @@ import { sendPasswordResetLink } from '../../services/passwords.ts';
 import { resetSecondFactor } from '../../services/second-factor-reset.ts';
 import { listSystems } from '../../services/systems.ts';
 import { page, type Scope } from '../scope.ts';
-import { secondFactorConfirmed } from './index.ts';
+import { secondFactorConfirmed } from '../recent-second-factor.ts';
 
 const PAGE = 50;
 

@@ -1,7 +1,7 @@
 // Console pages of SSO admin appointments: what awaits the admin's decision, one appointment with its
 // letter shown in the page, approval or rejection, and revocation. The same services as the JSON API.
 import type { FastifyInstance } from 'fastify';
-import { secondFactorConfirmed } from './index.ts';
+import { secondFactorConfirmed } from '../recent-second-factor.ts';
 import { page, type Scope } from '../scope.ts';
 import {
   decideAppointment,

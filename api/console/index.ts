@@ -6,7 +6,6 @@ import { Problem } from '../../lib/problem.ts';
 import { renderPage } from '../../lib/pages.ts';
 import type { Actor } from '../../services/actor.ts';
 import { whatWaits } from '../../services/inbox.ts';
-import { secondFactorIsRecent } from '../../services/mfa.ts';
 import { page } from '../scope.ts';
 
 declare module 'fastify' {
@@ -43,20 +42,6 @@ function menuFor(url: string) {
   const path = url.split('?')[0]!;
   const current = MENU.filter((m) => m.href !== '/' && (path === m.href || path.startsWith(`${m.href}/`))).sort((a, b) => b.href.length - a.href.length)[0];
   return MENU.map((m) => ({ ...m, current: m === current }));
-}
-
-/**
- * For the console's actions that need a recent second factor (approving an appointment, resetting
- * someone's second factor): true when this sign-in showed one within ADMIN_MFA_RECONFIRM_AFTER;
- * otherwise the browser is sent to confirm it (a code, or ThaiID) and back to `back`, where the
- * form is sent again, and false.
- */
-export async function secondFactorConfirmed(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, back: string): Promise<boolean> {
-  // The session is read only when the second factor is on.
-  if (app.deps.config.adminMfa.mode !== 'required') return true;
-  if (secondFactorIsRecent(app.deps, (await app.browserAccount(request))?.secondFactorAt)) return true;
-  void reply.redirect(`/login/confirm?return=${encodeURIComponent(back)}`, 303);
-  return false;
 }
 
 /** Every console route: signed in (else to the sign-in page and back), and an admin (else 403). */
