@@ -121,12 +121,7 @@ export default async function accountPages(app: FastifyInstance) {
     async (request, reply) => {
       const back = accountPath(request.params.id);
       if (request.body?.confirm !== 'yes') {
-        return reply.consolePage(400, 'message', {
-          title: 'ยังไม่ได้ยืนยัน / Not confirmed',
-          error: true,
-          back,
-          message: 'ทำเครื่องหมายยืนยันการระงับก่อน / Tick the box to confirm the suspension.',
-        });
+        return reply.consoleNotConfirmed(back, 'ทำเครื่องหมายยืนยันการระงับก่อน / Tick the box to confirm the suspension.');
       }
       try {
         await suspendAccount(app.deps, request.admin!, request.params.id, { reason: text(request.body?.reason) });
@@ -226,12 +221,7 @@ export default async function accountPages(app: FastifyInstance) {
     async (request, reply) => {
       const back = accountPath(request.params.id);
       if (request.body?.confirm !== 'yes') {
-        return reply.consolePage(400, 'message', {
-          title: 'ยังไม่ได้ยืนยัน / Not confirmed',
-          error: true,
-          back,
-          message: 'ทำเครื่องหมายยืนยันการรีเซ็ตก่อน / Tick the box to confirm the reset.',
-        });
+        return reply.consoleNotConfirmed(back, 'ทำเครื่องหมายยืนยันการรีเซ็ตก่อน / Tick the box to confirm the reset.');
       }
       if (!(await secondFactorConfirmed(app, request, reply, back))) return reply;
       try {

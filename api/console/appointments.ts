@@ -136,12 +136,7 @@ export default async function appointmentPages(app: FastifyInstance) {
       try {
         const { reason, confirm } = request.body ?? {};
         if (confirm !== 'yes') {
-          return reply.consolePage(400, 'message', {
-            title: 'ยังไม่ได้ยืนยัน / Not confirmed',
-            error: true,
-            back,
-            message: 'ทำเครื่องหมายยืนยันการเพิกถอนก่อน / Tick the box to confirm the revocation.',
-          });
+          return reply.consoleNotConfirmed(back, 'ทำเครื่องหมายยืนยันการเพิกถอนก่อน / Tick the box to confirm the revocation.');
         }
         const result = await revokeAppointment(
           app.deps,

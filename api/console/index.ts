@@ -18,6 +18,8 @@ declare module 'fastify' {
     consolePage(status: number, name: string, data: Record<string, unknown> & { title: string }): FastifyReply;
     /** A refused action as a page: the problem's message and status, with a way back. */
     consoleProblem(error: unknown, back: string): FastifyReply;
+    /** A destructive action sent without its confirmation box ticked: nothing done, 400, a way back. */
+    consoleNotConfirmed(back: string, message: string): FastifyReply;
   }
 }
 
@@ -73,6 +75,9 @@ export default fp(async function consolePages(app: FastifyInstance) {
       message: error.message,
       back,
     });
+  });
+  app.decorateReply('consoleNotConfirmed', function consoleNotConfirmed(this: FastifyReply, back: string, message: string) {
+    return this.consolePage(400, 'message', { title: 'ยังไม่ได้ยืนยัน / Not confirmed', error: true, back, message });
   });
 
   await app.register(

@@ -69,12 +69,7 @@ export default async function reviewPages(app: FastifyInstance) {
         const { decision, justification, confirm } = request.body ?? {};
         const revoke = decision === 'revoke';
         if (revoke && confirm !== 'yes') {
-          return reply.consolePage(400, 'message', {
-            title: 'ยังไม่ได้ยืนยัน / Not confirmed',
-            error: true,
-            back,
-            message: 'ทำเครื่องหมายยืนยันการเพิกถอนก่อน / Tick the box to confirm the revocation.',
-          });
+          return reply.consoleNotConfirmed(back, 'ทำเครื่องหมายยืนยันการเพิกถอนก่อน / Tick the box to confirm the revocation.');
         }
         const result = await decideReviewItems(
           app.deps,
