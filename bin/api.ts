@@ -1,5 +1,6 @@
 // Production entry point: the HTTP API alone (scale it apart from the worker).
 // Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY.
+import './thread-pool.ts';
 import { loadConfigOrExit } from '../lib/config.ts';
 import { startTracing } from '../lib/tracing.ts';
 import { closeResources, connectClient, createApi, openResources, prepareSystem } from './system.ts';

@@ -1,5 +1,6 @@
 // Everything in one process on embedded defaults: the API, a worker, and (unless TEMPORAL_ADDRESS
 // is set) a Temporal dev server persisted in DATA_DIR. `npm start`.
+import './thread-pool.ts';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../lib/config.ts';
 import type { DevServer } from '../lib/temporal.ts';

@@ -1,5 +1,6 @@
 // Production entry point: a Temporal worker alone (run as many as the load needs).
 // Needs DATABASE_URL, TEMPORAL_ADDRESS and ENCRYPTION_KEY; answers health and metrics on WORKER_HTTP_PORT.
+import './thread-pool.ts';
 import { loadConfigOrExit } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { startTracing } from '../lib/tracing.ts';

@@ -135,14 +135,17 @@ export interface AdminScope {
   central: boolean;
 }
 
-/** The account's admin scope (its designations, and central by flag or by administering a root). */
-export async function adminScopeOf(db: Queryable, accountId: string): Promise<AdminScope> {
-  const rows = await db.select({ unitCode: unitAdmins.unitCode }).from(unitAdmins).where(eq(unitAdmins.accountId, accountId));
-  const [central] = await db
-    .select({ id: accounts.id })
-    .from(accounts)
-    .where(and(eq(accounts.id, accountId), isCentralSql()));
-  return { adminUnits: rows.map((r) => r.unitCode), central: central !== undefined };
+/**
+ * An account row's admin scope as columns of the same statement (`select(...).from(accounts)`):
+ * reading who someone is and what they administer is one round trip on every request.
+ */
+export function adminScopeColumns() {
+  return {
+    adminUnits: sql<
+      string[]
+    >`coalesce((select array_agg(ua.unit_code order by ua.unit_code) from ${unitAdmins} ua where ua.account_id = ${accounts.id}), '{}')`,
+    central: sql<boolean>`${isCentralSql()}`.mapWith(Boolean),
+  };
 }
 
 /** May this scope act for `unitCode`: DLA central everywhere, an admin for their units and every unit below. */

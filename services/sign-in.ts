@@ -7,11 +7,11 @@ import { rowsOf, type Queryable } from '../db/client.ts';
 import { accounts, authTokens, identityVerifications, signInEvents, signInFailures, type AccountStatus, type SignInMethod } from '../db/schema.ts';
 import { endSignIns } from '../db/sso-sessions.ts';
 import { randomSecret, sha256Hex } from '../lib/crypto.ts';
-import { verifyPassword } from '../lib/passwords.ts';
+import { hashPassword, needsRehash, verifyPassword } from '../lib/passwords.ts';
 import { Problem, SecondFactorProblem, unauthorized, type SecondFactorStep } from '../lib/problem.ts';
 import { deliverSsoLogouts, type LogoutSigner } from '../lib/sso/backchannel-logout.ts';
 import type { VerifiedClaims } from '../lib/sso/thaiid.ts';
-import { loadActor, type Actor } from './actor.ts';
+import { actorColumns, actorOfRow, loadActor, type Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
 import { checkSecondFactor, confirmTotpEnrolment, isEnrolled, needsSecondFactor } from './mfa.ts';
 
@@ -47,15 +47,28 @@ export interface SignInContext {
   system?: string | undefined;
 }
 
-/** A new sign-in token (stored hashed), valid for TOKEN_TTL. */
+/**
+ * A new sign-in token (stored hashed), valid for TOKEN_TTL. With `signInEvent`, the sign-in is
+ * recorded by the same statement (a sign-in storm's every round trip counts).
+ */
 export async function issueToken(
   deps: Pick<ServiceDeps, 'db' | 'config'>,
   accountId: string,
-  options: { ttlMs?: number; secondFactorAt?: Date | null } = {},
+  options: { ttlMs?: number; secondFactorAt?: Date | null; signInEvent?: { method: SignInMethod; clientId: string | null } } = {},
 ): Promise<{ token: string; expiresAt: Date }> {
   const token = randomSecret(32);
   const expiresAt = new Date(Date.now() + (options.ttlMs ?? deps.config.tokenTtlMs));
-  await deps.db.insert(authTokens).values({ tokenHash: sha256Hex(token), accountId, expiresAt, secondFactorAt: options.secondFactorAt ?? null });
+  const insertToken = deps.db.insert(authTokens).values({ tokenHash: sha256Hex(token), accountId, expiresAt, secondFactorAt: options.secondFactorAt ?? null });
+  if (options.signInEvent) {
+    // A data-modifying WITH runs whether or not the statement reads it (PostgreSQL's rule).
+    const issued = deps.db.$with('issued').as(insertToken.returning({ accountId: authTokens.accountId }));
+    await deps.db
+      .with(issued)
+      .insert(signInEvents)
+      .values({ accountId, ...options.signInEvent });
+  } else {
+    await insertToken;
+  }
   return { token, expiresAt };
 }
 
@@ -67,20 +80,26 @@ export async function revokeToken(db: Queryable, token: string): Promise<void> {
     .where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt)));
 }
 
-/** Whose sign-in a token is (and since when), while it is neither revoked nor expired. */
-export async function tokenHolder(db: Queryable, token: string): Promise<{ accountId: string; signedInAt: Date; secondFactorAt: Date | null } | null> {
+/**
+ * The sign-in a token stands for, while it is neither revoked nor expired: its account as an actor
+ * (null when the account is no longer active), since when, and its last second factor. One
+ * statement: every signed-in request asks it.
+ */
+export async function tokenSignIn(db: Queryable, token: string): Promise<{ actor: Actor | null; signedInAt: Date; secondFactorAt: Date | null } | null> {
   const [row] = await db
-    .select({ accountId: authTokens.accountId, signedInAt: authTokens.createdAt, secondFactorAt: authTokens.secondFactorAt })
+    .select({ ...actorColumns(), signedInAt: authTokens.createdAt, secondFactorAt: authTokens.secondFactorAt })
     .from(authTokens)
+    .innerJoin(accounts, eq(accounts.id, authTokens.accountId))
     .where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
-  return row ?? null;
+  if (!row) return null;
+  const { signedInAt, secondFactorAt, ...account } = row;
+  return { actor: actorOfRow(account), signedInAt, secondFactorAt };
 }
 
 /** The signed-in account behind a token, or null. */
 export async function signedInWith(db: Queryable, token: string): Promise<(Actor & { signedInAt: Date; secondFactorAt: Date | null }) | null> {
-  const holder = await tokenHolder(db, token);
-  const account = holder ? await loadActor(db, holder.accountId) : null;
-  return account ? { ...account, signedInAt: holder!.signedInAt, secondFactorAt: holder!.secondFactorAt } : null;
+  const signIn = await tokenSignIn(db, token);
+  return signIn?.actor ? { ...signIn.actor, signedInAt: signIn.signedInAt, secondFactorAt: signIn.secondFactorAt } : null;
 }
 
 /** How usernames are compared and counted everywhere: `" Admin"` and `"admin"` are one username. */
@@ -149,18 +168,20 @@ export async function clearFailures(db: Queryable, name: string): Promise<void> 
   await db.delete(signInFailures).where(eq(signInFailures.username, name));
 }
 
-/** The account a username and password sign in to, or null when either is wrong (one answer for both). */
-async function checkPassword(db: Queryable, username: string, password: string): Promise<{ id: string; status: AccountStatus } | null> {
-  const name = normaliseUsername(username);
-  const [account] = name
-    ? await db
-        .select({ id: accounts.id, passwordHash: accounts.passwordHash, status: accounts.status })
-        .from(accounts)
-        .where(eq(sql`lower(${accounts.username})`, name))
-    : [];
-  // verifyPassword spends the same time for an unknown user as for a wrong password.
-  const ok = await verifyPassword(account?.passwordHash, password);
-  return account && ok ? { id: account.id, status: account.status } : null;
+/**
+ * What the password step reads, in one statement: the account of a (normalised) username, when
+ * there is one, and the failures counted on the name (a lock may stand on a name without account).
+ */
+async function passwordStepRow(db: Queryable, name: string) {
+  const [row] = await db
+    .select({
+      account: { ...actorColumns(), passwordHash: accounts.passwordHash },
+      failures: { counted: signInFailures.failures, lockedUntil: signInFailures.lockedUntil },
+    })
+    .from(sql`(select 1) as one`)
+    .leftJoin(accounts, eq(sql`lower(${accounts.username})`, name))
+    .leftJoin(signInFailures, eq(signInFailures.username, name));
+  return row!;
 }
 
 /**
@@ -174,16 +195,17 @@ async function signIn(
   method: SignInMethod,
   context: SignInContext,
   secondFactor = false,
+  known?: Actor | null,
 ): Promise<SignedIn> {
   if (account.status !== 'active') throw cannotSignIn(account.status);
-  const actor = await loadActor(deps.db, account.id);
+  const actor = known ?? (await loadActor(deps.db, account.id));
   if (!actor) throw cannotSignIn(account.status);
   const admin = actor.central || actor.adminUnits.length > 0;
   const issued = await issueToken(deps, account.id, {
     ttlMs: admin ? Math.min(deps.config.tokenTtlMs, deps.config.adminMfa.sessionTtlMs) : deps.config.tokenTtlMs,
     secondFactorAt: secondFactor ? new Date() : null,
+    signInEvent: { method, clientId: context.system ?? null },
   });
-  await deps.db.insert(signInEvents).values({ accountId: account.id, method, clientId: context.system ?? null });
   return { account: actor, ...issued };
 }
 
@@ -192,26 +214,38 @@ export interface PasswordChecked {
   account: { id: string; status: AccountStatus };
   actor: Actor | null;
   secondFactor: SecondFactorStep | null;
+  /** Failures were counted on the username: the sign-in that completes clears them. */
+  failuresCounted: boolean;
 }
 
 /**
  * The password step of a sign-in: 401 for an unknown user or a wrong password alike, 423 for an
  * account that may not sign in. A username locked after too many failures gets the same 401 with a
- * hint, whatever the password (the lock ends by itself, or an admin lifts it).
+ * hint, whatever the password (the lock ends by itself, or an admin lifts it). A password hashed
+ * with older parameters is hashed again with today's.
  */
 export async function checkPasswordStep(deps: ServiceDeps, input: { username: string; password: string }): Promise<PasswordChecked> {
   const name = normaliseUsername(input.username);
-  if (name && (await lockedUntil(deps.db, name))) throw unauthorized(`${WRONG_CREDENTIALS} ${LOCKED_HINT}`);
-  const account = await checkPassword(deps.db, input.username, input.password);
-  if (!account) {
+  const row = name ? await passwordStepRow(deps.db, name) : undefined;
+  if (row?.failures?.lockedUntil && row.failures.lockedUntil > new Date()) throw unauthorized(`${WRONG_CREDENTIALS} ${LOCKED_HINT}`);
+  const found = row?.account;
+  // verifyPassword spends the same time for an unknown user as for a wrong password.
+  const ok = await verifyPassword(found?.passwordHash ?? undefined, input.password);
+  if (!found || !ok) {
     const locked = name ? await countFailure(deps, name) : false;
     throw unauthorized(locked ? `${WRONG_CREDENTIALS} ${LOCKED_HINT}` : WRONG_CREDENTIALS);
   }
-  if (account.status !== 'active') throw cannotSignIn(account.status);
-  const actor = await loadActor(deps.db, account.id);
+  if (found.status !== 'active') throw cannotSignIn(found.status);
+  if (needsRehash(found.passwordHash!)) {
+    await deps.db
+      .update(accounts)
+      .set({ passwordHash: await hashPassword(input.password) })
+      .where(eq(accounts.id, found.id));
+  }
+  const actor = actorOfRow(found);
   let secondFactor: SecondFactorStep | null = null;
-  if (actor && needsSecondFactor(deps, actor)) secondFactor = (await isEnrolled(deps.db, account.id)) ? 'required' : 'enrolment_required';
-  return { account, actor, secondFactor };
+  if (actor && needsSecondFactor(deps, actor)) secondFactor = (await isEnrolled(deps.db, found.id)) ? 'required' : 'enrolment_required';
+  return { account: { id: found.id, status: found.status }, actor, secondFactor, failuresCounted: row?.failures?.counted != null };
 }
 
 /**
@@ -242,15 +276,15 @@ export async function signInWithPassword(
     if (!input.otp) throw new SecondFactorProblem('required', CODE_REQUIRED);
     await verifySecondFactor(deps, checked.actor!, input.otp);
   }
-  await clearFailures(deps.db, normaliseUsername(input.username));
-  return signIn(deps, checked.account, 'password', context, checked.secondFactor !== null);
+  if (checked.failuresCounted) await clearFailures(deps.db, normaliseUsername(input.username));
+  return signIn(deps, checked.account, 'password', context, checked.secondFactor !== null, checked.actor);
 }
 
 /** Signs in after a password step that needs no second factor (the browser's form). */
 export async function signInChecked(deps: ServiceDeps, checked: PasswordChecked, context: SignInContext = {}): Promise<SignedIn> {
   if (checked.secondFactor) throw new SecondFactorProblem(checked.secondFactor, checked.secondFactor === 'required' ? CODE_REQUIRED : ENROLMENT_REQUIRED);
-  if (checked.actor) await clearFailures(deps.db, normaliseUsername(checked.actor.username));
-  return signIn(deps, checked.account, 'password', context);
+  if (checked.actor && checked.failuresCounted) await clearFailures(deps.db, normaliseUsername(checked.actor.username));
+  return signIn(deps, checked.account, 'password', context, false, checked.actor);
 }
 
 /**

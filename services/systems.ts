@@ -8,6 +8,7 @@ import { randomSecret } from '../lib/crypto.ts';
 import { forbidden } from '../lib/problem.ts';
 import type { Actor } from './actor.ts';
 import type { ServiceDeps } from './deps.ts';
+import { forgetClient } from '../lib/sso/oidc-adapter.ts';
 
 export interface OidcInput {
   redirectUris: string[];
@@ -97,6 +98,7 @@ export async function putSystem(
     });
     return after!;
   });
+  forgetClient(deps.db, code); // its client id is its code
   const shown = view(row);
   return shown.oidc ? { ...shown, clientId: shown.oidc.clientId, ...(clientSecret ? { clientSecret } : {}) } : shown;
 }

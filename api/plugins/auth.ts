@@ -3,8 +3,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { mayActFor } from '../../db/org-tree.ts';
-import { loadActor, rolesOf, type Actor } from '../../services/actor.ts';
-import { issueToken, tokenHolder } from '../../services/sign-in.ts';
+import { rolesOf, type Actor } from '../../services/actor.ts';
+import { issueToken, tokenSignIn } from '../../services/sign-in.ts';
 import { forbidden, SecondFactorProblem, unauthorized } from '../../lib/problem.ts';
 import { secondFactorIsRecent } from '../../services/mfa.ts';
 
@@ -36,10 +36,6 @@ declare module 'fastify' {
   }
 }
 
-export function loadSignedInAccount(app: FastifyInstance, accountId: string): Promise<SignedInAccount | null> {
-  return loadActor(app.deps.db, accountId);
-}
-
 export default fp(async function auth(app: FastifyInstance) {
   const { db } = app.deps;
   if (app.deps.config.adminMfa.mode === 'off') {
@@ -55,10 +51,10 @@ export default fp(async function auth(app: FastifyInstance) {
     if (!header) return;
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw unauthorized('The Authorization header must be "Bearer <token>".');
-    const token = await tokenHolder(db, match[1]!);
-    if (!token) throw unauthorized('The token is unknown, expired or revoked; sign in again.');
-    request.account = await loadSignedInAccount(app, token.accountId);
-    request.secondFactorAt = token.secondFactorAt;
+    const signIn = await tokenSignIn(db, match[1]!);
+    if (!signIn) throw unauthorized('The token is unknown, expired or revoked; sign in again.');
+    request.account = signIn.actor;
+    request.secondFactorAt = signIn.secondFactorAt;
     if (!request.account) throw unauthorized('The account is no longer active.');
   });
 

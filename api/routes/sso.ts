@@ -1,7 +1,7 @@
 // Single sign-on for the connected systems: the OpenID Connect provider mounted in the app
 // (discovery at /.well-known/openid-configuration, endpoints under /oidc), and its sign-in
 // interaction, which is this service's own: the browser's existing sign-in, a password, or ThaiID.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { mountProvider } from '../../lib/sso/mount-provider.ts';
 import { rolesAt } from '../../lib/sso/provider.ts';
@@ -50,9 +50,15 @@ export default async function ssoRoutes(app: FastifyInstance) {
     app.log.error({ err: error }, 'single sign-on provider failed');
   });
 
-  async function finish(request: FastifyRequest, reply: FastifyReply, result: InteractionResults) {
-    const to = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
-    return reply.redirect(to, 303);
+  type Interaction = Awaited<ReturnType<typeof provider.interactionDetails>>;
+  /**
+   * The interaction's result, saved on the interaction this request read already (what the
+   * provider's interactionResult does after reading it a second time), and back to the provider.
+   */
+  async function finish(reply: FastifyReply, interaction: Interaction, result: InteractionResults) {
+    interaction.result = result;
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+    return reply.redirect(interaction.returnTo, 303);
   }
 
   async function clientName(clientId: unknown): Promise<string> {
@@ -87,13 +93,13 @@ export default async function ssoRoutes(app: FastifyInstance) {
       const viaThaiId = request.cookies[FRESH_LOGIN_COOKIE] ? request.unsignCookie(request.cookies[FRESH_LOGIN_COOKIE]) : undefined;
       if (viaThaiId?.valid && viaThaiId.value) {
         void reply.clearCookie(FRESH_LOGIN_COOKIE, { path: `/interaction/${details.uid}` });
-        return finish(request, reply, { login: { accountId: viaThaiId.value, amr: ['thaiid'] } });
+        return finish(reply, details, { login: { accountId: viaThaiId.value, amr: ['thaiid'] } });
       }
       // Only when no session is all that is missing: prompt=login, max_age, id_token_hint or an
       // acr asked for need the person here now. The sign-in time is the browser's, not now.
       const onlyNoSession = details.prompt.reasons.every((r) => r === 'no_session');
       const signedIn = onlyNoSession ? await app.browserAccount(request) : null;
-      if (signedIn) return finish(request, reply, { login: { accountId: signedIn.id, ts: Math.floor(signedIn.signedInAt.getTime() / 1000) } });
+      if (signedIn) return finish(reply, details, { login: { accountId: signedIn.id, ts: Math.floor(signedIn.signedInAt.getTime() / 1000) } });
       return loginPage(reply, details.uid, await clientName(clientId));
     }
     if (details.prompt.name === 'consent') {
@@ -101,7 +107,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
       const accountId = details.session!.accountId;
       if ((await rolesAt(db, accountId, clientId)).length === 0) {
         request.log.info({ clientId, accountId }, 'single sign-on refused: no active right to this system');
-        return finish(request, reply, {
+        return finish(reply, details, {
           error: 'access_denied',
           error_description: 'You have no active right to this system; ask the SSO admin of your unit.',
         });
@@ -112,9 +118,9 @@ export default async function ssoRoutes(app: FastifyInstance) {
       if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
       for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
       const grantId = await grant.save();
-      return finish(request, reply, { consent: details.grantId ? {} : { grantId } });
+      return finish(reply, details, { consent: details.grantId ? {} : { grantId } });
     }
-    return finish(request, reply, { error: 'invalid_request', error_description: `unsupported prompt ${details.prompt.name}` });
+    return finish(reply, details, { error: 'invalid_request', error_description: `unsupported prompt ${details.prompt.name}` });
   });
 
   app.post<{ Params: { uid: string }; Body: LoginForm }>(
@@ -142,7 +148,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
       if (again) return loginPage(reply, details.uid, await clientName(clientId), again.status, again.extra);
       if (!signedIn) return reply;
       const login = { accountId: signedIn.account.id, amr: ['pwd'] };
-      return finish(request, reply, { login, ...(await consentAtSignIn(details, signedIn.account.id, clientId)) });
+      return finish(reply, details, { login, ...(await consentAtSignIn(details, signedIn.account.id, clientId)) });
     },
   );
 
@@ -152,7 +158,7 @@ export default async function ssoRoutes(app: FastifyInstance) {
    * redirect and its round trips fewer on every sign-in). Without a right, or for a request the
    * consent step must look at (claims or resources asked for), nothing: the consent step decides.
    */
-  async function consentAtSignIn(details: Awaited<ReturnType<typeof provider.interactionDetails>>, accountId: string, clientId: string) {
+  async function consentAtSignIn(details: Interaction, accountId: string, clientId: string) {
     const params = details.params as Record<string, unknown>;
     if (details.grantId || params.claims || params.resource || params.authorization_details) return {};
     if ((await rolesAt(db, accountId, clientId)).length === 0) return {};

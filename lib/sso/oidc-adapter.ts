@@ -90,8 +90,27 @@ function statementsOf(db: Db) {
   };
 }
 
+/**
+ * Connected systems' client metadata, kept a few seconds: the provider asks for the client on each
+ * of a sign-in's four steps. A change made through this process is seen at once (forgetClient);
+ * other API replicas see it within CLIENT_TTL_MS.
+ */
+const CLIENT_TTL_MS = 5_000;
+const clientCaches = new WeakMap<Db, Map<string, { metadata: AdapterPayload | undefined; until: number }>>();
+const clientCacheOf = (db: Db) => {
+  let cache = clientCaches.get(db);
+  if (!cache) clientCaches.set(db, (cache = new Map()));
+  return cache;
+};
+
+/** A system's client changed (its secret, URIs, or itself): the next request reads it again. */
+export function forgetClient(db: Db, clientId: string): void {
+  clientCaches.get(db)?.delete(clientId);
+}
+
 export function oidcAdapterFactory(db: Db, cipher: PersonalDataCipher) {
   const statements = statementsOf(db);
+  const clients = clientCacheOf(db);
   // Every token request authenticates the system with its secret: decrypted once per ciphertext,
   // not per request (the provider keeps the clients it built in memory just the same).
   const secrets = new Map<string, string>();
@@ -128,8 +147,13 @@ export function oidcAdapterFactory(db: Db, cipher: PersonalDataCipher) {
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') {
+        const cached = clients.get(id);
+        if (cached && cached.until > Date.now()) return cached.metadata;
         const [system] = await statements.client.execute({ id });
-        return system ? clientMetadataOf(system, memoCipher) : undefined;
+        const metadata = system ? clientMetadataOf(system, memoCipher) : undefined;
+        if (clients.size >= 1000) clients.clear();
+        clients.set(id, { metadata, until: Date.now() + CLIENT_TTL_MS });
+        return metadata;
       }
       return this.found(await statements.byId.execute({ model: this.model, value: id }));
     }

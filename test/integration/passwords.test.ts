@@ -6,8 +6,10 @@
 import { eq } from 'drizzle-orm';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { passwordResets, signInFailures } from '../../db/schema.ts';
+import { hash } from '@node-rs/argon2';
+import { accounts, passwordResets, signInFailures } from '../../db/schema.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
+import { needsRehash } from '../../lib/passwords.ts';
 import { launchBrowser } from '../../scripts/support/browser.ts';
 import { randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { expectAccessible, PHONE, signedInPage } from '../support/console.ts';
@@ -217,6 +219,22 @@ describe('change password', () => {
   });
 });
 
+describe('password hashes', () => {
+  it("a password hashed with older argon2id parameters signs in, and is hashed again with today's", async () => {
+    const person = await h.createAccount(tree.laoA);
+    const db = h.resources.database.db;
+    // The parameters of the previous release (OWASP's m = 19 MiB, t = 2).
+    const older = await hash(person.password, { memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    await db.update(accounts).set({ passwordHash: older }).where(eq(accounts.id, person.id));
+    expect((await apiLogin(person.username, person.password)).status).toBe(200);
+    const [after] = await db.select({ passwordHash: accounts.passwordHash }).from(accounts).where(eq(accounts.id, person.id));
+    expect(after!.passwordHash).not.toBe(older);
+    expect(needsRehash(after!.passwordHash!)).toBe(false);
+    expect((await apiLogin(person.username, person.password)).status).toBe(200);
+    expect((await apiLogin(person.username, 'wrong-password')).status).toBe(401);
+  });
+});
+
 describe('lockout after failed sign-ins', () => {
   it('locks the username after the limit (spaces and case counted as one), says so beside the usual message, and the admin unlocks it in the console', async () => {
     const person = await h.createAccount(tree.laoA);
@@ -266,6 +284,14 @@ describe('lockout after failed sign-ins', () => {
     expect(await auditOf(person.id)).toContainEqual(expect.objectContaining({ action: 'account.password_reset_sent', reason: 'ลืมรหัสผ่าน' }));
     await adminContext.close();
     await context.close();
+  });
+
+  it('a sign-in that succeeds starts the count again: failures before it do not add up with those after', async () => {
+    const person = await h.createAccount(tree.laoA);
+    for (let i = 0; i < LOCK_AFTER - 1; i++) expect((await apiLogin(person.username, 'wrong-password')).status).toBe(401);
+    expect((await apiLogin(person.username, person.password)).status).toBe(200);
+    for (let i = 0; i < LOCK_AFTER - 1; i++) expect((await apiLogin(person.username, 'wrong-password')).status).toBe(401);
+    expect((await apiLogin(person.username, person.password)).status).toBe(200);
   });
 
   it('the lock ends by itself once its time is over', async () => {
