@@ -3,7 +3,7 @@
 // sign-ins everywhere with the back-channel logouts that follow.
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import { actorOf, writeAudit } from '../db/audit.ts';
-import { rowsOf, type Queryable } from '../db/client.ts';
+import { perDatabase, rowsOf, type Db, type Queryable } from '../db/client.ts';
 import { accounts, authTokens, identityVerifications, signInEvents, signInFailures, type AccountStatus, type SignInMethod } from '../db/schema.ts';
 import { endSignIns } from '../db/sso-sessions.ts';
 import { randomSecret, sha256Hex } from '../lib/crypto.ts';
@@ -47,6 +47,46 @@ export interface SignInContext {
   system?: string | undefined;
 }
 
+// The statements every sign-in or signed-in request runs, prepared once (db/client.ts, perDatabase).
+const statements = perDatabase((db) => {
+  const p = sql.placeholder;
+  const issued = db.$with('issued').as(
+    db
+      .insert(authTokens)
+      // Times as ISO text: the prepared statement's parameters skip the columns' own encoding.
+      .values({
+        tokenHash: p('tokenHash'),
+        accountId: p('accountId'),
+        expiresAt: sql`${p('expiresAt')}::timestamptz`,
+        secondFactorAt: sql`${p('secondFactorAt')}::timestamptz`,
+      })
+      .returning({ accountId: authTokens.accountId }),
+  );
+  return {
+    // A data-modifying WITH runs whether or not the statement reads it (PostgreSQL's rule).
+    issueSignIn: db
+      .with(issued)
+      .insert(signInEvents)
+      .values({ accountId: p('accountId'), method: p('method'), clientId: p('clientId') })
+      .prepare('sign_in_issue'),
+    tokenSignIn: db
+      .select({ ...actorColumns(), signedInAt: authTokens.createdAt, secondFactorAt: authTokens.secondFactorAt })
+      .from(authTokens)
+      .innerJoin(accounts, eq(accounts.id, authTokens.accountId))
+      .where(and(eq(authTokens.tokenHash, p('tokenHash')), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, p('now'))))
+      .prepare('sign_in_of_token'),
+    passwordStep: db
+      .select({
+        account: { ...actorColumns(), passwordHash: accounts.passwordHash },
+        failures: { counted: signInFailures.failures, lockedUntil: signInFailures.lockedUntil },
+      })
+      .from(sql`(select 1) as one`)
+      .leftJoin(accounts, eq(sql`lower(${accounts.username})`, p('name')))
+      .leftJoin(signInFailures, eq(signInFailures.username, p('name')))
+      .prepare('sign_in_password_step'),
+  };
+});
+
 /**
  * A new sign-in token (stored hashed), valid for TOKEN_TTL. With `signInEvent`, the sign-in is
  * recorded by the same statement (a sign-in storm's every round trip counts).
@@ -58,17 +98,11 @@ export async function issueToken(
 ): Promise<{ token: string; expiresAt: Date }> {
   const token = randomSecret(32);
   const expiresAt = new Date(Date.now() + (options.ttlMs ?? deps.config.tokenTtlMs));
-  const insertToken = deps.db.insert(authTokens).values({ tokenHash: sha256Hex(token), accountId, expiresAt, secondFactorAt: options.secondFactorAt ?? null });
+  const values = { tokenHash: sha256Hex(token), accountId, expiresAt, secondFactorAt: options.secondFactorAt ?? null };
   if (options.signInEvent) {
-    // A data-modifying WITH runs whether or not the statement reads it (PostgreSQL's rule).
-    const issued = deps.db.$with('issued').as(insertToken.returning({ accountId: authTokens.accountId }));
-    await deps.db
-      .with(issued)
-      .insert(signInEvents)
-      .values({ accountId, ...options.signInEvent });
-  } else {
-    await insertToken;
-  }
+    const times = { expiresAt: expiresAt.toISOString(), secondFactorAt: values.secondFactorAt?.toISOString() ?? null };
+    await statements(deps.db).issueSignIn.execute({ ...values, ...times, ...options.signInEvent });
+  } else await deps.db.insert(authTokens).values(values);
   return { token, expiresAt };
 }
 
@@ -86,18 +120,14 @@ export async function revokeToken(db: Queryable, token: string): Promise<void> {
  * statement: every signed-in request asks it.
  */
 export async function tokenSignIn(db: Queryable, token: string): Promise<{ actor: Actor | null; signedInAt: Date; secondFactorAt: Date | null } | null> {
-  const [row] = await db
-    .select({ ...actorColumns(), signedInAt: authTokens.createdAt, secondFactorAt: authTokens.secondFactorAt })
-    .from(authTokens)
-    .innerJoin(accounts, eq(accounts.id, authTokens.accountId))
-    .where(and(eq(authTokens.tokenHash, sha256Hex(token)), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, new Date())));
+  const [row] = await statements(db).tokenSignIn.execute({ tokenHash: sha256Hex(token), now: new Date().toISOString() });
   if (!row) return null;
   const { signedInAt, secondFactorAt, ...account } = row;
   return { actor: actorOfRow(account), signedInAt, secondFactorAt };
 }
 
 /** The signed-in account behind a token, or null. */
-export async function signedInWith(db: Queryable, token: string): Promise<(Actor & { signedInAt: Date; secondFactorAt: Date | null }) | null> {
+export async function signedInWith(db: Db, token: string): Promise<(Actor & { signedInAt: Date; secondFactorAt: Date | null }) | null> {
   const signIn = await tokenSignIn(db, token);
   return signIn?.actor ? { ...signIn.actor, signedInAt: signIn.signedInAt, secondFactorAt: signIn.secondFactorAt } : null;
 }
@@ -172,15 +202,8 @@ export async function clearFailures(db: Queryable, name: string): Promise<void> 
  * What the password step reads, in one statement: the account of a (normalised) username, when
  * there is one, and the failures counted on the name (a lock may stand on a name without account).
  */
-async function passwordStepRow(db: Queryable, name: string) {
-  const [row] = await db
-    .select({
-      account: { ...actorColumns(), passwordHash: accounts.passwordHash },
-      failures: { counted: signInFailures.failures, lockedUntil: signInFailures.lockedUntil },
-    })
-    .from(sql`(select 1) as one`)
-    .leftJoin(accounts, eq(sql`lower(${accounts.username})`, name))
-    .leftJoin(signInFailures, eq(signInFailures.username, name));
+async function passwordStepRow(db: Db, name: string) {
+  const [row] = await statements(db).passwordStep.execute({ name });
   return row!;
 }
 

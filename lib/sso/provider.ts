@@ -5,7 +5,7 @@
 // a person with an active right to it gets through (loadExistingGrant, and the consent step).
 import { and, asc, eq, sql } from 'drizzle-orm';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Db } from '../../db/client.ts';
+import { perDatabase, type Db } from '../../db/client.ts';
 import { oidcAdapterFactory } from './oidc-adapter.ts';
 import { accounts, entitlements, systems } from '../../db/schema.ts';
 import type { Config } from '../config.ts';
@@ -24,9 +24,7 @@ export const SSO_ROUTES = {
   pushed_authorization_request: '/oidc/request',
 } as const;
 
-// rolesAt's statement, built once per database (drizzle's prepared query): it runs several times per sign-in.
-const rolesStatements = new WeakMap<Db, ReturnType<typeof rolesStatement>>();
-const rolesStatement = (db: Db) =>
+const rolesStatement = perDatabase((db) =>
   db
     .selectDistinct({ role: entitlements.role })
     .from(entitlements)
@@ -38,13 +36,12 @@ const rolesStatement = (db: Db) =>
       ),
     )
     .orderBy(asc(entitlements.role))
-    .prepare('sso_roles_at');
+    .prepare('sso_roles_at'),
+);
 
-/** The roles a person holds at one system, from their active rights. */
+/** The roles a person holds at one system, from their active rights (several times per sign-in). */
 export async function rolesAt(db: Db, accountId: string, systemCode: string): Promise<string[]> {
-  let statement = rolesStatements.get(db);
-  if (!statement) rolesStatements.set(db, (statement = rolesStatement(db)));
-  const rows = await statement.execute({ accountId, systemCode });
+  const rows = await rolesStatement(db).execute({ accountId, systemCode });
   return rows.map((r) => r.role);
 }
 
