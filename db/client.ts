@@ -4,7 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { getTableName, sql } from 'drizzle-orm';
+import type { AnyPgColumn, PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import * as schema from './schema.ts';
 
@@ -29,7 +30,13 @@ export interface Database {
 const migrationsFolder = join(import.meta.dirname, 'migrations');
 const MIGRATION_LOCK = 727_001; // any constant of ours, the same in every process
 
-export async function openDatabase(options: { databaseUrl?: string | undefined; dataDir: string; maxConnections?: number }): Promise<Database> {
+export async function openDatabase(options: {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  maxConnections?: number;
+  /** PGlite's shared_buffers (EMBEDDED_DATABASE_BUFFERS): PostgreSQL's default 128MB is most of an idle `npm start`. */
+  embeddedBuffers?: string;
+}): Promise<Database> {
   if (options.databaseUrl) {
     const client = postgres(options.databaseUrl, {
       max: options.maxConnections ?? 20,
@@ -54,7 +61,8 @@ export async function openDatabase(options: { databaseUrl?: string | undefined; 
   const { migrate: migratePglite } = await import('drizzle-orm/pglite/migrator');
   const dir = join(options.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  const startParams = options.embeddedBuffers ? [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.embeddedBuffers}`] : undefined;
+  const client = await PGlite.create(dir, startParams ? { startParams } : {});
   const db = drizzlePglite(client, { schema });
   await migratePglite(db, { migrationsFolder });
   return { db: db as unknown as Db, embedded: true, close: () => client.close() };
@@ -73,3 +81,9 @@ export function perDatabase<T>(build: (db: Db) => T): (db: Db) => T {
     return value;
   };
 }
+
+/**
+ * A column named with its table, for a subquery in a select list: drizzle names a selected column
+ * bare there, and a bare "id" inside the subquery would be the subquery's own table's.
+ */
+export const qualified = (column: AnyPgColumn) => sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(column.name)}`;

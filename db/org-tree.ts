@@ -3,7 +3,7 @@
 // root), who is DLA central, who may act for a unit, what lies below an admin. Each rule is written
 // once here, in SQL for one request or over the tree loaded in memory for a whole-tree job.
 import { and, eq, inArray, ne, or, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Queryable } from './client.ts';
+import { qualified, rowsOf, type Queryable } from './client.ts';
 import { accounts, orgUnits, unitAdmins } from './schema.ts';
 
 /** The unit and its ancestors, nearest first. */
@@ -105,7 +105,7 @@ function isCentralSql(): SQL {
   return or(
     eq(accounts.centralAdmin, true),
     sql`exists (select 1 from ${unitAdmins} ua join ${orgUnits} ou on ou.code = ua.unit_code
-    where ua.account_id = ${accounts.id} and ou.parent_code is null)`,
+    where ua.account_id = ${qualified(accounts.id)} and ou.parent_code is null)`,
   )!;
 }
 
@@ -143,7 +143,7 @@ export function adminScopeColumns() {
   return {
     adminUnits: sql<
       string[]
-    >`coalesce((select array_agg(ua.unit_code order by ua.unit_code) from ${unitAdmins} ua where ua.account_id = ${accounts.id}), '{}')`,
+    >`coalesce((select array_agg(ua.unit_code order by ua.unit_code) from ${unitAdmins} ua where ua.account_id = ${qualified(accounts.id)}), '{}')`,
     central: sql<boolean>`${isCentralSql()}`.mapWith(Boolean),
   };
 }

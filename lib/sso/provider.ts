@@ -3,9 +3,9 @@
 // sign-in interaction is our own (password or ThaiID, api/routes/sso.ts); every artefact lives in
 // PostgreSQL (db/oidc-adapter.ts). A system sees only the person's roles at that system, and only
 // a person with an active right to it gets through (loadExistingGrant, and the consent step).
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { perDatabase, type Db } from '../../db/client.ts';
+import { perDatabase, qualified, type Db } from '../../db/client.ts';
 import { oidcAdapterFactory } from './oidc-adapter.ts';
 import { accounts, entitlements, systems } from '../../db/schema.ts';
 import type { Config } from '../config.ts';
@@ -24,25 +24,37 @@ export const SSO_ROUTES = {
   pushed_authorization_request: '/oidc/request',
 } as const;
 
-const rolesStatement = perDatabase((db) =>
-  db
-    .selectDistinct({ role: entitlements.role })
-    .from(entitlements)
-    .where(
-      and(
-        eq(entitlements.accountId, sql.placeholder('accountId')),
-        eq(entitlements.systemCode, sql.placeholder('systemCode')),
-        eq(entitlements.status, 'active'),
-      ),
-    )
-    .orderBy(asc(entitlements.role))
+/** The roles `accountId` holds at `systemCode`, from their active rights, as an SQL array (sorted). */
+const activeRolesSql = (accountId: SQL | Placeholder, systemCode: SQL | Placeholder) =>
+  sql<string[]>`coalesce((select array_agg(distinct e.role order by e.role) from ${entitlements} e
+    where e.account_id = ${accountId} and e.system_code = ${systemCode} and e.status = 'active'), '{}')`;
+
+const statements = perDatabase((db) => ({
+  roles: db
+    .select({ roles: activeRolesSql(sql.placeholder('accountId'), sql.placeholder('systemCode')) })
+    .from(sql`(select 1) as one`)
     .prepare('sso_roles_at'),
-);
+  // The account the provider asks for, with its roles at the system asking (the claims need them).
+  account: db
+    .select({
+      id: accounts.id,
+      username: accounts.username,
+      status: accounts.status,
+      firstNameTh: accounts.firstNameTh,
+      lastNameTh: accounts.lastNameTh,
+      email: accounts.email,
+      unitCode: accounts.unitCode,
+      roles: activeRolesSql(qualified(accounts.id), sql.placeholder('systemCode')),
+    })
+    .from(accounts)
+    .where(eq(accounts.id, sql.placeholder('id')))
+    .prepare('sso_find_account'),
+}));
 
 /** The roles a person holds at one system, from their active rights (several times per sign-in). */
 export async function rolesAt(db: Db, accountId: string, systemCode: string): Promise<string[]> {
-  const rows = await rolesStatement(db).execute({ accountId, systemCode });
-  return rows.map((r) => r.role);
+  const [row] = await statements(db).roles.execute({ accountId, systemCode });
+  return row!.roles;
 }
 
 export interface SsoProviderDeps {
@@ -57,21 +69,20 @@ export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys 
   const secure = config.publicUrl.startsWith('https://');
   const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
   // One request asks for a person's roles up to three times (the ID token's claims, the access
-  // token's, the grant's check): read once per request.
+  // token's, the grant's check): read once per request, with the account when the provider loads it.
   const rolesOfRequest = new WeakMap<object, Map<string, Promise<string[]>>>();
-  const rolesFor = (ctx: object, accountId: string, clientId: string) => {
+  const knownRoles = (ctx: object) => {
     let known = rolesOfRequest.get(ctx);
     if (!known) rolesOfRequest.set(ctx, (known = new Map()));
+    return known;
+  };
+  const rolesFor = (ctx: object, accountId: string, clientId: string) => {
+    const known = knownRoles(ctx);
     const key = `${accountId} ${clientId}`;
     let roles = known.get(key);
     if (!roles) known.set(key, (roles = rolesAt(db, accountId, clientId)));
     return roles;
   };
-  const accountById = db
-    .select()
-    .from(accounts)
-    .where(eq(accounts.id, sql.placeholder('id')))
-    .prepare('sso_find_account');
 
   const configuration: Configuration = {
     adapter: oidcAdapterFactory(db, cipher),
@@ -95,8 +106,10 @@ export function createSsoProvider({ config, db, cipher, signingKeys, cookieKeys 
     // Roles travel in the ID token itself: connected systems decide on them at sign-in.
     conformIdTokenClaims: false,
     async findAccount(ctx: KoaContextWithOIDC, sub: string) {
-      const [account] = await accountById.execute({ id: sub });
+      const systemCode = ctx.oidc.client?.clientId ?? null;
+      const [account] = await statements(db).account.execute({ id: sub, systemCode });
       if (!account || account.status !== 'active') return undefined;
+      if (systemCode) knownRoles(ctx).set(`${sub} ${systemCode}`, Promise.resolve(account.roles));
       return {
         accountId: sub,
         async claims() {
