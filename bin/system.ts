@@ -38,7 +38,7 @@ export interface Resources {
 }
 
 export async function openResources(config: Config): Promise<Resources> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedBuffers: config.embeddedDatabaseBuffers });
   const masterKey = loadMasterKey(config.encryptionKey, config.dataDir, database.embedded);
   const signingKeys = await loadSigningKeys(config.sso.signingKeys, config.dataDir, database.embedded);
   const cipher = createCipher(masterKey);

@@ -188,6 +188,17 @@ class Reader {
     return raw as T;
   }
 
+  /** An amount of memory as PostgreSQL writes it: `512kB`, `32MB`, `1GB`. */
+  memorySize(name: string, fallback: string): string {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+(kB|MB|GB)$/.test(raw.trim())) {
+      this.problem(name, 'must be an amount such as 512kB, 32MB or 1GB', raw);
+      return fallback;
+    }
+    return raw.trim();
+  }
+
   /** A secret key: 32 bytes, base64. The value itself is never repeated in the message. */
   key32(name: string): string | undefined {
     const raw = this.raw(name);
@@ -250,6 +261,14 @@ export interface Config {
   temporalDev: { port: number; uiPort: number; cliPath: string | undefined };
   /** Workflows a worker keeps in memory between tasks. */
   workerMaxCachedWorkflows: number;
+  /** Local activities (database work) a worker runs at once; workflow tasks at once are bounded by the cache. */
+  workerMaxConcurrentActivities: number;
+  /** How far, in percent, a worker process's JavaScript heap may grow past what the last full collection kept. */
+  workerHeapGrowingPercent: number;
+  /** The young generation of the worker's workflow thread: each of its two semi-spaces, in MB. */
+  workerWorkflowSemiSpaceMb: number;
+  /** PGlite's shared_buffers (embedded mode), e.g. `32MB`. */
+  embeddedDatabaseBuffers: string;
   /** The worker's own HTTP port: /health/live, /health/ready and /metrics. */
   workerHttpPort: number;
   encryptionKey: string | undefined;
@@ -354,6 +373,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     trustProxy: read.trustedProxies('TRUST_PROXY'),
     temporalDev: { port: read.port('TEMPORAL_DEV_PORT', 7233), uiPort: read.port('TEMPORAL_DEV_UI_PORT', 8233), cliPath: read.raw('TEMPORAL_CLI_PATH') },
     workerMaxCachedWorkflows: read.integer('WORKER_MAX_CACHED_WORKFLOWS', 250),
+    workerMaxConcurrentActivities: read.integer('WORKER_MAX_CONCURRENT_ACTIVITIES', 200),
+    workerHeapGrowingPercent: read.integer('WORKER_HEAP_GROWING_PERCENT', 30, 1000),
+    workerWorkflowSemiSpaceMb: read.integer('WORKER_WORKFLOW_SEMI_SPACE_MB', 8, 1024),
+    embeddedDatabaseBuffers: read.memorySize('EMBEDDED_DATABASE_BUFFERS', '32MB'),
     workerHttpPort: read.port('WORKER_HTTP_PORT', 9464),
     encryptionKey: read.key32('ENCRYPTION_KEY'),
     publicUrl: (publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, ''),

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { setFlagsFromString } from 'node:v8';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributeType } from '@temporalio/common';
@@ -202,6 +203,7 @@ export async function createWorker(
   tracing?: Tracing | null,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   installTemporalRuntime(config.logLevel);
+  boundWorkerHeaps(config);
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,
@@ -212,8 +214,21 @@ export async function createWorker(
     ...(tracing ? { interceptors: tracing.workerInterceptors, sinks: tracing.workerSinks } : {}),
     // Thousands of people's workflows may wait at once; keep a bounded number in memory.
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
-    maxConcurrentLocalActivityExecutions: 200,
-    maxConcurrentWorkflowTaskExecutions: 100,
+    maxConcurrentLocalActivityExecutions: config.workerMaxConcurrentActivities,
+    // The SDK allows no more tasks at once than cached workflows (and warns otherwise).
+    maxConcurrentWorkflowTaskExecutions: Math.max(2, Math.min(100, config.workerMaxCachedWorkflows)),
   });
   return { worker, connection };
+}
+
+/**
+ * V8 sizes its heaps for a machine's whole memory: under a burst the worker's heaps grew to ~890 MB
+ * RSS, mostly garbage and young generations of 128 MB each (bench:leavers). Set at run time, before
+ * Worker.create starts the workflow thread: heap growth is read at every collection (every isolate of
+ * the process), the semi-space size when an isolate is created (only the workflow thread's; the main
+ * thread's is fixed at launch, `node --max-semi-space-size`).
+ */
+function boundWorkerHeaps(config: Config): void {
+  setFlagsFromString(`--heap-growing-percent=${config.workerHeapGrowingPercent}`);
+  setFlagsFromString(`--max-semi-space-size=${config.workerWorkflowSemiSpaceMb}`);
 }

@@ -111,6 +111,18 @@ describe('configuration', () => {
     ]);
   });
 
+  it('reads the memory bounds, the embedded buffers in PostgreSQL units (passed to PGlite as they are)', () => {
+    expect(loadConfig({})).toMatchObject({ workerHeapGrowingPercent: 30, workerWorkflowSemiSpaceMb: 8, embeddedDatabaseBuffers: '32MB' });
+    expect(loadConfig({ EMBEDDED_DATABASE_BUFFERS: '512kB', WORKER_HEAP_GROWING_PERCENT: '0' })).toMatchObject({
+      embeddedDatabaseBuffers: '512kB',
+      workerHeapGrowingPercent: 0,
+    });
+    expect(problemsOf({ EMBEDDED_DATABASE_BUFFERS: '32MB -c fsync=off', WORKER_WORKFLOW_SEMI_SPACE_MB: '2048' })).toEqual([
+      'WORKER_WORKFLOW_SEMI_SPACE_MB: must be a whole number 0–1024 (got "2048")',
+      'EMBEDDED_DATABASE_BUFFERS: must be an amount such as 512kB, 32MB or 1GB (got "32MB -c fsync=off")',
+    ]);
+  });
+
   it('never repeats a secret in its message', () => {
     const secret = 'not-a-key-but-a-secret-value';
     const problems = problemsOf({ ENCRYPTION_KEY: secret, SSO_SIGNING_KEYS: `{${secret}` });
