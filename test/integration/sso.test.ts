@@ -408,6 +408,36 @@ describe('the protocol refuses what it must', () => {
     expect(withPkce.headers.get('location')).toMatch(/^\/interaction\//);
   });
 
+  it("takes a system's change at once: a redirect URI it no longer has and its old secret are refused", async () => {
+    const code = uniqueName('CHG').toUpperCase();
+    const put = (redirectUri: string, rotateSecret = false) =>
+      h.request('PUT', `/api/v1/systems/${code}`, {
+        token: h.central.token,
+        json: { nameTh: 'แอป', url: 'https://app.example', roles: ['user'], oidc: { redirectUris: [redirectUri], rotateSecret } },
+      });
+    const authorize = (redirectUri: string) => {
+      const params = new URLSearchParams({ client_id: code, response_type: 'code', scope: 'openid', redirect_uri: redirectUri, state: 'xyz' });
+      return fetch(`${h.baseUrl}/oidc/auth?${params}`, { redirect: 'manual' });
+    };
+    const basic = (secret: string) => `Basic ${Buffer.from(`${code}:${secret}`).toString('base64')}`;
+    const tokenWith = (secret: string) =>
+      fetch(`${h.baseUrl}/oidc/token`, {
+        method: 'POST',
+        headers: { authorization: basic(secret), 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'no-such-token' }),
+      });
+    const first = await put('https://app.example/old');
+    // The provider has read the client (and may keep it a few seconds) before the change.
+    expect((await authorize('https://app.example/old')).headers.get('location')).toMatch(/^\/interaction\//);
+    expect(((await (await tokenWith(first.body.clientSecret)).json()) as { error: string }).error).toBe('invalid_grant');
+    const changed = await put('https://app.example/new', true);
+    expect(changed.body.clientSecret).not.toBe(first.body.clientSecret);
+    expect((await authorize('https://app.example/old')).status).toBe(400);
+    expect((await authorize('https://app.example/new')).headers.get('location')).toMatch(/^\/interaction\//);
+    expect(((await (await tokenWith(first.body.clientSecret)).json()) as { error: string }).error).toBe('invalid_client');
+    expect(((await (await tokenWith(changed.body.clientSecret)).json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
   it('refuses an unregistered redirect_uri without redirecting there', async () => {
     const params = new URLSearchParams({ client_id: INFO, response_type: 'code', scope: 'openid', redirect_uri: 'https://evil.example/cb', state: 'xyz' });
     const res = await fetch(`${h.baseUrl}/oidc/auth?${params}`, { redirect: 'manual' });
