@@ -1,7 +1,7 @@
 // This service as the OpenID Connect provider of the connected systems: one configuration surface.
 // Clients are the systems registered by DLA central (PUT /api/v1/systems/:code with `oidc`); the
 // sign-in interaction is our own (password or ThaiID, api/routes/sso.ts); every artefact lives in
-// PostgreSQL (db/oidc-adapter.ts). A system sees only the person's roles at that system, and only
+// PostgreSQL (oidc-adapter.ts). A system sees only the person's roles at that system, and only
 // a person with an active right to it gets through (loadExistingGrant, and the consent step).
 import { eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
