@@ -119,7 +119,7 @@ export async function revokeToken(db: Queryable, token: string): Promise<void> {
  * (null when the account is no longer active), since when, and its last second factor. One
  * statement: every signed-in request asks it.
  */
-export async function tokenSignIn(db: Queryable, token: string): Promise<{ actor: Actor | null; signedInAt: Date; secondFactorAt: Date | null } | null> {
+export async function tokenSignIn(db: Db, token: string): Promise<{ actor: Actor | null; signedInAt: Date; secondFactorAt: Date | null } | null> {
   const [row] = await statements(db).tokenSignIn.execute({ tokenHash: sha256Hex(token), now: new Date().toISOString() });
   if (!row) return null;
   const { signedInAt, secondFactorAt, ...account } = row;
