@@ -4,4 +4,5 @@
 // other's caches: on 2 cores, 4 threads cost ~25 % more CPU per check (npm run bench:signin).
 import { availableParallelism } from 'node:os';
 
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(2, availableParallelism()));
+// Unset or empty (docker compose passes an unset setting as empty; libuv would read it as 1 thread).
+if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = String(Math.max(2, availableParallelism()));

@@ -100,7 +100,7 @@ for (const name of ['temporal-ui', 'mailpit']) {
 }
 if (!services.proxy?.profiles?.includes('tls')) problems.push('proxy: only in the tls profile');
 // Every variable named in the README's configuration table, except those of the embedded mode.
-const EMBEDDED_ONLY = new Set(['TEMPORAL_DEV_PORT', 'TEMPORAL_DEV_UI_PORT', 'TEMPORAL_CLI_PATH']);
+const EMBEDDED_ONLY = new Set(['TEMPORAL_DEV_PORT', 'TEMPORAL_DEV_UI_PORT', 'TEMPORAL_CLI_PATH', 'EMBEDDED_DATABASE_BUFFERS']);
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
 const settings = [...new Set([...table.matchAll(/^\| ([^|]+)\|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((v) => v[1]!)))];
