@@ -250,6 +250,15 @@ describe('the helpdesk resets a lost second factor through the API', () => {
   }, 120_000);
 });
 
+/** Signs the browser in through the ThaiID stand-in from the sign-in page, and waits to land on `returnTo`. */
+async function signInThroughThaiId(page: Page, citizenId: string, returnTo: string) {
+  await page.goto(returnTo === '/' ? '/login' : `/login?return=${returnTo}`, { waitUntil: DOM });
+  await page.click('a.thaiid');
+  await page.waitForURL(/\/thaid-standin\/interaction\//);
+  await page.fill('#pid', citizenId);
+  await Promise.all([page.waitForURL((url) => url.pathname === returnTo, { timeout: 30_000 }), page.click('button[type=submit]')]);
+}
+
 async function signInForm(page: Page, who: { username: string; password: string }) {
   await page.fill('#username', who.username);
   await page.fill('#password', who.password);
@@ -403,11 +412,7 @@ describe('second factor in the browser', () => {
     const admin = await enrolledAdmin(tree.districtB);
     const context = await browser.newContext({ baseURL: h.baseUrl });
     const page = await context.newPage();
-    await page.goto('/login', { waitUntil: DOM });
-    await page.click('a.thaiid');
-    await page.waitForURL(/\/thaid-standin\/interaction\//);
-    await page.fill('#pid', admin.citizenId);
-    await Promise.all([page.waitForURL((url) => url.pathname === '/', { timeout: 30_000 }), page.click('button[type=submit]')]);
+    await signInThroughThaiId(page, admin.citizenId, '/');
     await Promise.all([page.waitForURL(/\/second-factor$/), page.click('#own-second-factor')]);
     await expectAccessible(page);
 
@@ -439,11 +444,7 @@ describe('second factor in the browser', () => {
     const who = { username: admin.username, password: admin.password };
     const context = await browser.newContext({ baseURL: h.baseUrl });
     const page = await context.newPage();
-    await page.goto('/login', { waitUntil: DOM });
-    await page.click('a.thaiid');
-    await page.waitForURL(/\/thaid-standin\/interaction\//);
-    await page.fill('#pid', admin.citizenId);
-    await Promise.all([page.waitForURL((url) => url.pathname === '/', { timeout: 30_000 }), page.click('button[type=submit]')]);
+    await signInThroughThaiId(page, admin.citizenId, '/');
     await page.goto('/second-factor', { waitUntil: DOM });
     await Promise.all([page.waitForNavigation({ waitUntil: DOM }), page.click('#new-authenticator')]);
     const shown = (await page.textContent('#totp-secret'))!.replace(/\s/g, '');
@@ -469,11 +470,7 @@ describe('second factor in the browser', () => {
     const admin = await newAdmin(tree.districtB);
     const context = await browser.newContext({ baseURL: h.baseUrl });
     const page = await context.newPage();
-    await page.goto('/login?return=/admin', { waitUntil: DOM });
-    await page.click('a.thaiid');
-    await page.waitForURL(/\/thaid-standin\/interaction\//);
-    await page.fill('#pid', admin.citizenId);
-    await Promise.all([page.waitForURL((url) => url.pathname === '/admin', { timeout: 30_000 }), page.click('button[type=submit]')]);
+    await signInThroughThaiId(page, admin.citizenId, '/admin');
     expect(await page.textContent('main')).not.toContain('Second factor');
     await context.close();
   }, 60_000);
