@@ -134,6 +134,8 @@ describe('registration in the console and on the tracking page', () => {
     expect(await admin.page.textContent('main')).toContain('นักวิชาการคอมพิวเตอร์ชำนาญการ');
     expect(await admin.page.isChecked('input[name=access][value="INFO:viewer"]')).toBe(true);
     await admin.page.check('input[name=access][value="INFO:editor"]');
+    // The PDF's frame still loading on a loaded machine once swallowed the click's navigation.
+    await admin.page.waitForLoadState('load');
     await admin.page.click('#approve button[type=submit]');
     await admin.page.waitForURL(/done=approved/, { waitUntil: DOM });
     expect(await admin.page.getAttribute('#status', 'data-status')).toBe('approved');
