@@ -4,7 +4,7 @@
 import { and, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { PersonalDataCipher } from '../crypto.ts';
-import type { Db } from '../../db/client.ts';
+import { perDatabase, type Db } from '../../db/client.ts';
 import { oidcPayloads, systems } from '../../db/schema.ts';
 
 /** The client metadata the provider sees for a connected system (its code is its client id). */
@@ -31,7 +31,7 @@ export function clientMetadataOf(system: typeof systems.$inferSelect, cipher: Pe
  * The adapter's statements, built once per database (drizzle's prepared queries): the provider runs
  * some twenty of them per sign-in, and building each one's SQL again cost more CPU than running it.
  */
-function statementsOf(db: Db) {
+const statementsOf = perDatabase((db) => {
   const p = sql.placeholder;
   const ofModel = (column: typeof oidcPayloads.id | typeof oidcPayloads.uid | typeof oidcPayloads.userCode) =>
     db
@@ -88,7 +88,7 @@ function statementsOf(db: Db) {
       .where(and(eq(oidcPayloads.model, p('model')), eq(oidcPayloads.grantId, p('grantId'))))
       .prepare('oidc_revoke_by_grant'),
   };
-}
+});
 
 /**
  * Connected systems' client metadata, kept a few seconds: the provider asks for the client on each
@@ -96,16 +96,11 @@ function statementsOf(db: Db) {
  * other API replicas see it within CLIENT_TTL_MS.
  */
 const CLIENT_TTL_MS = 5_000;
-const clientCaches = new WeakMap<Db, Map<string, { metadata: AdapterPayload | undefined; until: number }>>();
-const clientCacheOf = (db: Db) => {
-  let cache = clientCaches.get(db);
-  if (!cache) clientCaches.set(db, (cache = new Map()));
-  return cache;
-};
+const clientCacheOf = perDatabase(() => new Map<string, { metadata: AdapterPayload | undefined; until: number }>());
 
 /** A system's client changed (its secret, URIs, or itself): the next request reads it again. */
 export function forgetClient(db: Db, clientId: string): void {
-  clientCaches.get(db)?.delete(clientId);
+  clientCacheOf(db).delete(clientId);
 }
 
 export function oidcAdapterFactory(db: Db, cipher: PersonalDataCipher) {
