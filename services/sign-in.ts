@@ -88,21 +88,23 @@ const statements = perDatabase((db) => {
 });
 
 /**
- * A new sign-in token (stored hashed), valid for TOKEN_TTL. With `signInEvent`, the sign-in is
- * recorded by the same statement (a sign-in storm's every round trip counts).
+ * A new sign-in token (stored hashed), valid for TOKEN_TTL, and the sign-in recorded by the same
+ * statement (a sign-in storm's every round trip counts).
  */
-export async function issueToken(
+async function issueToken(
   deps: Pick<ServiceDeps, 'db' | 'config'>,
   accountId: string,
-  options: { ttlMs?: number; secondFactorAt?: Date | null; signInEvent?: { method: SignInMethod; clientId: string | null } } = {},
+  options: { ttlMs: number; secondFactorAt: Date | null; signInEvent: { method: SignInMethod; clientId: string | null } },
 ): Promise<{ token: string; expiresAt: Date }> {
   const token = randomSecret(32);
-  const expiresAt = new Date(Date.now() + (options.ttlMs ?? deps.config.tokenTtlMs));
-  const values = { tokenHash: sha256Hex(token), accountId, expiresAt, secondFactorAt: options.secondFactorAt ?? null };
-  if (options.signInEvent) {
-    const times = { expiresAt: expiresAt.toISOString(), secondFactorAt: values.secondFactorAt?.toISOString() ?? null };
-    await statements(deps.db).issueSignIn.execute({ ...values, ...times, ...options.signInEvent });
-  } else await deps.db.insert(authTokens).values(values);
+  const expiresAt = new Date(Date.now() + options.ttlMs);
+  await statements(deps.db).issueSignIn.execute({
+    tokenHash: sha256Hex(token),
+    accountId,
+    expiresAt: expiresAt.toISOString(),
+    secondFactorAt: options.secondFactorAt?.toISOString() ?? null,
+    ...options.signInEvent,
+  });
   return { token, expiresAt };
 }
 

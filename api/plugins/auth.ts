@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { mayActFor } from '../../db/org-tree.ts';
 import { rolesOf, type Actor } from '../../services/actor.ts';
-import { issueToken, tokenSignIn } from '../../services/sign-in.ts';
+import { tokenSignIn } from '../../services/sign-in.ts';
 import { forbidden, SecondFactorProblem, unauthorized } from '../../lib/problem.ts';
 import { secondFactorIsRecent } from '../../services/mfa.ts';
 
@@ -29,7 +29,6 @@ declare module 'fastify' {
     requireRecentSecondFactor: (request: FastifyRequest) => Promise<void>;
     /** preHandler: 403 unless DLA central admin. */
     requireCentralAdmin: (request: FastifyRequest) => Promise<void>;
-    issueToken(accountId: string): Promise<{ token: string; expiresAt: Date }>;
     /** May this signed-in account act for `unitCode` (an admin of it or of a unit above it)? */
     mayActFor(account: SignedInAccount, unitCode: string): Promise<boolean>;
     rolesOf(account: SignedInAccount): string[];
@@ -73,8 +72,6 @@ export default fp(async function auth(app: FastifyInstance) {
     if (!request.account) throw unauthorized();
     if (!request.account.central) throw forbidden('Only DLA central admins may do this.');
   });
-
-  app.decorate('issueToken', (accountId: string) => issueToken(app.deps, accountId));
 
   app.decorate('mayActFor', (account: SignedInAccount, unitCode: string) => mayActFor(db, account, unitCode));
 
