@@ -54,8 +54,11 @@ const VERSION = 1;
 const CHUNK = 64 * 1024;
 const TAG = 16;
 const HEADER_BYTES = MAGIC.length + 1 + 8 + 12 + 32 + TAG + 7 + 4;
-/** Staging files older than this are leftovers of a stopped process. */
-const STALE_STAGING_MS = 24 * 60 * 60 * 1000;
+/**
+ * Staging files older than this are leftovers: of a stopped process, or of a request whose client
+ * went away before its answer (no hook runs then). A request lives minutes at most (Node's 300 s).
+ */
+const STALE_STAGING_MS = 60 * 60 * 1000;
 
 interface KeyEncryptionKey {
   id: Buffer;
@@ -237,7 +240,9 @@ export function createDocumentStore(dataDir: string, masterKey: Buffer): Documen
       if (info && Date.now() - info.mtimeMs > STALE_STAGING_MS) await rm(path, { force: true });
     }
   };
-  void sweepStaging();
+  const sweep = () => void sweepStaging().catch(() => {}); // the next sweep tries again
+  sweep();
+  setInterval(sweep, STALE_STAGING_MS).unref();
 
   const store: DocumentStore = {
     async stage(content) {

@@ -1,11 +1,11 @@
 // Evidence at rest: what lies on disk is sealed, what comes out is the upload byte for byte, and a
 // file that was changed, cut off or written under another key is refused before a byte is served.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createDocumentStore } from '../../lib/document-store.ts';
 import { PDF } from '../../scripts/support/fixtures.ts';
 
@@ -44,6 +44,24 @@ describe('document store at rest', () => {
     await store.keep(staged);
     expect(readdirSync(join(dataDir, 'documents', 'staging'))).toEqual([]);
     expect((await read(await store.open(staged.sha256))).equals(bigPdf)).toBe(true);
+  });
+
+  it('sweeps, every hour, what a request staged and never answered (its client went away), and nothing younger', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'sso-documents-sweep-'));
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    try {
+      const swept = createDocumentStore(own, key);
+      const left = await swept.stage(Readable.from([PDF]));
+      const fresh = await swept.stage(Readable.from([PDF]));
+      const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+      utimesSync(left.path, twoHoursAgo, twoHoursAgo);
+      vi.advanceTimersByTime(60 * 60 * 1000);
+      const staging = join(own, 'documents', 'staging');
+      await vi.waitFor(() => expect(readdirSync(staging)).toEqual([fresh.path.split('/').pop()]));
+    } finally {
+      vi.useRealTimers();
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 
   it('refuses a document under another ENCRYPTION_KEY, naming the key ids', async () => {
