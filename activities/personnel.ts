@@ -2,7 +2,6 @@
 // scheduled, so a retry (or the event sent again) changes nothing twice; its mails are queued in
 // that same transaction and delivered afterwards, once.
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, isNull, like } from 'drizzle-orm';
 import type { Queryable } from '../db/client.ts';
 import { accountOfActor, writeAudit } from '../db/audit.ts';
@@ -26,6 +25,11 @@ import { deliverQueuedMany, enqueueMails, renderMail } from '../lib/mail.ts';
 export interface AppliedEvent {
   outcome: string;
   review?: { reviewId: string; reviewerUnitCode: string; dueAt: number };
+  /**
+   * Not stored (any more): the API forgot it when its hand-over seemed to fail, and told the
+   * sender to send it again. Nothing was applied; the sender's retry brings it back.
+   */
+  missing?: true;
 }
 
 const LEAVING: PersonnelEventType[] = ['retirement', 'resignation', 'death', 'suspension'];
@@ -141,7 +145,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
       let mailKeys: string[] | null = null;
       const applied = await db.transaction(async (tx) => {
         const [ev] = await tx.select().from(personnelEvents).where(eq(personnelEvents.eventId, input.eventId)).for('update');
-        if (!ev) throw ApplicationFailure.nonRetryable(`personnel event ${input.eventId} is not stored`, 'PersonnelEventMissing');
+        if (!ev) return { outcome: 'not stored: its sender was told to send it again', missing: true as const };
         if (ev.status !== 'scheduled') {
           const [review] = ev.reviewId ? await tx.select().from(accessReviews).where(eq(accessReviews.id, ev.reviewId)) : [];
           const [item] = review
@@ -257,6 +261,7 @@ export function createPersonnelActivities({ db, config, mail, logoutSigner }: Ac
         subjectId = account.id;
         return { outcome, review };
       });
+      if (applied.missing) return applied;
       // The connected systems hear of it now; what fails here the sweeper sends again.
       if (logoutsQueued > 0) {
         await deliverSsoLogouts(db, logoutSigner, { accountId: subjectId, timeoutMs: 3000 }).catch(() => 0);

@@ -180,10 +180,18 @@ export async function receivePersonnelEvents(deps: ServiceDeps, sender: Personne
   if (failure) {
     log.error({ err: failure.reason }, 'cannot hand personnel events to their workflows');
     // Unscheduled events must not look accepted: forget them so that the sender's retry brings them again.
+    // A hand-over that timed out may have reached the workflow all the same: one it applied meanwhile is
+    // kept (the retry finds it a duplicate); one still waiting there is skipped if the retry never comes.
     const unsent = fresh.filter((v) => !sent.has(v.id)).map((v) => v.id);
-    if (unsent.length > 0) await db.delete(personnelEvents).where(inArray(personnelEvents.eventId, unsent));
+    const forgotten =
+      unsent.length === 0
+        ? []
+        : await db
+            .delete(personnelEvents)
+            .where(and(inArray(personnelEvents.eventId, unsent), eq(personnelEvents.status, 'scheduled')))
+            .returning({ eventId: personnelEvents.eventId });
     throw unavailable(
-      `The workflow service is not reachable; ${fresh.length - unsent.length} event(s) were scheduled, ${unsent.length} were not kept: send the call again.`,
+      `The workflow service is not reachable; ${fresh.length - forgotten.length} event(s) were scheduled, ${forgotten.length} were not kept: send the call again.`,
     );
   }
   return { accepted: fresh.length, duplicates, rejected };

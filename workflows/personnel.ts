@@ -133,7 +133,8 @@ export async function person(input: PersonInput): Promise<void> {
       pending.findIndex((p) => p.eventId === next.eventId),
       1,
     );
-    if (byChange) settled.add(next.eventId);
+    // One the API forgot is not settled: the sender's retry brings it again under the same id.
+    if (byChange && !result.missing) settled.add(next.eventId);
     if (result.review) {
       const timers = input.reviewTimers[next.type === 'transfer' ? 'transfer' : 'role_change'];
       await startChild(accessReview, {

@@ -1,10 +1,12 @@
 // The personnel feed end to end: signed and unsigned calls, duplicates, every event type's effect,
 // and the review of a person's rights that transfers and changes of duties open.
 import { createHmac } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entitlements, personnelEvents } from '../../db/schema.ts';
 import { randomCitizenId, uniqueName, withWrongCheckDigit } from '../../scripts/support/fixtures.ts';
+import { receivePersonnelEvents } from '../../services/personnel.ts';
 import { resumeFlows } from '../../services/startup.ts';
 import { startHarness, type Harness, type TestAccount, type Tree } from '../support/harness.ts';
 
@@ -253,6 +255,49 @@ describe('after a crash', () => {
     expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).personnelEvents).toBeGreaterThanOrEqual(1);
     await expect.poll(async () => (await rightsOf(staff.id)).status, { timeout: 5000 }).toBe('suspended');
     expect((await eventStatus(eventId)).body.status).toBe('applied');
+  });
+});
+
+describe('a hand-over that timed out', () => {
+  it('neither loses nor repeats an event whose signal reached the workflow although the API answered 503', async () => {
+    const staff = await staffWithRights(tree.laoA);
+    const event = { eventId: uniqueName('late-'), type: 'retirement' as const, citizenId: staff.citizenId, effectiveDate: today() };
+    // Temporal takes the signal, but the answer comes after the API's deadline.
+    let workflowId = '';
+    let firstRunId = '';
+    const late = {
+      ...h.app.deps,
+      workflows: {
+        config: h.config,
+        client: {
+          withDeadline: <T>(_deadline: number, call: () => Promise<T>) => call(),
+          workflow: {
+            signalWithStart: async (...args: Parameters<typeof h.client.workflow.signalWithStart>) => {
+              const handle = await h.client.workflow.signalWithStart(...args);
+              workflowId = handle.workflowId;
+              firstRunId = handle.signaledRunId;
+              throw new Error('4 DEADLINE_EXCEEDED: Deadline exceeded');
+            },
+          },
+        } as unknown as Client,
+      },
+    };
+    await expect(receivePersonnelEvents(late, { hrFeed: true }, [{ event }], { error: () => {} })).rejects.toMatchObject({ status: 503 });
+    // The workflow tries the event (its local activity's marker) before the sender's retry comes.
+    const firstRun = () => h.client.workflow.getHandle(workflowId, firstRunId);
+    await expect
+      .poll(async () => (await firstRun().fetchHistory()).events?.some((e) => e.markerRecordedEventAttributes) ?? false, { timeout: 15_000, interval: 100 })
+      .toBe(true);
+    // The sender was told to send again, and does.
+    const retry = await post({ events: [event] });
+    expect(retry.status).toBe(202);
+    expect(retry.body.accepted + retry.body.duplicates).toBe(1);
+    await expect.poll(async () => (await rightsOf(staff.id)).status, { timeout: 15_000, interval: 100 }).toBe('suspended');
+    await expect.poll(async () => (await eventStatus(event.eventId)).body.status, { timeout: 15_000, interval: 100 }).toBe('applied');
+    const audit = await h.request('GET', `/api/v1/audit?accountId=${staff.id}`, { token: laoAdmin.token });
+    expect(audit.body.items.filter((e: { action: string }) => e.action === 'personnel.retirement')).toHaveLength(1);
+    // The person's workflow went on: the run that took the first signal did not fail.
+    expect((await firstRun().describe()).status.name).not.toBe('FAILED');
   });
 });
 
