@@ -3,7 +3,7 @@
 // waits on its escalation timer; `npm run backup` copies it while it runs; the service stops; `npm
 // run restore` puts the copy into a new database and a new DATA_DIR; started there, the timer fires,
 // the evidence reads back byte for byte and the audit chain holds.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../lib/net.ts';
 import { randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { startMailCatcher, type MailCatcher } from '../../scripts/support/mail-catcher.ts';
+import { callService, startService, type ServiceProcess } from '../support/service-process.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -31,9 +32,8 @@ const folder = (prefix: string) => {
   return path;
 };
 let mail: MailCatcher;
-let running: ChildProcess | undefined;
+let running: ServiceProcess | undefined;
 let baseUrl: string;
-let output = '';
 
 /** Runs a script of ours to its end: its exit code and what it printed. */
 function runScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
@@ -46,36 +46,8 @@ function runScript(script: string, args: string[], env: Record<string, string>):
   });
 }
 
-async function startService(env: Record<string, string>): Promise<ChildProcess> {
-  output = '';
-  const child = spawn(process.execPath, [join(root, 'bin', 'start.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 90_000;
-  while (!output.includes('sso-lifecycle is up')) {
-    if (child.exitCode !== null) throw new Error(`the service exited: ${output}`);
-    if (Date.now() > deadline) throw new Error(`the service did not come up: ${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  running = child;
-  return child;
-}
-
-async function stopService(child: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  const code = await exited;
-  running = undefined;
-  return code;
-}
-
-async function call(method: string, path: string, options: { token?: string; json?: unknown; body?: FormData; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.json !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(baseUrl + path, { method, headers, body: options.json !== undefined ? JSON.stringify(options.json) : options.body });
-  return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
-}
+const start = async (env: Record<string, string>) => (running = await startService(env));
+const call = (method: string, path: string, options?: Parameters<typeof callService>[3]) => callService(baseUrl, method, path, options);
 
 /** Every file name under a folder, at any depth. */
 const filesUnder = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' });
@@ -88,7 +60,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (running) await stopService(running);
+  await running?.stop();
   await mail?.close();
   for (const name of Object.values(databases)) await admin?.unsafe(`drop database if exists ${name} with (force)`);
   await admin?.end();
@@ -118,7 +90,7 @@ it('restores a running system into a new database and DATA_DIR: timers fire, evi
     TEMPORAL_DEV_PORT: String(await freePort()),
     TEMPORAL_DEV_UI_PORT: String(await freePort()),
   };
-  const service = await startService(before);
+  const service = await start(before);
   const token = (await call('POST', '/api/v1/auth/login', { json: { username: 'admin', password: 'bootstrap-password-1' } })).body.token as string;
   const units = [
     { code: 'DLA', parentCode: null, kind: 'dla', nameTh: 'กรมส่งเสริมการปกครองท้องถิ่น' },
@@ -193,7 +165,7 @@ it('restores a running system into a new database and DATA_DIR: timers fire, evi
   expect(filesUnder(keysDir)).toEqual(['sso-signing-keys.json']);
   // The timer had not fired when the backup was taken.
   expect(mail.mails.some((m) => m.subject.includes('escalated'))).toBe(false);
-  expect(await stopService(service)).toBe(0);
+  expect(await service.stop()).toBe(0);
 
   // A wrong key is refused before anything is written.
   const after = {
@@ -215,7 +187,7 @@ it('restores a running system into a new database and DATA_DIR: timers fire, evi
   expect(again.out).toContain('already has');
   expect(again.code).toBe(2);
 
-  await startService(after);
+  await start(after);
   await mail.waitFor((m) => m.to === emails.D4101 && m.subject.includes('escalated'), 1, 60_000);
   const tracked = await call('GET', `/api/v1/registrations/${submitted.body.id}`, { headers: tracking });
   expect(tracked.body).toMatchObject({ status: 'pending_approval', actingUnitCode: 'D4101' });

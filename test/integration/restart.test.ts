@@ -1,6 +1,5 @@
 // The README's run command on its embedded defaults (PGlite, a Temporal dev server persisted in
 // DATA_DIR): stopped while a request waits, started again, the request goes on and its timers fire.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,48 +7,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { freePort } from '../../lib/net.ts';
 import { startMailCatcher, type MailCatcher } from '../../scripts/support/mail-catcher.ts';
+import { callService, startService, type ServiceProcess } from '../support/service-process.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 let dataDir: string;
 let mail: MailCatcher;
 let env: Record<string, string>;
 let baseUrl: string;
-let running: ChildProcess | undefined;
-let output = '';
-
-async function startService(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'start.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr!.on('data', (chunk) => {
-    output += chunk;
-  });
-  const deadline = Date.now() + 90_000;
-  while (!output.includes('sso-lifecycle is up')) {
-    if (child.exitCode !== null) throw new Error(`the service exited: ${output}`);
-    if (Date.now() > deadline) throw new Error(`the service did not come up: ${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  running = child;
-  return child;
-}
-
-async function stopService(child: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  const code = await exited;
-  running = undefined;
-  return code;
-}
-
-async function call(method: string, path: string, options: { token?: string; json?: unknown; body?: FormData; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.json !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(baseUrl + path, { method, headers, body: options.json !== undefined ? JSON.stringify(options.json) : options.body });
-  return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
-}
+let running: ServiceProcess | undefined;
+const start = async () => (running = await startService(env));
+const call = (method: string, path: string, options?: Parameters<typeof callService>[3]) => callService(baseUrl, method, path, options);
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'sso-restart-'));
@@ -75,15 +41,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (running) await stopService(running);
+  await running?.stop();
   await mail?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 it('keeps a waiting request across a restart; its escalation fires afterwards', async () => {
-  const service = await startService();
-  expect(output).toContain('First admin    username "admin", password from BOOTSTRAP_ADMIN_PASSWORD');
-  expect(output).toContain(join(dataDir, 'pglite'));
+  const service = await start();
+  expect(service.output()).toContain('First admin    username "admin", password from BOOTSTRAP_ADMIN_PASSWORD');
+  expect(service.output()).toContain(join(dataDir, 'pglite'));
   const login = await call('POST', '/api/v1/auth/login', { json: { username: 'admin', password: 'bootstrap-password-1' } });
   expect(login.status).toBe(200);
   expect(login.body.account.roles).toContain('central_admin');
@@ -138,13 +104,13 @@ it('keeps a waiting request across a restart; its escalation fires afterwards', 
   await mail.waitFor((m) => m.to === 'applicant@lao.test');
 
   // Stop it while the request waits; SIGTERM also stops the dev server it started.
-  expect(await stopService(service)).toBe(0);
+  expect(await service.stop()).toBe(0);
   expect(readdirSync(join(dataDir, 'temporal'))).toContain('temporal.db');
   expect(mail.mails.some((m) => m.subject.includes('escalated'))).toBe(false);
   // Down past the escalation time: nothing can have fired while stopped.
   await new Promise((r) => setTimeout(r, Math.max(0, submittedAt + 7000 - Date.now())));
 
-  await startService();
+  await start();
   await mail.waitFor((m) => m.to === people.D4101!.email && m.subject.includes('escalated'), 1, 30_000);
   const tracked = await call('GET', `/api/v1/registrations/${submitted.body.id}`, { headers: { 'x-tracking-code': submitted.body.trackingCode } });
   expect(tracked.body).toMatchObject({ status: 'pending_approval', actingUnitCode: 'D4101' });

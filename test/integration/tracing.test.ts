@@ -2,7 +2,6 @@
 // spans by OTLP/HTTP to a collector (here, a receiver in the test). An admin's decision on a
 // registration is one trace: the HTTP request, the Temporal Update, the workflow's handler, the
 // activity and its SQL; the mails' SMTP sends are spans of the workflow's own trace.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { freePort } from '../../lib/net.ts';
 import { startMailCatcher, type MailCatcher } from '../../scripts/support/mail-catcher.ts';
+import { callService, startService, type ServiceProcess } from '../support/service-process.ts';
 
 interface Span {
   traceId: string;
@@ -24,12 +24,10 @@ interface Span {
 }
 const SERVER = 2;
 
-const root = join(import.meta.dirname, '..', '..');
 let dataDir: string;
 let mail: MailCatcher;
 let collector: Server;
-let service: ChildProcess | undefined;
-let output = '';
+let service: ServiceProcess | undefined;
 let baseUrl: string;
 let databaseName: string;
 const adminUrl = new URL(inject('databaseUrl'));
@@ -39,13 +37,7 @@ const exports: { contentType: string | undefined }[] = [];
 
 const attribute = (span: Span, key: string) => span.attributes.find((a) => a.key === key)?.value.stringValue;
 
-async function call(method: string, path: string, options: { token?: string; json?: unknown; body?: FormData } = {}) {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.json !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(baseUrl + path, { method, headers, body: options.json !== undefined ? JSON.stringify(options.json) : options.body });
-  return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
-}
+const call = (method: string, path: string, options?: Parameters<typeof callService>[3]) => callService(baseUrl, method, path, options);
 
 beforeAll(async () => {
   // A collector: OTLP/HTTP with JSON bodies, what the exporter sends by default.
@@ -90,25 +82,11 @@ beforeAll(async () => {
     OTEL_SERVICE_NAME: 'sso-lifecycle-test',
     LOG_LEVEL: 'warn',
   };
-  const inherited = { ...process.env };
-  delete inherited.TEMPORAL_ADDRESS;
-  service = spawn(process.execPath, [join(root, 'bin', 'start.ts')], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  service.stdout!.on('data', (chunk) => (output += chunk));
-  service.stderr!.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 120_000;
-  while (!output.includes('sso-lifecycle is up')) {
-    if (service.exitCode !== null) throw new Error(`the service exited: ${output}`);
-    if (Date.now() > deadline) throw new Error(`the service did not come up: ${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  service = await startService(env, { unset: ['TEMPORAL_ADDRESS'], timeoutMs: 120_000 });
 }, 150_000);
 
 afterAll(async () => {
-  if (service && service.exitCode === null) {
-    const exited = new Promise((resolve) => service!.once('exit', resolve));
-    service.kill('SIGTERM');
-    await exited;
-  }
+  await service?.stop();
   await mail?.close();
   await new Promise((resolve) => collector?.close(resolve));
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
