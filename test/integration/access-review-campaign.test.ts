@@ -14,10 +14,7 @@ let staffA: TestAccount, staffA2: TestAccount, staffB: TestAccount;
 beforeAll(async () => {
   h = await startHarness({ ACCESS_REVIEW_REMIND_BEFORE: '5s', ACCESS_REVIEW_ESCALATE_BEFORE: '3s' });
   tree = await h.seedTree();
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  });
+  await h.putInfoSystem();
   [laoAAdmin, laoBAdmin, districtAAdmin, provinceAdmin, staffA, staffA2, staffB] = await Promise.all([
     h.createAccount(tree.laoA),
     h.createAccount(tree.laoB),

@@ -221,10 +221,7 @@ describe('account administration', () => {
   });
 
   it('sets entitlements to exactly the list given, refusing unknown rights and units out of scope', async () => {
-    await h.request('PUT', '/api/v1/systems/INFO', {
-      token: h.central.token,
-      json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-    });
+    await h.putInfoSystem();
     const staff = await h.createAccount(tree.laoA);
     const set = (body: unknown, token = laoAAdmin.token) => h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, { token, json: body });
     expect(

@@ -821,10 +821,7 @@ beforeAll(async () => {
   tree = await h.seedTree();
   passwordHash = await hashPassword(PASSWORD);
   D = tree.districtA;
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  }); // INFO is shared by every file: always these roles
+  await h.putInfoSystem();
   const unitOf: Record<Exclude<ActorKind, 'anonymous'>, string> = {
     self: D,
     own: D,

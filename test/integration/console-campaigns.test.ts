@@ -20,10 +20,7 @@ let elsewhere: TestAccount;
 beforeAll(async () => {
   h = await startHarness();
   tree = await h.seedTree();
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'ระบบสารสนเทศ', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  });
+  await h.putInfoSystem();
   [provinceAdmin, laoAAdmin, elsewhere, ...staff] = await Promise.all([
     h.createAccount(tree.province),
     h.createAccount(tree.laoA),

@@ -35,10 +35,7 @@ beforeAll(async () => {
   ]);
   await h.designateAdmins(tree.laoA, [admin]);
   await h.designateAdmins(tree.laoA2, [siblingAdmin]);
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  }); // INFO is shared by every file: always these roles
+  await h.putInfoSystem();
   const granted = await h.request('PUT', `/api/v1/accounts/${newDuties.id}/entitlements`, {
     token: admin.token,
     json: [{ system: 'INFO', role: 'viewer', unitCode: tree.laoA }],

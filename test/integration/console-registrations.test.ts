@@ -20,15 +20,7 @@ let laoAdmin: TestAccount, siblingAdmin: TestAccount, provinceAdmin: TestAccount
 beforeAll(async () => {
   h = await startHarness({}, { reachable: true });
   tree = await h.seedTree();
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: {
-      nameTh: 'ระบบฐานข้อมูลกลาง',
-      nameEn: 'INFO',
-      url: 'https://info.dla.go.th',
-      roles: ['viewer', 'editor'],
-    },
-  });
+  await h.putInfoSystem();
   [laoAdmin, siblingAdmin, provinceAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoB), h.createAccount(tree.province)]);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.laoB, [siblingAdmin]);

@@ -18,10 +18,7 @@ beforeAll(async () => {
   [laoAAdmin, laoBAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.laoB)]);
   await h.designateAdmins(tree.laoA, [laoAAdmin]);
   await h.designateAdmins(tree.laoB, [laoBAdmin]);
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  });
+  await h.putInfoSystem();
   browser = await launchBrowser();
 });
 

@@ -18,10 +18,7 @@ const fixtures = new Map<string, string>();
 beforeAll(async () => {
   h = await startHarness({ HR_FEED_SECRET: 'console-scope-secret' });
   tree = await h.seedTree();
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  }); // INFO is shared by every file: always these roles
+  await h.putInfoSystem();
   const [ownerAdmin, siblingAdmin, staff, appointee] = (await Promise.all([
     h.createAccount(tree.laoA),
     h.createAccount(tree.laoA2),

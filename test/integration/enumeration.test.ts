@@ -19,15 +19,7 @@ let laoAdmin: TestAccount, districtAdmin: TestAccount, staff: TestAccount, stran
 beforeAll(async () => {
   h = await startHarness();
   tree = await h.seedTree();
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: {
-      nameTh: 'ระบบฐานข้อมูลกลางองค์กรปกครองส่วนท้องถิ่น',
-      nameEn: 'INFO',
-      url: 'https://info.dla.go.th',
-      roles: ['viewer', 'editor'],
-    },
-  });
+  await h.putInfoSystem();
   [laoAdmin, districtAdmin, staff, stranger] = await Promise.all([
     h.createAccount(tree.laoA),
     h.createAccount(tree.districtA),

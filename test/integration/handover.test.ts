@@ -141,10 +141,7 @@ describe('start-up hand-over of an appointment', () => {
 describe('start-up hand-over of a campaign', () => {
   it('starts the workflow of a campaign stored without one: its reviewers get their digest, once', async () => {
     const db = h.resources.database.db;
-    await h.request('PUT', '/api/v1/systems/INFO', {
-      token: h.central.token,
-      json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-    });
+    await h.putInfoSystem();
     const staff = await h.createAccount(tree.laoA);
     const granted = await h.request('PUT', `/api/v1/accounts/${staff.id}/entitlements`, {
       token: h.central.token,

@@ -38,10 +38,7 @@ let trackingCode: string;
 
 beforeAll(async () => {
   h = await startHarness({ HR_FEED_SECRET: 'fuzz-feed-secret' });
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  });
+  await h.putInfoSystem();
   tree = await h.seedTree();
   staff = await h.createAccount(tree.laoA);
   const unitAdmin = await h.createAccount(tree.districtA);

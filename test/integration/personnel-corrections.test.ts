@@ -20,10 +20,7 @@ let tree: Tree;
 beforeAll(async () => {
   h = await startHarness({ HR_FEED_SECRET: SECRET, PERSONNEL_IDLE_CLOSE_AFTER: '1h' });
   tree = await h.seedTree();
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  });
+  await h.putInfoSystem();
 });
 
 afterAll(async () => {

@@ -32,10 +32,7 @@ beforeAll(async () => {
   [laoAdmin, districtAdmin] = await Promise.all([h.createAccount(tree.laoA), h.createAccount(tree.districtA)]);
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.districtA, [districtAdmin]);
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  });
+  await h.putInfoSystem();
 }, 180_000);
 
 afterAll(async () => {

@@ -31,10 +31,7 @@ beforeAll(async () => {
   await h.designateAdmins(tree.laoA, [laoAdmin]);
   await h.designateAdmins(tree.districtA, [districtAdmin]);
   await h.designateAdmins(tree.laoB, [laoBAdmin]);
-  await h.request('PUT', '/api/v1/systems/INFO', {
-    token: h.central.token,
-    json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-  });
+  await h.putInfoSystem();
 });
 
 afterAll(async () => {

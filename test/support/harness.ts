@@ -79,6 +79,11 @@ export interface Harness {
   /** A TOTP code for the secret that this run has not used yet (the next step's when the current one was). */
   totpCode(secret: string): Promise<string>;
   designateAdmins(unitCode: string, accounts: TestAccount[]): Promise<void>;
+  /**
+   * Puts the connected system INFO (roles viewer and editor). Every test file shares it in one
+   * database: one definition, so no file sees another's name or address.
+   */
+  putInfoSystem(): Promise<void>;
   submitRegistration(
     overrides?: Record<string, unknown>,
     files?: { name: string; type: string; content: Buffer }[],
@@ -265,6 +270,13 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       const res = await request('PUT', `/api/v1/org-units/${unitCode}/admins`, { token: central.token, json: admins.map((a) => ({ accountId: a.id })) });
       if (res.status !== 200) throw new Error(`designate: ${res.status} ${JSON.stringify(res.body)}`);
       // Their tokens now carry admin rights (scope is read per request).
+    },
+    async putInfoSystem() {
+      const res = await request('PUT', '/api/v1/systems/INFO', {
+        token: central.token,
+        json: { nameTh: 'ระบบฐานข้อมูลกลางองค์กรปกครองส่วนท้องถิ่น', nameEn: 'INFO', url: 'https://info.dla.go.th', roles: ['viewer', 'editor'] },
+      });
+      if (res.status !== 200 && res.status !== 201) throw new Error(`put INFO: ${res.status} ${JSON.stringify(res.body)}`);
     },
     async submitRegistration(overrides = {}, files = [{ name: 'appointment.pdf', type: 'application/pdf', content: PDF }]) {
       const username = uniqueName('applicant');

@@ -60,10 +60,7 @@ if (process.env.RECORD_HISTORIES)
         await h.designateAdmins(tree.province, [provinceAdmin]);
         await h.designateAdmins(tree.districtA, [districtAAdmin]);
         await h.designateAdmins(tree.laoA, [laoAAdmin]);
-        await h.request('PUT', '/api/v1/systems/INFO', {
-          token: h.central.token,
-          json: { nameTh: 'INFO', url: 'https://info.example', roles: ['viewer', 'editor'] },
-        });
+        await h.putInfoSystem();
         const ok = (what: string, res: { status: number; body: unknown }) => {
           if (res.status < 200 || res.status > 299) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
         };
