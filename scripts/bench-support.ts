@@ -2,7 +2,7 @@
 // SMTP server, all on this machine; and the small measures the figures need.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -78,6 +78,31 @@ export const cpuMsOf = (pid: number) => {
 // USER_HZ: 100 on every Linux Node runs on (getconf CLK_TCK).
 const CLOCK_TICKS = 100;
 
+/** Resident set size of a process now, in MB, and its anonymous (heap) part (Linux). */
+export const rssMb = (pid: number) => {
+  const fields = Object.fromEntries(
+    readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+      .split('\n')
+      .map((l) => /^(\w+):\s+(\d+) kB/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => [m[1]!, Number(m[2]) / 1024]),
+  );
+  return { rss: Math.round(fields.Rss ?? 0), anonymous: Math.round(fields.Anonymous ?? 0) };
+};
+
+/** A process's descendants, by pid (Linux). */
+export const descendantsOf = (pid: number): number[] => {
+  let children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      children.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    }
+  } catch {
+    children = []; // gone meanwhile
+  }
+  return children.flatMap((child) => [child, ...descendantsOf(child)]);
+};
+
 /** Peak resident set size of a process, in MB (Linux). */
 export const peakRssMb = (pid: number) => {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -100,9 +125,14 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
  * process of its own, so that its CPU time and memory are its own. BENCH_PROFILE_DIR: it writes a
  * V8 CPU profile there when it stops (open it in Chrome's DevTools).
  */
-export async function startServiceProcess(entry: 'api' | 'worker' | 'start', env: Record<string, string>, ready: string) {
+export async function startServiceProcess(
+  entry: 'api' | 'worker' | 'start',
+  env: Record<string, string>,
+  ready: string,
+  options: { nodeArgs?: string[]; readyWithin?: number } = {},
+) {
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, join(import.meta.dirname, '..', 'bin', `${entry}.ts`)], {
+  const child = spawn(process.execPath, [...profile, ...(options.nodeArgs ?? []), join(import.meta.dirname, '..', 'bin', `${entry}.ts`)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -113,12 +143,13 @@ export async function startServiceProcess(entry: 'api' | 'worker' | 'start', env
   process.once('exit', () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  const deadline = Date.now() + 120_000;
+  const readyWithin = options.readyWithin ?? 120_000;
+  const deadline = Date.now() + readyWithin;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`bin/${entry}.ts exited with ${child.exitCode} before it was ready`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`bin/${entry}.ts was not ready at ${ready} within 120 s`);
+      throw new Error(`bin/${entry}.ts was not ready at ${ready} within ${readyWithin / 1000} s`);
     }
     const ok = await fetch(ready).then(
       (res) => res.ok,
