@@ -1,0 +1,74 @@
+// Everything in one process on embedded defaults: the API, a worker, and (unless TEMPORAL_ADDRESS
+// is set) a Temporal dev server persisted in DATA_DIR. `npm start`.
+import '../thread-pool.ts';
+import { join } from 'node:path';
+import { loadConfigOrExit } from '../../lib/config.ts';
+import type { DevServer } from '../../lib/temporal.ts';
+import { startTracing } from '../../lib/tracing.ts';
+import { describeLoad, loadThailandOfficesIfEmpty } from '../../services/thailand-offices.ts';
+import {
+  closeResources,
+  connectClient,
+  createApi,
+  createServiceWorker,
+  openResources,
+  prepareSystem,
+  startEmbeddedTemporal,
+  startHousekeeping,
+} from '../system.ts';
+
+// All in one on embedded defaults: without a real ThaiD, its local stand-in.
+const config = loadConfigOrExit({ THAIID_STANDIN: 'true', ...process.env });
+const tracing = await startTracing(config, 'sso-lifecycle');
+let devServer: DevServer | undefined;
+if (!config.temporalAddress) devServer = await startEmbeddedTemporal(config);
+const temporalAddress = config.temporalAddress ?? devServer!.address;
+const resources = await openResources(config);
+const offices = await loadThailandOfficesIfEmpty(resources.database); // a real country to start from
+const client = await connectClient(temporalAddress, config.temporalNamespace, tracing);
+const { worker, connection } = await createServiceWorker(resources, config, temporalAddress, tracing);
+const app = await createApi(resources, config, client);
+await app.listen({ port: config.port, host: config.host });
+const workerRun = worker.run();
+const stopHousekeeping = startHousekeeping(resources, (error) => app.log.warn({ err: error }, 'back-channel logout sweep failed'));
+const { bootstrap } = await prepareSystem(resources, config, client, app.log);
+
+const lines = [
+  `sso-lifecycle is up`,
+  `  API            ${config.publicUrl}/api/v1`,
+  `  API docs       ${config.publicUrl}/docs   (OpenAPI: ${config.publicUrl}/openapi.json)`,
+  `  Temporal       ${temporalAddress} (${config.temporalNamespace})${devServer ? `   UI: ${devServer.uiUrl}` : ''}`,
+  `  Database       ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${join(config.dataDir, 'pglite')}`}`,
+  `  Portal         ${config.publicUrl}/   (sign-in with a password or ThaiID)`,
+  `  Single sign-on ${config.publicUrl}/.well-known/openid-configuration`,
+  `  ThaiID         ${config.thaiid.issuer ?? `${config.publicUrl}/thaid-standin   (a local STAND-IN for ThaiD: it verifies nothing; set THAIID_ISSUER for the real one)`}`,
+  `  Mail           ${config.smtpUrl ? `SMTP ${new URL(config.smtpUrl).host}` : `.eml files in ${join(config.dataDir, 'outbox')}`}`,
+  ...(offices ? [`  Offices        ${describeLoad(offices)}`] : []),
+];
+if (bootstrap.created) {
+  lines.push(
+    bootstrap.password
+      ? `  First admin    username "admin", password ${bootstrap.password}   (${resources.database.embedded ? `kept in ${join(config.dataDir, 'admin-password')}` : 'shown once'}; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`
+      : `  First admin    username "admin", password from BOOTSTRAP_ADMIN_PASSWORD`,
+  );
+}
+console.log(lines.join('\n'));
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  app.log.info({ signal }, 'stopping: draining HTTP, then the worker');
+  await app.close();
+  stopHousekeeping();
+  worker.shutdown();
+  await workerRun.catch(() => {});
+  await connection.close();
+  await client.connection.close();
+  await closeResources(resources);
+  await devServer?.stop();
+  await tracing?.shutdown();
+  process.exit(0);
+}
+process.once('SIGTERM', () => void stop('SIGTERM'));
+process.once('SIGINT', () => void stop('SIGINT'));
