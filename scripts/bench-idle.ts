@@ -60,7 +60,8 @@ try {
   console.log(`  up after            ${upAfter.toFixed(0)} s (offices loaded: ${/Offices\s+(.*)/.exec(service.output())?.[1] ?? 'no'})`);
   console.log(
     `  idle RSS            ${sum('rss')} MB in ${ours.length} process${ours.length === 1 ? '' : 'es'} (anonymous ${sum('anonymous')} MB, ` +
-      `the rest files and Node's code); peak while starting ${service.peakRssMb()} MB`,
+      `the rest files and Node's code); peak while starting ${service.peakRssMb()} MB ` +
+      `(the service process; not the short-lived child that creates a fresh embedded database)`,
   );
   console.log(`  Temporal dev server ${temporal.map((pid) => rssMb(pid).rss).join(' + ') || '—'} MB (not counted)`);
 } finally {

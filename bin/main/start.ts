@@ -1,6 +1,9 @@
 // Everything in one process on embedded defaults: the API, a worker, and (unless TEMPORAL_ADDRESS
 // is set) a Temporal dev server persisted in DATA_DIR. `npm start`.
 import '../thread-pool.ts';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '../../lib/config.ts';
 import type { DevServer } from '../../lib/temporal.ts';
@@ -19,12 +22,15 @@ import {
 
 // All in one on embedded defaults: without a real ThaiD, its local stand-in.
 const config = loadConfigOrExit({ THAIID_STANDIN: 'true', ...process.env });
+// A fresh embedded database is made in a child process, beside the dev server's start (bin/main/prepare-embedded.ts).
+const prepared = !config.databaseUrl && !existsSync(join(config.dataDir, 'pglite')) ? prepareEmbeddedDatabase() : undefined;
 const tracing = await startTracing(config, 'sso-lifecycle');
 let devServer: DevServer | undefined;
 if (!config.temporalAddress) devServer = await startEmbeddedTemporal(config);
 const temporalAddress = config.temporalAddress ?? devServer!.address;
+const preparedOffices = await prepared;
 const resources = await openResources(config);
-const offices = await loadThailandOfficesIfEmpty(resources.database); // a real country to start from
+const offices = await loadThailandOfficesIfEmpty(resources.database); // a real country to start from (when the child could not)
 const client = await connectClient(temporalAddress, config.temporalNamespace, tracing);
 const { worker, connection } = await createServiceWorker(resources, config, temporalAddress, tracing);
 const app = await createApi(resources, config, client);
@@ -43,7 +49,7 @@ const lines = [
   `  Single sign-on ${config.publicUrl}/.well-known/openid-configuration`,
   `  ThaiID         ${config.thaiid.issuer ?? `${config.publicUrl}/thaid-standin   (a local STAND-IN for ThaiD: it verifies nothing; set THAIID_ISSUER for the real one)`}`,
   `  Mail           ${config.smtpUrl ? `SMTP ${new URL(config.smtpUrl).host}` : `.eml files in ${join(config.dataDir, 'outbox')}`}`,
-  ...(offices ? [`  Offices        ${describeLoad(offices)}`] : []),
+  ...(preparedOffices ? [`  Offices        ${preparedOffices}`] : offices ? [`  Offices        ${describeLoad(offices)}`] : []),
 ];
 if (bootstrap.created) {
   lines.push(
@@ -72,3 +78,16 @@ async function stop(signal: string) {
 }
 process.once('SIGTERM', () => void stop('SIGTERM'));
 process.once('SIGINT', () => void stop('SIGINT'));
+
+/** Creates the embedded database on a fresh DATA_DIR in a child process: what it loaded of DLA's offices, if anything. */
+async function prepareEmbeddedDatabase(): Promise<string> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'prepare-embedded.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let loaded = '';
+  child.stdout.on('data', (chunk) => (loaded += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) {
+    console.error(`could not create the embedded database in ${join(config.dataDir, 'pglite')} (exit ${code})`);
+    process.exit(1);
+  }
+  return loaded.trim();
+}
