@@ -126,7 +126,7 @@ describe('registration in the console and on the tracking page', () => {
     expect(await admin.page.textContent('main')).toContain('นักวิชาการคอมพิวเตอร์ชำนาญการ');
     expect(await admin.page.isChecked('input[name=access][value="INFO:viewer"]')).toBe(true);
     await admin.page.check('input[name=access][value="INFO:editor"]');
-    // The PDF's frame still loading on a loaded machine once swallowed the click's navigation.
+    // The document's frame still loading on a loaded machine swallowed a click's navigation now and then.
     await admin.page.waitForLoadState('load');
     await admin.page.click('#approve button[type=submit]');
     await admin.page.waitForURL(/done=approved/, { waitUntil: DOM });
@@ -188,6 +188,7 @@ describe('registration in the console and on the tracking page', () => {
     // Meanwhile the province's admin approves.
     expect((await h.request('POST', `/api/v1/registrations/${id}/decision`, { token: provinceAdmin.token, json: { decision: 'approve' } })).status).toBe(200);
     const answer = admin.page.waitForResponse((r) => r.url().endsWith(`/admin/registrations/${id}/decision`));
+    await admin.page.waitForLoadState('load'); // as for the approval above: the document's frame loaded
     await admin.page.click('#reject button[type=submit]');
     expect((await answer).status()).toBe(409);
     expect(await admin.page.textContent('#decision-error')).toMatch(/changed meanwhile/);
