@@ -25,11 +25,16 @@ export async function startBenchServices(): Promise<BenchServices> {
   const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const dbName = `sso_bench_${randomBytes(4).toString('hex')}`;
   const pgAdmin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  // What failed benches left (their database stays: dropping it needs a round trip they no longer had). A
+  // bench running beside this one is connected to its own, and PostgreSQL refuses to drop that one.
+  for (const { datname } of await pgAdmin<{ datname: string }[]>`select datname from pg_database where datname like 'sso\_bench\_%'`) {
+    await pgAdmin.unsafe(`drop database if exists ${datname}`).catch(() => {});
+  }
   await pgAdmin.unsafe(`create database ${dbName}`);
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
   const temporal = await startEmbeddedTemporal(loadConfig({}), { dbFile: null, port: await freePort(), uiPort: null, quiet: true });
   const mail = await startMailCatcher();
-  // A bench that fails half way leaves no server running (its database stays: dropping it needs a round trip).
+  // A bench that fails half way leaves no server running (its database, the next bench drops).
   process.once('exit', () => killQuietly(temporal.pid));
   return {
     databaseUrl,
