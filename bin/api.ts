@@ -4,6 +4,6 @@
 // what bench:signin measures); `node --max-semi-space-size=8 bin/api.ts` bounds it.
 import { relaunchWithMemorySettings } from './launch.ts';
 
-relaunchWithMemorySettings({});
+relaunchWithMemorySettings({ runsWorker: false });
 
 await import('./main/api.ts');

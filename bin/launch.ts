@@ -11,12 +11,18 @@
 // pid, stdio and arguments). Your own `--max-semi-space-size` (on the command line or in
 // NODE_OPTIONS) or GLIBC_TUNABLES (any value) wins; on a platform without execve the process just goes on.
 import process from 'node:process';
+import { workerSemiSpaceMb } from '../lib/config.ts';
 
 export const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=131072';
 
-export function relaunchWithMemorySettings(options: { semiSpaceMb?: number }): void {
+/**
+ * `runsWorker`: the main thread's young generation as small as the workflow thread's
+ * (WORKER_WORKFLOW_SEMI_SPACE_MB; 0 keeps V8's own).
+ */
+export function relaunchWithMemorySettings(options: { runsWorker: boolean }): void {
   const ownSemiSpace = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => arg.startsWith('--max-semi-space-size'));
-  const flags = options.semiSpaceMb && !ownSemiSpace ? [`--max-semi-space-size=${options.semiSpaceMb}`] : [];
+  const semiSpaceMb = options.runsWorker && !ownSemiSpace ? workerSemiSpaceMb() : 0;
+  const flags = semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : [];
   // Empty counts as unset (docker compose passes an unset setting as empty).
   const tunables = process.platform === 'linux' && !process.env.GLIBC_TUNABLES ? MALLOC_TUNABLES : undefined;
   // A debugger attached to this process would lose it.

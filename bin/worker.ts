@@ -1,10 +1,8 @@
 // Production entry point: a Temporal worker alone (bin/main/worker.ts). `npm run start:worker`.
 // First, before the rest (bin/main/worker.ts) is even loaded: the memory settings read only at launch
-// (bin/launch.ts); the main thread's young generation as the workflow thread's, WORKER_WORKFLOW_SEMI_SPACE_MB
-// (8 MB a semi-space unless set; 0: V8's own).
+// (bin/launch.ts), with the main thread's young generation as small as the workflow thread's.
 import { relaunchWithMemorySettings } from './launch.ts';
 
-const semiSpace = process.env.WORKER_WORKFLOW_SEMI_SPACE_MB;
-relaunchWithMemorySettings({ semiSpaceMb: semiSpace ? Number(semiSpace) : 8 });
+relaunchWithMemorySettings({ runsWorker: true });
 
 await import('./main/worker.ts');

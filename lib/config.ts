@@ -348,6 +348,14 @@ export interface LoadOptions {
   serving?: boolean;
 }
 
+const readWorkerSemiSpaceMb = (read: Reader) => read.integer('WORKER_WORKFLOW_SEMI_SPACE_MB', 8, 1024);
+
+/**
+ * WORKER_WORKFLOW_SEMI_SPACE_MB alone, for bin/launch.ts before the process is configured: a bad
+ * value reads as the default there, and loadConfig then says what is wrong with it.
+ */
+export const workerSemiSpaceMb = (env: NodeJS.ProcessEnv = process.env): number => readWorkerSemiSpaceMb(new Reader(env));
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
   const read = new Reader(env);
   const port = read.port('PORT', 3000);
@@ -375,7 +383,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
     workerMaxCachedWorkflows: read.integer('WORKER_MAX_CACHED_WORKFLOWS', 250),
     workerMaxConcurrentActivities: read.integer('WORKER_MAX_CONCURRENT_ACTIVITIES', 200),
     workerHeapGrowingPercent: read.integer('WORKER_HEAP_GROWING_PERCENT', 30, 1000),
-    workerWorkflowSemiSpaceMb: read.integer('WORKER_WORKFLOW_SEMI_SPACE_MB', 8, 1024),
+    workerWorkflowSemiSpaceMb: readWorkerSemiSpaceMb(read),
     embeddedDatabaseBuffers: read.memorySize('EMBEDDED_DATABASE_BUFFERS', '32MB'),
     workerHttpPort: read.port('WORKER_HTTP_PORT', 9464),
     encryptionKey: read.key32('ENCRYPTION_KEY'),

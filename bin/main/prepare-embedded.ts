@@ -6,7 +6,7 @@ import { loadConfigOrExit } from '../../lib/config.ts';
 import { describeLoad, loadThailandOfficesIfEmpty } from '../../services/thailand-offices.ts';
 import { closeResources, openResources } from '../system.ts';
 
-const config = loadConfigOrExit({ THAIID_STANDIN: 'true', ...process.env });
+const config = loadConfigOrExit(); // the same environment as its parent's; sign-in settings play no part here
 const resources = await openResources(config);
 const offices = await loadThailandOfficesIfEmpty(resources.database);
 await closeResources(resources);
