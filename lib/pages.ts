@@ -3,6 +3,9 @@
 import type Handlebars from 'handlebars';
 import { handlebars, readTemplate } from './templates.ts';
 
+// Pieces more than one page shows, each written once.
+handlebars.registerPartial('pdf-in-page', readTemplate('pages', 'pdf-in-page'));
+
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 function template(name: string): Handlebars.TemplateDelegate {
   let page = compiled.get(name);
