@@ -28,6 +28,9 @@ export interface Database {
 }
 
 const migrationsFolder = join(import.meta.dirname, 'migrations');
+
+/** Where the embedded database lives in DATA_DIR. */
+export const embeddedDatabaseDir = (dataDir: string) => join(dataDir, 'pglite');
 const MIGRATION_LOCK = 727_001; // any constant of ours, the same in every process
 
 export async function openDatabase(options: {
@@ -59,7 +62,7 @@ export async function openDatabase(options: {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle: drizzlePglite } = await import('drizzle-orm/pglite');
   const { migrate: migratePglite } = await import('drizzle-orm/pglite/migrator');
-  const dir = join(options.dataDir, 'pglite');
+  const dir = embeddedDatabaseDir(options.dataDir);
   mkdirSync(dir, { recursive: true });
   const startParams = options.embeddedBuffers ? [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.embeddedBuffers}`] : undefined;
   const client = await PGlite.create(dir, startParams ? { startParams } : {});

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DatabaseSync, backup as sqliteBackup } from 'node:sqlite';
+import { embeddedDatabaseDir } from '../db/client.ts';
 import { loadConfigOrExit } from '../lib/config.ts';
 import { loadMasterKey } from '../lib/crypto.ts';
 import {
@@ -64,7 +65,7 @@ if (!config.temporalAddress && (temporalUrl || visibilityUrl))
   fail('Temporal database URLs given, but TEMPORAL_ADDRESS is unset: the embedded dev server keeps its state in DATA_DIR');
 if (!config.databaseUrl && !options.stopped) {
   fail(
-    `The embedded database (PGlite in ${join(config.dataDir, 'pglite')}) is open only in the running service's process: ` +
+    `The embedded database (PGlite in ${embeddedDatabaseDir(config.dataDir)}) is open only in the running service's process: ` +
       `stop the service, then run the backup with --stopped.`,
   );
 }
@@ -107,7 +108,7 @@ try {
       snapshots.push({ url: config.databaseUrl, file: FILES.app, snapshot: await holdSnapshot(config.databaseUrl) });
       step('app', snapshots.at(-1)!.snapshot.at);
     } else {
-      await cp(join(config.dataDir, 'pglite'), join(out, FILES.pglite), { recursive: true });
+      await cp(embeddedDatabaseDir(config.dataDir), join(out, FILES.pglite), { recursive: true });
       step('app');
     }
     await Promise.all(

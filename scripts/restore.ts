@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
+import { embeddedDatabaseDir } from '../db/client.ts';
 import { loadConfigOrExit } from '../lib/config.ts';
 import { loadMasterKey } from '../lib/crypto.ts';
 import { FILES, MANIFEST, copyDocuments, isEmptyOrAbsent, keyFingerprint, runPgTool, sha256File, type Manifest } from './support/backup-archive.ts';
@@ -72,8 +73,8 @@ if (manifest.temporal === 'postgres') {
 const temporalFile = join(config.dataDir, 'temporal', 'temporal.db');
 if (manifest.temporal === 'sqlite' && existsSync(temporalFile)) fail(`${temporalFile} exists: restore into a fresh DATA_DIR`);
 if (!(await isEmptyOrAbsent(join(config.dataDir, 'documents')))) fail(`${join(config.dataDir, 'documents')} is not empty: restore into a fresh DATA_DIR`);
-if (manifest.app === 'pglite' && !(await isEmptyOrAbsent(join(config.dataDir, 'pglite'))))
-  fail(`${join(config.dataDir, 'pglite')} is not empty: restore into a fresh DATA_DIR`);
+if (manifest.app === 'pglite' && !(await isEmptyOrAbsent(embeddedDatabaseDir(config.dataDir))))
+  fail(`${embeddedDatabaseDir(config.dataDir)} is not empty: restore into a fresh DATA_DIR`);
 
 // The key: the environment's, the one beside the backup (--keys-from), or one already in DATA_DIR.
 const keyFile = [keysFrom && join(keysFrom, 'encryption.key'), join(config.dataDir, 'encryption.key')].find((f) => f && existsSync(f));
@@ -91,7 +92,7 @@ try {
     await runPgTool('pg_restore', config.databaseUrl!, ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', join(from, FILES.app)]);
   } else {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    await cp(join(from, FILES.pglite), join(config.dataDir, 'pglite'), { recursive: true });
+    await cp(join(from, FILES.pglite), embeddedDatabaseDir(config.dataDir), { recursive: true });
   }
   if (manifest.temporal === 'postgres') {
     for (const [url, file] of [
@@ -121,7 +122,7 @@ try {
   console.log(
     [
       `restored ${from} (taken ${manifest.createdAt})`,
-      `  application        ${manifest.app === 'postgres' ? `PostgreSQL ${new URL(config.databaseUrl!).pathname.slice(1)}` : join(config.dataDir, 'pglite')}`,
+      `  application        ${manifest.app === 'postgres' ? `PostgreSQL ${new URL(config.databaseUrl!).pathname.slice(1)}` : embeddedDatabaseDir(config.dataDir)}`,
       `  Temporal           ${manifest.temporal === 'postgres' ? 'PostgreSQL (temporal, temporal_visibility)' : temporalFile}`,
       `  documents          ${documents.count} in ${join(config.dataDir, 'documents')}`,
       ...(keysRestored.length ? [`  keys               ${keysRestored.join(', ')} into ${config.dataDir}`] : []),

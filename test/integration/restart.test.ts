@@ -1,13 +1,13 @@
 // The README's run command on its embedded defaults (PGlite, a Temporal dev server persisted in
 // DATA_DIR): stopped while a request waits, started again, the request goes on and its timers fire.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { freePort } from '../../lib/net.ts';
 import { startMailCatcher, type MailCatcher } from '../../scripts/support/mail-catcher.ts';
-import { callService, startService, type ServiceProcess } from '../support/service-process.ts';
+import { callService, launchService, startService, type ServiceProcess } from '../support/service-process.ts';
 
 let dataDir: string;
 let mail: MailCatcher;
@@ -121,4 +121,40 @@ it('keeps a waiting request across a restart; its escalation fires afterwards', 
   await mail.waitFor((m) => m.to === 'applicant@lao.test' && m.subject.includes('approved'));
   // The submission mail went out once, before the restart, and not again after it.
   expect(mail.mails.filter((m) => m.to === 'applicant@lao.test' && m.subject.includes('received'))).toHaveLength(1);
+}, 180_000);
+
+it('starts cleanly after its first start was interrupted while it created the embedded database', async () => {
+  const fresh = mkdtempSync(join(tmpdir(), 'sso-interrupted-'));
+  try {
+    const port = await freePort();
+    const freshEnv = {
+      ...env,
+      DATA_DIR: fresh,
+      PORT: String(port),
+      TEMPORAL_DEV_PORT: String(await freePort()),
+      TEMPORAL_DEV_UI_PORT: String(await freePort()),
+    };
+    // Ctrl-C at the terminal while initdb writes the database's folder (opened so, PGlite failed on the next start).
+    const first = launchService(freshEnv, { group: true });
+    const database = join(fresh, 'pglite');
+    while (!existsSync(join(database, 'PG_VERSION')) && first.running()) await new Promise((r) => setTimeout(r, 20));
+    first.interrupt();
+    await first.stop();
+    expect(existsSync(database), first.output()).toBe(true);
+    expect(existsSync(`${database}.creating`)).toBe(true);
+
+    const second = await startService(freshEnv);
+    try {
+      expect(second.output()).toContain('Offices');
+      expect(existsSync(`${database}.creating`)).toBe(false);
+      const login = await callService(`http://127.0.0.1:${port}`, 'POST', '/api/v1/auth/login', {
+        json: { username: 'admin', password: 'bootstrap-password-1' },
+      });
+      expect(login.status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+  }
 }, 180_000);

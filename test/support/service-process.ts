@@ -15,32 +15,46 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts bin/start.ts with `env` over this process's environment, less the variables in `unset`
- * (a test's own DATABASE_URL or TEMPORAL_ADDRESS would send it elsewhere); resolves once it prints
- * that it is up, and throws with its output if it exits or takes longer than `timeoutMs`.
+ * Launches bin/start.ts with `env` over this process's environment, less the variables in `unset`
+ * (a test's own DATABASE_URL or TEMPORAL_ADDRESS would send it elsewhere). `group`: in a process
+ * group of its own, as a terminal runs it, so that `interrupt` reaches it and its children as Ctrl-C does.
  */
-export async function startService(env: Record<string, string>, options: { unset?: string[]; timeoutMs?: number } = {}): Promise<ServiceProcess> {
+export function launchService(
+  env: Record<string, string>,
+  options: { unset?: string[]; group?: boolean } = {},
+): ServiceProcess & { interrupt(): void; kill(): void } {
   const inherited = { ...process.env };
   for (const key of options.unset ?? []) delete inherited[key];
-  const child = spawn(process.execPath, [START], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [START], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const service: ServiceProcess = {
+  const service = {
     output: () => output,
     running: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       if (service.running()) child.kill('SIGTERM');
       return exited;
     },
+    interrupt: () => process.kill(-child.pid!, 'SIGINT'),
+    kill: () => child.kill('SIGKILL'),
   };
+  return service;
+}
+
+/**
+ * Starts bin/start.ts (as `launchService`); resolves once it prints that it is up, and throws with its
+ * output if it exits or takes longer than `timeoutMs`.
+ */
+export async function startService(env: Record<string, string>, options: { unset?: string[]; timeoutMs?: number } = {}): Promise<ServiceProcess> {
+  const service = launchService(env, options);
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
-  while (!output.includes('sso-lifecycle is up')) {
-    if (!service.running()) throw new Error(`the service exited: ${output}`);
+  while (!service.output().includes('sso-lifecycle is up')) {
+    if (!service.running()) throw new Error(`the service exited: ${service.output()}`);
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the service did not come up: ${output}`);
+      service.kill();
+      throw new Error(`the service did not come up: ${service.output()}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
