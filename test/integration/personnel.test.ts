@@ -250,8 +250,9 @@ describe('after a crash', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect((await rightsOf(staff.id)).status).toBe('active');
     expect((await resumeFlows(h.resources.database.db, { client: h.client, config: h.config })).personnelEvents).toBeGreaterThanOrEqual(1);
-    await expect.poll(async () => (await rightsOf(staff.id)).status, { timeout: 5000 }).toBe('suspended');
-    expect((await eventStatus(eventId)).body.status).toBe('applied');
+    // Within seconds, as any event (the 15 s of the other polls here: two test files and their workers share two cores).
+    await expect.poll(async () => (await rightsOf(staff.id)).status, { timeout: 15_000, interval: 100 }).toBe('suspended');
+    await expect.poll(async () => (await eventStatus(eventId)).body.status, { timeout: 15_000, interval: 100 }).toBe('applied');
   });
 });
 
