@@ -50,7 +50,7 @@ export interface DevServerOptions {
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
   const existing = options.dbFile !== null && existsSync(options.dbFile);
-  if (existing) useWriteAheadLog(options.dbFile!);
+  if (existing) await useWriteAheadLog(options.dbFile!);
   const binary = options.binary ?? join(root, 'tools', 'bin', 'temporal');
   const args = [
     'server',
@@ -89,7 +89,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       await delay(250);
     }
   }
-  if (options.dbFile && !existing) useWriteAheadLog(options.dbFile);
+  if (options.dbFile && !existing) await useWriteAheadLog(options.dbFile);
   return {
     address,
     pid: child.pid!,
@@ -107,16 +107,30 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
  * The dev server's SQLite file in WAL mode (kept in the file): readers then never block its writes, so
  * `npm run backup` copies it while it runs. In the default rollback-journal mode a reader's lock fails
  * the server's writes at once with SQLITE_BUSY (it sets no busy timeout). An existing file is switched
- * before the server opens it; a new one, which the server must create itself, once it is up.
+ * before the server opens it; a new one, which the server must create itself, once it is up — while it
+ * writes, so the switch is tried again until it gets the file to itself (a busy server refused it at
+ * once: SQLite does not wait when waiting could deadlock). Not switched by then, the file stays as it is
+ * until the next start, which switches it before the server opens it: the service runs either way.
  */
-function useWriteAheadLog(dbFile: string): void {
-  const db = new DatabaseSync(dbFile, { timeout: 10_000 });
-  try {
-    db.exec('PRAGMA journal_mode=WAL');
-  } finally {
-    db.close();
+export async function useWriteAheadLog(dbFile: string, withinMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const db = new DatabaseSync(dbFile, { timeout: 200 });
+    try {
+      db.exec('PRAGMA journal_mode=WAL');
+      return true;
+    } catch (error) {
+      if ((error as { errcode?: number }).errcode !== SQLITE_BUSY || Date.now() > deadline) {
+        process.emitWarning(`the Temporal dev server's ${dbFile} stays in rollback-journal mode until the next start: ${(error as Error).message}`);
+        return false;
+      }
+    } finally {
+      db.close();
+    }
+    await delay(100);
   }
 }
+const SQLITE_BUSY = 5;
 
 export async function connectClient(address: string, namespace: string, tracing?: Tracing | null): Promise<Client> {
   const connection = await Connection.connect({ address });
