@@ -69,8 +69,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   ];
   const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', options.quiet ? 'ignore' : 'inherit'] });
   let exited = false;
+  // It never outlives the process that started it: a start that fails half way (or any crash) would
+  // otherwise leave it holding its port and its file, and the next start would fail on them.
+  const stopWithUs = () => child.kill('SIGTERM');
+  process.once('exit', stopWithUs);
   child.once('exit', () => {
     exited = true;
+    process.off('exit', stopWithUs);
   });
   const address = `127.0.0.1:${options.port}`;
   const deadline = Date.now() + 60_000;

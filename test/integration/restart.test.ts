@@ -1,6 +1,7 @@
 // The README's run command on its embedded defaults (PGlite, a Temporal dev server persisted in
 // DATA_DIR): stopped while a request waits, started again, the request goes on and its timers fire.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -158,3 +159,39 @@ it('starts cleanly after its first start was interrupted while it created the em
     rmSync(fresh, { recursive: true, force: true });
   }
 }, 180_000);
+
+it('leaves no Temporal dev server behind when its start fails half way', async () => {
+  const fresh = mkdtempSync(join(tmpdir(), 'sso-failed-start-'));
+  try {
+    const temporalPort = await freePort();
+    // The dev server starts first; then the database cannot be opened and the start fails.
+    const failing = launchService({
+      ...env,
+      DATA_DIR: fresh,
+      PORT: String(await freePort()),
+      TEMPORAL_DEV_PORT: String(temporalPort),
+      TEMPORAL_DEV_UI_PORT: String(await freePort()),
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/sso_no_such_database',
+      PUBLIC_URL: 'http://127.0.0.1',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    expect(await failing.exited).not.toBe(0);
+    expect(failing.output()).toContain('sso_no_such_database');
+    expect(existsSync(join(fresh, 'temporal', 'temporal.db')), failing.output()).toBe(true);
+    // Nothing listens on the dev server's port any more.
+    await expect.poll(() => portAnswers(temporalPort), { timeout: 15_000, interval: 250 }).toBe(false);
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+  }
+}, 120_000);
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -22,7 +22,7 @@ export interface ServiceProcess {
 export function launchService(
   env: Record<string, string>,
   options: { unset?: string[]; group?: boolean } = {},
-): ServiceProcess & { interrupt(): void; kill(): void } {
+): ServiceProcess & { interrupt(): void; kill(): void; exited: Promise<number | null> } {
   const inherited = { ...process.env };
   for (const key of options.unset ?? []) delete inherited[key];
   const child = spawn(process.execPath, [START], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: options.group ?? false });
@@ -39,6 +39,8 @@ export function launchService(
     },
     interrupt: () => process.kill(-child.pid!, 'SIGINT'),
     kill: () => child.kill('SIGKILL'),
+    /** Its exit code, once it exits by itself (or is stopped). */
+    exited,
   };
   return service;
 }
