@@ -34,8 +34,7 @@ export async function startBenchServices(): Promise<BenchServices> {
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
   const temporal = await startEmbeddedTemporal(loadConfig({}), { dbFile: null, port: await freePort(), uiPort: null, quiet: true });
   const mail = await startMailCatcher();
-  // A bench that fails half way leaves no server running (its database, the next bench drops).
-  process.once('exit', () => killQuietly(temporal.pid));
+  // A bench that fails half way leaves no server running (startDevServer sees to it; its database, the next bench drops).
   return {
     databaseUrl,
     temporalAddress: temporal.address,
@@ -49,14 +48,6 @@ export async function startBenchServices(): Promise<BenchServices> {
     },
   };
 }
-
-const killQuietly = (pid: number) => {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-};
 
 export const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { embeddedDatabaseDir } from '../../db/client.ts';
 import { PDF, randomCitizenId, uniqueName } from '../../scripts/support/fixtures.ts';
 import { freePort } from '../../lib/net.ts';
 import { startMailCatcher, type MailCatcher } from '../../scripts/support/mail-catcher.ts';
@@ -124,31 +125,35 @@ it('keeps a waiting request across a restart; its escalation fires afterwards', 
   expect(mail.mails.filter((m) => m.to === 'applicant@lao.test' && m.subject.includes('received'))).toHaveLength(1);
 }, 180_000);
 
+/** Another service beside the first: its own empty DATA_DIR and ports, the rest of the first's settings. */
+async function freshService(): Promise<{ dir: string; port: number; temporalPort: number; env: Record<string, string> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sso-fresh-'));
+  const [port, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+  return {
+    dir,
+    port,
+    temporalPort,
+    env: { ...env, DATA_DIR: dir, PORT: String(port), TEMPORAL_DEV_PORT: String(temporalPort), TEMPORAL_DEV_UI_PORT: String(uiPort) },
+  };
+}
+
 it('starts cleanly after its first start was interrupted while it created the embedded database', async () => {
-  const fresh = mkdtempSync(join(tmpdir(), 'sso-interrupted-'));
+  const fresh = await freshService();
   try {
-    const port = await freePort();
-    const freshEnv = {
-      ...env,
-      DATA_DIR: fresh,
-      PORT: String(port),
-      TEMPORAL_DEV_PORT: String(await freePort()),
-      TEMPORAL_DEV_UI_PORT: String(await freePort()),
-    };
     // Ctrl-C at the terminal while initdb writes the database's folder (opened so, PGlite failed on the next start).
-    const first = launchService(freshEnv, { group: true });
-    const database = join(fresh, 'pglite');
+    const first = launchService(fresh.env, { group: true });
+    const database = embeddedDatabaseDir(fresh.dir);
     while (!existsSync(join(database, 'PG_VERSION')) && first.running()) await new Promise((r) => setTimeout(r, 20));
     first.interrupt();
     await first.stop();
     expect(existsSync(database), first.output()).toBe(true);
     expect(existsSync(`${database}.creating`)).toBe(true);
 
-    const second = await startService(freshEnv);
+    const second = await startService(fresh.env);
     try {
       expect(second.output()).toContain('Offices');
       expect(existsSync(`${database}.creating`)).toBe(false);
-      const login = await callService(`http://127.0.0.1:${port}`, 'POST', '/api/v1/auth/login', {
+      const login = await callService(`http://127.0.0.1:${fresh.port}`, 'POST', '/api/v1/auth/login', {
         json: { username: 'admin', password: 'bootstrap-password-1' },
       });
       expect(login.status).toBe(200);
@@ -156,32 +161,27 @@ it('starts cleanly after its first start was interrupted while it created the em
       await second.stop();
     }
   } finally {
-    rmSync(fresh, { recursive: true, force: true });
+    rmSync(fresh.dir, { recursive: true, force: true });
   }
 }, 180_000);
 
 it('leaves no Temporal dev server behind when its start fails half way', async () => {
-  const fresh = mkdtempSync(join(tmpdir(), 'sso-failed-start-'));
+  const fresh = await freshService();
   try {
-    const temporalPort = await freePort();
     // The dev server starts first; then the database cannot be opened and the start fails.
     const failing = launchService({
-      ...env,
-      DATA_DIR: fresh,
-      PORT: String(await freePort()),
-      TEMPORAL_DEV_PORT: String(temporalPort),
-      TEMPORAL_DEV_UI_PORT: String(await freePort()),
+      ...fresh.env,
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/sso_no_such_database',
       PUBLIC_URL: 'http://127.0.0.1',
       ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
     expect(await failing.exited).not.toBe(0);
     expect(failing.output()).toContain('sso_no_such_database');
-    expect(existsSync(join(fresh, 'temporal', 'temporal.db')), failing.output()).toBe(true);
+    expect(existsSync(join(fresh.dir, 'temporal', 'temporal.db')), failing.output()).toBe(true);
     // Nothing listens on the dev server's port any more.
-    await expect.poll(() => portAnswers(temporalPort), { timeout: 15_000, interval: 250 }).toBe(false);
+    await expect.poll(() => portAnswers(fresh.temporalPort), { timeout: 15_000, interval: 250 }).toBe(false);
   } finally {
-    rmSync(fresh, { recursive: true, force: true });
+    rmSync(fresh.dir, { recursive: true, force: true });
   }
 }, 120_000);
 
