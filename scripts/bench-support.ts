@@ -21,7 +21,8 @@ export interface BenchServices {
   stop(): Promise<void>;
 }
 
-export async function startBenchServices(): Promise<BenchServices> {
+/** `keepMail: false`: the SMTP server counts mails instead of parsing and keeping them (for benches that send thousands). */
+export async function startBenchServices(options: { keepMail?: boolean } = {}): Promise<BenchServices> {
   const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const dbName = `sso_bench_${randomBytes(4).toString('hex')}`;
   const pgAdmin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -33,7 +34,7 @@ export async function startBenchServices(): Promise<BenchServices> {
   await pgAdmin.unsafe(`create database ${dbName}`);
   const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
   const temporal = await startEmbeddedTemporal(loadConfig({}), { dbFile: null, port: await freePort(), uiPort: null, quiet: true });
-  const mail = await startMailCatcher();
+  const mail = await startMailCatcher({ keep: options.keepMail ?? true });
   // A bench that fails half way leaves no server running (startDevServer sees to it; its database, the next bench drops).
   return {
     databaseUrl,
@@ -73,6 +74,20 @@ export const cpuMsOf = (pid: number) => {
 };
 // USER_HZ: 100 on every Linux Node runs on (getconf CLK_TCK).
 const CLOCK_TICKS = 100;
+
+/** CPU time so far of every process of this command name (`postgres`: the server and its backends), in ms (Linux). */
+export const cpuMsOfCommand = (name: string) => {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) total += cpuMsOf(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+};
 
 /** Resident set size of a process now, in MB, and its anonymous (heap) part (Linux). */
 export const rssMb = (pid: number) => {
