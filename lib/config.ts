@@ -436,7 +436,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
       escalateAfterMs: read.duration('TRANSFER_ESCALATE_AFTER', '5d'),
       expireAfterMs: read.duration('TRANSFER_EXPIRE_AFTER', '14d'),
     },
-    personIdleMs: read.duration('PERSONNEL_IDLE_CLOSE_AFTER', '10m'),
+    personIdleMs: read.duration('PERSONNEL_IDLE_CLOSE_AFTER', '0s'),
     sso: {
       signingKeys: read.signingKeys('SSO_SIGNING_KEYS'),
       sessionTtlMs: read.duration('SSO_SESSION_TTL', '8h'),

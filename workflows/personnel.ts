@@ -118,8 +118,8 @@ export async function person(input: PersonInput): Promise<void> {
     }
     const next = pending[0];
     if (!next) {
-      // Nothing waiting: stay a while for more (idleMs), then close; a later event starts a new
-      // run. Staying open costs a timer; closing at once measured slower on the dev server.
+      // Nothing waiting: close (or first stay idleMs for more); a later event starts a new run.
+      // Staying open only defers the close: a timer, and a replay of the evicted run when it fires.
       if (input.idleMs <= 0 || !(await condition(() => pending.length > 0 || replacing.length > 0, input.idleMs))) break;
       continue;
     }
