@@ -258,7 +258,7 @@ for (let last = -1; services.mail.received !== last;) {
 console.log(
   suspended < BURST
     ? `  burst of ${BURST}         TIMED OUT after ${burstSeconds.toFixed(0)} s: ${suspended} suspended, ${BURST - suspended} not (accepted in ${accepted.toFixed(1)} s)`
-    : `  burst of ${BURST}         accepted in ${accepted.toFixed(1)} s; all suspended after ${burstSeconds.toFixed(1)} s (${burstRate.toFixed(0)}/s), ${(burstRate / ceiling.rate).toFixed(2)} of the ceiling before it; ${services.mail.received - mailsBefore} mails delivered (the person's and their unit admin's)`,
+    : `  burst of ${BURST}         accepted in ${accepted.toFixed(1)} s; all suspended after ${burstSeconds.toFixed(1)} s (${burstRate.toFixed(0)}/s), ${(burstRate / ceiling.rate).toFixed(2)} of the ceiling before it (${(burstRate / empty.rate).toFixed(2)} of the empty server's); ${services.mail.received - mailsBefore} mails delivered (the person's and their unit admin's)`,
 );
 console.log(
   `  CPU ms per workflow     ceiling, empty server:  ${empty.cpu} (this process runs the no-op worker)\n` +
