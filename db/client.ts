@@ -86,6 +86,7 @@ const PREPARED_MAX_PARAMETERS = 100;
 function preparing(sql: postgres.Sql): postgres.Sql {
   return new Proxy(sql, {
     get(target, key, receiver) {
+      // `||`, not `??`: drizzle passes `prepare: false` on every query it has not been asked to name.
       if (key === 'unsafe') {
         return (query: string, parameters: postgres.ParameterOrJSON<never>[] = [], queryOptions: postgres.UnsafeQueryOptions = {}) =>
           target.unsafe(query, parameters, { ...queryOptions, prepare: queryOptions.prepare || parameters.length <= PREPARED_MAX_PARAMETERS });

@@ -216,7 +216,8 @@ if (unfinished > 0) {
 }
 
 // 2. The ceiling again, on the server as the burst finds it (its people made first).
-const burstPeople = await makePeople(BURST, 'burst');
+const BURST_GROUP = 'burst';
+const burstPeople = await makePeople(BURST, BURST_GROUP);
 const ceiling = await measureCeiling();
 console.log(
   `  ceiling, before burst   ${ceiling.rate.toFixed(0)} no-op workflows/s on the idle server holding the workflows above (the yardstick of the burst)`,
@@ -228,7 +229,7 @@ const suspendedOfBurst = async () => {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(accounts)
-    .where(and(like(accounts.username, 'burst-%'), eq(accounts.status, 'suspended')));
+    .where(and(like(accounts.username, `${BURST_GROUP}-%`), eq(accounts.status, 'suspended')));
   return row!.n;
 };
 const mailsBefore = services.mail.received;
